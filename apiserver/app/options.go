@@ -1,0 +1,109 @@
+// Package app holds the options, wiring and run loop of gitops-apiserver.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+)
+
+// Options are the flags of gitops-apiserver.
+type Options struct {
+	Recommended *genericoptions.RecommendedOptions
+
+	Repo        string
+	Ref         string
+	Path        string
+	Environment string
+	Namespace   string
+
+	GitUsername          string
+	GitPasswordFile      string
+	GitSSHKeyFile        string
+	GitKnownHostsFile    string
+	GitCredentialsSecret string
+	GitTimeout           time.Duration
+	PollInterval         time.Duration
+
+	LeaderElect bool
+	LeaseName   string
+}
+
+// NewOptions returns the defaults: no etcd (the store lives in the host cluster as CRs), no
+// admission (nothing is written through this server), a poll every 60 s.
+func NewOptions() *Options {
+	rec := genericoptions.NewRecommendedOptions("", nil)
+	rec.Etcd = nil
+	rec.Admission = nil
+	rec.SecureServing.BindPort = 8443
+	ns := os.Getenv("POD_NAMESPACE")
+	if ns == "" {
+		ns = "kube-gitops"
+	}
+	return &Options{
+		Recommended:  rec,
+		Ref:          "main",
+		Namespace:    ns,
+		GitTimeout:   60 * time.Second,
+		PollInterval: 60 * time.Second,
+		LeaderElect:  true,
+		LeaseName:    "gitops-apiserver",
+	}
+}
+
+// AddFlags registers the flags on fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.Recommended.AddFlags(fs)
+	fs.StringVar(&o.Repo, "repo", o.Repo, "URL of the root config repository (https://, http://, ssh:// or file://).")
+	fs.StringVar(&o.Ref, "ref", o.Ref, "Branch or tag of the root repository to follow.")
+	fs.StringVar(&o.Path, "path", o.Path, "Directory in the repository holding this environment's DesiredState files, e.g. clusters/test.")
+	fs.StringVar(&o.Environment, "environment", o.Environment, "Name of this cluster's environment, e.g. test or prod.")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Namespace of the server: its Lease, SourceRecord and credential Secrets (default $POD_NAMESPACE or kube-gitops).")
+	fs.StringVar(&o.GitUsername, "git-username", o.GitUsername, "User name for HTTP basic auth to the repository.")
+	fs.StringVar(&o.GitPasswordFile, "git-password-file", o.GitPasswordFile, "File holding the password or token for HTTP basic auth (re-read on every fetch).")
+	fs.StringVar(&o.GitSSHKeyFile, "git-ssh-key-file", o.GitSSHKeyFile, "File holding an SSH private key for ssh:// repositories.")
+	fs.StringVar(&o.GitKnownHostsFile, "git-known-hosts-file", o.GitKnownHostsFile, "known_hosts file that checks the SSH server's host key.")
+	fs.StringVar(&o.GitCredentialsSecret, "git-credentials-secret", o.GitCredentialsSecret, "Secret in --namespace with keys username/password, or identity/known_hosts, read on every fetch.")
+	fs.DurationVar(&o.GitTimeout, "git-timeout", o.GitTimeout, "Limit for one Git operation.")
+	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "How often to ask Git for new commits (±10% jitter).")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one replica (by a Lease in --namespace) to read Git and write the store; the others only serve.")
+	fs.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the leader-election Lease.")
+}
+
+// Validate reports every missing or contradicting flag.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Repo == "" {
+		errs = append(errs, errors.New("--repo is required: the URL of the config repository"))
+	} else if !hasAnyPrefix(o.Repo, "https://", "http://", "ssh://", "file://") && !strings.Contains(o.Repo, "@") {
+		errs = append(errs, fmt.Errorf("--repo %q: use an https://, http://, ssh:// or file:// URL", o.Repo))
+	}
+	if o.Path == "" {
+		errs = append(errs, errors.New("--path is required: the directory of this environment's DesiredState files, e.g. clusters/test"))
+	}
+	if o.Environment == "" {
+		errs = append(errs, errors.New("--environment is required, e.g. test"))
+	}
+	if o.GitCredentialsSecret != "" && (o.GitPasswordFile != "" || o.GitSSHKeyFile != "") {
+		errs = append(errs, errors.New("--git-credentials-secret cannot be combined with --git-password-file or --git-ssh-key-file"))
+	}
+	if o.PollInterval < time.Second {
+		errs = append(errs, fmt.Errorf("--poll-interval %s is too short; use 1s or more", o.PollInterval))
+	}
+	errs = append(errs, o.Recommended.Validate()...)
+	return errors.Join(errs...)
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}

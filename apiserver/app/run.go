@@ -1,0 +1,187 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/google/uuid"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
+	"k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+	basecompatibility "k8s.io/component-base/compatibility"
+	"k8s.io/klog/v2"
+	netutils "k8s.io/utils/net"
+
+	"github.com/kube-gitops/kube-gitops/apiserver"
+	generatedopenapi "github.com/kube-gitops/kube-gitops/apiserver/openapi"
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/desiredstate"
+	"github.com/kube-gitops/kube-gitops/pkg/refresh"
+	"github.com/kube-gitops/kube-gitops/pkg/source"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
+)
+
+// Run serves the API until ctx ends, and reads Git while this replica holds the Lease.
+func (o *Options) Run(ctx context.Context) error {
+	config, err := o.config()
+	if err != nil {
+		return err
+	}
+	hostConfig := rest.CopyConfig(config.GenericConfig.ClientConfig)
+	// Publishing 1,000 DesiredStates at once needs more than client-go's default 5 QPS.
+	hostConfig.QPS, hostConfig.Burst = 200, 400
+	kube, err := kubernetes.NewForConfig(hostConfig)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(hostConfig)
+	if err != nil {
+		return err
+	}
+	crds, err := apiextensionsclient.NewForConfig(hostConfig)
+	if err != nil {
+		return err
+	}
+	if err := store.EnsureCRDs(ctx, crds); err != nil {
+		return fmt.Errorf("%w (the server's ServiceAccount needs to create CustomResourceDefinitions, or install them first)", err)
+	}
+
+	reader := store.NewReader(dyn)
+	sources := store.NewSourceRecords(dyn, o.Namespace)
+	config.ExtraConfig = apiserver.ExtraConfig{Reader: reader, Git: desiredstate.GitLocation{RepoURL: o.Repo, Ref: o.Ref, Path: o.Path}}
+	config.GenericConfig.AddReadyzChecks(
+		healthz.NamedCheck("store-synced", func(*http.Request) error {
+			if !reader.HasSynced() {
+				return fmt.Errorf("the DesiredState cache is not filled yet")
+			}
+			return nil
+		}),
+		healthz.NamedCheck("git-read", func(r *http.Request) error {
+			st, err := sources.Get(r.Context(), o.Environment)
+			if err != nil {
+				return err
+			}
+			if st == nil || st.Revision == "" {
+				return fmt.Errorf("Git has not been read yet for environment %s", o.Environment)
+			}
+			return nil
+		}),
+	)
+	server, err := config.Complete().New()
+	if err != nil {
+		return err
+	}
+
+	loop := &refresh.Loop{
+		Fetcher:     source.NewFetcher(source.Repo{URL: o.Repo, Ref: o.Ref, Auth: o.gitAuth(kube.CoreV1())}, o.GitTimeout),
+		Path:        o.Path,
+		Environment: o.Environment,
+		Namespace:   o.Namespace,
+		Reader:      reader,
+		Writer:      store.NewWriter(dyn, reader, 16),
+		Sources:     sources,
+		Events:      o.eventRecorder(ctx, kube),
+		Interval:    o.PollInterval,
+	}
+	server.AddPostStartHookOrDie("gitops-store-and-git", func(hook genericapiserver.PostStartHookContext) error {
+		go reader.Run(hook)
+		go o.lead(hook, kube, func(ctx context.Context) {
+			if !waitSynced(ctx, reader) {
+				return
+			}
+			loop.Run(ctx)
+		})
+		return nil
+	})
+	return server.PrepareRun().RunWithContext(ctx)
+}
+
+func (o *Options) config() (*apiserver.Config, error) {
+	// The aggregator checks the serving certificate against <service>.<namespace>.svc when the
+	// APIService carries a caBundle; localhost serves local development.
+	alternateDNS := []string{"gitops-apiserver." + o.Namespace + ".svc", "gitops-apiserver." + o.Namespace + ".svc.cluster.local"}
+	if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", alternateDNS, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+		return nil, fmt.Errorf("create self-signed serving certificate: %w", err)
+	}
+	generic := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	namer := openapi.NewDefinitionNamer(apiserver.Scheme)
+	generic.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	generic.OpenAPIConfig.Info.Title, generic.OpenAPIConfig.Info.Version = "kube-gitops", "v1alpha1"
+	generic.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	generic.OpenAPIV3Config.Info.Title, generic.OpenAPIV3Config.Info.Version = "kube-gitops", "v1alpha1"
+	generic.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString("1.37", "", "")
+	if err := o.Recommended.ApplyTo(generic); err != nil {
+		return nil, err
+	}
+	if generic.ClientConfig == nil {
+		return nil, fmt.Errorf("no connection to the host cluster: run in a Pod or pass --kubeconfig")
+	}
+	return &apiserver.Config{GenericConfig: generic}, nil
+}
+
+func (o *Options) gitAuth(secrets typedcorev1.SecretsGetter) func(context.Context) (transportAuth, error) {
+	if o.GitCredentialsSecret != "" {
+		return source.SecretAuth(o.Repo, secrets, o.Namespace, o.GitCredentialsSecret)
+	}
+	return source.FileAuth(o.Repo, o.GitUsername, o.GitPasswordFile, o.GitSSHKeyFile, o.GitKnownHostsFile)
+}
+
+func (o *Options) eventRecorder(ctx context.Context, kube kubernetes.Interface) record.EventRecorder {
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	return broadcaster.NewRecorder(apiserver.Scheme, corev1.EventSource{Component: "gitops-apiserver"})
+}
+
+// lead runs work while this replica holds the Lease, and enters the election again when it loses
+// it, until ctx ends. Without leader election it just runs work.
+func (o *Options) lead(ctx context.Context, kube kubernetes.Interface, work func(context.Context)) {
+	if !o.LeaderElect {
+		work(ctx)
+		return
+	}
+	host, _ := os.Hostname()
+	id := host + "_" + uuid.NewString()
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1ObjectMeta(o.LeaseName, o.Namespace),
+		Client:     kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	for ctx.Err() == nil {
+		leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+			Lock:            lock,
+			LeaseDuration:   15 * time.Second,
+			RenewDeadline:   10 * time.Second,
+			RetryPeriod:     2 * time.Second,
+			ReleaseOnCancel: true,
+			Name:            o.LeaseName,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: work,
+				OnStoppedLeading: func() { klog.InfoS("No longer the leader; serving only", "identity", id) },
+				OnNewLeader:      func(leader string) { klog.InfoS("Leader elected", "leader", leader) },
+			},
+		})
+	}
+}
+
+func waitSynced(ctx context.Context, reader *store.Reader) bool {
+	for !reader.HasSynced() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return true
+}

@@ -1,0 +1,119 @@
+package desiredstate
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+)
+
+// tableConvertor renders desiredstates for `kubectl get`.
+type tableConvertor struct{}
+
+var columns = []metav1.TableColumnDefinition{
+	{Name: "Name", Type: "string", Format: "name", Description: "Name of the application."},
+	{Name: "Revision", Type: "string", Description: "Git commit, short (the last synced one, or the one read)."},
+	{Name: "Version", Type: "string", Description: "Value of the first version pin."},
+	{Name: "Sync", Type: "string", Description: "Synced, OutOfSync or Unknown."},
+	{Name: "Health", Type: "string", Description: "Healthy, Progressing, Degraded, Missing or Unknown."},
+	{Name: "Age", Type: "string", Description: "Time since the DesiredState appeared in Git."},
+	{Name: "Source", Type: "string", Priority: 1, Description: "Where the manifests come from."},
+	{Name: "Last Sync", Type: "string", Priority: 1, Description: "Time since the last sync."},
+}
+
+// ConvertToTable renders one DesiredState or a list of them.
+func (tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.Object) (*metav1.Table, error) {
+	table := &metav1.Table{ColumnDefinitions: columns}
+	if m, err := meta.ListAccessor(obj); err == nil {
+		table.ResourceVersion, table.Continue, table.RemainingItemCount = m.GetResourceVersion(), m.GetContinue(), m.GetRemainingItemCount()
+	} else if m, err := meta.CommonAccessor(obj); err == nil {
+		table.ResourceVersion = m.GetResourceVersion()
+	}
+	var items []*v1alpha1.DesiredState
+	switch t := obj.(type) {
+	case *v1alpha1.DesiredState:
+		items = []*v1alpha1.DesiredState{t}
+	case *v1alpha1.DesiredStateList:
+		for i := range t.Items {
+			items = append(items, &t.Items[i])
+		}
+	}
+	now := time.Now()
+	for _, s := range items {
+		table.Rows = append(table.Rows, metav1.TableRow{
+			Cells:  []any{s.Name, revision(s), version(s), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), origin(s), age(ptrTime(s.Status.LastSyncTime), now)},
+			Object: runtime.RawExtension{Object: s},
+		})
+	}
+	return table, nil
+}
+
+func revision(s *v1alpha1.DesiredState) string {
+	rev := s.Status.Sync.Revision
+	if rev == "" {
+		rev = s.Status.Source.Revision
+	}
+	if len(rev) > 7 {
+		rev = rev[:7]
+	}
+	return orNone(rev)
+}
+
+func version(s *v1alpha1.DesiredState) string {
+	if len(s.Status.Versions) == 0 {
+		return "<none>"
+	}
+	return orNone(s.Status.Versions[0].Value)
+}
+
+// origin names where the manifests come from: the chart or the directory.
+func origin(s *v1alpha1.DesiredState) string {
+	if h := s.Spec.Helm; h != nil {
+		if h.Chart.Path != "" {
+			return "helm:" + h.Chart.Path
+		}
+		return "helm:" + strings.TrimSuffix(h.Chart.RepoURL, "/") + "/" + h.Chart.Name + versionSuffix(h.Chart.Version)
+	}
+	return orNone(s.Spec.Source.Path)
+}
+
+func versionSuffix(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "@" + v
+}
+
+func ptrTime(t *metav1.Time) metav1.Time {
+	if t == nil {
+		return metav1.Time{}
+	}
+	return *t
+}
+
+func age(t metav1.Time, now time.Time) string {
+	if t.IsZero() {
+		return "<none>"
+	}
+	return duration.HumanDuration(now.Sub(t.Time))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "Unknown"
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}

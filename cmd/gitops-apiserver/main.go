@@ -1,0 +1,34 @@
+// Command gitops-apiserver serves Git-defined desiredstates as an aggregated Kubernetes API.
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/component-base/cli"
+
+	"github.com/kube-gitops/kube-gitops/apiserver/app"
+)
+
+func main() {
+	o := app.NewOptions()
+	cmd := &cobra.Command{
+		Use:   "gitops-apiserver --repo URL --path DIR --environment ENV",
+		Short: "Serve Git-defined desiredstates through the Kubernetes API",
+		Long: `gitops-apiserver reads the DesiredState files of one environment from a Git repository and
+serves them as desiredstates.gitops.kube-gitops.dev, registered with the cluster by an APIService.`,
+		Example: `  gitops-apiserver --repo https://git.example/acme/winterlight-config.git --ref main \
+    --path clusters/test --environment test --git-credentials-secret git-credentials`,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	cmd.SetContext(genericapiserver.SetupSignalContext())
+	os.Exit(cli.Run(cmd))
+}

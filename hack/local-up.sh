@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Starts (or reuses) the local cluster, the example Git server and gitops-apiserver registered by
+# APIService; returns once `kubectl get desiredstates -A` answers. hack/local-down.sh stops it all.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+Usage: hack/local-up.sh [--repo URL] [--ref REF] [--path DIR] [--environment ENV]
+                        [--git-username USER --git-password-file FILE]
+
+Starts, all in the background with state, logs and PID files under .local/:
+  - a local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
+    kube-scheduler, kwok with one fake node), reused if it is already running;
+  - without --repo, a local Git server serving test/fixtures/winterlight-config;
+  - bin/gitops-apiserver (restarted), registered as v1alpha1.gitops.kube-gitops.dev.
+Returns once `kubectl get desiredstates -A` answers. Writes .local/kubeconfig (admin).
+
+Options:
+  --repo URL               Git repository (https://, http:// or file://); default: the bundled example
+  --ref REF                branch, tag or commit (default main)
+  --path DIR               directory in the repository (default clusters/test)
+  --environment ENV        environment name (default test)
+  --git-username USER      Git user for --repo (the bundled example sets its own)
+  --git-password-file FILE file holding the Git password or token for --repo
+  -h, --help               show this help
+
+Stop everything with hack/local-down.sh.
+EOF
+}
+
+repo="" ref="main" path="clusters/test" environment="test"
+git_username="" git_password_file=""
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--repo | --ref | --path | --environment | --git-username | --git-password-file)
+		if [[ $# -lt 2 ]]; then
+			echo "local-up: $1 needs a value" >&2
+			exit 2
+		fi
+		case "$1" in
+		--repo) repo="$2" ;;
+		--ref) ref="$2" ;;
+		--path) path="$2" ;;
+		--environment) environment="$2" ;;
+		--git-username) git_username="$2" ;;
+		--git-password-file) git_password_file="$2" ;;
+		esac
+		shift 2
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		echo "local-up: unknown argument: $1" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+done
+if [[ -n $git_password_file ]]; then
+	[[ -r $git_password_file ]] || {
+		echo "local-up: cannot read --git-password-file $git_password_file" >&2
+		exit 2
+	}
+	git_password_file="$(cd "$(dirname "$git_password_file")" && pwd)/$(basename "$git_password_file")"
+fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+local_dir="$root/.local"
+kubeconfig="$local_dir/kubeconfig"
+# shellcheck source=lib/local.sh source-path=SCRIPTDIR
+source "$root/hack/lib/local.sh"
+
+log() { echo "local-up: $*"; }
+die() {
+	echo "local-up: ERROR: $*" >&2
+	exit 1
+}
+
+# wait_for SECONDS WHAT PIDFILE NAME LOGFILE CMD...: runs CMD every half second until it succeeds;
+# fails at once if the process in PIDFILE dies, and after SECONDS, pointing at LOGFILE.
+wait_for() {
+	local seconds="$1" what="$2" pidfile="$3" name="$4" logfile="$5" deadline
+	shift 5
+	deadline=$((SECONDS + seconds))
+	until "$@" >/dev/null 2>&1; do
+		if ! pidfile_alive "$pidfile" "$name"; then
+			echo "--- last lines of $logfile:" >&2
+			tail -n 30 "$logfile" >&2 || true
+			die "$name exited while waiting for $what; see $logfile"
+		fi
+		if ((SECONDS >= deadline)); then
+			echo "--- last lines of $logfile:" >&2
+			tail -n 30 "$logfile" >&2 || true
+			die "timed out after ${seconds}s waiting for $what; see $logfile"
+		fi
+		sleep 0.5
+	done
+}
+
+mkdir -p "$local_dir/bin"
+cd "$root"
+start=$SECONDS
+
+# 1. Build the server and the local tools.
+log "building bin/gitops-apiserver"
+if [[ -f Makefile ]]; then
+	make build
+else
+	go build -o bin/gitops-apiserver ./cmd/gitops-apiserver
+fi
+"$root/hack/build-cluster.sh"
+go build -o "$local_dir/bin/localcluster" ./hack/localcluster
+
+# 2. The cluster: reuse it if it runs and answers.
+cluster_pid="$local_dir/localcluster.pid"
+cluster_log="$local_dir/localcluster.log"
+if pidfile_alive "$cluster_pid" localcluster &&
+	kubectl --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1; then
+	log "reusing the local cluster (pid $(<"$cluster_pid"))"
+else
+	stop_pidfile "$cluster_pid" localcluster
+	log "starting the local cluster (log $cluster_log)"
+	start_bg "$cluster_pid" "$cluster_log" "$local_dir/bin/localcluster" up --dir "$local_dir"
+	# localcluster writes cluster.env last, once the fake node is Ready.
+	wait_for 240 "the local cluster" "$cluster_pid" localcluster "$cluster_log" test -s "$local_dir/cluster.env"
+	log "$(tail -n 1 "$cluster_log")"
+fi
+kubectl_() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+
+# 3. The example Git server, unless --repo was given.
+gitserver_log=""
+if [[ -z $repo ]]; then
+	git_dir="$local_dir/git"
+	gitserver_pid="$local_dir/gitserver.pid"
+	gitserver_log="$local_dir/gitserver.log"
+	git_username="gitops"
+	git_password_file="$local_dir/git-password"
+	if [[ ! -s $git_password_file ]]; then
+		(umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$git_password_file")
+	fi
+	if pidfile_alive "$gitserver_pid" gitserver && [[ -s $git_dir/url ]]; then
+		log "reusing the Git server (pid $(<"$gitserver_pid"))"
+	else
+		stop_pidfile "$gitserver_pid" gitserver
+		go build -o "$local_dir/bin/gitserver" ./hack/gitserver
+		mkdir -p "$git_dir"
+		rm -f "$git_dir/url"
+		log "starting the Git server (log $gitserver_log)"
+		start_bg "$gitserver_pid" "$gitserver_log" "$local_dir/bin/gitserver" \
+			--dir "$git_dir" --fixture "$root/test/fixtures/winterlight-config" \
+			--addr 127.0.0.1:0 --user "$git_username" --password-file "$git_password_file"
+		wait_for 60 "the Git server URL in $git_dir/url" "$gitserver_pid" gitserver "$gitserver_log" test -s "$git_dir/url"
+	fi
+	repo="$(<"$git_dir/url")"
+fi
+log "repository $repo (ref $ref, path $path, environment $environment)"
+
+# 4. gitops-apiserver, always restarted so it runs the binary just built.
+server_pid="$local_dir/gitops-apiserver.pid"
+server_log="$local_dir/gitops-apiserver.log"
+cert_dir="$local_dir/gitops-apiserver/certs"
+stop_pidfile "$server_pid" gitops-apiserver
+kubectl_ apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: kube-gitops
+EOF
+port="$("$local_dir/bin/localcluster" free-port)"
+rm -rf "$cert_dir"
+mkdir -p "$cert_dir"
+server_args=(
+	--repo "$repo" --ref "$ref" --path "$path" --environment "$environment"
+	--namespace kube-gitops
+	--kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig"
+	--secure-port "$port" --cert-dir "$cert_dir"
+)
+if [[ -n $git_username ]]; then
+	server_args+=(--git-username "$git_username")
+fi
+if [[ -n $git_password_file ]]; then
+	server_args+=(--git-password-file "$git_password_file")
+fi
+log "starting gitops-apiserver on port $port (log $server_log)"
+start_bg "$server_pid" "$server_log" "$root/bin/gitops-apiserver" "${server_args[@]}"
+echo "$port" >"$local_dir/gitops-apiserver/port"
+# The server writes a self-signed serving certificate, which is also the APIService's CA bundle.
+wait_for 60 "$cert_dir/apiserver.crt" "$server_pid" gitops-apiserver "$server_log" \
+	grep -q -- "-----END CERTIFICATE-----" "$cert_dir/apiserver.crt"
+ca_bundle="$(base64 -w0 <"$cert_dir/apiserver.crt")"
+
+# 5. Route the aggregated API to the process on loopback: ExternalName Service + APIService.
+kubectl_ apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata:
+  name: gitops-apiserver
+  namespace: kube-gitops
+spec:
+  type: ExternalName
+  externalName: localhost
+  ports:
+  - name: https
+    port: $port
+    protocol: TCP
+    targetPort: $port
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v1alpha1.gitops.kube-gitops.dev
+spec:
+  group: gitops.kube-gitops.dev
+  version: v1alpha1
+  service:
+    namespace: kube-gitops
+    name: gitops-apiserver
+    port: $port
+  caBundle: $ca_bundle
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+EOF
+
+# 6. Ready when the aggregated resource answers through kube-apiserver.
+log "waiting for kubectl get desiredstates -A to answer"
+deadline=$((SECONDS + 120))
+until kubectl_ get desiredstates -A >/dev/null 2>&1; do
+	if ! pidfile_alive "$server_pid" gitops-apiserver; then
+		echo "--- last lines of $server_log:" >&2
+		tail -n 30 "$server_log" >&2 || true
+		die "gitops-apiserver exited; see $server_log"
+	fi
+	if ((SECONDS >= deadline)); then
+		echo "--- APIService v1alpha1.gitops.kube-gitops.dev status:" >&2
+		kubectl_ get apiservice v1alpha1.gitops.kube-gitops.dev -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' >&2 || true
+		echo "--- last lines of $server_log:" >&2
+		tail -n 30 "$server_log" >&2 || true
+		die "timed out after 120s waiting for 'kubectl get desiredstates -A'; see $server_log"
+	fi
+	sleep 1
+done
+
+cat <<EOF
+local-up: ready in $((SECONDS - start))s.
+  logs:  cluster        $cluster_log and $local_dir/cluster/*.log
+         gitops-apiserver $server_log${gitserver_log:+
+         git server     $gitserver_log}
+  repo:  $repo (ref $ref, path $path, environment $environment)
+Next:
+  export KUBECONFIG=$kubeconfig; kubectl get desiredstates -A
+  hack/local-down.sh    # stops everything local-up started
+EOF

@@ -1,0 +1,7 @@
+// Package v1alpha1 holds the gitops.kube-gitops.dev/v1alpha1 types shared by the server, the
+// kubectl plugin and the Git file format.
+//
+// +k8s:deepcopy-gen=package
+// +k8s:openapi-gen=true
+// +groupName=gitops.kube-gitops.dev
+package v1alpha1

@@ -1,0 +1,296 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// DesiredState is one application as Git wants it in this cluster. Its spec comes from a file in
+// the config repository and cannot be changed through the API; its status comes from the server.
+type DesiredState struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata. Name and namespace come from the Git file.
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the application as defined in Git. Change it by editing the file named in
+	// status.source.file and pushing.
+	Spec DesiredStateSpec `json:"spec,omitempty"`
+	// Status is what the server observed: the Git revision, sync and health.
+	Status DesiredStateStatus `json:"status,omitempty"`
+}
+
+// DesiredStateSpec says where an application's manifests come from and how they are kept in sync.
+type DesiredStateSpec struct {
+	// Source is the Git repository, ref and directory holding the manifests (plain YAML or a
+	// kustomization). repoURL and ref default to the server's root repository and ref.
+	// +optional
+	Source Source `json:"source,omitempty"`
+	// Helm renders a Helm chart instead of a directory of manifests.
+	// +optional
+	Helm *HelmSource `json:"helm,omitempty"`
+	// Sync is the policy for applying the rendered manifests.
+	// +optional
+	Sync SyncPolicy `json:"sync,omitempty"`
+	// Versions are the version pins this environment promotes and automates.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Versions []VersionPin `json:"versions,omitempty"`
+	// Promotion names the environment whose pins `promote` copies into this one.
+	// +optional
+	Promotion *PromotionPolicy `json:"promotion,omitempty"`
+}
+
+// Source is a location in a Git repository.
+type Source struct {
+	// RepoURL is the Git repository (https://, http://, ssh:// or file://). Defaults to the
+	// server's root repository.
+	// +optional
+	RepoURL string `json:"repoURL,omitempty"`
+	// Ref is a branch, tag or commit. Defaults to the server's root ref.
+	// +optional
+	Ref string `json:"ref,omitempty"`
+	// Path is the directory of manifests or the kustomization, from the repository root.
+	// +optional
+	Path string `json:"path,omitempty"`
+}
+
+// HelmSource renders a Helm chart with per-environment values.
+type HelmSource struct {
+	// Chart says where the chart is: a path in the source repository, or a chart in a Helm
+	// repository (repoURL https:// or oci://, name, version).
+	Chart HelmChart `json:"chart"`
+	// ValuesFiles are values files from the source repository root, merged in order.
+	// +optional
+	// +listType=atomic
+	ValuesFiles []string `json:"valuesFiles,omitempty"`
+	// Values are inline values merged after the values files.
+	// +optional
+	Values *runtime.RawExtension `json:"values,omitempty"`
+}
+
+// HelmChart locates a Helm chart.
+type HelmChart struct {
+	// Path is the chart directory in the source repository.
+	// +optional
+	Path string `json:"path,omitempty"`
+	// RepoURL is a Helm repository (https://) or an OCI registry (oci://).
+	// +optional
+	RepoURL string `json:"repoURL,omitempty"`
+	// Name is the chart name in the Helm repository.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Version is the chart version in the Helm repository.
+	// +optional
+	Version string `json:"version,omitempty"`
+}
+
+// SyncPolicy says how the server applies the rendered manifests.
+type SyncPolicy struct {
+	// Automated applies every new revision without waiting for a sync request.
+	// +optional
+	Automated bool `json:"automated,omitempty"`
+	// Prune deletes objects that were applied before and are no longer rendered.
+	// +optional
+	Prune bool `json:"prune,omitempty"`
+	// SelfHeal reapplies objects that were changed in the cluster.
+	// +optional
+	SelfHeal bool `json:"selfHeal,omitempty"`
+	// ServiceAccountName is the ServiceAccount in the DesiredState's namespace that objects are
+	// applied as. Defaults to "gitops".
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// AllowEmpty lets a render with no objects prune everything that was applied before.
+	// +optional
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+}
+
+// VersionPin names where one version of the application lives in Git.
+type VersionPin struct {
+	// Name identifies the pin, e.g. "image" or "chart".
+	Name string `json:"name"`
+	// File is a YAML file in the repository holding the version, with Path the dotted path in it
+	// (e.g. file envs/test/app.yaml, path image.tag). Exclusive with Field.
+	// +optional
+	File string `json:"file,omitempty"`
+	// Path is the dotted path of the version inside File.
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Field is a field of this DesiredState holding the version, e.g. spec.helm.chart.version.
+	// +optional
+	Field string `json:"field,omitempty"`
+	// Update makes the server bump the pin automatically.
+	// +optional
+	Update *UpdatePolicy `json:"update,omitempty"`
+}
+
+// UpdatePolicy says how a pin follows new artifacts.
+type UpdatePolicy struct {
+	// Image is the image repository whose tags the pin follows, e.g. registry.example/acme/app.
+	// Empty for a chart pin, which follows the chart's repository.
+	// +optional
+	Image string `json:"image,omitempty"`
+	// Constraint is a semver constraint such as "~1.1" or "^1.4"; "~> 1.1" is read as "~1.1".
+	// +optional
+	Constraint string `json:"constraint,omitempty"`
+	// Tag is a mutable tag (e.g. "test") whose digest the pin follows.
+	// +optional
+	Tag string `json:"tag,omitempty"`
+}
+
+// PromotionPolicy names the environment this one is promoted from.
+type PromotionPolicy struct {
+	// From is the source environment, e.g. "test".
+	From string `json:"from"`
+	// FromPath is the directory of the source environment's DesiredStates. Defaults to the
+	// sibling of the server's path named after From.
+	// +optional
+	FromPath string `json:"fromPath,omitempty"`
+}
+
+// Sync statuses.
+const (
+	SyncStatusSynced    = "Synced"
+	SyncStatusOutOfSync = "OutOfSync"
+	SyncStatusUnknown   = "Unknown"
+)
+
+// Health statuses.
+const (
+	HealthHealthy     = "Healthy"
+	HealthProgressing = "Progressing"
+	HealthDegraded    = "Degraded"
+	HealthMissing     = "Missing"
+	HealthUnknown     = "Unknown"
+)
+
+// Condition types.
+const (
+	ConditionReady       = "Ready"
+	ConditionStalled     = "Stalled"
+	ConditionReconciling = "Reconciling"
+	ConditionStale       = "Stale"
+)
+
+// DesiredStateStatus is what the server observed of an application.
+type DesiredStateStatus struct {
+	// Source says where in Git the spec was read.
+	// +optional
+	Source SourceStatus `json:"source,omitempty"`
+	// Sync is whether the cluster equals the rendered manifests.
+	// +optional
+	Sync SyncStatus `json:"sync,omitempty"`
+	// Health is the rolled-up health of the applied objects.
+	// +optional
+	Health HealthStatus `json:"health,omitempty"`
+	// Versions are the current values of the spec's version pins.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Versions []PinStatus `json:"versions,omitempty"`
+	// Resources are the objects the application consists of.
+	// +optional
+	// +listType=atomic
+	Resources []ResourceStatus `json:"resources,omitempty"`
+	// LastSyncTime is when the last sync finished.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+	// History holds the most recent syncs, newest first.
+	// +optional
+	// +listType=atomic
+	History []SyncRecord `json:"history,omitempty"`
+	// Conditions: Ready, Stalled, Reconciling and Stale.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SourceStatus says where in Git the spec was read.
+type SourceStatus struct {
+	// RepoURL is the repository the DesiredState file was read from.
+	RepoURL string `json:"repoURL,omitempty"`
+	// Ref is the branch or tag that was read.
+	Ref string `json:"ref,omitempty"`
+	// File is the DesiredState file, from the repository root.
+	File string `json:"file,omitempty"`
+	// Revision is the commit the spec was read at.
+	Revision string `json:"revision,omitempty"`
+}
+
+// SyncStatus is whether the cluster equals the rendered manifests.
+type SyncStatus struct {
+	// Status is Synced, OutOfSync or Unknown.
+	Status string `json:"status,omitempty"`
+	// Revision is the commit last applied.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+	// Message explains the status.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// HealthStatus is the health of an application or of one object.
+type HealthStatus struct {
+	// Status is Healthy, Progressing, Degraded, Missing or Unknown.
+	Status string `json:"status,omitempty"`
+	// Message explains the status.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// PinStatus is the current value of one version pin.
+type PinStatus struct {
+	// Name is the pin's name.
+	Name string `json:"name"`
+	// Value is the version Git holds now.
+	// +optional
+	Value string `json:"value,omitempty"`
+	// Message explains why the value could not be read, if so.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// ResourceStatus is the state of one object of an application.
+type ResourceStatus struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	// Sync is Synced, OutOfSync or Unknown.
+	Sync string `json:"sync,omitempty"`
+	// Health is Healthy, Progressing, Degraded, Missing or Unknown.
+	Health string `json:"health,omitempty"`
+	// Message explains a failure or the health.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// SyncRecord is one past sync.
+type SyncRecord struct {
+	// Revision is the commit that was applied.
+	Revision string `json:"revision"`
+	// Time is when the sync finished.
+	Time metav1.Time `json:"time"`
+	// Result is Succeeded or Failed.
+	Result string `json:"result"`
+	// Trigger is what started the sync: poll, webhook, drift or a user's name.
+	// +optional
+	Trigger string `json:"trigger,omitempty"`
+	// Message explains a failure.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// DesiredStateList is a list of DesiredStates.
+type DesiredStateList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []DesiredState `json:"items"`
+}

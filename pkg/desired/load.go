@@ -1,0 +1,101 @@
+// Package desired reads the DesiredState files of one environment from a Git snapshot, checks
+// them, and reports every bad file with its line without hiding the good ones.
+package desired
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+)
+
+// Files is the read side of a Git snapshot.
+type Files interface {
+	ListFiles(dir string) ([]string, error)
+	ReadFile(name string) ([]byte, error)
+}
+
+// Origin says which repository, ref and commit the files are read from.
+type Origin struct {
+	RepoURL, Ref, Revision string
+}
+
+// FileError is a problem with one DesiredState file. Namespace and Name are set when the file was
+// read far enough to know which DesiredState it defines.
+type FileError struct {
+	File      string
+	Line      int
+	Namespace string
+	Name      string
+	Message   string
+}
+
+func (e FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Message)
+}
+
+// Result is what one environment directory holds at one revision.
+type Result struct {
+	Origin Origin
+	// States are the valid DesiredStates, sorted by namespace and name, with status.source and
+	// status.versions filled in.
+	States []*v1alpha1.DesiredState
+	// Errors are the files (or documents in them) that could not be used.
+	Errors []FileError
+}
+
+// Load reads every *.yaml, *.yml and *.json file directly in dir. A missing dir is an error of
+// the whole load (so that nothing is taken for deleted); a bad file only adds to Result.Errors.
+func Load(files Files, dir string, origin Origin) (*Result, error) {
+	names, err := files.ListFiles(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read DesiredState files: %w (check --path)", err)
+	}
+	res := &Result{Origin: origin}
+	definedIn := map[string]FileError{} // namespace/name -> where first defined
+	for _, name := range names {
+		if !isManifest(name) {
+			continue
+		}
+		data, err := files.ReadFile(name)
+		if err != nil {
+			res.Errors = append(res.Errors, FileError{File: name, Message: err.Error()})
+			continue
+		}
+		docs, errs := parseFile(name, data)
+		res.Errors = append(res.Errors, errs...)
+		for _, d := range docs {
+			key := d.state.Namespace + "/" + d.state.Name
+			if first, dup := definedIn[key]; dup {
+				res.Errors = append(res.Errors, FileError{File: name, Line: d.line, Namespace: d.state.Namespace, Name: d.state.Name,
+					Message: fmt.Sprintf("DesiredState %s is already defined in %s:%d; names must be unique per namespace, rename or remove one", key, first.File, first.Line)})
+				continue
+			}
+			definedIn[key] = FileError{File: name, Line: d.line}
+			d.state.Status.Source = v1alpha1.SourceStatus{RepoURL: origin.RepoURL, Ref: origin.Ref, File: name, Revision: origin.Revision}
+			d.state.Status.Versions = readPins(files, d.state)
+			res.States = append(res.States, d.state)
+		}
+	}
+	sort.Slice(res.States, func(i, j int) bool {
+		a, b := res.States[i], res.States[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return res, nil
+}
+
+func isManifest(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,120 @@
+package desired
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// memFiles is an in-memory Files for tests.
+type memFiles map[string]string
+
+func (m memFiles) ListFiles(dir string) ([]string, error) {
+	var out []string
+	for name := range m {
+		if strings.HasPrefix(name, dir+"/") && !strings.Contains(strings.TrimPrefix(name, dir+"/"), "/") {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("directory %s: not found", dir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (m memFiles) ReadFile(name string) ([]byte, error) {
+	if s, ok := m[name]; ok {
+		return []byte(s), nil
+	}
+	return nil, fmt.Errorf("%s: not found", name)
+}
+
+const good = `apiVersion: gitops.kube-gitops.dev/v1alpha1
+kind: DesiredState
+metadata: {name: winterlight, namespace: apps}
+spec:
+  helm:
+    chart: {path: charts/winterlight}
+    valuesFiles: [envs/test/winterlight.yaml]
+  sync: {automated: true}
+  versions:
+    - {name: image, file: envs/test/winterlight.yaml, path: image.tag}
+`
+
+func TestLoadGoodFileWithPins(t *testing.T) {
+	files := memFiles{
+		"clusters/test/winterlight.yaml": good,
+		"clusters/test/README.md":        "not a manifest",
+		"envs/test/winterlight.yaml":     "image:\n  tag: \"1.1.2\" # bumped\n",
+	}
+	res, err := Load(files, "clusters/test", Origin{RepoURL: "http://git/x.git", Ref: "main", Revision: "abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 0 || len(res.States) != 1 {
+		t.Fatalf("want 1 state and no errors, got %d states, errors %v", len(res.States), res.Errors)
+	}
+	s := res.States[0]
+	if s.Status.Source.File != "clusters/test/winterlight.yaml" || s.Status.Source.Revision != "abc" {
+		t.Errorf("source status = %+v", s.Status.Source)
+	}
+	if len(s.Status.Versions) != 1 || s.Status.Versions[0].Value != "1.1.2" {
+		t.Errorf("pins = %+v, want image=1.1.2", s.Status.Versions)
+	}
+}
+
+func TestLoadBadFilesDoNotHideGoodOnes(t *testing.T) {
+	other := strings.ReplaceAll(good, "winterlight, namespace", "other, namespace")
+	cases := []struct {
+		name, content string
+		wantLine      int
+		wantMsg       string
+	}{
+		{"syntax", "apiVersion: x\nkind: [\n", 2, "invalid YAML"},
+		{"unknown field", strings.Replace(good, "sync: {automated: true}", "sync: {automated: true}\n  bogus: 1", 1), 9, `unknown field "spec.bogus"`},
+		{"wrong kind", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: apps}\n", 2, "only gitops.kube-gitops.dev/v1alpha1 DesiredState"},
+		{"no namespace", strings.Replace(good, ", namespace: apps", "", 1), 3, "metadata.namespace: is required"},
+		{"escaping path", strings.Replace(good, "charts/winterlight", "../../etc", 1), 6, "leaves the repository"},
+		{"bad pin", strings.Replace(good, "file: envs/test/winterlight.yaml, ", "", 1), 10, "set file and path"},
+		{"duplicate", other, 1, "already defined in clusters/test/a.yaml:1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files := memFiles{"clusters/test/a.yaml": other, "clusters/test/b.yaml": tc.content}
+			res, err := Load(files, "clusters/test", Origin{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.States) != 1 || res.States[0].Name != "other" {
+				t.Fatalf("the good file must still load, got %d states", len(res.States))
+			}
+			if len(res.Errors) != 1 {
+				t.Fatalf("want one error, got %v", res.Errors)
+			}
+			e := res.Errors[0]
+			if e.File != "clusters/test/b.yaml" || e.Line != tc.wantLine || !strings.Contains(e.Message, tc.wantMsg) {
+				t.Errorf("error = %q (line %d), want line %d containing %q", e.Error(), e.Line, tc.wantLine, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestLoadMissingDirectoryIsAnError(t *testing.T) {
+	if _, err := Load(memFiles{"x/a.yaml": good}, "clusters/test", Origin{}); err == nil {
+		t.Fatal("a missing directory must fail the whole load, so nothing is taken for deleted")
+	}
+}
+
+func TestPinErrors(t *testing.T) {
+	files := memFiles{"clusters/test/a.yaml": good, "envs/test/winterlight.yaml": "image: {repository: x}\n"}
+	res, err := Load(files, "clusters/test", Origin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.States[0].Status.Versions[0]
+	if got.Value != "" || !strings.Contains(got.Message, "image.tag not found in envs/test/winterlight.yaml") {
+		t.Errorf("pin status = %+v", got)
+	}
+}

@@ -1,0 +1,127 @@
+package desired
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+)
+
+type problem struct {
+	field   string
+	message string
+}
+
+// pinFields are the DesiredState fields a version pin may name.
+var pinFields = map[string]bool{"spec.helm.chart.version": true, "spec.source.ref": true}
+
+// validate checks what the schema cannot: required fields, names, exclusive choices and paths
+// that must stay inside the repository.
+func validate(s *v1alpha1.DesiredState) *problem {
+	if s.Name == "" {
+		return &problem{"metadata.name", "is required"}
+	}
+	if errs := validation.IsDNS1123Subdomain(s.Name); len(errs) > 0 {
+		return &problem{"metadata.name", fmt.Sprintf("%q is not a valid name: %s", s.Name, strings.Join(errs, "; "))}
+	}
+	if s.Namespace == "" {
+		return &problem{"metadata.namespace", "is required: set the namespace the application deploys into"}
+	}
+	if errs := validation.IsDNS1123Label(s.Namespace); len(errs) > 0 {
+		return &problem{"metadata.namespace", fmt.Sprintf("%q is not a valid namespace: %s", s.Namespace, strings.Join(errs, "; "))}
+	}
+	if p := validateSource(s.Spec); p != nil {
+		return p
+	}
+	if s.Spec.Sync.ServiceAccountName != "" {
+		if errs := validation.IsDNS1123Subdomain(s.Spec.Sync.ServiceAccountName); len(errs) > 0 {
+			return &problem{"spec.sync.serviceAccountName", strings.Join(errs, "; ")}
+		}
+	}
+	if p := validatePins(s.Spec.Versions); p != nil {
+		return p
+	}
+	if s.Spec.Promotion != nil {
+		if s.Spec.Promotion.From == "" {
+			return &problem{"spec.promotion.from", "is required: name the environment to promote from, e.g. test"}
+		}
+		if p := repoPath("spec.promotion.fromPath", s.Spec.Promotion.FromPath); p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+func validateSource(spec v1alpha1.DesiredStateSpec) *problem {
+	if spec.Helm == nil {
+		if spec.Source.Path == "" {
+			return &problem{"spec.source.path", "is required: set the directory of manifests, or spec.helm for a Helm chart"}
+		}
+		return repoPath("spec.source.path", spec.Source.Path)
+	}
+	if spec.Source.Path != "" {
+		return &problem{"spec.source.path", "cannot be combined with spec.helm: use spec.helm.chart.path for a chart in the repository"}
+	}
+	chart := spec.Helm.Chart
+	switch {
+	case chart.Path != "" && (chart.RepoURL != "" || chart.Name != ""):
+		return &problem{"spec.helm.chart", "set either path (a chart in the Git repository) or repoURL and name (a chart in a Helm repository), not both"}
+	case chart.Path != "":
+		if p := repoPath("spec.helm.chart.path", chart.Path); p != nil {
+			return p
+		}
+	case chart.RepoURL == "":
+		return &problem{"spec.helm.chart", "set path (a chart in the Git repository) or repoURL and name (a chart in a Helm repository)"}
+	case !strings.HasPrefix(chart.RepoURL, "https://") && !strings.HasPrefix(chart.RepoURL, "http://") && !strings.HasPrefix(chart.RepoURL, "oci://"):
+		return &problem{"spec.helm.chart.repoURL", fmt.Sprintf("%q must start with https://, http:// or oci://", chart.RepoURL)}
+	case chart.Name == "" && !strings.HasPrefix(chart.RepoURL, "oci://"):
+		return &problem{"spec.helm.chart.name", "is required with a Helm repository URL"}
+	}
+	for i, f := range spec.Helm.ValuesFiles {
+		if p := repoPath(fmt.Sprintf("spec.helm.valuesFiles[%d]", i), f); p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+func validatePins(pins []v1alpha1.VersionPin) *problem {
+	seen := map[string]bool{}
+	for i, pin := range pins {
+		field := fmt.Sprintf("spec.versions[%d]", i)
+		switch {
+		case pin.Name == "":
+			return &problem{field + ".name", "is required"}
+		case seen[pin.Name]:
+			return &problem{field + ".name", fmt.Sprintf("%q is used by another pin; pin names must be unique", pin.Name)}
+		case pin.Field != "" && (pin.File != "" || pin.Path != ""):
+			return &problem{field, "set either field, or file and path, not both"}
+		case pin.Field != "" && !pinFields[pin.Field]:
+			return &problem{field + ".field", fmt.Sprintf("%q cannot be pinned; use spec.helm.chart.version or spec.source.ref", pin.Field)}
+		case pin.Field == "" && (pin.File == "" || pin.Path == ""):
+			return &problem{field, "set file and path (a YAML path in a file of the repository), or field"}
+		}
+		if p := repoPath(field+".file", pin.File); p != nil {
+			return p
+		}
+		seen[pin.Name] = true
+	}
+	return nil
+}
+
+// repoPath refuses absolute paths and paths that climb out of the repository.
+func repoPath(field, p string) *problem {
+	if p == "" {
+		return nil
+	}
+	if path.IsAbs(p) {
+		return &problem{field, fmt.Sprintf("%q must be relative to the repository root", p)}
+	}
+	if c := path.Clean(p); c == ".." || strings.HasPrefix(c, "../") {
+		return &problem{field, fmt.Sprintf("%q leaves the repository; use a path inside it", p)}
+	}
+	return nil
+}

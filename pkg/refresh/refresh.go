@@ -1,0 +1,124 @@
+// Package refresh keeps the desired store equal to Git: it polls the root repository, loads the
+// environment's DesiredState files and publishes them, reporting bad files as Events.
+package refresh
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/desired"
+	"github.com/kube-gitops/kube-gitops/pkg/source"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
+)
+
+// Loop polls Git and publishes what it finds. Only the Lease holder runs it.
+type Loop struct {
+	Fetcher     *source.Fetcher
+	Path        string // the environment's directory of DesiredState files
+	Environment string
+	Namespace   string // the server's namespace, for problems that belong to no DesiredState
+	Reader      *store.Reader // to give Events the uid of their DesiredState
+	Writer      *store.Writer
+	Sources     *store.SourceRecords
+	Events      record.EventRecorder
+	Interval    time.Duration
+	// Trigger, when it receives, starts a refresh before the interval is up.
+	Trigger <-chan struct{}
+
+	reported map[string]bool // problems already sent as Events, so each is sent once
+}
+
+// Run refreshes now and then every Interval (±10% jitter, so replicas of many servers spread out)
+// until ctx ends.
+func (l *Loop) Run(ctx context.Context) {
+	for {
+		if err := l.Once(ctx); err != nil && ctx.Err() == nil {
+			klog.ErrorS(err, "Refresh from Git failed; keeping the last good state", "environment", l.Environment)
+		}
+		jitter := time.Duration((rand.Float64()*0.2 - 0.1) * float64(l.Interval))
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.Trigger:
+		case <-time.After(l.Interval + jitter):
+		}
+	}
+}
+
+// Once reads Git and publishes the result. When Git cannot be read, nothing is changed except
+// the SourceRecord's Ready condition.
+func (l *Loop) Once(ctx context.Context) error {
+	state, err := l.Sources.Get(ctx, l.Environment)
+	if err != nil {
+		return err
+	}
+	if state == nil {
+		state = &store.SourceState{}
+	}
+	start := time.Now()
+	snap, err := l.Fetcher.Fetch(ctx)
+	var res *desired.Result
+	if err == nil {
+		res, err = desired.Load(snap, l.Path, desired.Origin{RepoURL: snap.URL, Ref: snap.Ref, Revision: snap.Revision})
+	}
+	if err != nil {
+		state.SetFetchFailed(err)
+		if putErr := l.Sources.Put(ctx, l.Environment, state); putErr != nil {
+			klog.ErrorS(putErr, "Cannot record the fetch failure")
+		}
+		return err
+	}
+	out, err := l.Writer.Publish(ctx, res)
+	if err != nil {
+		return err
+	}
+	problems := append(append([]desired.FileError{}, res.Errors...), out.Errors...)
+	l.report(problems, out.Errors)
+	messages := make([]string, 0, len(problems))
+	for _, p := range problems {
+		messages = append(messages, p.Error())
+	}
+	state.RepoURL, state.Ref, state.Path = snap.URL, snap.Ref, l.Path
+	state.SetFetched(snap.Revision, time.Now(), messages)
+	if err := l.Sources.Put(ctx, l.Environment, state); err != nil {
+		return err
+	}
+	klog.V(2).InfoS("Refreshed from Git", "environment", l.Environment, "revision", snap.ShortRevision(),
+		"desiredStates", len(res.States), "created", out.Created, "updated", out.Updated, "deleted", out.Deleted,
+		"kept", out.Kept, "problems", len(problems), "duration", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// report sends each new problem once: as an Event on its DesiredState when its namespace exists,
+// otherwise on the SourceRecord in the server's namespace. Every problem is also logged.
+func (l *Loop) report(problems, namespaceMissing []desired.FileError) {
+	missing := map[string]bool{}
+	for _, p := range namespaceMissing {
+		missing[p.Error()] = true
+	}
+	seen := map[string]bool{}
+	for _, p := range problems {
+		msg := p.Error()
+		seen[msg] = true
+		if l.reported[msg] {
+			continue
+		}
+		klog.InfoS("Problem in a DesiredState file", "environment", l.Environment, "file", p.File, "line", p.Line,
+			"namespace", p.Namespace, "name", p.Name, "problem", p.Message)
+		ref := &corev1.ObjectReference{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "DesiredState", Namespace: p.Namespace, Name: p.Name}
+		if s, ok := l.Reader.Get(p.Namespace, p.Name); ok {
+			ref.UID = s.UID
+		}
+		if p.Namespace == "" || p.Name == "" || missing[msg] {
+			ref = &corev1.ObjectReference{APIVersion: store.SourcesResource.GroupVersion().String(), Kind: "SourceRecord", Namespace: l.Namespace, Name: l.Environment}
+		}
+		l.Events.Event(ref, corev1.EventTypeWarning, "InvalidDesiredState", msg)
+	}
+	l.reported = seen
+}

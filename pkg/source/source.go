@@ -1,0 +1,136 @@
+// Package source fetches a Git ref with go-git and exposes the commit as a read-only snapshot.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// Repo names a Git repository and the ref to follow in it.
+type Repo struct {
+	// URL is an https://, http://, ssh:// or file:// repository URL.
+	URL string
+	// Ref is a branch or tag name ("main", "refs/tags/v1").
+	Ref string
+	// Auth returns the credentials to use; nil for none. It is called for every fetch so that
+	// rotated credentials are picked up.
+	Auth func(ctx context.Context) (transport.AuthMethod, error)
+}
+
+// Fetcher fetches a Repo, reusing the last snapshot while the ref's commit has not changed.
+// Only the commit's objects are kept, in memory: there is no clone on disk.
+type Fetcher struct {
+	repo    Repo
+	timeout time.Duration
+
+	mu   sync.Mutex
+	last *Snapshot
+}
+
+// NewFetcher returns a Fetcher for repo; each network operation is bounded by timeout.
+func NewFetcher(repo Repo, timeout time.Duration) *Fetcher {
+	return &Fetcher{repo: repo, timeout: timeout}
+}
+
+// Fetch returns the snapshot of the ref's current commit. Asking the remote for its refs costs one
+// round trip; the commit is downloaded (shallow, single branch) only when it changed.
+func (f *Fetcher) Fetch(ctx context.Context) (*Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	auth, err := f.auth(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ref, hash, err := f.resolve(ctx, auth)
+	if err != nil {
+		return nil, err
+	}
+	if f.last != nil && f.last.Revision == hash.String() {
+		return f.last, nil
+	}
+	snap, err := f.clone(ctx, auth, ref)
+	if err != nil {
+		return nil, err
+	}
+	f.last = snap
+	return snap, nil
+}
+
+func (f *Fetcher) auth(ctx context.Context) (transport.AuthMethod, error) {
+	if f.repo.Auth == nil {
+		return nil, nil
+	}
+	auth, err := f.repo.Auth(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %w", f.repo.URL, err)
+	}
+	return auth, nil
+}
+
+// resolve asks the remote which commit the ref points at (git ls-remote).
+func (f *Fetcher) resolve(ctx context.Context, auth transport.AuthMethod) (plumbing.ReferenceName, plumbing.Hash, error) {
+	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{f.repo.URL}})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
+	if err != nil {
+		return "", plumbing.ZeroHash, fmt.Errorf("list refs of %s: %w", f.repo.URL, explain(err))
+	}
+	for _, want := range candidateRefs(f.repo.Ref) {
+		for _, r := range refs {
+			if r.Name() == want && r.Type() == plumbing.HashReference {
+				return r.Name(), r.Hash(), nil
+			}
+		}
+	}
+	return "", plumbing.ZeroHash, fmt.Errorf("ref %q not found in %s: check --ref names an existing branch or tag", f.repo.Ref, f.repo.URL)
+}
+
+// candidateRefs lists the full names a short ref may stand for, branches first like git does.
+func candidateRefs(ref string) []plumbing.ReferenceName {
+	if strings.HasPrefix(ref, "refs/") {
+		return []plumbing.ReferenceName{plumbing.ReferenceName(ref)}
+	}
+	return []plumbing.ReferenceName{plumbing.NewBranchReferenceName(ref), plumbing.NewTagReferenceName(ref)}
+}
+
+func (f *Fetcher) clone(ctx context.Context, auth transport.AuthMethod, ref plumbing.ReferenceName) (*Snapshot, error) {
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+		URL:           f.repo.URL,
+		Auth:          auth,
+		ReferenceName: ref,
+		SingleBranch:  true,
+		Depth:         1,
+		Tags:          git.NoTags,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s of %s: %w", ref.Short(), f.repo.URL, explain(err))
+	}
+	head, err := repo.Reference(ref, true)
+	if err != nil {
+		return nil, fmt.Errorf("read %s of %s: %w", ref.Short(), f.repo.URL, err)
+	}
+	return newSnapshot(repo, head.Hash(), f.repo.URL, f.repo.Ref)
+}
+
+// explain turns go-git's transport errors into messages that say what to check.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("%w: check the Git credentials (--git-username/--git-password-file, --git-ssh-key-file or --git-credentials-secret)", err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("%w: check --repo", err)
+	}
+	return err
+}

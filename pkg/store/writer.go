@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/retry"
+	"golang.org/x/sync/errgroup"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/desired"
+)
+
+// reasonInvalidSpec marks a DesiredState whose file in Git became unusable: the last good spec is
+// kept (so nothing is pruned by mistake) and the condition says what to fix.
+const reasonInvalidSpec = "InvalidSpec"
+
+// Writer makes the records equal to one load of the environment's DesiredState files. Only the
+// replica holding the Lease runs it.
+type Writer struct {
+	client  dynamic.Interface
+	reader  *Reader
+	workers int
+}
+
+// NewWriter returns a Writer that reads the current records from reader's cache and writes with
+// up to workers parallel requests.
+func NewWriter(client dynamic.Interface, reader *Reader, workers int) *Writer {
+	return &Writer{client: client, reader: reader, workers: workers}
+}
+
+// Outcome counts what a Publish changed. Errors are DesiredStates that could not be stored, such
+// as those whose namespace does not exist.
+type Outcome struct {
+	Created, Updated, Deleted, Kept int
+	Errors                          []desired.FileError
+}
+
+// Publish creates, updates and deletes records so that they equal res. A record whose file is
+// broken in this revision is kept with its last good spec and a Stalled condition, never deleted.
+func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, error) {
+	current, _ := w.reader.List("", nil)
+	existing := make(map[string]*v1alpha1.DesiredState, len(current))
+	for _, s := range current {
+		existing[key(s.Namespace, s.Name)] = s
+	}
+	brokenByKey, brokenByFile := map[string]desired.FileError{}, map[string]desired.FileError{}
+	for _, e := range res.Errors {
+		if e.Name != "" && e.Namespace != "" {
+			brokenByKey[key(e.Namespace, e.Name)] = e
+		}
+		if _, seen := brokenByFile[e.File]; !seen {
+			brokenByFile[e.File] = e
+		}
+	}
+
+	var (
+		mu  sync.Mutex
+		out Outcome
+	)
+	count := func(n *int) { mu.Lock(); *n++; mu.Unlock() }
+	var g errgroup.Group // no shared cancel: one failed write must not stop the others
+	gctx := ctx
+	g.SetLimit(w.workers)
+	wanted := map[string]bool{}
+	for _, s := range res.States {
+		k := key(s.Namespace, s.Name)
+		wanted[k] = true
+		old := existing[k]
+		if old != nil && isCurrent(old, s) {
+			continue
+		}
+		g.Go(func() error {
+			created, err := w.put(gctx, old, s)
+			switch {
+			case apierrors.IsNotFound(err) && created:
+				mu.Lock()
+				out.Errors = append(out.Errors, desired.FileError{File: s.Status.Source.File, Namespace: s.Namespace, Name: s.Name,
+					Message: fmt.Sprintf("namespace %q does not exist: create it, or change metadata.namespace", s.Namespace)})
+				mu.Unlock()
+				return nil
+			case err != nil:
+				return err
+			case created:
+				count(&out.Created)
+			default:
+				count(&out.Updated)
+			}
+			return nil
+		})
+	}
+	for k, old := range existing {
+		if wanted[k] {
+			continue
+		}
+		broken, ok := brokenByKey[k]
+		if !ok {
+			broken, ok = brokenByFile[old.Status.Source.File]
+		}
+		if ok {
+			count(&out.Kept)
+			g.Go(func() error { return w.markBroken(gctx, old, broken) })
+			continue
+		}
+		g.Go(func() error {
+			if err := w.delete(gctx, old); err != nil {
+				return err
+			}
+			count(&out.Deleted)
+			return nil
+		})
+	}
+	err := g.Wait()
+	return out, err
+}
+
+func key(namespace, name string) string { return namespace + "/" + name }
+
+// next is the record content for loaded state s, keeping what the server observed in old.
+func next(old, s *v1alpha1.DesiredState) *v1alpha1.DesiredState {
+	n := s.DeepCopy()
+	if old == nil {
+		n.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusUnknown}
+		n.Status.Health = v1alpha1.HealthStatus{Status: v1alpha1.HealthUnknown}
+		return n
+	}
+	status := *old.Status.DeepCopy()
+	status.Source, status.Versions = s.Status.Source, s.Status.Versions
+	if c := meta.FindStatusCondition(status.Conditions, v1alpha1.ConditionStalled); c != nil && c.Reason == reasonInvalidSpec {
+		meta.RemoveStatusCondition(&status.Conditions, v1alpha1.ConditionStalled)
+	}
+	n.Status = status
+	n.ObjectMeta.UID, n.ObjectMeta.ResourceVersion = old.UID, old.ResourceVersion
+	return n
+}
+
+func isCurrent(old, s *v1alpha1.DesiredState) bool {
+	n := next(old, s)
+	return apiequality.Semantic.DeepEqual(old.Spec, n.Spec) &&
+		apiequality.Semantic.DeepEqual(old.Labels, n.Labels) &&
+		apiequality.Semantic.DeepEqual(old.Annotations, n.Annotations) &&
+		apiequality.Semantic.DeepEqual(old.Status, n.Status)
+}
+
+// put creates or updates the record of s; on a conflict it re-reads the record and tries again.
+func (w *Writer) put(ctx context.Context, old, s *v1alpha1.DesiredState) (created bool, err error) {
+	records := w.client.Resource(RecordsResource).Namespace(s.Namespace)
+	if old == nil {
+		rec, err := toRecord(next(nil, s))
+		if err != nil {
+			return true, err
+		}
+		_, err = records.Create(ctx, rec, metav1.CreateOptions{FieldManager: fieldManager})
+		if !apierrors.IsAlreadyExists(err) {
+			return true, err
+		}
+		// Someone (an earlier leader) created it after our cache was filled: update instead.
+	}
+	return false, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		fresh, err := records.Get(ctx, s.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur, err := FromRecord(fresh)
+		if err != nil {
+			return err
+		}
+		rec, err := toRecord(next(cur, s))
+		if err != nil {
+			return err
+		}
+		_, err = records.Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
+		return err
+	})
+}
+
+// markBroken keeps a record whose file is broken and says so in a Stalled condition.
+func (w *Writer) markBroken(ctx context.Context, old *v1alpha1.DesiredState, broken desired.FileError) error {
+	n := old.DeepCopy()
+	changed := meta.SetStatusCondition(&n.Status.Conditions, metav1.Condition{
+		Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: reasonInvalidSpec,
+		Message: broken.Error() + "; the last good spec stays in effect until the file is fixed",
+	})
+	if !changed {
+		return nil
+	}
+	rec, err := toRecord(n)
+	if err != nil {
+		return err
+	}
+	rec.SetResourceVersion(old.ResourceVersion)
+	_, err = w.client.Resource(RecordsResource).Namespace(old.Namespace).Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
+	if apierrors.IsConflict(err) {
+		return nil // the cache was behind; the next load retries
+	}
+	return err
+}
+
+func (w *Writer) delete(ctx context.Context, old *v1alpha1.DesiredState) error {
+	uid := old.UID
+	err := w.client.Resource(RecordsResource).Namespace(old.Namespace).Delete(ctx, old.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+const fieldManager = "gitops-apiserver"
