@@ -13,6 +13,10 @@ go tool deepcopy-gen --go-header-file "$header" --output-file zz_generated.deepc
 go tool openapi-gen --go-header-file "$header" \
   --output-dir apiserver/openapi --output-pkg "$module/apiserver/openapi" \
   --output-file zz_generated.openapi.go \
+  --output-model-name-file zz_generated.model_name.go \
+  --readonly-pkg k8s.io/apimachinery/pkg/apis/meta/v1 \
+  --readonly-pkg k8s.io/apimachinery/pkg/runtime \
+  --readonly-pkg k8s.io/apimachinery/pkg/version \
   --report-filename hack/api-rule-violations.list \
   k8s.io/apimachinery/pkg/apis/meta/v1 \
   k8s.io/apimachinery/pkg/runtime \

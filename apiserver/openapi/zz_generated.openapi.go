@@ -8,6 +8,7 @@
 package openapi
 
 import (
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	version "k8s.io/apimachinery/pkg/version"
@@ -17,77 +18,77 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredState":       schema_pkg_apis_gitops_v1alpha1_DesiredState(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredStateList":   schema_pkg_apis_gitops_v1alpha1_DesiredStateList(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredStateSpec":   schema_pkg_apis_gitops_v1alpha1_DesiredStateSpec(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredStateStatus": schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HealthStatus":       schema_pkg_apis_gitops_v1alpha1_HealthStatus(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HelmChart":          schema_pkg_apis_gitops_v1alpha1_HelmChart(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HelmSource":         schema_pkg_apis_gitops_v1alpha1_HelmSource(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.PinStatus":          schema_pkg_apis_gitops_v1alpha1_PinStatus(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.PromotionPolicy":    schema_pkg_apis_gitops_v1alpha1_PromotionPolicy(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.ResourceStatus":     schema_pkg_apis_gitops_v1alpha1_ResourceStatus(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.Source":             schema_pkg_apis_gitops_v1alpha1_Source(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SourceStatus":       schema_pkg_apis_gitops_v1alpha1_SourceStatus(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncPolicy":         schema_pkg_apis_gitops_v1alpha1_SyncPolicy(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncRecord":         schema_pkg_apis_gitops_v1alpha1_SyncRecord(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncStatus":         schema_pkg_apis_gitops_v1alpha1_SyncStatus(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.UpdatePolicy":       schema_pkg_apis_gitops_v1alpha1_UpdatePolicy(ref),
-		"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.VersionPin":         schema_pkg_apis_gitops_v1alpha1_VersionPin(ref),
-		v1.APIGroup{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_APIGroup(ref),
-		v1.APIGroupList{}.OpenAPIModelName():                                             schema_pkg_apis_meta_v1_APIGroupList(ref),
-		v1.APIResource{}.OpenAPIModelName():                                              schema_pkg_apis_meta_v1_APIResource(ref),
-		v1.APIResourceList{}.OpenAPIModelName():                                          schema_pkg_apis_meta_v1_APIResourceList(ref),
-		v1.APIVersions{}.OpenAPIModelName():                                              schema_pkg_apis_meta_v1_APIVersions(ref),
-		v1.ApplyOptions{}.OpenAPIModelName():                                             schema_pkg_apis_meta_v1_ApplyOptions(ref),
-		v1.Condition{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_Condition(ref),
-		v1.CreateOptions{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_CreateOptions(ref),
-		v1.DeleteOptions{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_DeleteOptions(ref),
-		v1.Duration{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_Duration(ref),
-		v1.FieldSelectorRequirement{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_FieldSelectorRequirement(ref),
-		v1.FieldsV1{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_FieldsV1(ref),
-		v1.GetOptions{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_GetOptions(ref),
-		v1.GroupKind{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_GroupKind(ref),
-		v1.GroupResource{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_GroupResource(ref),
-		v1.GroupVersion{}.OpenAPIModelName():                                             schema_pkg_apis_meta_v1_GroupVersion(ref),
-		v1.GroupVersionForDiscovery{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_GroupVersionForDiscovery(ref),
-		v1.GroupVersionKind{}.OpenAPIModelName():                                         schema_pkg_apis_meta_v1_GroupVersionKind(ref),
-		v1.GroupVersionResource{}.OpenAPIModelName():                                     schema_pkg_apis_meta_v1_GroupVersionResource(ref),
-		v1.InternalEvent{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_InternalEvent(ref),
-		v1.LabelSelector{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_LabelSelector(ref),
-		v1.LabelSelectorRequirement{}.OpenAPIModelName():                                 schema_pkg_apis_meta_v1_LabelSelectorRequirement(ref),
-		v1.List{}.OpenAPIModelName():                                                     schema_pkg_apis_meta_v1_List(ref),
-		v1.ListMeta{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_ListMeta(ref),
-		v1.ListOptions{}.OpenAPIModelName():                                              schema_pkg_apis_meta_v1_ListOptions(ref),
-		v1.ManagedFieldsEntry{}.OpenAPIModelName():                                       schema_pkg_apis_meta_v1_ManagedFieldsEntry(ref),
-		v1.MicroTime{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_MicroTime(ref),
-		v1.ObjectMeta{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_ObjectMeta(ref),
-		v1.OwnerReference{}.OpenAPIModelName():                                           schema_pkg_apis_meta_v1_OwnerReference(ref),
-		v1.PartialObjectMetadata{}.OpenAPIModelName():                                    schema_pkg_apis_meta_v1_PartialObjectMetadata(ref),
-		v1.PartialObjectMetadataList{}.OpenAPIModelName():                                schema_pkg_apis_meta_v1_PartialObjectMetadataList(ref),
-		v1.Patch{}.OpenAPIModelName():                                                    schema_pkg_apis_meta_v1_Patch(ref),
-		v1.PatchOptions{}.OpenAPIModelName():                                             schema_pkg_apis_meta_v1_PatchOptions(ref),
-		v1.Preconditions{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_Preconditions(ref),
-		v1.RootPaths{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_RootPaths(ref),
-		v1.ServerAddressByClientCIDR{}.OpenAPIModelName():                                schema_pkg_apis_meta_v1_ServerAddressByClientCIDR(ref),
-		v1.ShardInfo{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_ShardInfo(ref),
-		v1.Status{}.OpenAPIModelName():                                                   schema_pkg_apis_meta_v1_Status(ref),
-		v1.StatusCause{}.OpenAPIModelName():                                              schema_pkg_apis_meta_v1_StatusCause(ref),
-		v1.StatusDetails{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_StatusDetails(ref),
-		v1.Table{}.OpenAPIModelName():                                                    schema_pkg_apis_meta_v1_Table(ref),
-		v1.TableColumnDefinition{}.OpenAPIModelName():                                    schema_pkg_apis_meta_v1_TableColumnDefinition(ref),
-		v1.TableOptions{}.OpenAPIModelName():                                             schema_pkg_apis_meta_v1_TableOptions(ref),
-		v1.TableRow{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_TableRow(ref),
-		v1.TableRowCondition{}.OpenAPIModelName():                                        schema_pkg_apis_meta_v1_TableRowCondition(ref),
-		v1.Time{}.OpenAPIModelName():                                                     schema_pkg_apis_meta_v1_Time(ref),
-		v1.Timestamp{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_Timestamp(ref),
-		v1.TypeMeta{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_TypeMeta(ref),
-		v1.UpdateOptions{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_UpdateOptions(ref),
-		v1.WatchEvent{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_WatchEvent(ref),
-		runtime.RawExtension{}.OpenAPIModelName():                                        schema_k8sio_apimachinery_pkg_runtime_RawExtension(ref),
-		runtime.TypeMeta{}.OpenAPIModelName():                                            schema_k8sio_apimachinery_pkg_runtime_TypeMeta(ref),
-		runtime.Unknown{}.OpenAPIModelName():                                             schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
-		version.Info{}.OpenAPIModelName():                                                schema_k8sio_apimachinery_pkg_version_Info(ref),
+		v1alpha1.DesiredState{}.OpenAPIModelName():        schema_pkg_apis_gitops_v1alpha1_DesiredState(ref),
+		v1alpha1.DesiredStateList{}.OpenAPIModelName():    schema_pkg_apis_gitops_v1alpha1_DesiredStateList(ref),
+		v1alpha1.DesiredStateSpec{}.OpenAPIModelName():    schema_pkg_apis_gitops_v1alpha1_DesiredStateSpec(ref),
+		v1alpha1.DesiredStateStatus{}.OpenAPIModelName():  schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref),
+		v1alpha1.HealthStatus{}.OpenAPIModelName():        schema_pkg_apis_gitops_v1alpha1_HealthStatus(ref),
+		v1alpha1.HelmChart{}.OpenAPIModelName():           schema_pkg_apis_gitops_v1alpha1_HelmChart(ref),
+		v1alpha1.HelmSource{}.OpenAPIModelName():          schema_pkg_apis_gitops_v1alpha1_HelmSource(ref),
+		v1alpha1.PinStatus{}.OpenAPIModelName():           schema_pkg_apis_gitops_v1alpha1_PinStatus(ref),
+		v1alpha1.PromotionPolicy{}.OpenAPIModelName():     schema_pkg_apis_gitops_v1alpha1_PromotionPolicy(ref),
+		v1alpha1.ResourceStatus{}.OpenAPIModelName():      schema_pkg_apis_gitops_v1alpha1_ResourceStatus(ref),
+		v1alpha1.Source{}.OpenAPIModelName():              schema_pkg_apis_gitops_v1alpha1_Source(ref),
+		v1alpha1.SourceStatus{}.OpenAPIModelName():        schema_pkg_apis_gitops_v1alpha1_SourceStatus(ref),
+		v1alpha1.SyncPolicy{}.OpenAPIModelName():          schema_pkg_apis_gitops_v1alpha1_SyncPolicy(ref),
+		v1alpha1.SyncRecord{}.OpenAPIModelName():          schema_pkg_apis_gitops_v1alpha1_SyncRecord(ref),
+		v1alpha1.SyncStatus{}.OpenAPIModelName():          schema_pkg_apis_gitops_v1alpha1_SyncStatus(ref),
+		v1alpha1.UpdatePolicy{}.OpenAPIModelName():        schema_pkg_apis_gitops_v1alpha1_UpdatePolicy(ref),
+		v1alpha1.VersionPin{}.OpenAPIModelName():          schema_pkg_apis_gitops_v1alpha1_VersionPin(ref),
+		v1.APIGroup{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_APIGroup(ref),
+		v1.APIGroupList{}.OpenAPIModelName():              schema_pkg_apis_meta_v1_APIGroupList(ref),
+		v1.APIResource{}.OpenAPIModelName():               schema_pkg_apis_meta_v1_APIResource(ref),
+		v1.APIResourceList{}.OpenAPIModelName():           schema_pkg_apis_meta_v1_APIResourceList(ref),
+		v1.APIVersions{}.OpenAPIModelName():               schema_pkg_apis_meta_v1_APIVersions(ref),
+		v1.ApplyOptions{}.OpenAPIModelName():              schema_pkg_apis_meta_v1_ApplyOptions(ref),
+		v1.Condition{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_Condition(ref),
+		v1.CreateOptions{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_CreateOptions(ref),
+		v1.DeleteOptions{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_DeleteOptions(ref),
+		v1.Duration{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_Duration(ref),
+		v1.FieldSelectorRequirement{}.OpenAPIModelName():  schema_pkg_apis_meta_v1_FieldSelectorRequirement(ref),
+		v1.FieldsV1{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_FieldsV1(ref),
+		v1.GetOptions{}.OpenAPIModelName():                schema_pkg_apis_meta_v1_GetOptions(ref),
+		v1.GroupKind{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_GroupKind(ref),
+		v1.GroupResource{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_GroupResource(ref),
+		v1.GroupVersion{}.OpenAPIModelName():              schema_pkg_apis_meta_v1_GroupVersion(ref),
+		v1.GroupVersionForDiscovery{}.OpenAPIModelName():  schema_pkg_apis_meta_v1_GroupVersionForDiscovery(ref),
+		v1.GroupVersionKind{}.OpenAPIModelName():          schema_pkg_apis_meta_v1_GroupVersionKind(ref),
+		v1.GroupVersionResource{}.OpenAPIModelName():      schema_pkg_apis_meta_v1_GroupVersionResource(ref),
+		v1.InternalEvent{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_InternalEvent(ref),
+		v1.LabelSelector{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_LabelSelector(ref),
+		v1.LabelSelectorRequirement{}.OpenAPIModelName():  schema_pkg_apis_meta_v1_LabelSelectorRequirement(ref),
+		v1.List{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_List(ref),
+		v1.ListMeta{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_ListMeta(ref),
+		v1.ListOptions{}.OpenAPIModelName():               schema_pkg_apis_meta_v1_ListOptions(ref),
+		v1.ManagedFieldsEntry{}.OpenAPIModelName():        schema_pkg_apis_meta_v1_ManagedFieldsEntry(ref),
+		v1.MicroTime{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_MicroTime(ref),
+		v1.ObjectMeta{}.OpenAPIModelName():                schema_pkg_apis_meta_v1_ObjectMeta(ref),
+		v1.OwnerReference{}.OpenAPIModelName():            schema_pkg_apis_meta_v1_OwnerReference(ref),
+		v1.PartialObjectMetadata{}.OpenAPIModelName():     schema_pkg_apis_meta_v1_PartialObjectMetadata(ref),
+		v1.PartialObjectMetadataList{}.OpenAPIModelName(): schema_pkg_apis_meta_v1_PartialObjectMetadataList(ref),
+		v1.Patch{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_Patch(ref),
+		v1.PatchOptions{}.OpenAPIModelName():              schema_pkg_apis_meta_v1_PatchOptions(ref),
+		v1.Preconditions{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_Preconditions(ref),
+		v1.RootPaths{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_RootPaths(ref),
+		v1.ServerAddressByClientCIDR{}.OpenAPIModelName(): schema_pkg_apis_meta_v1_ServerAddressByClientCIDR(ref),
+		v1.ShardInfo{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_ShardInfo(ref),
+		v1.Status{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_Status(ref),
+		v1.StatusCause{}.OpenAPIModelName():               schema_pkg_apis_meta_v1_StatusCause(ref),
+		v1.StatusDetails{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_StatusDetails(ref),
+		v1.Table{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_Table(ref),
+		v1.TableColumnDefinition{}.OpenAPIModelName():     schema_pkg_apis_meta_v1_TableColumnDefinition(ref),
+		v1.TableOptions{}.OpenAPIModelName():              schema_pkg_apis_meta_v1_TableOptions(ref),
+		v1.TableRow{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_TableRow(ref),
+		v1.TableRowCondition{}.OpenAPIModelName():         schema_pkg_apis_meta_v1_TableRowCondition(ref),
+		v1.Time{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_Time(ref),
+		v1.Timestamp{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_Timestamp(ref),
+		v1.TypeMeta{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_TypeMeta(ref),
+		v1.UpdateOptions{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_UpdateOptions(ref),
+		v1.WatchEvent{}.OpenAPIModelName():                schema_pkg_apis_meta_v1_WatchEvent(ref),
+		runtime.RawExtension{}.OpenAPIModelName():         schema_k8sio_apimachinery_pkg_runtime_RawExtension(ref),
+		runtime.TypeMeta{}.OpenAPIModelName():             schema_k8sio_apimachinery_pkg_runtime_TypeMeta(ref),
+		runtime.Unknown{}.OpenAPIModelName():              schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
+		version.Info{}.OpenAPIModelName():                 schema_k8sio_apimachinery_pkg_version_Info(ref),
 	}
 }
 
@@ -123,21 +124,21 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredState(ref common.ReferenceCallback) 
 						SchemaProps: spec.SchemaProps{
 							Description: "Spec is the application as defined in Git. Change it by editing the file named in status.source.file and pushing.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredStateSpec"),
+							Ref:         ref(v1alpha1.DesiredStateSpec{}.OpenAPIModelName()),
 						},
 					},
 					"status": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Status is what the server observed: the Git revision, sync and health.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredStateStatus"),
+							Ref:         ref(v1alpha1.DesiredStateStatus{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredStateSpec", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredStateStatus", v1.ObjectMeta{}.OpenAPIModelName()},
+			v1alpha1.DesiredStateSpec{}.OpenAPIModelName(), v1alpha1.DesiredStateStatus{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -174,7 +175,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateList(ref common.ReferenceCallba
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredState"),
+										Ref: ref(v1alpha1.DesiredState{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -185,7 +186,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateList(ref common.ReferenceCallba
 			},
 		},
 		Dependencies: []string{
-			"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.DesiredState", v1.ListMeta{}.OpenAPIModelName()},
+			v1alpha1.DesiredState{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -200,20 +201,20 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateSpec(ref common.ReferenceCallba
 						SchemaProps: spec.SchemaProps{
 							Description: "Source is the Git repository, ref and directory holding the manifests (plain YAML or a kustomization). repoURL and ref default to the server's root repository and ref.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.Source"),
+							Ref:         ref(v1alpha1.Source{}.OpenAPIModelName()),
 						},
 					},
 					"helm": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Helm renders a Helm chart instead of a directory of manifests.",
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HelmSource"),
+							Ref:         ref(v1alpha1.HelmSource{}.OpenAPIModelName()),
 						},
 					},
 					"sync": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Sync is the policy for applying the rendered manifests.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncPolicy"),
+							Ref:         ref(v1alpha1.SyncPolicy{}.OpenAPIModelName()),
 						},
 					},
 					"versions": {
@@ -231,7 +232,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateSpec(ref common.ReferenceCallba
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.VersionPin"),
+										Ref: ref(v1alpha1.VersionPin{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -240,14 +241,14 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateSpec(ref common.ReferenceCallba
 					"promotion": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Promotion names the environment whose pins `promote` copies into this one.",
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.PromotionPolicy"),
+							Ref:         ref(v1alpha1.PromotionPolicy{}.OpenAPIModelName()),
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HelmSource", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.PromotionPolicy", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.Source", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncPolicy", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.VersionPin"},
+			v1alpha1.HelmSource{}.OpenAPIModelName(), v1alpha1.PromotionPolicy{}.OpenAPIModelName(), v1alpha1.Source{}.OpenAPIModelName(), v1alpha1.SyncPolicy{}.OpenAPIModelName(), v1alpha1.VersionPin{}.OpenAPIModelName()},
 	}
 }
 
@@ -262,21 +263,21 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 						SchemaProps: spec.SchemaProps{
 							Description: "Source says where in Git the spec was read.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SourceStatus"),
+							Ref:         ref(v1alpha1.SourceStatus{}.OpenAPIModelName()),
 						},
 					},
 					"sync": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Sync is whether the cluster equals the rendered manifests.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncStatus"),
+							Ref:         ref(v1alpha1.SyncStatus{}.OpenAPIModelName()),
 						},
 					},
 					"health": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Health is the rolled-up health of the applied objects.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HealthStatus"),
+							Ref:         ref(v1alpha1.HealthStatus{}.OpenAPIModelName()),
 						},
 					},
 					"versions": {
@@ -294,7 +295,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.PinStatus"),
+										Ref: ref(v1alpha1.PinStatus{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -312,7 +313,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.ResourceStatus"),
+										Ref: ref(v1alpha1.ResourceStatus{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -336,7 +337,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncRecord"),
+										Ref: ref(v1alpha1.SyncRecord{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -367,7 +368,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 			},
 		},
 		Dependencies: []string{
-			"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HealthStatus", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.PinStatus", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.ResourceStatus", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SourceStatus", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncRecord", "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.SyncStatus", v1.Condition{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			v1alpha1.HealthStatus{}.OpenAPIModelName(), v1alpha1.PinStatus{}.OpenAPIModelName(), v1alpha1.ResourceStatus{}.OpenAPIModelName(), v1alpha1.SourceStatus{}.OpenAPIModelName(), v1alpha1.SyncRecord{}.OpenAPIModelName(), v1alpha1.SyncStatus{}.OpenAPIModelName(), v1.Condition{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -450,7 +451,7 @@ func schema_pkg_apis_gitops_v1alpha1_HelmSource(ref common.ReferenceCallback) co
 						SchemaProps: spec.SchemaProps{
 							Description: "Chart says where the chart is: a path in the source repository, or a chart in a Helm repository (repoURL https:// or oci://, name, version).",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HelmChart"),
+							Ref:         ref(v1alpha1.HelmChart{}.OpenAPIModelName()),
 						},
 					},
 					"valuesFiles": {
@@ -483,7 +484,7 @@ func schema_pkg_apis_gitops_v1alpha1_HelmSource(ref common.ReferenceCallback) co
 			},
 		},
 		Dependencies: []string{
-			"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.HelmChart", runtime.RawExtension{}.OpenAPIModelName()},
+			v1alpha1.HelmChart{}.OpenAPIModelName(), runtime.RawExtension{}.OpenAPIModelName()},
 	}
 }
 
@@ -901,7 +902,7 @@ func schema_pkg_apis_gitops_v1alpha1_VersionPin(ref common.ReferenceCallback) co
 					"update": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Update makes the server bump the pin automatically.",
-							Ref:         ref("github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.UpdatePolicy"),
+							Ref:         ref(v1alpha1.UpdatePolicy{}.OpenAPIModelName()),
 						},
 					},
 				},
@@ -909,7 +910,7 @@ func schema_pkg_apis_gitops_v1alpha1_VersionPin(ref common.ReferenceCallback) co
 			},
 		},
 		Dependencies: []string{
-			"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1.UpdatePolicy"},
+			v1alpha1.UpdatePolicy{}.OpenAPIModelName()},
 	}
 }
 

@@ -22,7 +22,7 @@ type Loop struct {
 	Fetcher     *source.Fetcher
 	Path        string // the environment's directory of DesiredState files
 	Environment string
-	Namespace   string // the server's namespace, for problems that belong to no DesiredState
+	Namespace   string        // the server's namespace, for problems that belong to no DesiredState
 	Reader      *store.Reader // to give Events the uid of their DesiredState
 	Writer      *store.Writer
 	Sources     *store.SourceRecords

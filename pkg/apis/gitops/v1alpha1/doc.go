@@ -3,5 +3,6 @@
 //
 // +k8s:deepcopy-gen=package
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=dev.kube-gitops.gitops.v1alpha1
 // +groupName=gitops.kube-gitops.dev
 package v1alpha1

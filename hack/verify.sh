@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Fails when generated code is stale, Go files are unformatted, or go vet complains.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+generated=(pkg/apis/gitops/v1alpha1/zz_generated.deepcopy.go pkg/apis/gitops/v1alpha1/zz_generated.model_name.go apiserver/openapi/zz_generated.openapi.go hack/api-rule-violations.list)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for f in "${generated[@]}"; do mkdir -p "$tmp/$(dirname "$f")"; cp "$f" "$tmp/$f"; done
+hack/update-codegen.sh
+stale=0
+for f in "${generated[@]}"; do
+  if ! diff -q "$tmp/$f" "$f" >/dev/null; then
+    echo "stale generated file: $f (run 'make generate' and commit the result)"
+    stale=1
+  fi
+done
+[ "$stale" = 0 ] || exit 1
+
+unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^hack/cluster/') 2>/dev/null || true)
+if [ -n "$unformatted" ]; then
+  echo "unformatted Go files (run gofmt -w):"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+echo "verify: ok"
