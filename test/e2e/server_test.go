@@ -1,0 +1,218 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+var (
+	desiredStates = schema.GroupVersionResource{Group: "gitops.kube-gitops.dev", Version: "v1alpha1", Resource: "desiredstates"}
+	apiServices   = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
+)
+
+// gitopsServer is a running bin/gitops-apiserver.
+type gitopsServer struct {
+	cmd     *exec.Cmd
+	port    int
+	certDir string
+	logPath string
+	done    chan struct{}
+}
+
+// startServer starts bin/gitops-apiserver against the cluster and the Git server. It polls every
+// second so tests see pushes quickly.
+func (en *env) startServer(ctx context.Context) (*gitopsServer, error) {
+	port := 0
+	if en.server != nil {
+		port = en.server.port // a restart keeps the port the APIService points at
+	} else {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
+	passwordFile := filepath.Join(en.dir, "git-password")
+	if err := os.WriteFile(passwordFile, []byte(en.gitPass), 0o600); err != nil {
+		return nil, err
+	}
+	s := &gitopsServer{port: port, certDir: filepath.Join(en.dir, "server-certs"), logPath: filepath.Join(en.dir, "gitops-apiserver.log"), done: make(chan struct{})}
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(filepath.Join(en.root, "bin/gitops-apiserver"),
+		"--repo", en.repoURL, "--ref", "main", "--path", "clusters/test", "--environment", "test",
+		"--namespace", "kube-gitops",
+		"--kubeconfig", en.kubeconfig, "--authentication-kubeconfig", en.kubeconfig, "--authorization-kubeconfig", en.kubeconfig,
+		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", s.certDir,
+		"--git-username", "gitops", "--git-password-file", passwordFile,
+		"--poll-interval", "1s", "-v", "2")
+	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
+	// Own process group, and killed by the kernel if the test process dies, so none is left behind.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start gitops-apiserver: %w", err)
+	}
+	go func() { _ = s.cmd.Wait(); logFile.Close(); close(s.done) }()
+	// The serving certificate is written at start-up; the APIService's caBundle needs it.
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		select {
+		case <-s.done:
+			return false, fmt.Errorf("gitops-apiserver exited:\n%s", tailFile(s.logPath, 30))
+		default:
+		}
+		_, err := os.Stat(filepath.Join(s.certDir, "apiserver.crt"))
+		return err == nil, nil
+	})
+	return s, err
+}
+
+// stop sends SIGTERM and waits; SIGKILL after 10 s.
+func (s *gitopsServer) stop() {
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// registerAPIService routes gitops.kube-gitops.dev to the server: an ExternalName Service to
+// localhost, and an APIService that verifies the serving certificate with its CA.
+func (en *env) registerAPIService(ctx context.Context) error {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "gitops-apiserver", Namespace: "kube-gitops"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
+			Ports: []corev1.ServicePort{{Name: "https", Port: int32(en.server.port)}}},
+	}
+	if _, err := en.kube.CoreV1().Services("kube-gitops").Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create Service: %w", err)
+	}
+	ca, err := os.ReadFile(filepath.Join(en.server.certDir, "apiserver.crt"))
+	if err != nil {
+		return err
+	}
+	apiService := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+		"metadata": map[string]any{"name": "v1alpha1.gitops.kube-gitops.dev"},
+		"spec": map[string]any{
+			"group": "gitops.kube-gitops.dev", "version": "v1alpha1",
+			"service":              map[string]any{"namespace": "kube-gitops", "name": "gitops-apiserver", "port": int64(en.server.port)},
+			"caBundle":             base64.StdEncoding.EncodeToString(ca),
+			"groupPriorityMinimum": int64(1000), "versionPriority": int64(15),
+		},
+	}}
+	_, err = en.dyn.Resource(apiServices).Create(ctx, apiService, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create APIService: %w", err)
+	}
+	return nil
+}
+
+// waitServing waits until a list through the aggregator returns the fixture's DesiredStates.
+func (en *env) waitServing(ctx context.Context) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		list, err := en.dyn.Resource(desiredStates).Namespace("apps").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		last = fmt.Errorf("%d DesiredStates in apps, want 2", len(list.Items))
+		return len(list.Items) >= 2, nil
+	})
+	if err != nil {
+		return fmt.Errorf("desiredstates not served through the APIService: %v (last: %v)", err, last)
+	}
+	return nil
+}
+
+func (en *env) createNamespace(ctx context.Context, name string) error {
+	_, err := en.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// kubectl runs the machine's kubectl against the cluster with a private cache, so discovery
+// from an earlier run never leaks in. It returns stdout and stderr together.
+func (en *env) kubectl(args ...string) (string, error) {
+	full := append([]string{"--kubeconfig", en.kubeconfig, "--cache-dir", filepath.Join(en.dir, "kube-cache")}, args...)
+	out, err := exec.Command("kubectl", full...).CombinedOutput()
+	return string(out), err
+}
+
+// commit pushes files (path -> content) and removals to main through the Git server.
+func (en *env) commit(files map[string]string, message string, remove ...string) (string, error) {
+	return en.git.Commit(en.repo, "main", files, message, remove...)
+}
+
+// eventually polls check every 250 ms until it returns nil or timeout passes.
+func eventually(timeout time.Duration, check func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s: %w", timeout, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func containsAll(s string, parts ...string) error {
+	var missing []string
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return errors.New("missing " + strings.Join(missing, ", ") + " in:\n" + s)
+	}
+	return nil
+}
+
+var sourceRecords = schema.GroupVersionResource{Group: "internal.gitops.kube-gitops.dev", Version: "v1alpha1", Resource: "sourcerecords"}
+
+// waitCaughtUp waits until the server has published the head of main.
+func (en *env) waitCaughtUp(ctx context.Context) error {
+	head, err := en.git.Head(en.repo, "main")
+	if err != nil {
+		return err
+	}
+	return eventually(30*time.Second, func() error {
+		rec, err := en.dyn.Resource(sourceRecords).Namespace("kube-gitops").Get(ctx, "test", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if rev, _, _ := unstructured.NestedString(rec.Object, "status", "revision"); rev != head {
+			return fmt.Errorf("server at %s, Git at %s", rev, head)
+		}
+		return nil
+	})
+}

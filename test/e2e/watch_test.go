@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+func desiredStateFile(name, namespace, path string) string {
+	return fmt.Sprintf(`apiVersion: gitops.kube-gitops.dev/v1alpha1
+kind: DesiredState
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  source: {path: %s}
+`, name, namespace, path)
+}
+
+// TestWatchSeesPushes follows a push through Git, the server and the aggregator to a client-go
+// watch (list, then watch from the list's resourceVersion, as informers do) and to kubectl -w.
+func TestWatchSeesPushes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const ns = "watch-test"
+	if err := e.createNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	client := e.dyn.Resource(desiredStates).Namespace(ns)
+	list, err := client.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := client.Watch(ctx, metav1.ListOptions{ResourceVersion: list.GetResourceVersion(), AllowWatchBookmarks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	kubectlW := exec.CommandContext(ctx, "kubectl", "--kubeconfig", e.kubeconfig, "--cache-dir", filepath.Join(e.dir, "kube-cache"),
+		"get", "desiredstates", "-n", ns, "--watch", "--output-watch-events")
+	stdout, err := kubectlW.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kubectlW.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = kubectlW.Process.Kill(); _ = kubectlW.Wait() }()
+	kubectlLines := make(chan string, 100)
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			kubectlLines <- scanner.Text()
+		}
+		close(kubectlLines)
+	}()
+	time.Sleep(time.Second) // let kubectl reach its watch before the push
+
+	file := "clusters/test/watched.yaml"
+	if _, err := e.commit(map[string]string{file: desiredStateFile("watched", ns, "apps/guestbook")}, "add watched"); err != nil {
+		t.Fatal(err)
+	}
+	first := expectEvent(t, w, watch.Added, "watched")
+	if _, err := e.commit(map[string]string{file: desiredStateFile("watched", ns, "apps/winterlight-plain")}, "change watched"); err != nil {
+		t.Fatal(err)
+	}
+	second := expectEvent(t, w, watch.Modified, "watched")
+	if first.GetUID() != second.GetUID() {
+		t.Errorf("uid changed on update: %s -> %s", first.GetUID(), second.GetUID())
+	}
+	if _, err := e.commit(nil, "remove watched", file); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, w, watch.Deleted, "watched")
+
+	seen := map[string]bool{}
+	timeout := time.After(30 * time.Second)
+	for !(seen["ADDED"] && seen["MODIFIED"] && seen["DELETED"]) {
+		select {
+		case line, ok := <-kubectlLines:
+			if !ok {
+				t.Fatalf("kubectl get -w ended early; saw %v", seen)
+			}
+			if fields := strings.Fields(line); len(fields) > 1 && fields[1] == "watched" {
+				seen[fields[0]] = true
+			}
+		case <-timeout:
+			t.Fatalf("kubectl get -w: saw %v, want ADDED, MODIFIED and DELETED of watched", seen)
+		}
+	}
+}
+
+// expectEvent waits for an event of type typ on name, skipping bookmarks and other objects.
+func expectEvent(t *testing.T, w watch.Interface, typ watch.EventType, name string) *unstructured.Unstructured {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatalf("watch closed while waiting for %s %s", typ, name)
+			}
+			if ev.Type == watch.Error {
+				t.Fatalf("watch error: %v", ev.Object)
+			}
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if ok && ev.Type == typ && u.GetName() == name {
+				if u.GetKind() != "DesiredState" || u.GetAPIVersion() != "gitops.kube-gitops.dev/v1alpha1" {
+					t.Errorf("event object is %s %s, want gitops.kube-gitops.dev/v1alpha1 DesiredState", u.GetAPIVersion(), u.GetKind())
+				}
+				return u
+			}
+		case <-timeout:
+			t.Fatalf("no %s event for %s within 30s", typ, name)
+		}
+	}
+}
