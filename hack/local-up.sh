@@ -20,6 +20,8 @@ Options:
   --ref REF                branch, tag or commit (default main)
   --path DIR               directory in the repository (default clusters/test)
   --environment ENV        environment name (default test)
+  --poll-interval DURATION how often the server asks Git for new commits (default 5s here;
+                           the server's own default is 60s)
   --git-username USER      Git user for --repo (the bundled example sets its own)
   --git-password-file FILE file holding the Git password or token for --repo
   -h, --help               show this help
@@ -28,11 +30,11 @@ Stop everything with hack/local-down.sh.
 EOF
 }
 
-repo="" ref="main" path="clusters/test" environment="test"
+repo="" ref="main" path="clusters/test" environment="test" poll_interval="5s"
 git_username="" git_password_file=""
 while [[ $# -gt 0 ]]; do
 	case "$1" in
-	--repo | --ref | --path | --environment | --git-username | --git-password-file)
+	--repo | --ref | --path | --environment | --poll-interval | --git-username | --git-password-file)
 		if [[ $# -lt 2 ]]; then
 			echo "local-up: $1 needs a value" >&2
 			exit 2
@@ -42,6 +44,7 @@ while [[ $# -gt 0 ]]; do
 		--ref) ref="$2" ;;
 		--path) path="$2" ;;
 		--environment) environment="$2" ;;
+		--poll-interval) poll_interval="$2" ;;
 		--git-username) git_username="$2" ;;
 		--git-password-file) git_password_file="$2" ;;
 		esac
@@ -162,18 +165,20 @@ server_pid="$local_dir/gitops-apiserver.pid"
 server_log="$local_dir/gitops-apiserver.log"
 cert_dir="$local_dir/gitops-apiserver/certs"
 stop_pidfile "$server_pid" gitops-apiserver
-kubectl_ apply -f - >/dev/null <<'EOF'
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: kube-gitops
-EOF
+kubectl_ create namespace kube-gitops --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+# The roles that let namespace viewers and editors use desiredstates (aggregated into view/edit/admin).
+kubectl_ apply -f "$root/config/rbac/user-roles.yaml" >/dev/null
+if [[ -n $gitserver_log ]]; then
+	# The bundled example deploys into the namespace apps; with your own repository, create the
+	# namespaces your DesiredStates name.
+	kubectl_ create namespace apps --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+fi
 port="$("$local_dir/bin/localcluster" free-port)"
 rm -rf "$cert_dir"
 mkdir -p "$cert_dir"
 server_args=(
 	--repo "$repo" --ref "$ref" --path "$path" --environment "$environment"
-	--namespace kube-gitops
+	--namespace kube-gitops --poll-interval "$poll_interval"
 	--kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig"
 	--secure-port "$port" --cert-dir "$cert_dir"
 )
@@ -240,6 +245,15 @@ until kubectl_ get desiredstates -A >/dev/null 2>&1; do
 		die "timed out after 120s waiting for 'kubectl get desiredstates -A'; see $server_log"
 	fi
 	sleep 1
+done
+
+# ...and the first read of Git is published, so the list is not empty just because it is early.
+until [[ -n "$(kubectl_ get sourcerecords.internal.gitops.kube-gitops.dev "$environment" -n kube-gitops -o jsonpath='{.status.revision}' 2>/dev/null)" ]]; do
+	if ((SECONDS >= deadline)); then
+		kubectl_ get sourcerecords.internal.gitops.kube-gitops.dev -n kube-gitops -o yaml >&2 || true
+		die "gitops-apiserver has not read $repo yet; see $server_log and the SourceRecord above"
+	fi
+	sleep 0.5
 done
 
 cat <<EOF
