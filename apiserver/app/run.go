@@ -40,8 +40,10 @@ func (o *Options) Run(ctx context.Context) error {
 		return err
 	}
 	hostConfig := rest.CopyConfig(config.GenericConfig.ClientConfig)
-	// Publishing 1,000 DesiredStates at once needs more than client-go's default 5 QPS.
-	hostConfig.QPS, hostConfig.Burst = 200, 400
+	// No client-side rate limit: writers are bounded by their worker pools, and the host
+	// cluster's API Priority and Fairness protects it. client-go's default 5 QPS would make
+	// publishing 1,000 DesiredStates take minutes.
+	hostConfig.QPS = -1
 	kube, err := kubernetes.NewForConfig(hostConfig)
 	if err != nil {
 		return err

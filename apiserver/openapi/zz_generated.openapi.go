@@ -684,7 +684,7 @@ func schema_pkg_apis_gitops_v1alpha1_SourceStatus(ref common.ReferenceCallback) 
 					},
 					"revision": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Revision is the commit the spec was read at.",
+							Description: "Revision is the first commit read with the current spec and pins. Commits that change other files leave it as it is.",
 							Type:        []string{"string"},
 							Format:      "",
 						},

@@ -79,7 +79,8 @@ func (s *Snapshot) ReadFile(name string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// ListFiles returns the paths of the regular files directly in dir, sorted.
+// ListFiles returns the paths of the files directly in dir, sorted. Symbolic links are listed so
+// that ReadFile can refuse them with a clear error rather than skip them silently.
 func (s *Snapshot) ListFiles(dir string) ([]string, error) {
 	dir, err := clean(dir)
 	if err != nil {

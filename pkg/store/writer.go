@@ -131,13 +131,29 @@ func next(old, s *v1alpha1.DesiredState) *v1alpha1.DesiredState {
 		return n
 	}
 	status := *old.Status.DeepCopy()
+	revision := old.Status.Source.Revision
+	if !sameContent(old, s) || revision == "" {
+		revision = s.Status.Source.Revision
+	}
 	status.Source, status.Versions = s.Status.Source, s.Status.Versions
+	// A commit that does not change this DesiredState must not rewrite it: with 1,000 apps in a
+	// repository, every commit would otherwise cost 1,000 writes.
+	status.Source.Revision = revision
 	if c := meta.FindStatusCondition(status.Conditions, v1alpha1.ConditionStalled); c != nil && c.Reason == reasonInvalidSpec {
 		meta.RemoveStatusCondition(&status.Conditions, v1alpha1.ConditionStalled)
 	}
 	n.Status = status
 	n.ObjectMeta.UID, n.ObjectMeta.ResourceVersion = old.UID, old.ResourceVersion
 	return n
+}
+
+// sameContent reports whether what Git says of a DesiredState is unchanged.
+func sameContent(old, s *v1alpha1.DesiredState) bool {
+	return apiequality.Semantic.DeepEqual(old.Spec, s.Spec) &&
+		apiequality.Semantic.DeepEqual(old.Labels, s.Labels) &&
+		apiequality.Semantic.DeepEqual(old.Annotations, s.Annotations) &&
+		apiequality.Semantic.DeepEqual(old.Status.Versions, s.Status.Versions) &&
+		old.Status.Source.File == s.Status.Source.File
 }
 
 func isCurrent(old, s *v1alpha1.DesiredState) bool {

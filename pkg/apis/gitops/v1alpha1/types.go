@@ -217,7 +217,8 @@ type SourceStatus struct {
 	Ref string `json:"ref,omitempty"`
 	// File is the DesiredState file, from the repository root.
 	File string `json:"file,omitempty"`
-	// Revision is the commit the spec was read at.
+	// Revision is the first commit read with the current spec and pins. Commits that change
+	// other files leave it as it is.
 	Revision string `json:"revision,omitempty"`
 }
 

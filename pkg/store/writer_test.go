@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/desired"
+)
+
+func newTestWriter(t *testing.T) (*Writer, *Reader, *dynamicfake.FakeDynamicClient) {
+	t.Helper()
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{RecordsResource: "DesiredStateRecordList"})
+	reader := NewReader(client)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go reader.Run(ctx)
+	for !reader.HasSynced() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return NewWriter(client, reader, 4), reader, client
+}
+
+func state(name, path, revision string) *v1alpha1.DesiredState {
+	s := &v1alpha1.DesiredState{}
+	s.Name, s.Namespace = name, "apps"
+	s.Spec.Source.Path = path
+	s.Status.Source = v1alpha1.SourceStatus{File: "clusters/test/" + name + ".yaml", Revision: revision}
+	return s
+}
+
+// publish publishes and waits until the reader's cache shows the result.
+func publish(t *testing.T, w *Writer, r *Reader, res *desired.Result) Outcome {
+	t.Helper()
+	out, err := w.Publish(context.Background(), res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		items, _ := r.List("", nil)
+		if len(items) == len(res.States)+out.Kept {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let updates reach the cache too
+	return out
+}
+
+func writes(client *dynamicfake.FakeDynamicClient) int {
+	n := 0
+	for _, a := range client.Actions() {
+		switch a.(type) {
+		case clienttesting.CreateAction, clienttesting.UpdateAction, clienttesting.DeleteAction:
+			n++
+		}
+	}
+	return n
+}
+
+func TestPublishWritesOnlyWhatChanged(t *testing.T) {
+	w, r, client := newTestWriter(t)
+	first := &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev1"), state("b", "apps/b", "rev1")}}
+	if out := publish(t, w, r, first); out.Created != 2 {
+		t.Fatalf("created %d, want 2", out.Created)
+	}
+	before := writes(client)
+	// A new commit that changes neither DesiredState must write nothing.
+	same := &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev2"), state("b", "apps/b", "rev2")}}
+	publish(t, w, r, same)
+	if got := writes(client) - before; got != 0 {
+		t.Errorf("an unrelated commit caused %d writes, want 0", got)
+	}
+	// A commit that changes one writes one, and records that commit.
+	changed := &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a2", "rev3"), state("b", "apps/b", "rev3")}}
+	out := publish(t, w, r, changed)
+	if out.Updated != 1 || writes(client)-before != 1 {
+		t.Errorf("updated %d with %d writes, want 1 and 1", out.Updated, writes(client)-before)
+	}
+	a, _ := r.Get("apps", "a")
+	b, _ := r.Get("apps", "b")
+	if a.Status.Source.Revision != "rev3" || b.Status.Source.Revision != "rev1" {
+		t.Errorf("revisions a=%s b=%s, want rev3 and rev1", a.Status.Source.Revision, b.Status.Source.Revision)
+	}
+	if a.Status.Sync.Status != v1alpha1.SyncStatusUnknown {
+		t.Errorf("new records start with sync Unknown, got %q", a.Status.Sync.Status)
+	}
+}
+
+func TestPublishKeepsBrokenAndDeletesRemoved(t *testing.T) {
+	w, r, _ := newTestWriter(t)
+	publish(t, w, r, &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev1"), state("b", "apps/b", "rev1")}})
+
+	// a's file is broken so badly that its name is unknown; b's file is gone.
+	broken := &desired.Result{Errors: []desired.FileError{{File: "clusters/test/a.yaml", Line: 3, Message: "invalid YAML: oops"}}}
+	out := publish(t, w, r, broken)
+	if out.Kept != 1 || out.Deleted != 1 {
+		t.Fatalf("kept %d deleted %d, want 1 and 1", out.Kept, out.Deleted)
+	}
+	a, ok := r.Get("apps", "a")
+	if !ok {
+		t.Fatal("a DesiredState whose file broke was deleted")
+	}
+	if _, ok := r.Get("apps", "b"); ok {
+		t.Error("a DesiredState whose file was removed is still there")
+	}
+	c := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionStalled)
+	if c == nil || c.Reason != reasonInvalidSpec || !strings.Contains(c.Message, "clusters/test/a.yaml:3: invalid YAML") {
+		t.Fatalf("Stalled condition = %+v", c)
+	}
+	if a.Spec.Source.Path != "apps/a" {
+		t.Errorf("the last good spec was not kept: %+v", a.Spec)
+	}
+
+	publish(t, w, r, &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev2")}})
+	a, _ = r.Get("apps", "a")
+	if meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionStalled) != nil {
+		t.Error("Stalled stays after the file was fixed")
+	}
+}
