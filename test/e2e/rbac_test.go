@@ -24,7 +24,9 @@ func TestRBACPerNamespace(t *testing.T) {
 	if _, err := e.commit(files, "apps for two teams"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove team apps", "clusters/test/team-a-app.yaml", "clusters/test/team-b-app.yaml") }()
+	defer func() {
+		_, _ = e.commit(nil, "remove team apps", "clusters/test/team-a-app.yaml", "clusters/test/team-b-app.yaml")
+	}()
 	for _, args := range [][]string{
 		{"create", "rolebinding", "alice-gitops-view", "-n", "team-a", "--clusterrole", "kube-gitops-view", "--user", "alice"},
 		{"create", "rolebinding", "bob-view", "-n", "team-b", "--clusterrole", "view", "--user", "bob"},
