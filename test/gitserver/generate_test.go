@@ -5,8 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/kube-gitops/kube-gitops/pkg/desired"
 )
+
+var kindLine = regexp.MustCompile(`(?m)^kind: (\w+)$`)
 
 func TestGenerateApps(t *testing.T) {
 	dir := t.TempDir()
@@ -14,40 +20,35 @@ func TestGenerateApps(t *testing.T) {
 	if err := GenerateApps(dir, n, "bench"); err != nil {
 		t.Fatalf("GenerateApps: %v", err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "clusters", "bench", "*.yaml"))
-	if len(files) != n {
-		t.Fatalf("DesiredState files = %d, want %d", len(files), n)
+	res, err := desired.Load(desired.DirFiles(dir), "clusters/bench", desired.Origin{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := 1; i <= n; i++ {
-		name := fmt.Sprintf("app-%04d", i)
-		if BenchAppName(i) != name {
-			t.Errorf("BenchAppName(%d) = %s, want %s", i, BenchAppName(i), name)
+	if len(res.States) != n || len(res.Errors) != 0 {
+		t.Fatalf("%d DesiredStates, errors %v; want %d and none", len(res.States), res.Errors, n)
+	}
+	for i, ds := range res.States {
+		name := fmt.Sprintf("app-%04d", i+1)
+		if BenchAppName(i+1) != name || ds.Name != name || ds.Namespace != "apps" {
+			t.Errorf("app %d: %s/%s, BenchAppName %s", i+1, ds.Namespace, ds.Name, BenchAppName(i+1))
 		}
-		ds := readDesiredState(t, filepath.Join(dir, "clusters", "bench", name+".yaml"))
-		if ds.Metadata.Name != name || ds.Metadata.Namespace != "apps" {
-			t.Errorf("%s: metadata = %s/%s", name, ds.Metadata.Namespace, ds.Metadata.Name)
+		if ds.Spec.Source.Path != "apps/bench/"+name || !ds.Spec.Sync.Automated || !ds.Spec.Sync.Prune {
+			t.Errorf("%s: spec = %+v", name, ds.Spec)
 		}
-		if ds.Spec.Source == nil || ds.Spec.Source.Path != "apps/bench/"+name || ds.Spec.Helm != nil {
-			t.Fatalf("%s: source = %+v, want path apps/bench/%s", name, ds.Spec.Source, name)
+		manifest, err := os.ReadFile(filepath.Join(dir, ds.Spec.Source.Path, "app.yaml"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !ds.Spec.Sync.Automated || !ds.Spec.Sync.Prune {
-			t.Errorf("%s: sync = %+v, want automated and prune", name, ds.Spec.Sync)
+		kinds := kindLine.FindAllStringSubmatch(string(manifest), -1)
+		var got []string
+		for _, k := range kinds {
+			got = append(got, k[1])
 		}
-		objs := readObjects(t, filepath.Join(dir, ds.Spec.Source.Path))
-		var kinds []string
-		for _, o := range objs {
-			kinds = append(kinds, fmt.Sprint(o["kind"]))
-			if lookup(o, "metadata.name") != name || lookup(o, "metadata.namespace") != "apps" {
-				t.Errorf("%s: %s is %v/%v", name, o["kind"], lookup(o, "metadata.namespace"), lookup(o, "metadata.name"))
-			}
-			if o["kind"] == "Deployment" {
-				if r, ok := lookup(o, "spec.replicas").(float64); !ok || r != 0 {
-					t.Errorf("%s: Deployment replicas = %v, want an explicit 0", name, lookup(o, "spec.replicas"))
-				}
-			}
+		if fmt.Sprint(got) != "[ServiceAccount Deployment Service Ingress]" || len(got) != BenchObjectsPerApp {
+			t.Errorf("%s: kinds %v", name, got)
 		}
-		if got, want := fmt.Sprint(kinds), "[ServiceAccount Deployment Service Ingress]"; got != want || len(objs) != BenchObjectsPerApp {
-			t.Errorf("%s: kinds = %s, want %s", name, got, want)
+		if !strings.Contains(string(manifest), "replicas: 0") {
+			t.Errorf("%s: the Deployment must be scaled to 0 explicitly", name)
 		}
 	}
 
