@@ -125,3 +125,29 @@ func TestWritesAreRefusedWithWhereToEdit(t *testing.T) {
 		t.Errorf("guestbook must still be there: %v", err)
 	}
 }
+
+// TestLabelSelector: labels set in the Git file select DesiredStates, like any object's labels.
+func TestLabelSelector(t *testing.T) {
+	const file = "clusters/test/labelled.yaml"
+	content := strings.Replace(desiredStateFile("labelled", "apps", "apps/guestbook"), "  namespace: apps\n",
+		"  namespace: apps\n  labels: {team: payments}\n", 1)
+	if _, err := e.commit(map[string]string{file: content}, "a labelled app"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = e.commit(nil, "remove labelled", file) }()
+	if err := eventually(30*time.Second, func() error {
+		out, err := e.kubectl("get", "dst", "-A", "-l", "team=payments", "-o", "name")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		if strings.TrimSpace(out) != "desiredstate.gitops.kube-gitops.dev/labelled" {
+			return fmt.Errorf("selected %q", out)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.kubectl("get", "dst", "-A", "-l", "team!=payments", "-o", "name"); err != nil || strings.Contains(out, "labelled") || !strings.Contains(out, "winterlight") {
+		t.Errorf("team!=payments: %v\n%s", err, out)
+	}
+}

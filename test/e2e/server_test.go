@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 )
 
 var (
@@ -36,13 +38,11 @@ type gitopsServer struct {
 	done    chan struct{}
 }
 
-// startServer starts bin/gitops-apiserver against the cluster and the Git server. It polls every
+// startServer starts bin/gitops-apiserver against the cluster and the Git server, on port (0
+// picks a free one), with its serving certificate in a directory of its own. It polls every
 // second so tests see pushes quickly.
-func (en *env) startServer(ctx context.Context) (*gitopsServer, error) {
-	port := 0
-	if en.server != nil {
-		port = en.server.port // a restart keeps the port the APIService points at
-	} else {
+func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error) {
+	if port == 0 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
@@ -54,7 +54,8 @@ func (en *env) startServer(ctx context.Context) (*gitopsServer, error) {
 	if err := os.WriteFile(passwordFile, []byte(en.gitPass), 0o600); err != nil {
 		return nil, err
 	}
-	s := &gitopsServer{port: port, certDir: filepath.Join(en.dir, "server-certs"), logPath: filepath.Join(en.dir, "gitops-apiserver.log"), done: make(chan struct{})}
+	name := fmt.Sprintf("gitops-apiserver-%d", port)
+	s := &gitopsServer{port: port, certDir: filepath.Join(en.dir, name+"-certs"), logPath: filepath.Join(en.dir, name+".log"), done: make(chan struct{})}
 	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -215,4 +216,13 @@ func (en *env) waitCaughtUp(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// directClient talks to one replica without the aggregator, with the admin's token (the server
+// checks it with a TokenReview, as it does for any bearer token).
+func (en *env) directClient(s *gitopsServer) (dynamic.Interface, error) {
+	cfg := rest.CopyConfig(en.cluster.RESTConfig())
+	cfg.Host = fmt.Sprintf("https://127.0.0.1:%d", s.port)
+	cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: filepath.Join(s.certDir, "apiserver.crt"), ServerName: "localhost"}
+	return dynamic.NewForConfig(cfg)
 }

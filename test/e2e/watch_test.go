@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
@@ -123,5 +124,29 @@ func expectEvent(t *testing.T, w watch.Interface, typ watch.EventType, name stri
 		case <-timeout:
 			t.Fatalf("no %s event for %s within 30s", typ, name)
 		}
+	}
+}
+
+// TestWatchFromTooOldVersionIsGone: a watch from a resourceVersion the store no longer has must
+// end with 410 Gone, which tells informers to list again.
+func TestWatchFromTooOldVersionIsGone(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w, err := e.dyn.Resource(desiredStates).Namespace("apps").Watch(ctx, metav1.ListOptions{ResourceVersion: "1"})
+	if err != nil {
+		if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+			t.Fatalf("want 410 Gone, got %v", err)
+		}
+		return
+	}
+	defer w.Stop()
+	select {
+	case ev := <-w.ResultChan():
+		status, ok := ev.Object.(*metav1.Status)
+		if ev.Type != watch.Error || !ok || status.Code != 410 {
+			t.Fatalf("want an Error event with 410 Gone, got %s %#v", ev.Type, ev.Object)
+		}
+	case <-ctx.Done():
+		t.Fatal("no 410 Gone for a watch from resourceVersion 1")
 	}
 }
