@@ -1,7 +1,10 @@
 package v1alpha1
 
 import (
+	"net/url"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/conversion"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -28,7 +31,16 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
 		&DesiredState{},
 		&DesiredStateList{},
+		&DesiredStateSync{},
+		&DesiredStateManifests{},
+		&DesiredStateDiff{},
+		&DesiredStateHistory{},
+		&DesiredStatePreviewOptions{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
-	return nil
+	// Query parameters of the manifests and diff subresources.
+	return scheme.AddConversionFunc((*url.Values)(nil), (*DesiredStatePreviewOptions)(nil), func(a, b any, _ conversion.Scope) error {
+		b.(*DesiredStatePreviewOptions).Revision = a.(*url.Values).Get("revision")
+		return nil
+	})
 }

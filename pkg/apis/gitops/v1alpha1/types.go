@@ -202,11 +202,32 @@ type DesiredStateStatus struct {
 	// +optional
 	// +listType=atomic
 	History []SyncRecord `json:"history,omitempty"`
+	// Operation is a sync that was requested (through desiredstates/sync) and has not finished.
+	// +optional
+	Operation *SyncOperation `json:"operation,omitempty"`
 	// Conditions: Ready, Stalled, Reconciling and Stale.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// SyncOperation is a requested sync.
+type SyncOperation struct {
+	// Revision to sync instead of the tracked ref (a rollback); empty for the tracked ref.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+	// Prune overrides spec.sync.prune for this sync.
+	// +optional
+	Prune *bool `json:"prune,omitempty"`
+	// DryRun computes the result without changing the cluster.
+	// +optional
+	DryRun bool `json:"dryRun,omitempty"`
+	// RequestedBy is the user who asked.
+	// +optional
+	RequestedBy string `json:"requestedBy,omitempty"`
+	// RequestedAt is when they asked.
+	RequestedAt metav1.Time `json:"requestedAt"`
 }
 
 // SourceStatus says where in Git the spec was read.

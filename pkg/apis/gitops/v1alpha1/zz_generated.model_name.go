@@ -13,8 +13,28 @@ func (in DesiredState) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DesiredStateDiff) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.DesiredStateDiff"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DesiredStateHistory) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.DesiredStateHistory"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in DesiredStateList) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.DesiredStateList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DesiredStateManifests) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.DesiredStateManifests"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DesiredStatePreviewOptions) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.DesiredStatePreviewOptions"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -25,6 +45,11 @@ func (in DesiredStateSpec) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in DesiredStateStatus) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.DesiredStateStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DesiredStateSync) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.DesiredStateSync"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -53,6 +78,11 @@ func (in PromotionPolicy) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ResourceDiff) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.ResourceDiff"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ResourceStatus) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.ResourceStatus"
 }
@@ -65,6 +95,11 @@ func (in Source) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in SourceStatus) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.SourceStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in SyncOperation) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.SyncOperation"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

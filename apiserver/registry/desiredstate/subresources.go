@@ -1,0 +1,170 @@
+package desiredstate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
+)
+
+// Previewer renders and diffs a DesiredState on request, at its revision or another one.
+type Previewer interface {
+	Manifests(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (*v1alpha1.DesiredStateManifests, error)
+	Diff(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (*v1alpha1.DesiredStateDiff, error)
+}
+
+// SyncRequester records a requested sync for the replica that holds the Lease to carry out.
+type SyncRequester interface {
+	RequestSync(ctx context.Context, namespace, name string, op v1alpha1.SyncOperation) error
+}
+
+// HistoryREST serves desiredstates/history.
+type HistoryREST struct{ reader *store.Reader }
+
+// NewHistoryREST returns the storage of desiredstates/history.
+func NewHistoryREST(reader *store.Reader) *HistoryREST { return &HistoryREST{reader: reader} }
+
+var _ rest.Getter = &HistoryREST{}
+
+func (r *HistoryREST) New() runtime.Object { return &v1alpha1.DesiredStateHistory{} }
+func (r *HistoryREST) Destroy()            {}
+
+// Get returns the past syncs, newest first.
+func (r *HistoryREST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
+	ds, err := get(ctx, r.reader, name)
+	if err != nil {
+		return nil, err
+	}
+	return &v1alpha1.DesiredStateHistory{ObjectMeta: subresourceMeta(ds), Items: ds.Status.History}, nil
+}
+
+// SyncREST serves create on desiredstates/sync.
+type SyncREST struct {
+	reader    *store.Reader
+	requester SyncRequester
+}
+
+// NewSyncREST returns the storage of desiredstates/sync.
+func NewSyncREST(reader *store.Reader, requester SyncRequester) *SyncREST {
+	return &SyncREST{reader: reader, requester: requester}
+}
+
+var _ rest.NamedCreater = &SyncREST{}
+
+func (r *SyncREST) New() runtime.Object { return &v1alpha1.DesiredStateSync{} }
+func (r *SyncREST) Destroy()            {}
+
+// Create queues a sync: the replica holding the Lease carries it out and records it in
+// status.operation until done, then in status.history.
+func (r *SyncREST) Create(ctx context.Context, name string, obj runtime.Object, _ rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
+	ds, err := get(ctx, r.reader, name)
+	if err != nil {
+		return nil, err
+	}
+	req, ok := obj.(*v1alpha1.DesiredStateSync)
+	if !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("expected a DesiredStateSync, got %T", obj))
+	}
+	op := v1alpha1.SyncOperation{Revision: req.Revision, Prune: req.Prune, DryRun: req.DryRun, RequestedAt: metav1.NewTime(time.Now())}
+	if user, ok := genericapirequest.UserFrom(ctx); ok {
+		op.RequestedBy = user.GetName()
+	}
+	if err := r.requester.RequestSync(ctx, ds.Namespace, ds.Name, op); err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("queue sync of %s/%s: %w", ds.Namespace, ds.Name, err))
+	}
+	out := req.DeepCopy()
+	out.ObjectMeta = subresourceMeta(ds)
+	out.Accepted = true
+	out.Message = fmt.Sprintf("sync of %s/%s queued; follow it with kubectl get desiredstate %s -n %s -w", ds.Namespace, ds.Name, ds.Name, ds.Namespace)
+	return out, nil
+}
+
+// PreviewREST serves desiredstates/manifests and desiredstates/diff.
+type PreviewREST struct {
+	reader    *store.Reader
+	previewer Previewer
+	diff      bool
+}
+
+// NewManifestsREST returns the storage of desiredstates/manifests.
+func NewManifestsREST(reader *store.Reader, p Previewer) *PreviewREST {
+	return &PreviewREST{reader: reader, previewer: p}
+}
+
+// NewDiffREST returns the storage of desiredstates/diff.
+func NewDiffREST(reader *store.Reader, p Previewer) *PreviewREST {
+	return &PreviewREST{reader: reader, previewer: p, diff: true}
+}
+
+var _ rest.GetterWithOptions = &PreviewREST{}
+
+func (r *PreviewREST) New() runtime.Object {
+	if r.diff {
+		return &v1alpha1.DesiredStateDiff{}
+	}
+	return &v1alpha1.DesiredStateManifests{}
+}
+func (r *PreviewREST) Destroy() {}
+
+// NewGetOptions says the query parameters are DesiredStatePreviewOptions (?revision=).
+func (r *PreviewREST) NewGetOptions() (runtime.Object, bool, string) {
+	return &v1alpha1.DesiredStatePreviewOptions{}, false, ""
+}
+
+// Get renders (and for diff compares with the cluster) without changing anything.
+func (r *PreviewREST) Get(ctx context.Context, name string, options runtime.Object) (runtime.Object, error) {
+	ds, err := get(ctx, r.reader, name)
+	if err != nil {
+		return nil, err
+	}
+	revision := ""
+	if o, ok := options.(*v1alpha1.DesiredStatePreviewOptions); ok {
+		revision = o.Revision
+	}
+	if r.diff {
+		d, err := r.previewer.Diff(ctx, ds, revision)
+		if err != nil {
+			return nil, previewError(ds, err)
+		}
+		d.ObjectMeta = subresourceMeta(ds)
+		return d, nil
+	}
+	m, err := r.previewer.Manifests(ctx, ds, revision)
+	if err != nil {
+		return nil, previewError(ds, err)
+	}
+	m.ObjectMeta = subresourceMeta(ds)
+	return m, nil
+}
+
+// previewError keeps API errors (such as NotFound for an unknown revision) and turns the rest
+// into a 500 that names the DesiredState.
+func previewError(ds *v1alpha1.DesiredState, err error) error {
+	if _, ok := err.(apierrors.APIStatus); ok {
+		return err
+	}
+	return apierrors.NewInternalError(fmt.Errorf("%s/%s: %w", ds.Namespace, ds.Name, err))
+}
+
+func get(ctx context.Context, reader *store.Reader, name string) (*v1alpha1.DesiredState, error) {
+	if !reader.HasSynced() {
+		return nil, apierrors.NewServiceUnavailable("desiredstates are still loading from the internal store; retry in a few seconds")
+	}
+	ds, ok := reader.Get(genericapirequest.NamespaceValue(ctx), name)
+	if !ok {
+		return nil, apierrors.NewNotFound(v1alpha1.Resource("desiredstates"), name)
+	}
+	return ds, nil
+}
+
+func subresourceMeta(ds *v1alpha1.DesiredState) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: ds.Name, Namespace: ds.Namespace, UID: ds.UID, ResourceVersion: ds.ResourceVersion}
+}
