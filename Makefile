@@ -23,7 +23,7 @@ verify: ## generated code is current, code is formatted and vetted
 
 test: verify test-unit test-e2e ## every test: unit, then e2e on a real local cluster
 
-test-unit:
+test-unit: cluster
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/cluster)
 
 test-e2e: build cluster

@@ -48,8 +48,10 @@ func (e *fieldSelectorError) Error() string {
 
 // ExtraConfig holds what the REST storage reads from.
 type ExtraConfig struct {
-	Reader *store.Reader
-	Git    desiredstate.GitLocation
+	Reader    *store.Reader
+	Git       desiredstate.GitLocation
+	Previewer desiredstate.Previewer
+	Syncs     desiredstate.SyncRequester
 }
 
 // Config is the generic server configuration plus ours.
@@ -75,9 +77,14 @@ func (c CompletedConfig) New() (*genericapiserver.GenericAPIServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	group := genericapiserver.NewDefaultAPIGroupInfo(v1alpha1.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	// Our own parameter codec: the manifests and diff subresources take ?revision=.
+	group := genericapiserver.NewDefaultAPIGroupInfo(v1alpha1.GroupName, Scheme, runtime.NewParameterCodec(Scheme), Codecs)
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
-		"desiredstates": desiredstate.NewREST(c.extra.Reader, c.extra.Git),
+		"desiredstates":           desiredstate.NewREST(c.extra.Reader, c.extra.Git),
+		"desiredstates/history":   desiredstate.NewHistoryREST(c.extra.Reader),
+		"desiredstates/sync":      desiredstate.NewSyncREST(c.extra.Reader, c.extra.Syncs),
+		"desiredstates/manifests": desiredstate.NewManifestsREST(c.extra.Reader, c.extra.Previewer),
+		"desiredstates/diff":      desiredstate.NewDiffREST(c.extra.Reader, c.extra.Previewer),
 	}
 	if err := server.InstallAPIGroup(&group); err != nil {
 		return nil, err

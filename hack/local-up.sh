@@ -172,6 +172,9 @@ if [[ -n $gitserver_log ]]; then
 	# The bundled example deploys into the namespace apps; with your own repository, create the
 	# namespaces your DesiredStates name.
 	kubectl_ create namespace apps --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+	# ...and is applied as the ServiceAccount gitops there, with the namespace's admin role.
+	kubectl_ create serviceaccount gitops -n apps --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+	kubectl_ create rolebinding gitops-admin -n apps --clusterrole admin --serviceaccount apps:gitops --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
 fi
 port="$("$local_dir/bin/localcluster" free-port)"
 rm -rf "$cert_dir"

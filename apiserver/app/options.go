@@ -32,6 +32,11 @@ type Options struct {
 
 	LeaderElect bool
 	LeaseName   string
+
+	SyncWorkers          int
+	ApplyWorkers         int
+	RenderTimeout        time.Duration
+	AllowOtherNamespaces bool
 }
 
 // NewOptions returns the defaults: no etcd (the store lives in the host cluster as CRs), no
@@ -46,13 +51,16 @@ func NewOptions() *Options {
 		ns = "kube-gitops"
 	}
 	return &Options{
-		Recommended:  rec,
-		Ref:          "main",
-		Namespace:    ns,
-		GitTimeout:   60 * time.Second,
-		PollInterval: 60 * time.Second,
-		LeaderElect:  true,
-		LeaseName:    "gitops-apiserver",
+		Recommended:   rec,
+		Ref:           "main",
+		Namespace:     ns,
+		GitTimeout:    60 * time.Second,
+		PollInterval:  60 * time.Second,
+		LeaderElect:   true,
+		LeaseName:     "gitops-apiserver",
+		SyncWorkers:   8,
+		ApplyWorkers:  16,
+		RenderTimeout: 30 * time.Second,
 	}
 }
 
@@ -73,6 +81,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "How often to ask Git for new commits (±10% jitter).")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one replica (by a Lease in --namespace) to read Git and write the store; the others only serve.")
 	fs.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the leader-election Lease.")
+	fs.IntVar(&o.SyncWorkers, "sync-workers", o.SyncWorkers, "How many applications sync at once.")
+	fs.IntVar(&o.ApplyWorkers, "apply-workers", o.ApplyWorkers, "How many apply requests to the cluster are in flight at once, across all applications.")
+	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "Limit for rendering one application.")
+	fs.BoolVar(&o.AllowOtherNamespaces, "allow-other-namespaces", o.AllowOtherNamespaces, "Let an application create objects in namespaces other than its DesiredState's (its ServiceAccount's RBAC still applies).")
 }
 
 // Validate reports every missing or contradicting flag.

@@ -10,14 +10,11 @@ import (
 
 	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
@@ -28,50 +25,35 @@ import (
 	"github.com/kube-gitops/kube-gitops/apiserver"
 	generatedopenapi "github.com/kube-gitops/kube-gitops/apiserver/openapi"
 	"github.com/kube-gitops/kube-gitops/apiserver/registry/desiredstate"
-	"github.com/kube-gitops/kube-gitops/pkg/refresh"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
-// Run serves the API until ctx ends, and reads Git while this replica holds the Lease.
+// Run serves the API until ctx ends, and reads Git and syncs while this replica holds the Lease.
 func (o *Options) Run(ctx context.Context) error {
 	config, err := o.config()
 	if err != nil {
 		return err
 	}
-	hostConfig := rest.CopyConfig(config.GenericConfig.ClientConfig)
-	// No client-side rate limit: writers are bounded by their worker pools, and the host
-	// cluster's API Priority and Fairness protects it. client-go's default 5 QPS would make
-	// publishing 1,000 DesiredStates take minutes.
-	hostConfig.QPS = -1
-	kube, err := kubernetes.NewForConfig(hostConfig)
+	c, err := o.components(ctx, config.GenericConfig.ClientConfig)
 	if err != nil {
 		return err
 	}
-	dyn, err := dynamic.NewForConfig(hostConfig)
-	if err != nil {
-		return err
+	config.ExtraConfig = apiserver.ExtraConfig{
+		Reader:    c.reader,
+		Git:       desiredstate.GitLocation{RepoURL: o.Repo, Ref: o.Ref, Path: o.Path},
+		Previewer: c.preview,
+		Syncs:     c.statuses,
 	}
-	crds, err := apiextensionsclient.NewForConfig(hostConfig)
-	if err != nil {
-		return err
-	}
-	if err := store.EnsureCRDs(ctx, crds); err != nil {
-		return fmt.Errorf("%w (the server's ServiceAccount needs to create CustomResourceDefinitions, or install them first)", err)
-	}
-
-	reader := store.NewReader(dyn)
-	sources := store.NewSourceRecords(dyn, o.Namespace)
-	config.ExtraConfig = apiserver.ExtraConfig{Reader: reader, Git: desiredstate.GitLocation{RepoURL: o.Repo, Ref: o.Ref, Path: o.Path}}
 	config.GenericConfig.AddReadyzChecks(
 		healthz.NamedCheck("store-synced", func(*http.Request) error {
-			if !reader.HasSynced() {
+			if !c.reader.HasSynced() {
 				return fmt.Errorf("the DesiredState cache is not filled yet")
 			}
 			return nil
 		}),
 		healthz.NamedCheck("git-read", func(r *http.Request) error {
-			st, err := sources.Get(r.Context(), o.Environment)
+			st, err := c.sources.Get(r.Context(), o.Environment)
 			if err != nil {
 				return err
 			}
@@ -85,25 +67,14 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-
-	loop := &refresh.Loop{
-		Fetcher:     source.NewFetcher(source.Repo{URL: o.Repo, Ref: o.Ref, Auth: o.gitAuth(kube.CoreV1())}, o.GitTimeout),
-		Path:        o.Path,
-		Environment: o.Environment,
-		Namespace:   o.Namespace,
-		Reader:      reader,
-		Writer:      store.NewWriter(dyn, reader, 16),
-		Sources:     sources,
-		Events:      o.eventRecorder(ctx, kube),
-		Interval:    o.PollInterval,
-	}
-	server.AddPostStartHookOrDie("gitops-store-and-git", func(hook genericapiserver.PostStartHookContext) error {
-		go reader.Run(hook)
-		go o.lead(hook, kube, func(ctx context.Context) {
-			if !waitSynced(ctx, reader) {
+	server.AddPostStartHookOrDie("gitops-store-git-and-sync", func(hook genericapiserver.PostStartHookContext) error {
+		go c.reader.Run(hook)
+		go o.lead(hook, c.kube, func(ctx context.Context) {
+			if !waitSynced(ctx, c.reader) {
 				return
 			}
-			loop.Run(ctx)
+			go c.controller.Run(ctx)
+			c.loop.Run(ctx)
 		})
 		return nil
 	})

@@ -30,8 +30,12 @@ type Loop struct {
 	Interval    time.Duration
 	// Trigger, when it receives, starts a refresh before the interval is up.
 	Trigger <-chan struct{}
+	// OnRevision is called after a new revision was published: files a DesiredState refers to
+	// (values, charts, manifests) may have changed even where the DesiredState did not.
+	OnRevision func()
 
-	reported map[string]bool // problems already sent as Events, so each is sent once
+	reported  map[string]bool // problems already sent as Events, so each is sent once
+	published string          // the last revision published
 }
 
 // Run refreshes now and then every Interval (±10% jitter, so replicas of many servers spread out)
@@ -88,6 +92,12 @@ func (l *Loop) Once(ctx context.Context) error {
 	state.SetFetched(snap.Revision, time.Now(), messages)
 	if err := l.Sources.Put(ctx, l.Environment, state); err != nil {
 		return err
+	}
+	if snap.Revision != l.published {
+		l.published = snap.Revision
+		if l.OnRevision != nil {
+			l.OnRevision()
+		}
 	}
 	klog.V(2).InfoS("Refreshed from Git", "environment", l.Environment, "revision", snap.ShortRevision(),
 		"desiredStates", len(res.States), "created", out.Created, "updated", out.Updated, "deleted", out.Deleted,

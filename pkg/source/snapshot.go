@@ -3,16 +3,13 @@ package source
 import (
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // ErrNotFound is returned for a path that is not in the snapshot.
@@ -27,7 +24,7 @@ type Snapshot struct {
 	// Time is the commit time.
 	Time time.Time
 
-	tree *object.Tree
+	files *treeFS // the tree, indexed once and shared: go-git trees are not safe for concurrent use
 }
 
 func newSnapshot(repo *git.Repository, hash plumbing.Hash, url, ref string) (*Snapshot, error) {
@@ -39,7 +36,8 @@ func newSnapshot(repo *git.Repository, hash plumbing.Hash, url, ref string) (*Sn
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s in %s: %w", hash, url, err)
 	}
-	return &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When, tree: tree}, nil
+	return &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When,
+		files: &treeFS{root: tree, mtime: commit.Committer.When}}, nil
 }
 
 // ShortRevision is the first 7 characters of the commit hash, as git shows it.
@@ -57,26 +55,11 @@ func (s *Snapshot) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	entry, err := s.tree.FindEntry(name)
+	data, err := fs.ReadFile(s.FS(), orDot(name))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, ErrNotFound)
+		return nil, readError(name, err)
 	}
-	if entry.Mode == filemode.Symlink {
-		return nil, fmt.Errorf("%s: is a symbolic link, which kube-gitops does not follow", name)
-	}
-	if !entry.Mode.IsFile() {
-		return nil, fmt.Errorf("%s: is not a file", name)
-	}
-	file, err := s.tree.TreeEntryFile(entry)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	r, err := file.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	defer r.Close()
-	return io.ReadAll(r)
+	return data, nil
 }
 
 // ListFiles returns the paths of the files directly in dir, sorted. Symbolic links are listed so
@@ -86,20 +69,35 @@ func (s *Snapshot) ListFiles(dir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	tree := s.tree
-	if dir != "" {
-		if tree, err = s.tree.Tree(dir); err != nil {
-			return nil, fmt.Errorf("directory %s: %w", dir, ErrNotFound)
-		}
+	entries, err := fs.ReadDir(s.FS(), orDot(dir))
+	if err != nil {
+		return nil, fmt.Errorf("directory %s: %w", dir, ErrNotFound)
 	}
 	var files []string
-	for _, e := range tree.Entries {
-		if e.Mode.IsFile() {
-			files = append(files, path.Join(dir, e.Name))
+	for _, e := range entries {
+		if !e.IsDir() {
+			files = append(files, path.Join(dir, e.Name()))
 		}
 	}
-	sort.Strings(files)
 	return files, nil
+}
+
+func orDot(name string) string {
+	if name == "" {
+		return "."
+	}
+	return name
+}
+
+// readError says what is wrong with a path in words a user can act on.
+func readError(name string, err error) error {
+	switch {
+	case errors.Is(err, ErrSymlink):
+		return fmt.Errorf("%s: is a symbolic link, which kube-gitops does not follow", name)
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: %w", name, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // clean makes a repository-relative path canonical and refuses paths that leave the repository.

@@ -33,8 +33,10 @@ type Fetcher struct {
 	repo    Repo
 	timeout time.Duration
 
-	mu   sync.Mutex
-	last *Snapshot
+	fetchMu   sync.Mutex // one Fetch at a time
+	mu        sync.Mutex // guards last and revisions
+	last      *Snapshot
+	revisions []*Snapshot // other revisions fetched on request, newest first
 }
 
 // NewFetcher returns a Fetcher for repo; each network operation is bounded by timeout.
@@ -45,8 +47,8 @@ func NewFetcher(repo Repo, timeout time.Duration) *Fetcher {
 // Fetch returns the snapshot of the ref's current commit. Asking the remote for its refs costs one
 // round trip; the commit is downloaded (shallow, single branch) only when it changed.
 func (f *Fetcher) Fetch(ctx context.Context) (*Snapshot, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.fetchMu.Lock()
+	defer f.fetchMu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -58,16 +60,20 @@ func (f *Fetcher) Fetch(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.last != nil && f.last.Revision == hash.String() {
-		return f.last, nil
+	if last := f.Last(); last != nil && last.Revision == hash.String() {
+		return last, nil
 	}
 	snap, err := f.clone(ctx, auth, ref)
 	if err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
 	f.last = snap
+	f.mu.Unlock()
 	return snap, nil
 }
+
+type transportAuth = transport.AuthMethod
 
 func (f *Fetcher) auth(ctx context.Context) (transport.AuthMethod, error) {
 	if f.repo.Auth == nil {

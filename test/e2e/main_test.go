@@ -106,6 +106,9 @@ func setUp(ctx context.Context) (*env, error) {
 	if out, err := en.kubectl("apply", "-f", filepath.Join(root, "config/rbac/user-roles.yaml")); err != nil {
 		return en, fmt.Errorf("apply user roles: %v: %s", err, out)
 	}
+	if err := en.createSyncAccount(ctx, "apps"); err != nil {
+		return en, err
+	}
 	if en.server, err = en.startServer(ctx, 0); err != nil {
 		return en, err
 	}

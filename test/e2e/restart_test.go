@@ -47,15 +47,23 @@ type identity struct{ uid, resourceVersion string }
 
 func snapshotList(ctx context.Context, t *testing.T, client dynamic.Interface) map[string]identity {
 	t.Helper()
-	list, err := client.Resource(desiredStates).List(ctx, metav1.ListOptions{})
+	out, err := listIdentities(ctx, client)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+func listIdentities(ctx context.Context, client dynamic.Interface) (map[string]identity, error) {
+	list, err := client.Resource(desiredStates).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]identity{}
 	for _, item := range list.Items {
 		out[item.GetNamespace()+"/"+item.GetName()] = identity{string(item.GetUID()), item.GetResourceVersion()}
 	}
-	return out
+	return out, nil
 }
 
 // TestSecondReplicaServesTheSameAndTakesOver runs a second replica: it must serve the same
@@ -77,7 +85,14 @@ func TestSecondReplicaServesTheSameAndTakesOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := eventually(30*time.Second, func() error {
-		first, other := snapshotList(ctx, t, e.dyn), snapshotList(ctx, t, direct)
+		first, err := listIdentities(ctx, e.dyn)
+		if err != nil {
+			return err
+		}
+		other, err := listIdentities(ctx, direct)
+		if err != nil {
+			return err
+		}
 		if len(first) == 0 || fmt.Sprint(first) != fmt.Sprint(other) {
 			return fmt.Errorf("replicas differ:\n%v\n%v", first, other)
 		}

@@ -22,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+
+	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
 
 var (
@@ -225,4 +227,31 @@ func (en *env) directClient(s *gitopsServer) (dynamic.Interface, error) {
 	cfg.Host = fmt.Sprintf("https://127.0.0.1:%d", s.port)
 	cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: filepath.Join(s.certDir, "apiserver.crt"), ServerName: "localhost"}
 	return dynamic.NewForConfig(cfg)
+}
+
+// createSyncAccount creates the ServiceAccount gitops that applications in namespace are applied
+// as, with the built-in admin role in that namespace only.
+func (en *env) createSyncAccount(ctx context.Context, namespace string) error {
+	if err := en.createNamespace(ctx, namespace); err != nil {
+		return err
+	}
+	for _, args := range [][]string{
+		{"create", "serviceaccount", "gitops", "-n", namespace},
+		{"create", "rolebinding", "gitops-admin", "-n", namespace, "--clusterrole", "admin", "--serviceaccount", namespace + ":gitops"},
+	} {
+		if out, err := en.kubectl(args...); err != nil && !strings.Contains(out, "AlreadyExists") {
+			return fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// stopGit makes the Git server unreachable; startGit brings it back on the same address with the
+// same repositories.
+func (en *env) stopGit() error { return en.git.Close() }
+
+func (en *env) startGit() error {
+	var err error
+	en.git, err = gitserver.Start(gitserver.Options{Dir: filepath.Join(en.dir, "git"), Username: "gitops", Password: en.gitPass, Addr: en.git.Addr()})
+	return err
 }

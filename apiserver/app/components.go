@@ -1,0 +1,111 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/controller"
+	"github.com/kube-gitops/kube-gitops/pkg/refresh"
+	"github.com/kube-gitops/kube-gitops/pkg/render"
+	"github.com/kube-gitops/kube-gitops/pkg/source"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
+)
+
+// components are the parts of the server, wired once: data flows Git → source → desired →
+// store → API, and store → controller → cluster.
+type components struct {
+	kube       kubernetes.Interface
+	reader     *store.Reader
+	statuses   *store.Statuses
+	sources    *store.SourceRecords
+	preview    controller.Preview
+	controller *controller.Controller
+	loop       *refresh.Loop
+}
+
+func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*components, error) {
+	hostConfig := rest.CopyConfig(clientConfig)
+	// No client-side rate limit: writers are bounded by their worker pools, and the host
+	// cluster's API Priority and Fairness protects it. client-go's default 5 QPS would make
+	// publishing 1,000 DesiredStates take minutes.
+	hostConfig.QPS = -1
+	kube, err := kubernetes.NewForConfig(hostConfig)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(hostConfig)
+	if err != nil {
+		return nil, err
+	}
+	crds, err := apiextensionsclient.NewForConfig(hostConfig)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.EnsureCRDs(ctx, crds); err != nil {
+		return nil, fmt.Errorf("%w (the server's ServiceAccount needs to create CustomResourceDefinitions, or install them first)", err)
+	}
+	disco, err := discovery.NewDiscoveryClientForConfig(hostConfig)
+	if err != nil {
+		return nil, err
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
+	engine, err := apply.New(hostConfig, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper})
+	if err != nil {
+		return nil, err
+	}
+
+	rootAuth := o.gitAuth(kube.CoreV1())
+	root := source.NewFetcher(source.Repo{URL: o.Repo, Ref: o.Ref, Auth: rootAuth}, o.GitTimeout)
+	pool := source.NewPool(o.GitTimeout, func(url string) func(context.Context) (transport.AuthMethod, error) {
+		if source.SameHost(url, o.Repo) {
+			return rootAuth // credentials go only to the host they were given for
+		}
+		return nil
+	})
+	pool.Add(root)
+	sources := controller.GitSources{Pool: pool, RootURL: o.Repo, RootRef: o.Ref}
+	// Helm's .Capabilities.KubeVersion is the host cluster's, so charts that check it render.
+	kubeVersion := ""
+	if v, err := disco.ServerVersion(); err == nil {
+		kubeVersion = v.GitVersion
+	}
+	renderer := render.New(render.Options{Timeout: o.RenderTimeout, KubeVersion: kubeVersion})
+	renderFn := func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error) {
+		return renderer.Render(ctx, render.Request{Name: ds.Name, Namespace: ds.Namespace, Spec: ds.Spec, Files: files})
+	}
+
+	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(dyn), sources: store.NewSourceRecords(dyn, o.Namespace)}
+	c.preview = controller.Preview{Sources: sources, Render: renderFn, Engine: engine, AllowOtherNamespaces: o.AllowOtherNamespaces}
+	events := o.eventRecorder(ctx, kube)
+	c.controller = controller.New(controller.Options{
+		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
+		Live: controller.NewLive(dyn, mapper), Events: events, Workers: o.SyncWorkers,
+		AllowOtherNamespaces: o.AllowOtherNamespaces,
+	})
+	c.loop = &refresh.Loop{
+		Fetcher:     root,
+		Path:        o.Path,
+		Environment: o.Environment,
+		Namespace:   o.Namespace,
+		Reader:      c.reader,
+		Writer:      store.NewWriter(dyn, c.reader, 16),
+		Sources:     c.sources,
+		Events:      events,
+		Interval:    o.PollInterval,
+		OnRevision:  c.controller.EnqueueAll,
+	}
+	return c, nil
+}

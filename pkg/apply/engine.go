@@ -1,0 +1,215 @@
+// Package apply makes rendered objects live with server-side apply, prunes what is no longer rendered, and diffs live against desired.
+package apply
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+)
+
+const (
+	// FieldManager is the server-side-apply field manager of every write.
+	FieldManager = "kube-gitops"
+	// LabelManagedBy marks every applied object; its value is FieldManager.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// AnnotationOwner names the DesiredState ("<namespace>/<name>") that last applied an object.
+	// It routes drift events and stops an app from pruning an object another app took over;
+	// the inventory (Request.Previous) stays the authority on what an app owns.
+	AnnotationOwner = "gitops.kube-gitops.dev/owner"
+	// AnnotationPrune set to PruneDisabled on a live object keeps it from ever being pruned: when
+	// it stops being rendered it is left in the cluster and dropped from the inventory.
+	AnnotationPrune = "gitops.kube-gitops.dev/prune"
+	// PruneDisabled is the value of AnnotationPrune that disables pruning.
+	PruneDisabled = "disabled"
+
+	// DefaultServiceAccount is the ServiceAccount objects are applied as when a Request names none.
+	DefaultServiceAccount = "gitops"
+	// DefaultWorkers bounds the requests an Engine has in flight at once.
+	DefaultWorkers = 8
+	// DefaultEstablishTimeout bounds the wait for applied CRDs to become Established.
+	DefaultEstablishTimeout = 30 * time.Second
+	// mapperResetInterval spaces out discovery refreshes caused by unknown kinds, so many apps
+	// naming a kind whose CRD is missing do not flood the apiserver with discovery requests.
+	mapperResetInterval = 5 * time.Second
+)
+
+// Options tune an Engine. The zero value is usable.
+type Options struct {
+	// Workers bounds the apiserver requests in flight across all concurrent Apply, Diff and prune
+	// calls of the Engine. Default DefaultWorkers.
+	Workers int
+	// EstablishTimeout bounds the wait for applied CRDs to become Established. Default
+	// DefaultEstablishTimeout.
+	EstablishTimeout time.Duration
+	// Mapper maps kinds to resources. Default: deferred discovery with the Engine's config,
+	// reset when a kind is not found and after CRDs are applied.
+	Mapper meta.ResettableRESTMapperWithContext
+	// Live reads the current state of an object, e.g. from an informer cache. It returns nil and
+	// no error if the object does not exist. Default: a GET as the applying ServiceAccount.
+	Live LiveGetter
+}
+
+// LiveGetter reads the live state of one object; nil and no error means it does not exist.
+type LiveGetter func(ctx context.Context, mapping *meta.RESTMapping, namespace, name string) (*unstructured.Unstructured, error)
+
+// Engine applies, prunes and diffs sets of objects. It is safe for concurrent use; one Engine
+// serves every application of a server.
+type Engine struct {
+	config *rest.Config
+	mapper meta.ResettableRESTMapperWithContext
+	live   LiveGetter
+	slots  chan struct{} // one per request in flight
+	wait   time.Duration
+	mask   *masker
+
+	mu      sync.Mutex
+	clients map[string]dynamic.Interface // by "<namespace>/<serviceaccount>"
+
+	resetMu   sync.Mutex
+	lastReset time.Time
+}
+
+// New returns an Engine that talks to the cluster of config (the server's own identity, which
+// must be allowed to impersonate the ServiceAccounts objects are applied as).
+func New(config *rest.Config, opts Options) (*Engine, error) {
+	if config == nil {
+		return nil, errors.New("apply: a rest.Config is required")
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
+	if opts.EstablishTimeout <= 0 {
+		opts.EstablishTimeout = DefaultEstablishTimeout
+	}
+	mapper := opts.Mapper
+	if mapper == nil {
+		dc, err := discovery.NewDiscoveryClientForConfig(config)
+		if err != nil {
+			return nil, fmt.Errorf("apply: create discovery client: %w", err)
+		}
+		mapper = restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(discovery.ToDiscoveryInterfaceWithContext(dc)))
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("apply: create the Secret masking key: %w", err)
+	}
+	return &Engine{
+		config:  rest.CopyConfig(config),
+		mapper:  mapper,
+		live:    opts.Live,
+		slots:   make(chan struct{}, opts.Workers),
+		wait:    opts.EstablishTimeout,
+		mask:    &masker{key: key},
+		clients: map[string]dynamic.Interface{},
+	}, nil
+}
+
+// Request is one application's desired objects and how to apply them.
+type Request struct {
+	// Owner is the DesiredState the objects belong to.
+	Owner types.NamespacedName
+	// Objects are the rendered, desired objects.
+	Objects []*unstructured.Unstructured
+	// Previous is the inventory of the last successful apply; objects in it that are no longer
+	// desired are pruned when Prune is set.
+	Previous []v1alpha1.ResourceStatus
+	// ServiceAccount in Owner.Namespace that objects are applied as (by impersonation). Default
+	// DefaultServiceAccount.
+	ServiceAccount string
+	// Prune deletes objects of Previous that are no longer desired.
+	Prune bool
+	// AllowEmpty lets an empty Objects prune everything in Previous.
+	AllowEmpty bool
+	// DryRun checks everything with the apiserver and writes nothing.
+	DryRun bool
+	// AllowOtherNamespaces lets objects target namespaces other than Owner.Namespace.
+	AllowOtherNamespaces bool
+}
+
+// Result is what an Apply did.
+type Result struct {
+	// Resources is the new inventory: one entry per desired object, in the order of
+	// Request.Objects, then the objects that should have been pruned but were not (they stay in
+	// the inventory so a later sync prunes them).
+	Resources []v1alpha1.ResourceStatus
+	// Abandoned are objects no longer desired that were left in the cluster on purpose and
+	// dropped from the inventory; each Message says why.
+	Abandoned []v1alpha1.ResourceStatus
+	// PruneSkipped says why nothing was pruned, if pruning was wanted and did not run.
+	PruneSkipped string
+	// Counts of objects. With DryRun, Changed and Pruned count what would change.
+	Changed, Unchanged, Pruned, Failed int
+}
+
+// serviceAccount returns the ServiceAccount a request applies as.
+func (r *Request) serviceAccount() string {
+	if r.ServiceAccount == "" {
+		return DefaultServiceAccount
+	}
+	return r.ServiceAccount
+}
+
+func (r *Request) validate() error {
+	if r.Owner.Namespace == "" || r.Owner.Name == "" {
+		return errors.New("apply: Request.Owner needs a namespace and a name")
+	}
+	return nil
+}
+
+// clientFor returns a dynamic client that impersonates the ServiceAccount sa in namespace ns.
+// Clients share the Engine's connection pool (client-go caches TLS transports by TLS settings).
+func (e *Engine) clientFor(ns, sa string) (dynamic.Interface, error) {
+	k := ns + "/" + sa
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.clients[k]; ok {
+		return c, nil
+	}
+	cfg := rest.CopyConfig(e.config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + sa}
+	c, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("apply: create a client for serviceaccount %s: %w", k, err)
+	}
+	e.clients[k] = c
+	return c, nil
+}
+
+// acquire takes one of the Engine's request slots, or fails when ctx ends first.
+func (e *Engine) acquire(ctx context.Context) error {
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) release() { <-e.slots }
+
+// resetMapper drops cached discovery so that newly installed kinds are found. Unless force is
+// set, it does nothing if the last reset was less than mapperResetInterval ago.
+func (e *Engine) resetMapper(ctx context.Context, force bool) bool {
+	e.resetMu.Lock()
+	defer e.resetMu.Unlock()
+	if !force && time.Since(e.lastReset) < mapperResetInterval {
+		return false
+	}
+	e.mapper.ResetWithContext(ctx)
+	e.lastReset = time.Now()
+	return true
+}

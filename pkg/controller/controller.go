@@ -1,0 +1,174 @@
+// Package controller keeps each application's objects equal to its DesiredState: it renders the
+// spec at the Git revision, applies it with server-side apply, prunes what Git dropped, heals
+// drift, and writes sync, health and history into the DesiredState's status.
+package controller
+
+import (
+	"context"
+	"io/fs"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
+)
+
+// RenderFunc renders a DesiredState's spec from the files of one Git revision.
+type RenderFunc func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error)
+
+// Sources gives the files of the revision a DesiredState is synced from.
+type Sources interface {
+	// Current returns the latest fetched revision of the DesiredState's source, without a
+	// network round trip when the source is the server's root repository.
+	Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.FS, string, error)
+	// At returns another revision (a branch, tag, commit or pull-request ref) of the
+	// DesiredState's source.
+	At(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error)
+}
+
+// Options configure a Controller.
+type Options struct {
+	Reader   *store.Reader
+	Statuses *store.Statuses
+	Sources  Sources
+	Render   RenderFunc
+	Engine   *apply.Engine
+	Live     *Live
+	Events   record.EventRecorder
+	// Workers is how many applications sync at once; the Engine bounds the requests.
+	Workers int
+	// Resync re-checks every application this often even without a change (drift the watches
+	// missed, health).
+	Resync time.Duration
+	// HistoryLimit is how many past syncs the status keeps.
+	HistoryLimit int
+	// AllowOtherNamespaces lets applications create objects outside their own namespace.
+	AllowOtherNamespaces bool
+}
+
+// Controller syncs applications. Only the replica holding the Lease runs it.
+type Controller struct {
+	Options
+	queue workqueue.TypedRateLimitingInterface[string]
+
+	mu      sync.Mutex
+	applied map[string]appliedState // what the last sync of each app applied
+}
+
+// appliedState lets a re-check skip the apply when nothing can have changed.
+type appliedState struct {
+	revision string
+	digest   string // of the rendered objects and the sync options
+	at       time.Time
+	drifted  bool // a watched object changed since
+}
+
+// New returns a Controller; call Run.
+func New(opts Options) *Controller {
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = 10 * time.Minute
+	}
+	if opts.HistoryLimit <= 0 {
+		opts.HistoryLimit = 10
+	}
+	c := &Controller{
+		Options: opts,
+		queue:   workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "desiredstates"}),
+		applied: map[string]appliedState{},
+	}
+	opts.Live.onChange = c.liveChanged
+	return c
+}
+
+// Run syncs until ctx ends.
+func (c *Controller) Run(ctx context.Context) {
+	defer utilruntime.HandleCrash()
+	defer c.queue.ShutDown()
+	reg, err := c.Reader.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { c.enqueue(obj) },
+		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+		DeleteFunc: func(obj any) { c.enqueue(obj) },
+	})
+	if err != nil {
+		klog.ErrorS(err, "Cannot watch DesiredStates")
+		return
+	}
+	defer func() { _ = c.Reader.Informer().RemoveEventHandler(reg) }()
+	go c.Live.Run(ctx)
+	go wait.UntilWithContext(ctx, func(context.Context) { c.EnqueueAll() }, c.Resync)
+	var wg sync.WaitGroup
+	for i := 0; i < c.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c.next(ctx) {
+			}
+		}()
+	}
+	<-ctx.Done()
+	c.queue.ShutDown()
+	wg.Wait()
+}
+
+// EnqueueAll asks for a re-check of every application, e.g. after a new commit of the root
+// repository: files outside the DesiredState (a values file, a chart) may have changed.
+func (c *Controller) EnqueueAll() {
+	items, _ := c.Reader.List("", nil)
+	for _, ds := range items {
+		c.queue.Add(key(ds.Namespace, ds.Name))
+	}
+}
+
+func (c *Controller) enqueue(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if ds, ok := obj.(*v1alpha1.DesiredState); ok {
+		c.queue.Add(key(ds.Namespace, ds.Name))
+	}
+}
+
+// liveChanged is called by Live for a change of an applied object; drift says whether the
+// change could be drift (not only a status update).
+func (c *Controller) liveChanged(owner types.NamespacedName, drift bool) {
+	k := owner.String()
+	if drift {
+		c.mu.Lock()
+		if st, ok := c.applied[k]; ok {
+			st.drifted = true
+			c.applied[k] = st
+		}
+		c.mu.Unlock()
+	}
+	c.queue.Add(k)
+}
+
+func (c *Controller) next(ctx context.Context) bool {
+	k, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(k)
+	if err := c.reconcile(ctx, k); err != nil {
+		klog.ErrorS(err, "Sync failed; retrying", "desiredState", k)
+		c.queue.AddRateLimited(k)
+		return true
+	}
+	c.queue.Forget(k)
+	return true
+}
+
+func key(namespace, name string) string { return namespace + "/" + name }

@@ -1,0 +1,305 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
+)
+
+// reconcile syncs one application. It never prunes after a failed fetch or render: both return
+// before the engine is called.
+func (c *Controller) reconcile(ctx context.Context, k string) error {
+	namespace, name, _ := strings.Cut(k, "/")
+	ds, ok := c.Reader.Get(namespace, name)
+	if !ok {
+		c.forget(k)
+		return nil
+	}
+	op := ds.Status.Operation
+	files, revision, err := c.source(ctx, ds, op)
+	if err != nil {
+		c.warn(ds, "FetchFailed", err.Error())
+		return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+			setCondition(st, v1alpha1.ConditionStale, true, "FetchFailed", err.Error()+"; the last synced state stays in effect")
+			finishOperation(st, op, revision, "Failed", err.Error(), c.HistoryLimit)
+		})
+	}
+	objects, err := c.Render(ctx, ds, files)
+	if err != nil {
+		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", short(revision), err)
+		c.warn(ds, "RenderFailed", msg)
+		return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+			setCondition(st, v1alpha1.ConditionStale, false, "", "")
+			setCondition(st, v1alpha1.ConditionStalled, true, "RenderFailed", msg)
+			st.Sync.Message = msg
+			finishOperation(st, op, revision, "Failed", msg, c.HistoryLimit)
+			setReady(st)
+		})
+	}
+
+	req := apply.Request{
+		Owner:                types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name},
+		Objects:              objects,
+		Previous:             ds.Status.Resources,
+		ServiceAccount:       ds.Spec.Sync.ServiceAccountName,
+		Prune:                ds.Spec.Sync.Prune,
+		AllowEmpty:           ds.Spec.Sync.AllowEmpty,
+		AllowOtherNamespaces: c.AllowOtherNamespaces,
+	}
+	if op != nil {
+		req.DryRun = op.DryRun
+		if op.Prune != nil {
+			req.Prune = *op.Prune
+		}
+	}
+	digest := digestOf(objects, req)
+	switch c.decide(k, digest, ds.Spec.Sync, op) {
+	case actApply:
+		return c.apply(ctx, ds, req, revision, digest, op)
+	case actCompare:
+		return c.compare(ctx, ds, req, revision)
+	default:
+		return c.refreshHealth(ctx, ds)
+	}
+}
+
+type action int
+
+const (
+	actHealth  action = iota // only recompute health from the watched objects
+	actCompare               // dry-run to find out whether the cluster differs; change nothing
+	actApply                 // sync
+)
+
+// decide picks the least work that keeps the promise of the sync policy: a requested sync
+// applies; automated sync applies new content; self-heal also reapplies after drift and at each
+// resync; otherwise drift and resyncs only update the sync status.
+func (c *Controller) decide(k, digest string, policy v1alpha1.SyncPolicy, op *v1alpha1.SyncOperation) action {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, known := c.applied[k]
+	newContent := !known || st.digest != digest
+	recheck := st.drifted || time.Since(st.at) > c.Resync
+	switch {
+	case op != nil:
+		return actApply
+	case policy.Automated && newContent:
+		return actApply
+	case policy.Automated && policy.SelfHeal && recheck:
+		return actApply
+	case newContent || recheck:
+		c.applied[k] = appliedState{digest: digest, at: time.Now()} // compared at this content
+		return actCompare
+	}
+	return actHealth
+}
+
+// apply syncs and records the result.
+func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision, digest string, op *v1alpha1.SyncOperation) error {
+	start := time.Now()
+	res, err := c.Engine.Apply(ctx, req)
+	if res == nil {
+		return fmt.Errorf("apply %s/%s at %s: %w", ds.Namespace, ds.Name, short(revision), err)
+	}
+	// Per-object failures are in res (err only summarises them): they go into the status.
+	k := key(ds.Namespace, ds.Name)
+	ok := res.Failed == 0 && (res.PruneSkipped == "" || !req.Prune)
+	if !req.DryRun {
+		c.mu.Lock()
+		if ok {
+			c.applied[k] = appliedState{revision: revision, digest: digest, at: time.Now()}
+		} else {
+			delete(c.applied, k)
+		}
+		c.mu.Unlock()
+		c.Live.Track(req.Owner, res.Resources)
+	}
+	message := summary(res, req.DryRun)
+	trigger := "git"
+	if op != nil {
+		trigger = op.RequestedBy
+	}
+	klog.InfoS("Synced", "desiredState", k, "revision", short(revision), "changed", res.Changed, "unchanged", res.Unchanged,
+		"pruned", res.Pruned, "failed", res.Failed, "dryRun", req.DryRun, "trigger", trigger, "duration", time.Since(start).Round(time.Millisecond))
+	if res.Failed > 0 {
+		c.warn(ds, "SyncFailed", message)
+	} else if res.Changed+res.Pruned > 0 && !req.DryRun {
+		c.Events.Event(ref(ds), corev1.EventTypeNormal, "Synced", message)
+	}
+	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		setCondition(st, v1alpha1.ConditionStale, false, "", "")
+		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
+		if req.DryRun {
+			finishOperation(st, op, revision, resultOf(ok)+" (dry run)", message, c.HistoryLimit)
+			return
+		}
+		st.Resources = c.withHealth(res.Resources)
+		now := metav1.Now()
+		// A sync that changed nothing leaves sync and lastSyncTime as they were, so that a
+		// resync (or a restart) of an application that is in sync writes nothing.
+		noop := ok && op == nil && res.Changed+res.Pruned == 0 && st.Sync.Status == v1alpha1.SyncStatusSynced
+		if !noop {
+			st.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusSynced, Revision: revision, Message: message}
+			if !ok {
+				st.Sync.Status = v1alpha1.SyncStatusOutOfSync
+			}
+			st.LastSyncTime = &now
+		}
+		if op != nil {
+			finishOperation(st, op, revision, resultOf(ok), message, c.HistoryLimit)
+		} else if res.Changed+res.Pruned+res.Failed > 0 {
+			addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: now, Result: resultOf(ok), Trigger: trigger, Message: message}, c.HistoryLimit)
+		}
+		setHealth(st)
+		setReady(st)
+	})
+}
+
+// compare works out the sync status of an application that is not synced automatically.
+func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision string) error {
+	diffs, err := c.Engine.Diff(ctx, req)
+	if err != nil {
+		return fmt.Errorf("diff %s/%s at %s: %w", ds.Namespace, ds.Name, short(revision), err)
+	}
+	var resources []v1alpha1.ResourceStatus
+	outOfSync := 0
+	for _, d := range diffs {
+		r := v1alpha1.ResourceStatus{Group: d.Ref.Group, Version: d.Ref.Version, Kind: d.Ref.Kind, Namespace: d.Ref.Namespace, Name: d.Ref.Name,
+			Sync: v1alpha1.SyncStatusSynced}
+		if d.Action != apply.ActionNone {
+			r.Sync, r.Message = v1alpha1.SyncStatusOutOfSync, strings.ToLower(string(d.Action))+" pending"
+			outOfSync++
+		}
+		if d.Error != "" {
+			r.Sync, r.Message = v1alpha1.SyncStatusUnknown, d.Error
+		}
+		resources = append(resources, r)
+	}
+	c.Live.Track(req.Owner, resources)
+	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		setCondition(st, v1alpha1.ConditionStale, false, "", "")
+		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
+		st.Resources = c.withHealth(resources)
+		st.Sync.Status = v1alpha1.SyncStatusSynced
+		st.Sync.Message = "the cluster equals " + short(revision)
+		if outOfSync > 0 {
+			st.Sync.Status = v1alpha1.SyncStatusOutOfSync
+			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; automated sync is off: sync with kubectl gitops sync %s -n %s", outOfSync, short(revision), ds.Name, ds.Namespace)
+		}
+		setHealth(st)
+		setReady(st)
+	})
+}
+
+// refreshHealth recomputes health from the watched objects only.
+func (c *Controller) refreshHealth(ctx context.Context, ds *v1alpha1.DesiredState) error {
+	c.Live.Track(types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name}, ds.Status.Resources)
+	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		st.Resources = c.withHealth(st.Resources)
+		setHealth(st)
+		setReady(st)
+	})
+}
+
+func (c *Controller) source(ctx context.Context, ds *v1alpha1.DesiredState, op *v1alpha1.SyncOperation) (fs.FS, string, error) {
+	if op != nil && op.Revision != "" {
+		return c.Sources.At(ctx, ds, op.Revision)
+	}
+	return c.Sources.Current(ctx, ds)
+}
+
+func (c *Controller) forget(k string) {
+	c.mu.Lock()
+	delete(c.applied, k)
+	c.mu.Unlock()
+	namespace, name, _ := strings.Cut(k, "/")
+	c.Live.Forget(types.NamespacedName{Namespace: namespace, Name: name})
+}
+
+func (c *Controller) update(ctx context.Context, ds *v1alpha1.DesiredState, mutate func(*v1alpha1.DesiredStateStatus)) error {
+	_, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, mutate)
+	if err != nil {
+		return fmt.Errorf("write status of %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	return nil
+}
+
+func (c *Controller) warn(ds *v1alpha1.DesiredState, reason, message string) {
+	klog.InfoS("Sync problem", "desiredState", key(ds.Namespace, ds.Name), "reason", reason, "message", message)
+	c.Events.Event(ref(ds), corev1.EventTypeWarning, reason, message)
+}
+
+func ref(ds *v1alpha1.DesiredState) *corev1.ObjectReference {
+	return &corev1.ObjectReference{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "DesiredState",
+		Namespace: ds.Namespace, Name: ds.Name, UID: ds.UID, ResourceVersion: ds.ResourceVersion}
+}
+
+// digestOf identifies what an apply would do: the rendered objects and the options.
+func digestOf(objects []*unstructured.Unstructured, req apply.Request) string {
+	h := sha256.New()
+	for _, o := range objects {
+		data, _ := json.Marshal(o.Object)
+		h.Write(data)
+		h.Write([]byte{0})
+	}
+	fmt.Fprintf(h, "%v|%v|%v|%s", req.Prune, req.AllowEmpty, req.AllowOtherNamespaces, req.ServiceAccount)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func summary(res *apply.Result, dryRun bool) string {
+	verb := "applied"
+	if dryRun {
+		verb = "would apply"
+	}
+	msg := fmt.Sprintf("%s %d object(s): %d changed, %d unchanged, %d pruned, %d failed", verb, len(res.Resources), res.Changed, res.Unchanged, res.Pruned, res.Failed)
+	if res.PruneSkipped != "" {
+		msg += "; prune skipped: " + res.PruneSkipped
+	}
+	for _, r := range res.Resources {
+		if r.Sync != v1alpha1.SyncStatusSynced && r.Message != "" {
+			return msg + "; first problem: " + r.Kind + " " + r.Name + ": " + r.Message
+		}
+	}
+	return msg
+}
+
+func resultOf(ok bool) string {
+	if ok {
+		return "Succeeded"
+	}
+	return "Failed"
+}
+
+func short(rev string) string {
+	if len(rev) > 7 {
+		return rev[:7]
+	}
+	return rev
+}
+
+// setCondition sets a condition, or removes it when status is false and the condition's reason is
+// reason (so that one writer's condition is not removed by another's).
+func setCondition(st *v1alpha1.DesiredStateStatus, typ string, status bool, reason, message string) {
+	if !status {
+		if c := meta.FindStatusCondition(st.Conditions, typ); c != nil && (reason == "" || c.Reason == reason) {
+			meta.RemoveStatusCondition(&st.Conditions, typ)
+		}
+		return
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: message})
+}

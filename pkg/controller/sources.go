@@ -1,0 +1,53 @@
+package controller
+
+import (
+	"context"
+	"io/fs"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/source"
+)
+
+// GitSources finds the files of a DesiredState's source in a Pool of fetchers. The root
+// repository is polled by the refresh loop, so its latest snapshot costs no round trip.
+type GitSources struct {
+	Pool    *source.Pool
+	RootURL string
+	RootRef string
+}
+
+var _ Sources = GitSources{}
+
+func (g GitSources) fetcher(ds *v1alpha1.DesiredState) (*source.Fetcher, bool) {
+	url, ref := ds.Spec.Source.RepoURL, ds.Spec.Source.Ref
+	if url == "" {
+		url = g.RootURL
+	}
+	if ref == "" {
+		ref = g.RootRef
+	}
+	return g.Pool.Get(url, ref), url == g.RootURL && ref == g.RootRef
+}
+
+// Current returns the latest revision of the DesiredState's source.
+func (g GitSources) Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.FS, string, error) {
+	f, root := g.fetcher(ds)
+	if snap := f.Last(); root && snap != nil {
+		return snap.FS(), snap.Revision, nil
+	}
+	snap, err := f.Fetch(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	return snap.FS(), snap.Revision, nil
+}
+
+// At returns another revision of the DesiredState's source.
+func (g GitSources) At(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error) {
+	f, _ := g.fetcher(ds)
+	snap, err := f.FetchRevision(ctx, revision)
+	if err != nil {
+		return nil, "", err
+	}
+	return snap.FS(), snap.Revision, nil
+}

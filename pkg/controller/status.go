@@ -1,0 +1,87 @@
+package controller
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/health"
+)
+
+// withHealth fills in each object's health from the watched live objects.
+func (c *Controller) withHealth(resources []v1alpha1.ResourceStatus) []v1alpha1.ResourceStatus {
+	out := make([]v1alpha1.ResourceStatus, len(resources))
+	for i, r := range resources {
+		out[i] = r
+		if obj, known := c.Live.Get(r); known {
+			h, message := health.Object(obj)
+			out[i].Health = h
+			// A synced object's message is its health; kept current so it never goes stale.
+			if r.Sync == v1alpha1.SyncStatusSynced {
+				out[i].Message = ""
+				if h != v1alpha1.HealthHealthy {
+					out[i].Message = message
+				}
+			}
+		}
+	}
+	return out
+}
+
+// setHealth rolls the objects' health up into the application's.
+func setHealth(st *v1alpha1.DesiredStateStatus) {
+	status, message := health.Rollup(st.Resources)
+	st.Health = v1alpha1.HealthStatus{Status: status, Message: message}
+	setCondition(st, v1alpha1.ConditionReconciling, status == v1alpha1.HealthProgressing, "Progressing", message)
+}
+
+// setReady is True when the application is Synced and Healthy, and says why not otherwise.
+func setReady(st *v1alpha1.DesiredStateStatus) {
+	ready := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "SyncedAndHealthy", Message: "synced and healthy"}
+	switch {
+	case st.Sync.Status != v1alpha1.SyncStatusSynced:
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, orDefault(st.Sync.Status, "Unknown"), st.Sync.Message
+	case st.Health.Status != v1alpha1.HealthHealthy:
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, orDefault(st.Health.Status, "Unknown"), st.Health.Message
+	}
+	setConditionValue(st, ready)
+}
+
+func setConditionValue(st *v1alpha1.DesiredStateStatus, c metav1.Condition) {
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == c.Type {
+			if st.Conditions[i].Status == c.Status {
+				c.LastTransitionTime = st.Conditions[i].LastTransitionTime
+			} else {
+				c.LastTransitionTime = metav1.Now()
+			}
+			st.Conditions[i] = c
+			return
+		}
+	}
+	c.LastTransitionTime = metav1.Now()
+	st.Conditions = append(st.Conditions, c)
+}
+
+// finishOperation ends a requested sync: it is recorded in the history and removed.
+func finishOperation(st *v1alpha1.DesiredStateStatus, op *v1alpha1.SyncOperation, revision, result, message string, limit int) {
+	if op == nil || st.Operation == nil || !st.Operation.RequestedAt.Equal(&op.RequestedAt) {
+		return // no operation, or a newer one arrived meanwhile: leave it for the next round
+	}
+	addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: metav1.Now(), Result: result, Trigger: orDefault(op.RequestedBy, "sync request"), Message: message}, limit)
+	st.Operation = nil
+}
+
+// addHistory puts a record first and keeps at most limit.
+func addHistory(st *v1alpha1.DesiredStateStatus, rec v1alpha1.SyncRecord, limit int) {
+	st.History = append([]v1alpha1.SyncRecord{rec}, st.History...)
+	if len(st.History) > limit {
+		st.History = st.History[:limit]
+	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,169 @@
+package helm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/registry"
+	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+)
+
+// ociTag is a resolved OCI reference: the tag a version (or constraint) picked and its manifest
+// digest.
+type ociTag struct {
+	tag, digest string
+	checked     time.Time
+}
+
+// ociChart pulls a chart from an OCI registry with helm's registry client: repoURL
+// "oci://host/path" and name (appended unless repoURL already ends with it); version is a tag
+// or a semver constraint resolved against the repository's tags (empty: the newest).
+func (r *Renderer) ociChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.Chart, string, error) {
+	ref := strings.TrimSuffix(strings.TrimPrefix(c.RepoURL, "oci://"), "/")
+	if c.Name != "" && path.Base(ref) != c.Name {
+		ref += "/" + c.Name
+	}
+	host, _, _ := strings.Cut(ref, "/")
+	if host == "" || !strings.Contains(ref, "/") || strings.ContainsAny(ref, ":@") && strings.LastIndexAny(ref, ":@") > strings.Index(ref, "/") {
+		return nil, "", fmt.Errorf("spec.helm.chart.repoURL %q: write oci://host/path, with the chart name in spec.helm.chart.name and the version in spec.helm.chart.version", c.RepoURL)
+	}
+	client, err := r.registryClient(ctx, host)
+	if err != nil {
+		return nil, "", err
+	}
+	resolved, err := r.resolveTag(client, ref, c.Version)
+	if err != nil {
+		return nil, "", err
+	}
+	version := strings.ReplaceAll(resolved.tag, "_", "+")
+	where := fmt.Sprintf("chart oci://%s:%s", ref, resolved.tag)
+	key := "oci/" + resolved.digest
+	data, ok := r.archives.get(key)
+	if !ok {
+		pulled, err := client.Pull(ref+":"+resolved.tag, registry.PullOptWithChart(true))
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: pull: %w%s", where, err, ctxHint(ctx))
+		}
+		data = pulled.Chart.Data
+		r.archives.put("oci/"+pulled.Manifest.Digest, data)
+	}
+	ch, err := loader.LoadArchive(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: not a chart archive: %w", where, err)
+	}
+	if ch.Name() != path.Base(ref) || ch.Metadata.Version != version {
+		return nil, "", fmt.Errorf("%s holds chart %s %s, not %s %s", where, ch.Name(), ch.Metadata.Version, path.Base(ref), version)
+	}
+	return ch, where, nil
+}
+
+// resolveTag picks the tag for version and resolves its digest, reusing an answer for IndexTTL.
+func (r *Renderer) resolveTag(client *registry.Client, ref, version string) (ociTag, error) {
+	key := ref + "@" + version
+	r.mu.Lock()
+	cached, ok := r.tags[key]
+	r.mu.Unlock()
+	if ok && r.opts.IndexTTL > 0 && time.Since(cached.checked) < r.opts.IndexTTL {
+		return cached, nil
+	}
+	tag := ""
+	if _, err := semver.StrictNewVersion(version); err == nil {
+		tag = strings.ReplaceAll(version, "+", "_") // OCI tags cannot hold "+"
+	} else {
+		tags, err := client.Tags(ref)
+		if err != nil {
+			return ociTag{}, fmt.Errorf("list tags of oci://%s: %w", ref, err)
+		}
+		if len(tags) == 0 {
+			return ociTag{}, fmt.Errorf("oci://%s has no semver tags: push the chart with `helm push`", ref)
+		}
+		if tag, err = registry.GetTagMatchingVersionOrConstraint(tags, version); err != nil {
+			return ociTag{}, fmt.Errorf("spec.helm.chart.version %q: no tag of oci://%s matches (newest first: %s)", version, ref, strings.Join(first(tags, 5), ", "))
+		}
+		tag = strings.ReplaceAll(tag, "+", "_")
+	}
+	desc, err := client.Resolve(ref + ":" + tag)
+	if err != nil {
+		return ociTag{}, fmt.Errorf("resolve oci://%s:%s: %w (check spec.helm.chart.repoURL, name and version)", ref, tag, err)
+	}
+	resolved := ociTag{tag: tag, digest: desc.Digest.String(), checked: time.Now()}
+	r.mu.Lock()
+	r.tags[key] = resolved
+	r.mu.Unlock()
+	return resolved, nil
+}
+
+// registryClient makes a helm registry client whose requests end with ctx. Credentials come only
+// from Options.Credentials, never from docker or helm config files.
+func (r *Renderer) registryClient(ctx context.Context, host string) (*registry.Client, error) {
+	user, pass, err := r.credentials(ctx, "oci://"+host)
+	if err != nil {
+		return nil, err
+	}
+	hc := withContext(ctx, r.http)
+	authorizer := auth.Client{
+		Client: hc,
+		Cache:  auth.NewCache(),
+		Credential: func(context.Context, string) (auth.Credential, error) {
+			if user == "" && pass == "" {
+				return auth.EmptyCredential, nil
+			}
+			return auth.Credential{Username: user, Password: pass}, nil
+		},
+	}
+	opts := []registry.ClientOption{
+		registry.ClientOptHTTPClient(hc),
+		registry.ClientOptAuthorizer(authorizer),
+		registry.ClientOptWriter(io.Discard),
+	}
+	if r.plainHTTP(host) {
+		opts = append(opts, registry.ClientOptPlainHTTP())
+	}
+	client, err := registry.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("registry client for %s: %w", host, err)
+	}
+	return client, nil
+}
+
+func (r *Renderer) plainHTTP(host string) bool {
+	if slices.Contains(r.opts.PlainHTTPRegistries, host) {
+		return true
+	}
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	name = strings.Trim(name, "[]")
+	if name == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(name)
+	return ip != nil && ip.IsLoopback()
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "…")
+	}
+	return s
+}
+
+func ctxHint(ctx context.Context) string {
+	if ctx.Err() != nil {
+		return " (the render timed out or was cancelled)"
+	}
+	return ""
+}

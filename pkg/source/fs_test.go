@@ -1,0 +1,149 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func fetchSnapshot(t *testing.T, files, symlinks map[string]string) *Snapshot {
+	t.Helper()
+	url, commit := gitRepo(t)
+	commit(files, symlinks)
+	snap, err := NewFetcher(Repo{URL: url, Ref: "main"}, 30*time.Second).Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func TestFSPassesTheStandardChecks(t *testing.T) {
+	snap := fetchSnapshot(t, map[string]string{
+		"README.md":               "hello",
+		"apps/a/deploy.yaml":      "kind: Deployment\n",
+		"apps/a.txt":              "sorts before apps/a in io/fs, after it in Git",
+		"apps/b/nested/deep.json": "{}",
+		"charts/c/Chart.yaml":     "name: c\n",
+	}, nil)
+	fsys := snap.FS()
+	if err := fstest.TestFS(fsys, "README.md", "apps/a/deploy.yaml", "apps/a.txt", "apps/b/nested/deep.json", "charts/c/Chart.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := fs.ReadFile(fsys, "apps/a/deploy.yaml")
+	if err != nil || string(data) != "kind: Deployment\n" {
+		t.Fatalf("ReadFile = %q, %v", data, err)
+	}
+	entries, err := fs.ReadDir(fsys, "apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "a,a.txt,b" {
+		t.Errorf("ReadDir(apps) = %v, want a,a.txt,b (io/fs name order)", names)
+	}
+	info, err := fs.Stat(fsys, "README.md")
+	if err != nil || info.Size() != 5 || info.IsDir() || !info.ModTime().Equal(snap.Time) {
+		t.Errorf("Stat(README.md) = %v, %v", info, err)
+	}
+}
+
+func TestFSRefusesLinksAndBadPaths(t *testing.T) {
+	snap := fetchSnapshot(t, map[string]string{"apps/a/ok.yaml": "ok", "apps/real/x.yaml": "x"},
+		map[string]string{
+			"apps/a/escape.yaml": "../../../../etc/passwd",
+			"apps/a/inside.yaml": "ok.yaml",
+			"apps/linkdir":       "real",
+		})
+	fsys := snap.FS()
+
+	tests := []struct {
+		name    string
+		path    string
+		wantErr error
+	}{
+		{"link leaving the repo", "apps/a/escape.yaml", ErrSymlink},
+		{"link inside the repo", "apps/a/inside.yaml", ErrSymlink},
+		{"link to a directory", "apps/linkdir", ErrSymlink},
+		{"path through a linked directory", "apps/linkdir/x.yaml", ErrSymlink},
+		{"dot-dot", "apps/../apps/a/ok.yaml", fs.ErrInvalid},
+		{"leaving the root", "../etc/passwd", fs.ErrInvalid},
+		{"absolute", "/etc/passwd", fs.ErrInvalid},
+		{"missing", "apps/a/missing.yaml", fs.ErrNotExist},
+		{"through a file", "apps/a/ok.yaml/x", fs.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errRead := fs.ReadFile(fsys, tt.path)
+			_, errOpen := fsys.Open(tt.path)
+			_, errStat := fs.Stat(fsys, tt.path)
+			for op, err := range map[string]error{"ReadFile": errRead, "Open": errOpen, "Stat": errStat} {
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("%s(%s) = %v, want %v", op, tt.path, err, tt.wantErr)
+				}
+				if err != nil && !strings.Contains(err.Error(), tt.path) {
+					t.Errorf("%s error %q does not name the path", op, err)
+				}
+			}
+		})
+	}
+
+	// Links are listed, so that a walker can report them instead of silently skipping them.
+	entries, err := fs.ReadDir(fsys, "apps/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]fs.FileMode{}
+	for _, e := range entries {
+		got[e.Name()] = e.Type()
+	}
+	if got["escape.yaml"] != fs.ModeSymlink || got["ok.yaml"] != 0 {
+		t.Errorf("ReadDir types = %v", got)
+	}
+	_, err = fs.ReadFile(fsys, "apps/a/escape.yaml")
+	if want := "read apps/a/escape.yaml: is a symbolic link, which kube-gitops does not follow"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error = %v, want it to start with %q", err, want)
+	}
+}
+
+func TestFSIsSafeForConcurrentUse(t *testing.T) {
+	files := map[string]string{}
+	for _, d := range []string{"a", "b", "c", "d"} {
+		for _, f := range []string{"1.yaml", "2.yaml", "sub/3.yaml"} {
+			files["apps/"+d+"/"+f] = d + f
+		}
+	}
+	snap := fetchSnapshot(t, files, nil)
+	fsys := snap.FS()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				data, err := fs.ReadFile(fsys, p)
+				if err != nil {
+					return err
+				}
+				if want := files[p]; string(data) != want {
+					t.Errorf("%s = %q, want %q", p, data, want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+}

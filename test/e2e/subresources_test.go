@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func subresource(ns, name, sub string) string {
+	return fmt.Sprintf("/apis/gitops.kube-gitops.dev/v1alpha1/namespaces/%s/desiredstates/%s/%s", ns, name, sub)
+}
+
+// requestSync posts a DesiredStateSync through kubectl, as the admin user.
+func requestSync(t *testing.T, ns, name, revision string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"apiVersion":"gitops.kube-gitops.dev/v1alpha1","kind":"DesiredStateSync","metadata":{"name":%q},"revision":%q}`, name, revision)
+	file := filepath.Join(e.dir, "sync-"+name+".json")
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.kubectl("create", "--raw", subresource(ns, name, "sync"), "-f", file)
+	if err != nil || !strings.Contains(out, `"accepted":true`) {
+		t.Fatalf("sync request: %v\n%s", err, out)
+	}
+}
+
+func configMapValue(t *testing.T, ns, name string) string {
+	t.Helper()
+	out, _ := e.kubectl("get", "configmap", name, "-n", ns, "-o", "jsonpath={.data.value}")
+	return out
+}
+
+// TestManualSyncDiffPreviewRollbackAndHistory drives a non-automated application through the
+// subresources: diff before anything is applied, a sync request, a diff of an unmerged branch,
+// a rollback to an earlier commit, and the history of it all.
+func TestManualSyncDiffPreviewRollbackAndHistory(t *testing.T) {
+	const ns = "manual-test"
+	if err := e.createSyncAccount(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"clusters/test/manual.yaml": desiredStateFile("manual", ns, "apps/manual") + "  sync: {automated: false}\n",
+		"apps/manual/config.yaml":   configMap("settings", ns, "a"),
+	}
+	first, err := e.commit(files, "a manual app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = e.commit(nil, "remove manual", "clusters/test/manual.yaml", "apps/manual/config.yaml") }()
+	waitStatus(t, ns, "manual", "OutOfSync", "", 60*time.Second)
+	if configMapExists(t, ns, "settings") {
+		t.Fatal("a non-automated application was applied without a sync request")
+	}
+	diff, err := e.kubectl("get", "--raw", subresource(ns, "manual", "diff"))
+	if err != nil || !strings.Contains(diff, `"action":"Create"`) {
+		t.Fatalf("diff before the first sync: %v\n%s", err, diff)
+	}
+
+	requestSync(t, ns, "manual", "")
+	waitStatus(t, ns, "manual", "Synced", "", 60*time.Second)
+	if v := configMapValue(t, ns, "settings"); v != "a" {
+		t.Fatalf("after sync: value %q, want a", v)
+	}
+
+	// A change on an unmerged branch is previewed without touching main or the cluster.
+	if _, err := e.git.Commit(e.repo, "feature/b", map[string]string{"apps/manual/config.yaml": configMap("settings", ns, "b")}, "b on a branch"); err != nil {
+		t.Fatal(err)
+	}
+	preview, err := e.kubectl("get", "--raw", subresource(ns, "manual", "diff")+"?revision=feature/b")
+	if err != nil {
+		t.Fatalf("diff --revision: %v\n%s", err, preview)
+	}
+	var d struct {
+		Revision  string
+		Resources []struct {
+			Action  string
+			Desired struct{ Data map[string]string }
+		}
+	}
+	if err := json.Unmarshal([]byte(preview), &d); err != nil || len(d.Resources) != 1 || d.Resources[0].Action != "Update" || d.Resources[0].Desired.Data["value"] != "b" {
+		t.Fatalf("branch preview: %v\n%s", err, preview)
+	}
+	if v := configMapValue(t, ns, "settings"); v != "a" {
+		t.Fatalf("a preview changed the cluster: value %q", v)
+	}
+	if out, err := e.kubectl("get", "--raw", subresource(ns, "manual", "diff")+"?revision=no-such-branch"); err == nil || !strings.Contains(out, "no-such-branch") {
+		t.Errorf("an unknown revision must be a clear error: %v\n%s", err, out)
+	}
+
+	// Merge b to main and sync it; then roll back to the first commit.
+	if _, err := e.commit(map[string]string{"apps/manual/config.yaml": configMap("settings", ns, "b")}, "merge b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(30*time.Second, func() error {
+		requestSync(t, ns, "manual", "")
+		time.Sleep(2 * time.Second)
+		if v := configMapValue(t, ns, "settings"); v != "b" {
+			return fmt.Errorf("value %q, want b", v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	requestSync(t, ns, "manual", first)
+	if err := eventually(30*time.Second, func() error {
+		if v := configMapValue(t, ns, "settings"); v != "a" {
+			return fmt.Errorf("value %q after rollback to %s, want a", v, first[:7])
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	history, err := e.kubectl("get", "--raw", subresource(ns, "manual", "history"))
+	if err != nil {
+		t.Fatalf("history: %v\n%s", err, history)
+	}
+	var h struct {
+		Items []struct{ Revision, Result, Trigger string }
+	}
+	if err := json.Unmarshal([]byte(history), &h); err != nil || len(h.Items) < 3 {
+		t.Fatalf("history: %v\n%s", err, history)
+	}
+	if h.Items[0].Revision != first || h.Items[0].Result != "Succeeded" || h.Items[0].Trigger == "" {
+		t.Errorf("newest history entry %+v, want the rollback to %s with who asked", h.Items[0], first[:7])
+	}
+}

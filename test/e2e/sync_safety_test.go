@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// TestTeamStaysInItsNamespace: an application may create objects only in its own namespace, and
+// cluster-scoped objects only as far as its ServiceAccount's RBAC allows. The rest still applies.
+func TestTeamStaysInItsNamespace(t *testing.T) {
+	ctx := context.Background()
+	for _, ns := range []string{"team-x", "team-y"} {
+		if err := e.createSyncAccount(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		"clusters/test/escaper.yaml": desiredStateFile("escaper", "team-x", "apps/escaper") + "  sync: {automated: true, prune: true, selfHeal: true}\n",
+		"apps/escaper/objects.yaml": configMap("mine", "team-x", "ok") + "---\n" + configMap("theirs", "team-y", "no") + "---\n" +
+			"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: escaper-admin}\nrules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]\n",
+	}
+	if _, err := e.commit(files, "an app that tries to escape its namespace"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = e.commit(nil, "remove escaper", "clusters/test/escaper.yaml", "apps/escaper/objects.yaml") }()
+	u := waitStatus(t, "team-x", "escaper", "OutOfSync", "", 60*time.Second)
+	if !configMapExists(t, "team-x", "mine") {
+		t.Error("the allowed object was not applied")
+	}
+	if configMapExists(t, "team-y", "theirs") {
+		t.Error("an object was created in another team's namespace")
+	}
+	if _, err := e.kube.RbacV1().ClusterRoles().Get(ctx, "escaper-admin", metav1.GetOptions{}); err == nil {
+		t.Error("a ClusterRole was created that the application's ServiceAccount may not create")
+	}
+	resources, _, _ := unstructured.NestedSlice(u.Object, "status", "resources")
+	messages := map[string]string{}
+	for _, r := range resources {
+		m := r.(map[string]any)
+		messages[fmt.Sprint(m["kind"], "/", m["name"])] = fmt.Sprint(m["message"])
+	}
+	if !strings.Contains(messages["ConfigMap/theirs"], "team-y") {
+		t.Errorf("ConfigMap theirs: message %q should name the namespace it was refused", messages["ConfigMap/theirs"])
+	}
+	if !strings.Contains(strings.ToLower(messages["ClusterRole/escaper-admin"]), "forbidden") && !strings.Contains(messages["ClusterRole/escaper-admin"], "cannot") {
+		t.Errorf("ClusterRole escaper-admin: message %q should say it is forbidden", messages["ClusterRole/escaper-admin"])
+	}
+}
+
+// TestSecretValuesAppearNowhere deploys a Secret with a canary value and looks for it in every
+// place the server writes: the DesiredState, the manifests and diff subresources, Events, and the
+// server's log.
+func TestSecretValuesAppearNowhere(t *testing.T) {
+	ctx := context.Background()
+	const ns, canary = "secret-test", "canary-3f9a7c1e-do-not-leak"
+	if err := e.createSyncAccount(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	secret := func(value string) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: %s}\nstringData: {password: %q}\n", ns, value)
+	}
+	files := map[string]string{
+		// No self-heal, so that the change made below stays for the diff to show.
+		"clusters/test/secretive.yaml": desiredStateFile("secretive", ns, "apps/secretive") + "  sync: {automated: true, prune: true}\n",
+		"apps/secretive/secret.yaml":   secret(canary),
+	}
+	if _, err := e.commit(files, "an app with a Secret"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = e.commit(nil, "remove secretive", "clusters/test/secretive.yaml", "apps/secretive/secret.yaml") }()
+	waitStatus(t, ns, "secretive", "Synced", "", 60*time.Second)
+	s, err := e.kube.CoreV1().Secrets(ns).Get(ctx, "creds", metav1.GetOptions{})
+	if err != nil || string(s.Data["password"]) != canary {
+		t.Fatalf("the Secret was not applied: %v", err)
+	}
+	// Change the Secret in the cluster so that the diff has something to show.
+	s.Data["password"] = []byte("changed-" + canary)
+	if _, err := e.kube.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var outputs []string
+	for _, args := range [][]string{
+		{"get", "desiredstate", "secretive", "-n", ns, "-o", "yaml"},
+		{"get", "--raw", "/apis/gitops.kube-gitops.dev/v1alpha1/namespaces/" + ns + "/desiredstates/secretive/manifests"},
+		{"get", "--raw", "/apis/gitops.kube-gitops.dev/v1alpha1/namespaces/" + ns + "/desiredstates/secretive/diff"},
+		{"get", "events", "-A", "-o", "yaml"},
+	} {
+		out, err := e.kubectl(args...)
+		if err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
+		outputs = append(outputs, out)
+	}
+	logData, _ := os.ReadFile(e.server.logPath)
+	outputs = append(outputs, string(logData))
+	for i, out := range outputs {
+		if strings.Contains(out, canary) {
+			t.Errorf("output %d contains the Secret's value", i)
+		}
+	}
+	var m struct {
+		Objects []map[string]any `json:"objects"`
+	}
+	if err := json.Unmarshal([]byte(outputs[1]), &m); err != nil || len(m.Objects) != 1 {
+		t.Fatalf("manifests: %v\n%s", err, outputs[1])
+	}
+	if !strings.Contains(outputs[2], `"action":"Update"`) {
+		t.Errorf("the diff does not show the changed Secret:\n%s", outputs[2])
+	}
+}
+
+// TestKillDuringSyncDeletesNothing kills the server (SIGKILL) while it applies many objects; after
+// a restart every object is still there and the application converges.
+func TestKillDuringSyncDeletesNothing(t *testing.T) {
+	ctx := context.Background()
+	const ns = "kill-test"
+	if err := e.createSyncAccount(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	var objects []string
+	for i := 0; i < 150; i++ {
+		objects = append(objects, configMap(fmt.Sprintf("cm-%03d", i), ns, "v1"))
+	}
+	files := map[string]string{
+		"clusters/test/big.yaml": desiredStateFile("big", ns, "apps/big") + "  sync: {automated: true, prune: true, selfHeal: true}\n",
+		"apps/big/objects.yaml":  strings.Join(objects, "---\n"),
+	}
+	if _, err := e.commit(files, "a big app"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = e.commit(nil, "remove big", "clusters/test/big.yaml", "apps/big/objects.yaml") }()
+	waitStatus(t, ns, "big", "Synced", "", 90*time.Second)
+
+	// A new revision changes every object; kill the server while it applies them.
+	for i := range objects {
+		objects[i] = configMap(fmt.Sprintf("cm-%03d", i), ns, "v2")
+	}
+	v2, err := e.commit(map[string]string{"apps/big/objects.yaml": strings.Join(objects, "---\n")}, "change every object")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(30*time.Second, func() error {
+		cm, err := e.kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, c := range cm.Items {
+			if c.Data["value"] == "v2" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the sync has not started")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	port := e.server.port
+	_ = syscall.Kill(-e.server.cmd.Process.Pid, syscall.SIGKILL)
+	<-e.server.done
+	list, err := e.kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed mid-sync with %d ConfigMaps present", len(list.Items))
+	if e.server, err = e.startServer(ctx, port); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.waitServing(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitSyncedAt(t, ns, "big", v2, 90*time.Second)
+	list, err = e.kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=kube-gitops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != len(objects) {
+		t.Fatalf("%d ConfigMaps after the restart, want %d", len(list.Items), len(objects))
+	}
+	for _, c := range list.Items {
+		if c.Data["value"] != "v2" {
+			t.Errorf("%s has %q after converging, want v2", c.Name, c.Data["value"])
+		}
+	}
+}
