@@ -18,6 +18,7 @@ import (
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/controller"
+	"github.com/kube-gitops/kube-gitops/pkg/metrics"
 	"github.com/kube-gitops/kube-gitops/pkg/refresh"
 	"github.com/kube-gitops/kube-gitops/pkg/render"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
@@ -106,6 +107,8 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		Events:      events,
 		Interval:    o.PollInterval,
 		OnRevision:  c.controller.EnqueueAll,
+		OnFetch:     c.controller.SetRootError,
 	}
+	metrics.Register()
 	return c, nil
 }

@@ -34,6 +34,8 @@ type Sources interface {
 	// At returns another revision (a branch, tag, commit or pull-request ref) of the
 	// DesiredState's source.
 	At(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error)
+	// Root reports whether the DesiredState's source is the server's root repository and ref.
+	Root(ds *v1alpha1.DesiredState) bool
 }
 
 // Options configure a Controller.
@@ -63,6 +65,7 @@ type Controller struct {
 
 	mu      sync.Mutex
 	applied map[string]appliedState // what the last sync of each app applied
+	rootErr error                   // why the root repository cannot be read now, if so
 }
 
 // appliedState lets a re-check skip the apply when nothing can have changed.
@@ -130,6 +133,24 @@ func (c *Controller) EnqueueAll() {
 	for _, ds := range items {
 		c.queue.Add(key(ds.Namespace, ds.Name))
 	}
+}
+
+// SetRootError records the outcome of the last read of the root repository: while it fails,
+// every application on it is marked Stale (and keeps its last synced state).
+func (c *Controller) SetRootError(err error) {
+	c.mu.Lock()
+	changed := (c.rootErr == nil) != (err == nil) || err != nil && c.rootErr.Error() != err.Error()
+	c.rootErr = err
+	c.mu.Unlock()
+	if changed {
+		c.EnqueueAll()
+	}
+}
+
+func (c *Controller) rootError() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rootErr
 }
 
 func (c *Controller) enqueue(obj any) {

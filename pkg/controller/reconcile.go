@@ -19,6 +19,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/metrics"
 )
 
 // reconcile syncs one application. It never prunes after a failed fetch or render: both return
@@ -33,6 +34,7 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	op := ds.Status.Operation
 	files, revision, err := c.source(ctx, ds, op)
 	if err != nil {
+		metrics.SyncFailures.WithLabelValues("FetchFailed").Inc()
 		c.warn(ds, "FetchFailed", err.Error())
 		return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 			setCondition(st, v1alpha1.ConditionStale, true, "FetchFailed", err.Error()+"; the last synced state stays in effect")
@@ -41,6 +43,7 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	}
 	objects, err := c.Render(ctx, ds, files)
 	if err != nil {
+		metrics.SyncFailures.WithLabelValues("RenderFailed").Inc()
 		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", short(revision), err)
 		c.warn(ds, "RenderFailed", msg)
 		return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
@@ -128,6 +131,15 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 		}
 		c.mu.Unlock()
 		c.Live.Track(req.Owner, res.Resources)
+	}
+	metrics.SyncDuration.WithLabelValues(resultOf(ok)).Observe(metrics.Since(start))
+	if !ok {
+		metrics.SyncFailures.WithLabelValues("ApplyFailed").Inc()
+	}
+	if !req.DryRun {
+		for action, n := range map[string]int{"changed": res.Changed, "unchanged": res.Unchanged, "pruned": res.Pruned, "failed": res.Failed} {
+			metrics.ObjectsApplied.WithLabelValues(action).Add(float64(n))
+		}
 	}
 	message := summary(res, req.DryRun)
 	trigger := "git"
@@ -232,7 +244,18 @@ func (c *Controller) forget(k string) {
 }
 
 func (c *Controller) update(ctx context.Context, ds *v1alpha1.DesiredState, mutate func(*v1alpha1.DesiredStateStatus)) error {
-	_, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, mutate)
+	rootErr := c.rootError()
+	root := c.Sources.Root(ds)
+	_, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, func(st *v1alpha1.DesiredStateStatus) {
+		mutate(st)
+		if root {
+			if rootErr != nil {
+				setCondition(st, v1alpha1.ConditionStale, true, "FetchFailed", "cannot read Git: "+rootErr.Error()+"; the last synced state stays in effect")
+			} else {
+				setCondition(st, v1alpha1.ConditionStale, false, "FetchFailed", "")
+			}
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("write status of %s/%s: %w", ds.Namespace, ds.Name, err)
 	}

@@ -51,3 +51,9 @@ func (g GitSources) At(ctx context.Context, ds *v1alpha1.DesiredState, revision 
 	}
 	return snap.FS(), snap.Revision, nil
 }
+
+// Root reports whether the DesiredState follows the root repository and ref.
+func (g GitSources) Root(ds *v1alpha1.DesiredState) bool {
+	_, root := g.fetcher(ds)
+	return root
+}

@@ -13,6 +13,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
+	"github.com/kube-gitops/kube-gitops/pkg/metrics"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
@@ -33,6 +34,8 @@ type Loop struct {
 	// OnRevision is called after a new revision was published: files a DesiredState refers to
 	// (values, charts, manifests) may have changed even where the DesiredState did not.
 	OnRevision func()
+	// OnFetch is called after every read of Git with its error (nil on success).
+	OnFetch func(error)
 
 	reported  map[string]bool // problems already sent as Events, so each is sent once
 	published string          // the last revision published
@@ -67,6 +70,10 @@ func (l *Loop) Once(ctx context.Context) error {
 	}
 	start := time.Now()
 	snap, err := l.Fetcher.Fetch(ctx)
+	metrics.FetchDuration.WithLabelValues(okOrError(err)).Observe(metrics.Since(start))
+	if l.OnFetch != nil {
+		l.OnFetch(err)
+	}
 	var res *desired.Result
 	if err == nil {
 		res, err = desired.Load(snap, l.Path, desired.Origin{RepoURL: snap.URL, Ref: snap.Ref, Revision: snap.Revision})
@@ -131,4 +138,11 @@ func (l *Loop) report(problems, namespaceMissing []desired.FileError) {
 		l.Events.Event(ref, corev1.EventTypeWarning, "InvalidDesiredState", msg)
 	}
 	l.reported = seen
+}
+
+func okOrError(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
 }

@@ -1,15 +1,39 @@
 package e2e
 
 import (
+	"context"
+	"time"
+
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 )
+
+// TestMetrics: the sync and fetch metrics are served on /metrics to an authorized client.
+func TestMetrics(t *testing.T) {
+	waitStatus(t, "apps", "guestbook", "Synced", "", 90*time.Second)
+	cfg := rest.CopyConfig(e.cluster.RESTConfig())
+	cfg.Host = fmt.Sprintf("https://127.0.0.1:%d", e.server.port)
+	cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: filepath.Join(e.server.certDir, "apiserver.crt"), ServerName: "localhost"}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := containsAll(string(body), "gitops_sync_duration_seconds_bucket", `gitops_objects_total{action="changed"}`, `gitops_git_fetch_duration_seconds_count{result="ok"}`); err != nil {
+		t.Error(err)
+	}
+}
 
 // TestHealthEndpoints: readyz includes the first Git read and the store cache; livez answers.
 func TestHealthEndpoints(t *testing.T) {

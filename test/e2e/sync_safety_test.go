@@ -31,7 +31,9 @@ func TestTeamStaysInItsNamespace(t *testing.T) {
 	if _, err := e.commit(files, "an app that tries to escape its namespace"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove escaper", "clusters/test/escaper.yaml", "apps/escaper/objects.yaml") }()
+	defer func() {
+		_, _ = e.commit(nil, "remove escaper", "clusters/test/escaper.yaml", "apps/escaper/objects.yaml")
+	}()
 	u := waitStatus(t, "team-x", "escaper", "OutOfSync", "", 60*time.Second)
 	if !configMapExists(t, "team-x", "mine") {
 		t.Error("the allowed object was not applied")
@@ -76,7 +78,9 @@ func TestSecretValuesAppearNowhere(t *testing.T) {
 	if _, err := e.commit(files, "an app with a Secret"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove secretive", "clusters/test/secretive.yaml", "apps/secretive/secret.yaml") }()
+	defer func() {
+		_, _ = e.commit(nil, "remove secretive", "clusters/test/secretive.yaml", "apps/secretive/secret.yaml")
+	}()
 	waitStatus(t, ns, "secretive", "Synced", "", 60*time.Second)
 	s, err := e.kube.CoreV1().Secrets(ns).Get(ctx, "creds", metav1.GetOptions{})
 	if err != nil || string(s.Data["password"]) != canary {

@@ -221,6 +221,21 @@ func TestPruneOnlyWhatGitDropped(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		if err := eventually(30*time.Second, func() error {
+			u, err := e.dyn.Resource(desiredStates).Namespace(ns).Get(context.Background(), "pruner", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+			for _, c := range conds {
+				if m := c.(map[string]any); m["type"] == "Stale" && m["status"] == "True" {
+					return nil
+				}
+			}
+			return fmt.Errorf("no Stale condition: %v", conds)
+		}); err != nil {
+			t.Error(err)
+		}
 		time.Sleep(3 * time.Second)
 		if !configMapExists(t, ns, "one") {
 			t.Fatal("an unreachable Git server pruned ConfigMap one")

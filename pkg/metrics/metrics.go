@@ -1,0 +1,48 @@
+// Package metrics defines the Prometheus metrics of gitops-apiserver; they are served with the
+// API server's own on /metrics (authorized like any non-resource URL).
+package metrics
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+)
+
+var (
+	// SyncDuration is how long one application's sync took (render and apply), by result.
+	SyncDuration = metrics.NewHistogramVec(&metrics.HistogramOpts{
+		Namespace: "gitops", Name: "sync_duration_seconds",
+		Help:    "Time to render and apply one application, by result (Succeeded, Failed).",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60},
+	}, []string{"result"})
+	// SyncFailures counts syncs that did not succeed, by reason (FetchFailed, RenderFailed, ApplyFailed).
+	SyncFailures = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: "gitops", Name: "sync_failures_total",
+		Help: "Syncs that failed, by reason (FetchFailed, RenderFailed, ApplyFailed).",
+	}, []string{"reason"})
+	// ObjectsApplied counts objects by what a sync did to them.
+	ObjectsApplied = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: "gitops", Name: "objects_total",
+		Help: "Objects handled by syncs, by action (changed, unchanged, pruned, failed).",
+	}, []string{"action"})
+	// FetchDuration is how long a Git fetch (ls-remote and, for a new commit, the clone) took.
+	FetchDuration = metrics.NewHistogramVec(&metrics.HistogramOpts{
+		Namespace: "gitops", Name: "git_fetch_duration_seconds",
+		Help:    "Time to ask Git for the tracked ref and fetch a new commit, by result (ok, error).",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30},
+	}, []string{"result"})
+)
+
+var once sync.Once
+
+// Register adds the metrics to the registry the API server serves.
+func Register() {
+	once.Do(func() {
+		legacyregistry.MustRegister(SyncDuration, SyncFailures, ObjectsApplied, FetchDuration)
+	})
+}
+
+// Since returns the seconds elapsed since start, for Observe.
+func Since(start time.Time) float64 { return time.Since(start).Seconds() }
