@@ -1,9 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"os"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
@@ -23,6 +26,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/render"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/webhook"
 )
 
 // components are the parts of the server, wired once: data flows Git → source → desired →
@@ -35,6 +39,7 @@ type components struct {
 	preview    controller.Preview
 	controller *controller.Controller
 	loop       *refresh.Loop
+	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
 }
 
 func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*components, error) {
@@ -96,7 +101,9 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		Live: controller.NewLive(dyn, mapper), Events: events, Workers: o.SyncWorkers,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
 	})
+	c.refreshNow = make(chan struct{}, 1)
 	c.loop = &refresh.Loop{
+		Trigger:     c.refreshNow,
 		Fetcher:     root,
 		Path:        o.Path,
 		Environment: o.Environment,
@@ -111,4 +118,27 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	}
 	metrics.Register()
 	return c, nil
+}
+
+// webhook returns the push receiver, or nil when --webhook-port is 0. A push wakes the refresh
+// loop of this replica; on a replica that does not hold the Lease the next poll of the leader
+// picks the change up instead.
+func (o *Options) webhook(c *components) (http.Handler, error) {
+	if o.WebhookPort == 0 {
+		return nil, nil
+	}
+	secret, err := os.ReadFile(o.WebhookSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("read --webhook-secret-file: %w", err)
+	}
+	return webhook.NewHandler(webhook.Options{
+		Secret: bytes.TrimSpace(secret),
+		Repos:  func() []string { return []string{o.Repo} },
+		Trigger: func(string) {
+			select {
+			case c.refreshNow <- struct{}{}:
+			default: // a refresh is already pending
+			}
+		},
+	})
 }

@@ -33,6 +33,9 @@ type Options struct {
 	LeaderElect bool
 	LeaseName   string
 
+	WebhookPort       int
+	WebhookSecretFile string
+
 	SyncWorkers          int
 	ApplyWorkers         int
 	RenderTimeout        time.Duration
@@ -81,6 +84,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "How often to ask Git for new commits (±10% jitter).")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one replica (by a Lease in --namespace) to read Git and write the store; the others only serve.")
 	fs.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the leader-election Lease.")
+	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port of the push-webhook receiver (plain HTTP; put TLS in front, e.g. an Ingress); 0 turns it off. GitHub, GitLab, Gitea/Forgejo and a generic bearer-token form are understood.")
+	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", o.WebhookSecretFile, "File holding the webhook secret (HMAC key or token); required with --webhook-port.")
 	fs.IntVar(&o.SyncWorkers, "sync-workers", o.SyncWorkers, "How many applications sync at once.")
 	fs.IntVar(&o.ApplyWorkers, "apply-workers", o.ApplyWorkers, "How many apply requests to the cluster are in flight at once, across all applications.")
 	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "Limit for rendering one application.")
@@ -103,6 +108,9 @@ func (o *Options) Validate() error {
 	}
 	if o.GitCredentialsSecret != "" && (o.GitPasswordFile != "" || o.GitSSHKeyFile != "") {
 		errs = append(errs, errors.New("--git-credentials-secret cannot be combined with --git-password-file or --git-ssh-key-file"))
+	}
+	if o.WebhookPort != 0 && o.WebhookSecretFile == "" {
+		errs = append(errs, errors.New("--webhook-port needs --webhook-secret-file: unsigned webhooks would let anyone trigger refreshes"))
 	}
 	if o.PollInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--poll-interval %s is too short; use 1s or more", o.PollInterval))

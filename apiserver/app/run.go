@@ -27,6 +27,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/apiserver/registry/desiredstate"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/webhook"
 )
 
 // Run serves the API until ctx ends, and reads Git and syncs while this replica holds the Lease.
@@ -63,9 +64,20 @@ func (o *Options) Run(ctx context.Context) error {
 			return nil
 		}),
 	)
+	hook, err := o.webhook(c)
+	if err != nil {
+		return err
+	}
 	server, err := config.Complete().New()
 	if err != nil {
 		return err
+	}
+	if hook != nil {
+		go func() {
+			if err := webhook.Serve(ctx, fmt.Sprintf(":%d", o.WebhookPort), hook); err != nil {
+				klog.ErrorS(err, "Webhook receiver stopped", "port", o.WebhookPort)
+			}
+		}()
 	}
 	server.AddPostStartHookOrDie("gitops-store-git-and-sync", func(hook genericapiserver.PostStartHookContext) error {
 		go c.reader.Run(hook)

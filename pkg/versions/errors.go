@@ -14,7 +14,8 @@ var (
 	ErrUnauthorized = errors.New("credentials refused")
 	// ErrNotFound: the repository, chart or tag does not exist.
 	ErrNotFound = errors.New("not found")
-	// ErrNoMatch: no version matches the constraint. Next does not return it; Select does.
+	// ErrNoMatch: no version matches the constraint. Select returns it; Next only when the pin
+	// has no current version to stay at.
 	ErrNoMatch = errors.New("no matching version")
 	// ErrInvalidPolicy: the update policy or the image reference cannot be used.
 	ErrInvalidPolicy = errors.New("invalid update policy")

@@ -30,7 +30,7 @@ func (p Policy) String() string {
 		}
 		return strings.TrimSpace(p.Constraint)
 	case p.Latest:
-		return "the newest release"
+		return "any release"
 	}
 	return "no policy"
 }

@@ -62,3 +62,19 @@ func TestHealthEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookNeedsTheSecret: a push notification with the right token is accepted; a wrong one is
+// refused with 401.
+func TestWebhookNeedsTheSecret(t *testing.T) {
+	e.triggerWebhook(t)
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/", e.server.webhookPort), nil)
+	req.Header.Set("Authorization", "Bearer wrong")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong token: %s, want 401", resp.Status)
+	}
+}

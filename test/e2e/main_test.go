@@ -24,17 +24,19 @@ import (
 
 // env is what every test shares: one cluster, one Git server, one gitops-apiserver.
 type env struct {
-	root       string // repository root
-	dir        string // scratch directory of this run
-	cluster    *cluster.Cluster
-	git        *gitserver.Server
-	gitPass    string
-	repo       string // name of the config repository on the Git server
-	repoURL    string
-	server     *gitopsServer
-	kube       kubernetes.Interface
-	dyn        dynamic.Interface
-	kubeconfig string
+	root    string // repository root
+	dir     string // scratch directory of this run
+	cluster *cluster.Cluster
+	git     *gitserver.Server
+	gitPass string
+	// webhookSecret signs push webhooks; pollInterval is the server's (default 1s).
+	webhookSecret, pollInterval string
+	repo                        string // name of the config repository on the Git server
+	repoURL                     string
+	server                      *gitopsServer
+	kube                        kubernetes.Interface
+	dyn                         dynamic.Interface
+	kubeconfig                  string
 }
 
 var e *env
@@ -91,7 +93,7 @@ func setUp(ctx context.Context) (*env, error) {
 	if en.dyn, err = dynamic.NewForConfig(cfg); err != nil {
 		return en, err
 	}
-	en.gitPass = randomString()
+	en.gitPass, en.webhookSecret = randomString(), randomString()
 	if en.git, err = gitserver.Start(gitserver.Options{Dir: filepath.Join(dir, "git"), Username: "gitops", Password: en.gitPass}); err != nil {
 		return en, err
 	}

@@ -33,11 +33,12 @@ var (
 
 // gitopsServer is a running bin/gitops-apiserver.
 type gitopsServer struct {
-	cmd     *exec.Cmd
-	port    int
-	certDir string
-	logPath string
-	done    chan struct{}
+	cmd         *exec.Cmd
+	port        int
+	webhookPort int
+	certDir     string
+	logPath     string
+	done        chan struct{}
 }
 
 // startServer starts bin/gitops-apiserver against the cluster and the Git server, on port (0
@@ -45,19 +46,29 @@ type gitopsServer struct {
 // second so tests see pushes quickly.
 func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error) {
 	if port == 0 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		var err error
+		if port, err = freePort(); err != nil {
 			return nil, err
 		}
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
 	}
 	passwordFile := filepath.Join(en.dir, "git-password")
 	if err := os.WriteFile(passwordFile, []byte(en.gitPass), 0o600); err != nil {
 		return nil, err
 	}
+	webhookSecretFile := filepath.Join(en.dir, "webhook-secret")
+	if err := os.WriteFile(webhookSecretFile, []byte(en.webhookSecret), 0o600); err != nil {
+		return nil, err
+	}
+	webhookPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	poll := en.pollInterval
+	if poll == "" {
+		poll = "1s"
+	}
 	name := fmt.Sprintf("gitops-apiserver-%d", port)
-	s := &gitopsServer{port: port, certDir: filepath.Join(en.dir, name+"-certs"), logPath: filepath.Join(en.dir, name+".log"), done: make(chan struct{})}
+	s := &gitopsServer{port: port, webhookPort: webhookPort, certDir: filepath.Join(en.dir, name+"-certs"), logPath: filepath.Join(en.dir, name+".log"), done: make(chan struct{})}
 	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -68,7 +79,8 @@ func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error)
 		"--kubeconfig", en.kubeconfig, "--authentication-kubeconfig", en.kubeconfig, "--authorization-kubeconfig", en.kubeconfig,
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", s.certDir,
 		"--git-username", "gitops", "--git-password-file", passwordFile,
-		"--poll-interval", "1s", "-v", "2")
+		"--webhook-port", strconv.Itoa(webhookPort), "--webhook-secret-file", webhookSecretFile,
+		"--poll-interval", poll, "-v", "2")
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Own process group, and killed by the kernel if the test process dies, so none is left behind.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -254,4 +266,24 @@ func (en *env) startGit() error {
 	var err error
 	en.git, err = gitserver.Start(gitserver.Options{Dir: filepath.Join(en.dir, "git"), Username: "gitops", Password: en.gitPass, Addr: en.git.Addr()})
 	return err
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// restartServer stops the server and starts it again on the same port, waiting until it serves.
+func (en *env) restartServer(ctx context.Context) error {
+	port := en.server.port
+	en.server.stop()
+	var err error
+	if en.server, err = en.startServer(ctx, port); err != nil {
+		return err
+	}
+	return en.waitServing(ctx)
 }

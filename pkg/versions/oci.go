@@ -17,8 +17,8 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// registryOptions configure a registry client; see ImageOptions.
-type registryOptions struct {
+// ociOptions configure an ociClient; see ImageOptions.
+type ociOptions struct {
 	keychain          authn.Keychain
 	insecure          []string
 	transport         http.RoundTripper
@@ -27,8 +27,8 @@ type registryOptions struct {
 	burst             int
 }
 
-// registry lists tags and resolves tags to digests on OCI registries, caching answers for ttl.
-type registry struct {
+// ociClient lists tags and resolves tags to digests on OCI registries, caching answers for ttl.
+type ociClient struct {
 	keychain  authn.Keychain
 	insecure  []string
 	transport http.RoundTripper
@@ -47,8 +47,8 @@ type cached struct {
 	at     time.Time
 }
 
-func newRegistry(o registryOptions) *registry {
-	r := &registry{keychain: o.keychain, insecure: o.insecure, ttl: o.ttl, now: time.Now, cache: map[string]cached{},
+func newOCIClient(o ociOptions) *ociClient {
+	r := &ociClient{keychain: o.keychain, insecure: o.insecure, ttl: o.ttl, now: time.Now, cache: map[string]cached{},
 		backoff: remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}}
 	if r.keychain == nil {
 		r.keychain = anonymous{}
@@ -65,9 +65,9 @@ func newRegistry(o registryOptions) *registry {
 }
 
 // repository parses "host/path" (no tag, no digest); listed insecure registries may use HTTP.
-func (r *registry) repository(ref, field string) (name.Repository, error) {
+func (r *ociClient) repository(ref, field string) (name.Repository, error) {
 	last := ref[strings.LastIndex(ref, "/")+1:]
-	if strings.Contains(ref, "@") || strings.Contains(last, ":") && strings.Contains(ref, "/") {
+	if strings.Contains(ref, "@") || strings.Contains(last, ":") {
 		return name.Repository{}, invalid("%s %q names a tag or digest: write the repository only, e.g. registry.example/acme/app", field, ref)
 	}
 	repo, err := name.NewRepository(ref)
@@ -81,7 +81,7 @@ func (r *registry) repository(ref, field string) (name.Repository, error) {
 }
 
 // tags lists the repository's tags, from the cache when fresh.
-func (r *registry) tags(ctx context.Context, repo name.Repository) ([]string, error) {
+func (r *ociClient) tags(ctx context.Context, repo name.Repository) ([]string, error) {
 	e, err := r.cached(ctx, "tags "+repo.String(), func() (cached, error) {
 		tags, err := remote.List(repo, r.options(ctx)...)
 		return cached{tags: tags}, err
@@ -90,7 +90,7 @@ func (r *registry) tags(ctx context.Context, repo name.Repository) ([]string, er
 }
 
 // digest resolves a tag to its manifest digest, from the cache when fresh.
-func (r *registry) digest(ctx context.Context, ref name.Tag) (string, error) {
+func (r *ociClient) digest(ctx context.Context, ref name.Tag) (string, error) {
 	e, err := r.cached(ctx, "digest "+ref.String(), func() (cached, error) {
 		desc, err := remote.Head(ref, r.options(ctx)...)
 		var te *transport.Error
@@ -109,7 +109,9 @@ func (r *registry) digest(ctx context.Context, ref name.Tag) (string, error) {
 	return e.digest, err
 }
 
-func (r *registry) cached(ctx context.Context, key string, fetch func() (cached, error)) (cached, error) {
+// cached returns the entry for key while fresh, else fetches it once for all concurrent callers
+// (with the first caller's context).
+func (r *ociClient) cached(ctx context.Context, key string, fetch func() (cached, error)) (cached, error) {
 	r.mu.Lock()
 	e, ok := r.cache[key]
 	r.mu.Unlock()
@@ -130,13 +132,13 @@ func (r *registry) cached(ctx context.Context, key string, fetch func() (cached,
 	return v.(cached), err
 }
 
-func (r *registry) options(ctx context.Context) []remote.Option {
+func (r *ociClient) options(ctx context.Context) []remote.Option {
 	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(r.keychain),
 		remote.WithTransport(r.transport), remote.WithRetryBackoff(r.backoff)}
 }
 
 // classify turns a registry error into an *Error; notFound says what is missing and what to check.
-func (r *registry) classify(err error, repo name.Repository, notFound string) error {
+func (r *ociClient) classify(err error, repo name.Repository, notFound string) error {
 	host := repo.RegistryStr()
 	var te *transport.Error
 	if !errors.As(err, &te) {
@@ -150,7 +152,7 @@ func (r *registry) classify(err error, repo name.Repository, notFound string) er
 		code(transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
 		if auth, _ := r.keychain.Resolve(repo); auth == authn.Anonymous {
 			return &Error{Kind: ErrUnauthorized, Err: err, Msg: fmt.Sprintf(
-				"registry %s wants credentials for %s: add an entry for %s to the dockerconfigjson Secret", host, repo, host)}
+				"registry %s wants credentials for %s (or the repository does not exist): add an entry for %s to the dockerconfigjson Secret", host, repo, host)}
 		}
 		return &Error{Kind: ErrUnauthorized, Err: err, Msg: fmt.Sprintf(
 			"credentials for %s were refused (%d %s for %s): check the dockerconfigjson Secret", host,
