@@ -29,9 +29,6 @@ var (
 // module proxy with `go install` the first time and kept in the module's .local/ directory.
 func helmCLI(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the helm CLI the first time (about a minute)")
-	}
 	helmOnce.Do(func() {
 		out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "helm.sh/helm/v3").Output()
 		if err != nil {
