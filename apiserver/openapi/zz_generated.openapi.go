@@ -30,8 +30,14 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.HealthStatus{}.OpenAPIModelName():               schema_pkg_apis_gitops_v1alpha1_HealthStatus(ref),
 		v1alpha1.HelmChart{}.OpenAPIModelName():                  schema_pkg_apis_gitops_v1alpha1_HelmChart(ref),
 		v1alpha1.HelmSource{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_HelmSource(ref),
+		v1alpha1.PinChange{}.OpenAPIModelName():                  schema_pkg_apis_gitops_v1alpha1_PinChange(ref),
 		v1alpha1.PinStatus{}.OpenAPIModelName():                  schema_pkg_apis_gitops_v1alpha1_PinStatus(ref),
+		v1alpha1.PinValue{}.OpenAPIModelName():                   schema_pkg_apis_gitops_v1alpha1_PinValue(ref),
+		v1alpha1.Promotion{}.OpenAPIModelName():                  schema_pkg_apis_gitops_v1alpha1_Promotion(ref),
+		v1alpha1.PromotionList{}.OpenAPIModelName():              schema_pkg_apis_gitops_v1alpha1_PromotionList(ref),
 		v1alpha1.PromotionPolicy{}.OpenAPIModelName():            schema_pkg_apis_gitops_v1alpha1_PromotionPolicy(ref),
+		v1alpha1.PromotionSpec{}.OpenAPIModelName():              schema_pkg_apis_gitops_v1alpha1_PromotionSpec(ref),
+		v1alpha1.PromotionStatus{}.OpenAPIModelName():            schema_pkg_apis_gitops_v1alpha1_PromotionStatus(ref),
 		v1alpha1.ResourceDiff{}.OpenAPIModelName():               schema_pkg_apis_gitops_v1alpha1_ResourceDiff(ref),
 		v1alpha1.ResourceStatus{}.OpenAPIModelName():             schema_pkg_apis_gitops_v1alpha1_ResourceStatus(ref),
 		v1alpha1.Source{}.OpenAPIModelName():                     schema_pkg_apis_gitops_v1alpha1_Source(ref),
@@ -783,6 +789,54 @@ func schema_pkg_apis_gitops_v1alpha1_HelmSource(ref common.ReferenceCallback) co
 	}
 }
 
+func schema_pkg_apis_gitops_v1alpha1_PinChange(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PinChange is one pin moved by a promotion or a version update.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"file": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"path": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"old": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"new": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+				},
+				Required: []string{"name", "file", "path", "new"},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_gitops_v1alpha1_PinStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -819,6 +873,130 @@ func schema_pkg_apis_gitops_v1alpha1_PinStatus(ref common.ReferenceCallback) com
 	}
 }
 
+func schema_pkg_apis_gitops_v1alpha1_PinValue(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PinValue is a value for one version pin.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"value": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+				},
+				Required: []string{"name", "value"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_gitops_v1alpha1_Promotion(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Promotion copies the version pins of a DesiredState in another environment into this one, as a commit to Git (on the tracked branch, or on a new branch for a pull request).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.PromotionSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.PromotionStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.PromotionSpec{}.OpenAPIModelName(), v1alpha1.PromotionStatus{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_gitops_v1alpha1_PromotionList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PromotionList is a list of Promotions.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Type: []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Promotion{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Promotion{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_gitops_v1alpha1_PromotionPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -845,6 +1023,139 @@ func schema_pkg_apis_gitops_v1alpha1_PromotionPolicy(ref common.ReferenceCallbac
 				Required: []string{"from"},
 			},
 		},
+	}
+}
+
+func schema_pkg_apis_gitops_v1alpha1_PromotionSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PromotionSpec says what to promote.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"desiredState": {
+						SchemaProps: spec.SchemaProps{
+							Description: "DesiredState is the name of the DesiredState in this namespace to promote into.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"from": {
+						SchemaProps: spec.SchemaProps{
+							Description: "From is the source environment; defaults to the DesiredState's spec.promotion.from.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"versions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Versions sets exact values for some pins instead of the source environment's values.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.PinValue{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"viaBranch": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ViaBranch pushes the commit to a new branch (reported in status.branch) for review, instead of the tracked branch.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"desiredState"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.PinValue{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_gitops_v1alpha1_PromotionStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PromotionStatus is the outcome.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase is Pending, Running, Succeeded or Failed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"commit": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Commit is the commit that carries the promotion.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"branch": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Branch is where the commit was pushed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"changes": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Changes are the pins that changed, old → new.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.PinChange{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message explains the phase.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"requestedBy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RequestedBy is the user who created the Promotion.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"completionTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "CompletionTime is when it finished.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.PinChange{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -1277,9 +1588,24 @@ func schema_pkg_apis_gitops_v1alpha1_UpdatePolicy(ref common.ReferenceCallback) 
 							Format:      "",
 						},
 					},
+					"pullSecret": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PullSecret is a kubernetes.io/dockerconfigjson Secret in the DesiredState's namespace with the registry credentials.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"interval": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Interval is how often to look for new versions (default 5m, with jitter).",
+							Ref:         ref(v1.Duration{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
+		Dependencies: []string{
+			v1.Duration{}.OpenAPIModelName()},
 	}
 }
 

@@ -36,6 +36,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&DesiredStateDiff{},
 		&DesiredStateHistory{},
 		&DesiredStatePreviewOptions{},
+		&Promotion{},
+		&PromotionList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	// Query parameters of the manifests and diff subresources.

@@ -139,6 +139,13 @@ type UpdatePolicy struct {
 	// Tag is a mutable tag (e.g. "test") whose digest the pin follows.
 	// +optional
 	Tag string `json:"tag,omitempty"`
+	// PullSecret is a kubernetes.io/dockerconfigjson Secret in the DesiredState's namespace with
+	// the registry credentials.
+	// +optional
+	PullSecret string `json:"pullSecret,omitempty"`
+	// Interval is how often to look for new versions (default 5m, with jitter).
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
 }
 
 // PromotionPolicy names the environment this one is promoted from.

@@ -68,13 +68,43 @@ func (in HelmSource) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PinChange) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.PinChange"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PinStatus) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.PinStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PinValue) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.PinValue"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Promotion) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.Promotion"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PromotionList) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.PromotionList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PromotionPolicy) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.PromotionPolicy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PromotionSpec) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.PromotionSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PromotionStatus) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.PromotionStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
