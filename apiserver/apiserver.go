@@ -11,6 +11,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
 	"github.com/kube-gitops/kube-gitops/apiserver/registry/desiredstate"
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/promotion"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
@@ -52,6 +53,9 @@ type ExtraConfig struct {
 	Git       desiredstate.GitLocation
 	Previewer desiredstate.Previewer
 	Syncs     desiredstate.SyncRequester
+
+	Promotions       *store.Promotions
+	PromotionRecords *store.PromotionRecords
 }
 
 // Config is the generic server configuration plus ours.
@@ -85,6 +89,7 @@ func (c CompletedConfig) New() (*genericapiserver.GenericAPIServer, error) {
 		"desiredstates/sync":      desiredstate.NewSyncREST(c.extra.Reader, c.extra.Syncs),
 		"desiredstates/manifests": desiredstate.NewManifestsREST(c.extra.Reader, c.extra.Previewer),
 		"desiredstates/diff":      desiredstate.NewDiffREST(c.extra.Reader, c.extra.Previewer),
+		"promotions":              promotion.NewREST(c.extra.Promotions, c.extra.PromotionRecords),
 	}
 	if err := server.InstallAPIGroup(&group); err != nil {
 		return nil, err

@@ -22,11 +22,13 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/controller"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
+	"github.com/kube-gitops/kube-gitops/pkg/promote"
 	"github.com/kube-gitops/kube-gitops/pkg/refresh"
 	"github.com/kube-gitops/kube-gitops/pkg/render"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/pkg/webhook"
+	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
 
 // components are the parts of the server, wired once: data flows Git → source → desired →
@@ -40,6 +42,10 @@ type components struct {
 	controller *controller.Controller
 	loop       *refresh.Loop
 	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
+
+	promotions       *store.Promotions
+	promotionRecords *store.PromotionRecords
+	promoter         *promote.Promoter
 }
 
 func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*components, error) {
@@ -116,6 +122,17 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		OnRevision:  c.controller.EnqueueAll,
 		OnFetch:     c.controller.SetRootError,
 	}
+	writer, err := writeback.NewWriter(o.Repo, o.Ref, rootAuth, writeback.Options{
+		Committer: writeback.Signature{Name: o.GitAuthorName, Email: o.GitAuthorEmail}})
+	if err != nil {
+		return nil, err
+	}
+	c.promotions = store.NewPromotions(dyn)
+	c.promotionRecords = store.NewPromotionRecords(dyn)
+	c.promoter = promote.New(promote.Options{
+		Promotions: c.promotions, Records: c.promotionRecords, Reader: c.reader, Root: root,
+		Path: o.Path, Environment: o.Environment, Writer: writer, OnCommit: c.refreshSoon,
+	})
 	metrics.Register()
 	return c, nil
 }
@@ -132,13 +149,16 @@ func (o *Options) webhook(c *components) (http.Handler, error) {
 		return nil, fmt.Errorf("read --webhook-secret-file: %w", err)
 	}
 	return webhook.NewHandler(webhook.Options{
-		Secret: bytes.TrimSpace(secret),
-		Repos:  func() []string { return []string{o.Repo} },
-		Trigger: func(string) {
-			select {
-			case c.refreshNow <- struct{}{}:
-			default: // a refresh is already pending
-			}
-		},
+		Secret:  bytes.TrimSpace(secret),
+		Repos:   func() []string { return []string{o.Repo} },
+		Trigger: func(string) { c.refreshSoon() },
 	})
+}
+
+// refreshSoon wakes the refresh loop (after a push of our own, or a push webhook).
+func (c *components) refreshSoon() {
+	select {
+	case c.refreshNow <- struct{}{}:
+	default: // a refresh is already pending
+	}
 }

@@ -28,6 +28,8 @@ type Options struct {
 	GitKnownHostsFile    string
 	GitCredentialsSecret string
 	GitTimeout           time.Duration
+	GitAuthorName        string
+	GitAuthorEmail       string
 	PollInterval         time.Duration
 
 	LeaderElect bool
@@ -81,6 +83,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.GitKnownHostsFile, "git-known-hosts-file", o.GitKnownHostsFile, "known_hosts file that checks the SSH server's host key.")
 	fs.StringVar(&o.GitCredentialsSecret, "git-credentials-secret", o.GitCredentialsSecret, "Secret in --namespace with keys username/password, or identity/known_hosts, read on every fetch.")
 	fs.DurationVar(&o.GitTimeout, "git-timeout", o.GitTimeout, "Limit for one Git operation.")
+	fs.StringVar(&o.GitAuthorName, "git-author-name", o.GitAuthorName, "Author name of the commits the server writes (promotions, version bumps).")
+	fs.StringVar(&o.GitAuthorEmail, "git-author-email", o.GitAuthorEmail, "Author email of the commits the server writes.")
 	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "How often to ask Git for new commits (±10% jitter).")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one replica (by a Lease in --namespace) to read Git and write the store; the others only serve.")
 	fs.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the leader-election Lease.")

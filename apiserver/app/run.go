@@ -26,7 +26,6 @@ import (
 	generatedopenapi "github.com/kube-gitops/kube-gitops/apiserver/openapi"
 	"github.com/kube-gitops/kube-gitops/apiserver/registry/desiredstate"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
-	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/pkg/webhook"
 )
 
@@ -45,6 +44,9 @@ func (o *Options) Run(ctx context.Context) error {
 		Git:       desiredstate.GitLocation{RepoURL: o.Repo, Ref: o.Ref, Path: o.Path},
 		Previewer: c.preview,
 		Syncs:     c.statuses,
+
+		Promotions:       c.promotions,
+		PromotionRecords: c.promotionRecords,
 	}
 	config.GenericConfig.AddReadyzChecks(
 		healthz.NamedCheck("store-synced", func(*http.Request) error {
@@ -81,11 +83,13 @@ func (o *Options) Run(ctx context.Context) error {
 	}
 	server.AddPostStartHookOrDie("gitops-store-git-and-sync", func(hook genericapiserver.PostStartHookContext) error {
 		go c.reader.Run(hook)
+		go c.promotions.Run(hook)
 		go o.lead(hook, c.kube, func(ctx context.Context) {
-			if !waitSynced(ctx, c.reader) {
+			if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) {
 				return
 			}
 			go c.controller.Run(ctx)
+			go c.promoter.Run(ctx)
 			c.loop.Run(ctx)
 		})
 		return nil
@@ -160,8 +164,8 @@ func (o *Options) lead(ctx context.Context, kube kubernetes.Interface, work func
 	}
 }
 
-func waitSynced(ctx context.Context, reader *store.Reader) bool {
-	for !reader.HasSynced() {
+func waitSynced(ctx context.Context, cache interface{ HasSynced() bool }) bool {
+	for !cache.HasSynced() {
 		select {
 		case <-ctx.Done():
 			return false

@@ -26,6 +26,8 @@ const InternalGroup = "internal.gitops.kube-gitops.dev"
 var (
 	// RecordsResource holds one DesiredStateRecord per DesiredState, in the DesiredState's namespace.
 	RecordsResource = schema.GroupVersionResource{Group: InternalGroup, Version: "v1alpha1", Resource: "desiredstaterecords"}
+	// PromotionsResource holds one PromotionRecord per Promotion, in its namespace.
+	PromotionsResource = schema.GroupVersionResource{Group: InternalGroup, Version: "v1alpha1", Resource: "promotionrecords"}
 	// SourcesResource holds one SourceRecord per environment, in the server's namespace.
 	SourcesResource = schema.GroupVersionResource{Group: InternalGroup, Version: "v1alpha1", Resource: "sourcerecords"}
 )

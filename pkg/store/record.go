@@ -38,3 +38,29 @@ func toRecord(s *v1alpha1.DesiredState) (*unstructured.Unstructured, error) {
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 	return u, nil
 }
+
+// FromPromotionRecord turns a stored record into the Promotion it holds.
+func FromPromotionRecord(u *unstructured.Unstructured) (*v1alpha1.Promotion, error) {
+	out := &v1alpha1.Promotion{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, out); err != nil {
+		return nil, fmt.Errorf("decode PromotionRecord %s/%s: %w", u.GetNamespace(), u.GetName(), err)
+	}
+	out.APIVersion = v1alpha1.SchemeGroupVersion.String()
+	out.Kind = "Promotion"
+	out.ManagedFields = nil
+	return out, nil
+}
+
+// ToPromotionRecord turns a Promotion into the record that stores it.
+func ToPromotionRecord(p *v1alpha1.Promotion) (*unstructured.Unstructured, error) {
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode Promotion %s/%s: %w", p.Namespace, p.Name, err)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	u.SetAPIVersion(PromotionsResource.GroupVersion().String())
+	u.SetKind("PromotionRecord")
+	u.SetManagedFields(nil)
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	return u, nil
+}

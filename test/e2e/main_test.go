@@ -31,6 +31,7 @@ type env struct {
 	gitPass string
 	// webhookSecret signs push webhooks; pollInterval is the server's (default 1s).
 	webhookSecret, pollInterval string
+	env                         string // the environment served; "" is test
 	repo                        string // name of the config repository on the Git server
 	repoURL                     string
 	server                      *gitopsServer

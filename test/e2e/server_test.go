@@ -74,7 +74,7 @@ func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error)
 		return nil, err
 	}
 	s.cmd = exec.Command(filepath.Join(en.root, "bin/gitops-apiserver"),
-		"--repo", en.repoURL, "--ref", "main", "--path", "clusters/test", "--environment", "test",
+		"--repo", en.repoURL, "--ref", "main", "--path", "clusters/"+en.environment(), "--environment", en.environment(),
 		"--namespace", "kube-gitops",
 		"--kubeconfig", en.kubeconfig, "--authentication-kubeconfig", en.kubeconfig, "--authorization-kubeconfig", en.kubeconfig,
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", s.certDir,
@@ -221,7 +221,7 @@ func (en *env) waitCaughtUp(ctx context.Context) error {
 		return err
 	}
 	return eventually(30*time.Second, func() error {
-		rec, err := en.dyn.Resource(sourceRecords).Namespace("kube-gitops").Get(ctx, "test", metav1.GetOptions{})
+		rec, err := en.dyn.Resource(sourceRecords).Namespace("kube-gitops").Get(ctx, en.environment(), metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -286,4 +286,12 @@ func (en *env) restartServer(ctx context.Context) error {
 		return err
 	}
 	return en.waitServing(ctx)
+}
+
+// environment is the one the server serves: test, unless a test switched it.
+func (en *env) environment() string {
+	if en.env == "" {
+		return "test"
+	}
+	return en.env
 }

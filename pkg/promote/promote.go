@@ -1,0 +1,232 @@
+// Package promote carries out Promotions: it copies the version pins of a DesiredState in
+// another environment into this environment's files and commits them to Git.
+package promote
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/desired"
+	"github.com/kube-gitops/kube-gitops/pkg/source"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/writeback"
+)
+
+// Options configure a Promoter.
+type Options struct {
+	Promotions  *store.Promotions
+	Records     *store.PromotionRecords
+	Reader      *store.Reader
+	Root        *source.Fetcher // the root repository, where every environment's files are
+	Path        string          // this environment's directory, e.g. clusters/prod
+	Environment string
+	Writer      *writeback.Writer
+	// OnCommit is called after a promotion was pushed to the tracked branch, so the server
+	// reads Git at once instead of at the next poll.
+	OnCommit func()
+}
+
+// Promoter carries out Pending Promotions. Only the Lease holder runs it.
+type Promoter struct {
+	Options
+	queue workqueue.TypedRateLimitingInterface[string]
+	done  map[types.UID]bool // finished here; the cache may still show them Running for a moment
+}
+
+// New returns a Promoter; call Run.
+func New(opts Options) *Promoter {
+	return &Promoter{Options: opts, done: map[types.UID]bool{}, queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "promotions"})}
+}
+
+// Run handles Promotions until ctx ends. Promotions are done one at a time per server: each is
+// a commit to the same repository.
+func (p *Promoter) Run(ctx context.Context) {
+	defer p.queue.ShutDown()
+	enqueue := func(obj any) {
+		if pr, ok := obj.(*v1alpha1.Promotion); ok && pending(pr) {
+			p.queue.Add(pr.Namespace + "/" + pr.Name)
+		}
+	}
+	reg, err := p.Promotions.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    enqueue,
+		UpdateFunc: func(_, obj any) { enqueue(obj) },
+	})
+	if err != nil {
+		klog.ErrorS(err, "Cannot watch Promotions")
+		return
+	}
+	defer func() { _ = p.Promotions.Informer().RemoveEventHandler(reg) }()
+	go func() {
+		<-ctx.Done()
+		p.queue.ShutDown()
+	}()
+	for {
+		k, quit := p.queue.Get()
+		if quit {
+			return
+		}
+		namespace, name, _ := strings.Cut(k, "/")
+		if err := p.handle(ctx, namespace, name); err != nil {
+			klog.ErrorS(err, "Promotion failed; retrying", "promotion", k)
+			p.queue.AddRateLimited(k)
+		} else {
+			p.queue.Forget(k)
+		}
+		p.queue.Done(k)
+	}
+}
+
+func pending(pr *v1alpha1.Promotion) bool {
+	return pr.Status.Phase == "" || pr.Status.Phase == v1alpha1.PromotionPending || pr.Status.Phase == v1alpha1.PromotionRunning
+}
+
+// handle carries out one Promotion. A problem with the request ends it as Failed with a message
+// that says what to fix; only errors worth retrying (Git unreachable, a status write) return.
+func (p *Promoter) handle(ctx context.Context, namespace, name string) error {
+	pr, ok := p.Promotions.Get(namespace, name)
+	if !ok || !pending(pr) || p.done[pr.UID] {
+		return nil
+	}
+	if err := p.Records.UpdateStatus(ctx, namespace, name, func(st *v1alpha1.PromotionStatus) {
+		st.Phase, st.Message = v1alpha1.PromotionRunning, "reading the source environment from Git"
+	}); err != nil {
+		return err
+	}
+	change, from, err := p.plan(ctx, pr)
+	if err != nil {
+		return p.finish(ctx, pr, nil, err)
+	}
+	if pr.Spec.ViaBranch {
+		change.Branch = fmt.Sprintf("kube-gitops/promote-%s-%s-to-%s-%s", pr.Spec.DesiredState, from, p.Environment, pr.Name)
+	}
+	res, err := p.Writer.Apply(ctx, change)
+	if err != nil {
+		return p.finish(ctx, pr, nil, fmt.Errorf("write the promotion to Git: %w", err))
+	}
+	if !res.NoOp && change.Branch == "" && p.OnCommit != nil {
+		p.OnCommit()
+	}
+	return p.finish(ctx, pr, res, nil)
+}
+
+// plan reads the source environment's DesiredState of the same name from the root repository
+// and builds the edits that copy its pin values into this environment's pin locations.
+func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.Change, string, error) {
+	ds, ok := p.Reader.Get(pr.Namespace, pr.Spec.DesiredState)
+	if !ok {
+		return writeback.Change{}, "", fmt.Errorf("DesiredState %s/%s not found: spec.desiredState must name an application of this environment", pr.Namespace, pr.Spec.DesiredState)
+	}
+	from := pr.Spec.From
+	if from == "" && ds.Spec.Promotion != nil {
+		from = ds.Spec.Promotion.From
+	}
+	if from == "" {
+		return writeback.Change{}, "", fmt.Errorf("no source environment: set spec.from, or spec.promotion.from in %s", ds.Status.Source.File)
+	}
+	dir := path.Join(path.Dir(p.Path), from)
+	if ds.Spec.Promotion != nil && ds.Spec.Promotion.FromPath != "" {
+		dir = ds.Spec.Promotion.FromPath
+	}
+	snap, err := p.Root.Fetch(ctx)
+	if err != nil {
+		return writeback.Change{}, "", fmt.Errorf("read Git: %w", err)
+	}
+	loaded, err := desired.Load(snap, dir, desired.Origin{RepoURL: snap.URL, Ref: snap.Ref, Revision: snap.Revision})
+	if err != nil {
+		return writeback.Change{}, "", fmt.Errorf("environment %s: %w", from, err)
+	}
+	var src *v1alpha1.DesiredState
+	for _, s := range loaded.States {
+		if s.Name == ds.Name && (src == nil || s.Namespace == ds.Namespace) {
+			src = s
+		}
+	}
+	if src == nil {
+		return writeback.Change{}, "", fmt.Errorf("environment %s has no DesiredState %s in %s", from, ds.Name, dir)
+	}
+	values := map[string]string{}
+	for _, v := range src.Status.Versions {
+		if v.Value != "" {
+			values[v.Name] = v.Value
+		}
+	}
+	for _, v := range pr.Spec.Versions {
+		values[v.Name] = v.Value
+	}
+	change := writeback.Change{Subject: fmt.Sprintf("promote %s from %s to %s", ds.Name, from, p.Environment)}
+	for _, pin := range ds.Spec.Versions {
+		value, ok := values[pin.Name]
+		if !ok {
+			continue // the source does not pin it: this environment keeps its own value
+		}
+		edit := writeback.Edit{File: pin.File, Path: pin.Path, Value: value, Name: pin.Name}
+		if pin.Field != "" {
+			edit.File, edit.Path = ds.Status.Source.File, pin.Field
+		}
+		change.Edits = append(change.Edits, edit)
+	}
+	if len(change.Edits) == 0 {
+		return writeback.Change{}, "", fmt.Errorf("nothing to promote: %s in %s has no values for the pins of %s (%s)", ds.Name, from, ds.Name, pinNames(ds))
+	}
+	return change, from, nil
+}
+
+func (p *Promoter) finish(ctx context.Context, pr *v1alpha1.Promotion, res *writeback.Result, failure error) error {
+	now := metav1.NewTime(time.Now())
+	err := p.Records.UpdateStatus(ctx, pr.Namespace, pr.Name, func(st *v1alpha1.PromotionStatus) {
+		st.CompletionTime = &now
+		if failure != nil {
+			st.Phase, st.Message = v1alpha1.PromotionFailed, failure.Error()
+			return
+		}
+		st.Phase, st.Commit, st.Branch = v1alpha1.PromotionSucceeded, res.Commit, res.Branch
+		st.Changes = nil
+		var moved []string
+		for _, c := range res.Changes {
+			st.Changes = append(st.Changes, v1alpha1.PinChange{Name: c.Name, File: c.File, Path: c.Path, Old: c.Old, New: c.New})
+			moved = append(moved, fmt.Sprintf("%s %s → %s", c.Name, c.Old, c.New))
+		}
+		switch {
+		case res.NoOp:
+			st.Message = "already at these versions; nothing to commit"
+		default:
+			st.Message = "promoted " + strings.Join(moved, ", ") + " in commit " + short(res.Commit) + " on " + res.Branch
+		}
+	})
+	if err == nil {
+		p.done[pr.UID] = true
+	}
+	if failure != nil {
+		klog.InfoS("Promotion failed", "promotion", pr.Namespace+"/"+pr.Name, "reason", failure.Error())
+	}
+	return err
+}
+
+func pinNames(ds *v1alpha1.DesiredState) string {
+	var names []string
+	for _, p := range ds.Spec.Versions {
+		names = append(names, p.Name)
+	}
+	if len(names) == 0 {
+		return "it has no spec.versions"
+	}
+	return strings.Join(names, ", ")
+}
+
+func short(rev string) string {
+	if len(rev) > 7 {
+		return rev[:7]
+	}
+	return rev
+}

@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+var promotions = schema.GroupVersionResource{Group: "gitops.kube-gitops.dev", Version: "v1alpha1", Resource: "promotions"}
+
+// TestPromotionToProd serves the prod environment, promotes winterlight from test with a plain
+// `kubectl create -f`, and checks the commit (comments kept), the status and that prod converges.
+// A user without `create promotions` is forbidden.
+func TestPromotionToProd(t *testing.T) {
+	ctx := context.Background()
+	// Test runs 1.1.4 now; prod still runs 1.1.2.
+	testValues, err := e.git.ReadFile(e.repo, "main", "envs/test/winterlight.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.commit(map[string]string{"envs/test/winterlight.yaml": strings.Replace(testValues, `tag: "1.1.2"`, `tag: "1.1.4"`, 1)}, "test runs 1.1.4"); err != nil {
+		t.Fatal(err)
+	}
+	prodBefore, err := e.git.ReadFile(e.repo, "main", "envs/prod/winterlight.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		restore := map[string]string{"envs/test/winterlight.yaml": testValues, "envs/prod/winterlight.yaml": prodBefore}
+		if _, err := e.commit(restore, "back to 1.1.2 for the other tests"); err != nil {
+			t.Error(err)
+		}
+	}()
+
+	e.env = "prod"
+	defer func() {
+		e.env = ""
+		if err := e.restartServer(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if err := e.restartServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(60*time.Second, func() error {
+		u, err := e.dyn.Resource(desiredStates).Namespace("apps").Get(ctx, "winterlight", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if f, _, _ := unstructured.NestedString(u.Object, "status", "source", "file"); f != "clusters/prod/winterlight.yaml" {
+			return fmt.Errorf("serving %s", f)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	manifest := filepath.Join(e.dir, "promotion.yaml")
+	if err := os.WriteFile(manifest, []byte("apiVersion: gitops.kube-gitops.dev/v1alpha1\nkind: Promotion\nmetadata: {name: winterlight-to-prod, namespace: apps}\nspec: {desiredState: winterlight}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// carol may read in apps (the built-in view role) but not promote.
+	if out, err := e.kubectl("create", "rolebinding", "carol-view", "-n", "apps", "--clusterrole", "view", "--user", "carol"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if out, err := e.kubectl("create", "-f", manifest, "--as", "carol", "--validate=false"); err == nil || !strings.Contains(out, `cannot create resource "promotions"`) {
+		t.Errorf("carol may not create promotions: %v\n%s", err, out)
+	}
+	if out, err := e.kubectl("create", "-f", manifest); err != nil {
+		t.Fatalf("kubectl create -f: %v\n%s", err, out)
+	}
+	var commit string
+	if err := eventually(60*time.Second, func() error {
+		u, err := e.dyn.Resource(promotions).Namespace("apps").Get(ctx, "winterlight-to-prod", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+		msg, _, _ := unstructured.NestedString(u.Object, "status", "message")
+		commit, _, _ = unstructured.NestedString(u.Object, "status", "commit")
+		if phase != "Succeeded" {
+			return fmt.Errorf("phase %s: %s", phase, msg)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.kubectl("get", "promotions", "-n", "apps")
+	if err := containsAll(out, "winterlight-to-prod", "Succeeded", commit[:7]); err != nil || out == "" {
+		t.Errorf("kubectl get promotions: %v", err)
+	}
+	prodAfter, err := e.git.ReadFile(e.repo, "main", "envs/prod/winterlight.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Replace(prodBefore, `tag: "1.1.2"`, `tag: "1.1.4"`, 1); prodAfter != want {
+		t.Errorf("prod values after the promotion:\n%s\nwant (only the tag changed, comments kept):\n%s", prodAfter, want)
+	}
+	if err := eventually(90*time.Second, func() error {
+		d, err := e.kube.AppsV1().Deployments("apps").Get(ctx, "winterlight", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if img := d.Spec.Template.Spec.Containers[0].Image; !strings.HasSuffix(img, ":1.1.4") {
+			return fmt.Errorf("prod runs %s", img)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("prod did not converge to the promoted version: %v", err)
+	}
+}
