@@ -117,4 +117,3 @@ func (c *Cache[T]) convertEvent(in watch.Event) (watch.Event, bool) {
 	}
 	return watch.Event{Type: in.Type, Object: ro}, true
 }
-
