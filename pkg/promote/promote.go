@@ -131,40 +131,25 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 	if from == "" && ds.Spec.Promotion != nil {
 		from = ds.Spec.Promotion.From
 	}
-	if from == "" {
-		return writeback.Change{}, "", fmt.Errorf("no source environment: set spec.from, or spec.promotion.from in %s", ds.Status.Source.File)
-	}
-	dir := path.Join(path.Dir(p.Path), from)
-	if ds.Spec.Promotion != nil && ds.Spec.Promotion.FromPath != "" {
-		dir = ds.Spec.Promotion.FromPath
-	}
-	snap, err := p.Root.Fetch(ctx)
-	if err != nil {
-		return writeback.Change{}, "", fmt.Errorf("read Git: %w", err)
-	}
-	loaded, err := desired.Load(snap, dir, desired.Origin{RepoURL: snap.URL, Ref: snap.Ref, Revision: snap.Revision})
-	if err != nil {
-		return writeback.Change{}, "", fmt.Errorf("environment %s: %w", from, err)
-	}
-	var src *v1alpha1.DesiredState
-	for _, s := range loaded.States {
-		if s.Name == ds.Name && (src == nil || s.Namespace == ds.Namespace) {
-			src = s
-		}
-	}
-	if src == nil {
-		return writeback.Change{}, "", fmt.Errorf("environment %s has no DesiredState %s in %s", from, ds.Name, dir)
-	}
 	values := map[string]string{}
-	for _, v := range src.Status.Versions {
-		if v.Value != "" {
-			values[v.Name] = v.Value
+	switch {
+	case from == "" && len(pr.Spec.Versions) == 0:
+		return writeback.Change{}, "", fmt.Errorf("no source environment: set spec.from, or spec.promotion.from in %s (or give exact spec.versions)", ds.Status.Source.File)
+	case from != "":
+		src, err := p.source(ctx, ds, from)
+		if err != nil {
+			return writeback.Change{}, "", err
+		}
+		for _, v := range src.Status.Versions {
+			if v.Value != "" {
+				values[v.Name] = v.Value
+			}
 		}
 	}
 	for _, v := range pr.Spec.Versions {
 		values[v.Name] = v.Value
 	}
-	change := writeback.Change{Subject: fmt.Sprintf("promote %s from %s to %s", ds.Name, from, p.Environment)}
+	change := writeback.Change{Subject: fmt.Sprintf("promote %s from %s to %s", ds.Name, orDefault(from, "given versions"), p.Environment)}
 	for _, pin := range ds.Spec.Versions {
 		value, ok := values[pin.Name]
 		if !ok {
@@ -177,9 +162,43 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 		change.Edits = append(change.Edits, edit)
 	}
 	if len(change.Edits) == 0 {
-		return writeback.Change{}, "", fmt.Errorf("nothing to promote: %s in %s has no values for the pins of %s (%s)", ds.Name, from, ds.Name, pinNames(ds))
+		return writeback.Change{}, "", fmt.Errorf("nothing to promote: no values for the pins of %s (%s)", ds.Name, pinNames(ds))
 	}
 	return change, from, nil
+}
+
+// source reads the DesiredState of the same name in environment from: from the sibling
+// directory of this environment's (clusters/test for clusters/prod), or spec.promotion.fromPath.
+func (p *Promoter) source(ctx context.Context, ds *v1alpha1.DesiredState, from string) (*v1alpha1.DesiredState, error) {
+	dir := path.Join(path.Dir(p.Path), from)
+	if ds.Spec.Promotion != nil && ds.Spec.Promotion.FromPath != "" {
+		dir = ds.Spec.Promotion.FromPath
+	}
+	snap, err := p.Root.Fetch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read Git: %w", err)
+	}
+	loaded, err := desired.Load(snap, dir, desired.Origin{RepoURL: snap.URL, Ref: snap.Ref, Revision: snap.Revision})
+	if err != nil {
+		return nil, fmt.Errorf("environment %s: %w", from, err)
+	}
+	var src *v1alpha1.DesiredState
+	for _, s := range loaded.States {
+		if s.Name == ds.Name && (src == nil || s.Namespace == ds.Namespace) {
+			src = s
+		}
+	}
+	if src == nil {
+		return nil, fmt.Errorf("environment %s has no DesiredState %s in %s", from, ds.Name, dir)
+	}
+	return src, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func (p *Promoter) finish(ctx context.Context, pr *v1alpha1.Promotion, res *writeback.Result, failure error) error {

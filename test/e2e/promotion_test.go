@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +118,85 @@ func TestPromotionToProd(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("prod did not converge to the promoted version: %v", err)
 	}
+}
+
+// TestConcurrentPromotionsLoseNone creates 20 Promotions at once, each with an exact image
+// version: 20 commits must land, none lost. A Promotion of an unknown DesiredState fails with a
+// clear message and stops nothing else.
+func TestConcurrentPromotionsLoseNone(t *testing.T) {
+	ctx := context.Background()
+	testValues, err := e.git.ReadFile(e.repo, "main", "envs/test/winterlight.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_, _ = e.commit(map[string]string{"envs/test/winterlight.yaml": testValues}, "back to the fixture's values")
+	}()
+	before := commitCount(t)
+	const n = 20
+	errs := make(chan error, n+1)
+	for i := 0; i < n; i++ {
+		go func() {
+			errs <- createPromotion(ctx, fmt.Sprintf("bump-%02d", i), "winterlight", fmt.Sprintf("1.1.%d", 10+i))
+		}()
+	}
+	go func() { errs <- createPromotion(ctx, "no-such-app", "does-not-exist", "1.0.0") }()
+	for i := 0; i < n+1; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eventually(3*time.Minute, func() error {
+		list, err := e.dyn.Resource(promotions).Namespace("apps").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		done := 0
+		for _, p := range list.Items {
+			phase, _, _ := unstructured.NestedString(p.Object, "status", "phase")
+			msg, _, _ := unstructured.NestedString(p.Object, "status", "message")
+			switch {
+			case p.GetName() == "no-such-app":
+				if phase == "Failed" && !strings.Contains(msg, "DesiredState apps/does-not-exist not found") {
+					t.Errorf("no-such-app failed with %q", msg)
+				}
+			case strings.HasPrefix(p.GetName(), "bump-") && phase == "Succeeded":
+				done++
+			case strings.HasPrefix(p.GetName(), "bump-") && phase == "Failed":
+				return fmt.Errorf("%s failed: %s", p.GetName(), msg)
+			}
+		}
+		if done < n {
+			return fmt.Errorf("%d of %d promotions succeeded", done, n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := commitCount(t) - before; got != n {
+		t.Errorf("%d commits for %d promotions", got, n)
+	}
+}
+
+func createPromotion(ctx context.Context, name, app, version string) error {
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gitops.kube-gitops.dev/v1alpha1", "kind": "Promotion",
+		"metadata": map[string]any{"name": name, "namespace": "apps"},
+		"spec":     map[string]any{"desiredState": app, "versions": []any{map[string]any{"name": "image", "value": version}}},
+	}}
+	_, err := e.dyn.Resource(promotions).Namespace("apps").Create(ctx, obj, metav1.CreateOptions{})
+	return err
+}
+
+func commitCount(t *testing.T) int {
+	t.Helper()
+	out, err := exec.Command("git", "--git-dir", e.git.Path(e.repo), "rev-list", "--count", "main").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
