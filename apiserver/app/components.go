@@ -20,6 +20,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/automation"
 	"github.com/kube-gitops/kube-gitops/pkg/controller"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
 	"github.com/kube-gitops/kube-gitops/pkg/promote"
@@ -27,6 +28,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/render"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/versions"
 	"github.com/kube-gitops/kube-gitops/pkg/webhook"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
@@ -46,6 +48,7 @@ type components struct {
 	promotions       *store.Promotions
 	promotionRecords *store.PromotionRecords
 	promoter         *promote.Promoter
+	automation       *automation.Automation
 }
 
 func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*components, error) {
@@ -132,6 +135,14 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	c.promoter = promote.New(promote.Options{
 		Promotions: c.promotions, Records: c.promotionRecords, Reader: c.reader, Root: root,
 		Path: o.Path, Environment: o.Environment, Writer: writer, OnCommit: c.refreshSoon,
+	})
+	imageOptions := versions.ImageOptions{InsecureRegistries: o.InsecureRegistries, CacheTTL: o.RegistryCacheTTL}
+	c.automation = automation.New(automation.Options{
+		Reader: c.reader, Statuses: c.statuses, Writer: writer,
+		Images: versions.NewImages(imageOptions), ImageOptions: imageOptions,
+		Charts:  versions.NewCharts(versions.ChartOptions{InsecureRegistries: o.InsecureRegistries, CacheTTL: o.RegistryCacheTTL}),
+		Secrets: kube.CoreV1(), Environment: o.Environment, DefaultInterval: o.VersionInterval,
+		OnCommit: c.refreshSoon,
 	})
 	metrics.Register()
 	return c, nil

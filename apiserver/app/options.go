@@ -38,6 +38,10 @@ type Options struct {
 	WebhookPort       int
 	WebhookSecretFile string
 
+	InsecureRegistries []string
+	VersionInterval    time.Duration
+	RegistryCacheTTL   time.Duration
+
 	SyncWorkers          int
 	ApplyWorkers         int
 	RenderTimeout        time.Duration
@@ -56,16 +60,18 @@ func NewOptions() *Options {
 		ns = "kube-gitops"
 	}
 	return &Options{
-		Recommended:   rec,
-		Ref:           "main",
-		Namespace:     ns,
-		GitTimeout:    60 * time.Second,
-		PollInterval:  60 * time.Second,
-		LeaderElect:   true,
-		LeaseName:     "gitops-apiserver",
-		SyncWorkers:   8,
-		ApplyWorkers:  16,
-		RenderTimeout: 30 * time.Second,
+		Recommended:      rec,
+		Ref:              "main",
+		Namespace:        ns,
+		GitTimeout:       60 * time.Second,
+		PollInterval:     60 * time.Second,
+		LeaderElect:      true,
+		LeaseName:        "gitops-apiserver",
+		SyncWorkers:      8,
+		ApplyWorkers:     16,
+		RenderTimeout:    30 * time.Second,
+		VersionInterval:  5 * time.Minute,
+		RegistryCacheTTL: time.Minute,
 	}
 }
 
@@ -90,6 +96,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the leader-election Lease.")
 	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port of the push-webhook receiver (plain HTTP; put TLS in front, e.g. an Ingress); 0 turns it off. GitHub, GitLab, Gitea/Forgejo and a generic bearer-token form are understood.")
 	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", o.WebhookSecretFile, "File holding the webhook secret (HMAC key or token); required with --webhook-port.")
+	fs.StringSliceVar(&o.InsecureRegistries, "insecure-registries", o.InsecureRegistries, "Registries (host or host:port) reached over plain HTTP; localhost and 127.0.0.1 always may be.")
+	fs.DurationVar(&o.VersionInterval, "version-interval", o.VersionInterval, "How often a version pin with an update policy is checked, unless the pin sets update.interval (±10% jitter).")
+	fs.DurationVar(&o.RegistryCacheTTL, "registry-cache-ttl", o.RegistryCacheTTL, "How long a registry's tag list, a tag's digest or a Helm repository index is reused.")
 	fs.IntVar(&o.SyncWorkers, "sync-workers", o.SyncWorkers, "How many applications sync at once.")
 	fs.IntVar(&o.ApplyWorkers, "apply-workers", o.ApplyWorkers, "How many apply requests to the cluster are in flight at once, across all applications.")
 	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "Limit for rendering one application.")

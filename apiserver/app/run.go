@@ -90,6 +90,7 @@ func (o *Options) Run(ctx context.Context) error {
 			}
 			go c.controller.Run(ctx)
 			go c.promoter.Run(ctx)
+			go c.automation.Run(ctx)
 			c.loop.Run(ctx)
 		})
 		return nil

@@ -80,6 +80,7 @@ func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error)
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", s.certDir,
 		"--git-username", "gitops", "--git-password-file", passwordFile,
 		"--webhook-port", strconv.Itoa(webhookPort), "--webhook-secret-file", webhookSecretFile,
+		"--version-interval", "10s", "--registry-cache-ttl", "1s",
 		"--poll-interval", poll, "-v", "2")
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Own process group, and killed by the kernel if the test process dies, so none is left behind.

@@ -1,0 +1,185 @@
+package automation
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+)
+
+func testState(name string, pins ...v1alpha1.VersionPin) *v1alpha1.DesiredState {
+	ds := &v1alpha1.DesiredState{}
+	ds.Name, ds.Namespace = name, "apps"
+	ds.Spec.Versions = pins
+	ds.Status.Source.File = "clusters/test/" + name + ".yaml"
+	return ds
+}
+
+func imagePin(name, constraint string, interval time.Duration) v1alpha1.VersionPin {
+	p := v1alpha1.VersionPin{Name: name, File: "envs/test/app.yaml", Path: name + ".tag",
+		Update: &v1alpha1.UpdatePolicy{Image: "registry.example/acme/" + name, Constraint: constraint}}
+	if interval > 0 {
+		p.Update.Interval = &metav1.Duration{Duration: interval}
+	}
+	return p
+}
+
+// planned returns "name:pin,pin" per job.
+func planned(a *Automation, states []*v1alpha1.DesiredState, now time.Time) []string {
+	var out []string
+	for _, j := range a.plan(states, now) {
+		s := j.name + ":"
+		for i, p := range j.pins {
+			if i > 0 {
+				s += ","
+			}
+			s += p
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// finish records a check of every pin of ds at now, as check does.
+func finish(a *Automation, ds *v1alpha1.DesiredState, now time.Time, failed bool, pins ...string) {
+	for _, pin := range automated(ds) {
+		if len(pins) == 0 || slices.Contains(pins, pin.Name) {
+			a.sched.done(key(ds.Namespace, ds.Name)+"/"+pin.Name, fingerprint(ds, pin), now, intervalOf(pin, a.opts.DefaultInterval), failed, a.jitter())
+		}
+	}
+}
+
+func TestPlanDueTimes(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a := New(Options{Now: func() time.Time { return t0 }})
+	a.jitter = func() float64 { return 0.5 } // no jitter: exactly the interval
+
+	web := testState("web", imagePin("image", "~1.1", 0), imagePin("sidecar", "^2", time.Minute),
+		v1alpha1.VersionPin{Name: "manual", File: "envs/test/app.yaml", Path: "x"})
+	states := []*v1alpha1.DesiredState{web}
+
+	if got := planned(a, states, t0); !slices.Equal(got, []string{"web:image,sidecar"}) {
+		t.Fatalf("new pins: %v, want both automated pins due at once (and not the manual one)", got)
+	}
+	finish(a, web, t0, false)
+	if got := planned(a, states, t0.Add(59*time.Second)); len(got) != 0 {
+		t.Errorf("after 59s: %v, want nothing due", got)
+	}
+	if got := planned(a, states, t0.Add(time.Minute)); !slices.Equal(got, []string{"web:sidecar"}) {
+		t.Errorf("after 1m: %v, want the 1m pin", got)
+	}
+	finish(a, web, t0.Add(time.Minute), false, "sidecar")
+	if got := planned(a, states, t0.Add(119*time.Second)); len(got) != 0 {
+		t.Errorf("after 1m59s: %v, want nothing due", got)
+	}
+	finish(a, web, t0.Add(270*time.Second), false, "sidecar")
+	if got := planned(a, states, t0.Add(5*time.Minute)); !slices.Equal(got, []string{"web:image"}) {
+		t.Errorf("after 5m: %v, want the default-interval pin only (the 1m pin is due at 5m30s)", got)
+	}
+	if got := planned(a, states, t0.Add(10*time.Minute)); !slices.Equal(got, []string{"web:image,sidecar"}) {
+		t.Errorf("after 10m: %v, want both", got)
+	}
+
+	// A changed policy is checked at once; a removed pin is forgotten.
+	web2 := testState("web", imagePin("image", "~1.2", 0))
+	finish(a, web, t0.Add(10*time.Minute), false)
+	if got := planned(a, []*v1alpha1.DesiredState{web2}, t0.Add(10*time.Minute)); !slices.Equal(got, []string{"web:image"}) {
+		t.Errorf("changed constraint: %v, want the pin due at once", got)
+	}
+	if _, ok := a.sched.pins["apps/web/sidecar"]; ok {
+		t.Error("a removed pin is still scheduled")
+	}
+}
+
+func TestPlanBacksOffFailingPins(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a := New(Options{DefaultInterval: 2 * time.Minute})
+	a.jitter = func() float64 { return 0.5 }
+	ds := testState("web", imagePin("image", "~1.1", 0))
+	states := []*v1alpha1.DesiredState{ds}
+	planned(a, states, t0)
+
+	now := t0
+	var delays []time.Duration
+	for range 6 {
+		d := a.sched.done("apps/web/image", fingerprint(ds, ds.Spec.Versions[0]), now, 2*time.Minute, true, 0.5)
+		delays = append(delays, d)
+		if got := planned(a, states, now.Add(d-time.Second)); len(got) != 0 {
+			t.Fatalf("due %v before the retry", d-time.Second)
+		}
+		now = now.Add(d)
+		if got := planned(a, states, now); len(got) != 1 {
+			t.Fatalf("not due after the retry delay %v", d)
+		}
+	}
+	want := []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 2 * time.Minute, 2 * time.Minute}
+	if !slices.Equal(delays, want) {
+		t.Errorf("retry delays %v, want %v (doubling, capped at the interval)", delays, want)
+	}
+	if d := a.sched.done("apps/web/image", fingerprint(ds, ds.Spec.Versions[0]), now, 2*time.Minute, false, 0.5); d != 2*time.Minute {
+		t.Errorf("after a success: next check in %v, want the interval", d)
+	}
+	if d := a.sched.done("apps/web/image", fingerprint(ds, ds.Spec.Versions[0]), now, 2*time.Minute, true, 0.5); d != 10*time.Second {
+		t.Errorf("a new failure after a success: retry in %v, want 10s", d)
+	}
+}
+
+func TestJitterAndIntervals(t *testing.T) {
+	if lo, hi := jittered(5*time.Minute, 0), jittered(5*time.Minute, 0.9999); lo != 270*time.Second || hi >= 330*time.Second || hi < 329*time.Second {
+		t.Errorf("jitter range [%v, %v], want [4m30s, 5m30s)", lo, hi)
+	}
+	if d := intervalOf(imagePin("a", "~1", time.Second), 5*time.Minute); d != minInterval {
+		t.Errorf("a 1s interval is used as %v, want the floor %v", d, minInterval)
+	}
+	if d := intervalOf(imagePin("a", "~1", 0), 3*time.Minute); d != 3*time.Minute {
+		t.Errorf("default interval %v", d)
+	}
+}
+
+func TestPlanOrdersAndCleansUp(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a := New(Options{})
+	a.jitter = func() float64 { return 0.5 }
+	early, late := testState("b-early", imagePin("image", "~1", 0)), testState("a-late", imagePin("image", "~1", 0))
+	planned(a, []*v1alpha1.DesiredState{early, late}, t0)
+	finish(a, early, t0, true)                   // retry at t0+10s
+	finish(a, late, t0.Add(5*time.Second), true) // retry at t0+15s
+	if got := planned(a, []*v1alpha1.DesiredState{late, early}, t0.Add(time.Minute)); !slices.Equal(got, []string{"b-early:image", "a-late:image"}) {
+		t.Errorf("order %v, want the longest waiting first", got)
+	}
+
+	// No automated pin left, but the condition is still there: a job that only removes it.
+	gone := testState("gone", v1alpha1.VersionPin{Name: "image", File: "f.yaml", Path: "tag"})
+	gone.Status.Conditions = []metav1.Condition{{Type: ConditionVersionsUpToDate, Status: metav1.ConditionTrue, Reason: ReasonUpToDate}}
+	jobs := a.plan([]*v1alpha1.DesiredState{gone}, t0)
+	if len(jobs) != 1 || jobs[0].pins == nil || len(jobs[0].pins) != 0 {
+		t.Errorf("jobs %+v, want one that checks no pin", jobs)
+	}
+	if len(a.sched.pins) != 0 {
+		t.Errorf("pins of DesiredStates that are gone are still scheduled: %v", a.sched.pins)
+	}
+}
+
+// After a bump the store shows the old value until the server reads Git again; until then (at
+// most one interval) the committed value counts as current.
+func TestCurrentAfterBump(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s := newSchedule()
+	s.wrote("apps/web/image", "spec", "1.1.2", "1.1.5", t0)
+	if got := s.current("apps/web/image", "1.1.2", t0.Add(time.Second), time.Minute); got != "1.1.5" {
+		t.Errorf("store not caught up: current %q, want the committed 1.1.5", got)
+	}
+	if got := s.current("apps/web/image", "1.1.2", t0.Add(time.Minute), time.Minute); got != "1.1.2" {
+		t.Errorf("after the interval: current %q, want the store's value", got)
+	}
+	s.wrote("apps/web/image", "spec", "1.1.2", "1.1.5", t0)
+	if got := s.current("apps/web/image", "1.1.5", t0, time.Minute); got != "1.1.5" {
+		t.Errorf("store caught up: %q", got)
+	}
+	if got := s.current("apps/web/image", "1.1.2", t0, time.Minute); got != "1.1.2" {
+		t.Errorf("a value set in Git after the store caught up is taken as it is, got %q", got)
+	}
+}
