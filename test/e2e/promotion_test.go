@@ -200,3 +200,83 @@ func commitCount(t *testing.T) int {
 	}
 	return n
 }
+
+// TestPromotionViaBranchAndBadPins: viaBranch pushes the promotion to a new branch for review and
+// leaves main alone; a pin whose file is missing or whose path is malformed fails the Promotion
+// with a message naming the file and path.
+func TestPromotionViaBranchAndBadPins(t *testing.T) {
+	ctx := context.Background()
+	headBefore, err := e.git.Head(e.repo, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	review := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gitops.kube-gitops.dev/v1alpha1", "kind": "Promotion",
+		"metadata": map[string]any{"name": "for-review", "namespace": "apps"},
+		"spec": map[string]any{"desiredState": "winterlight", "viaBranch": true,
+			"versions": []any{map[string]any{"name": "image", "value": "1.1.99"}}},
+	}}
+	if _, err := e.dyn.Resource(promotions).Namespace("apps").Create(ctx, review, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	branch := waitPromotion(t, "for-review", "Succeeded", "")
+	if !strings.HasPrefix(branch, "kube-gitops/promote-winterlight") {
+		t.Fatalf("branch %q", branch)
+	}
+	if values, err := e.git.ReadFile(e.repo, branch, "envs/test/winterlight.yaml"); err != nil || !strings.Contains(values, `tag: "1.1.99"`) {
+		t.Errorf("branch %s: %v\n%s", branch, err, values)
+	}
+	if head, _ := e.git.Head(e.repo, "main"); head != headBefore {
+		t.Errorf("a promotion via a branch moved main")
+	}
+
+	const file = "clusters/test/badpins.yaml"
+	badpins := desiredStateFile("badpins", "apps", "apps/guestbook") + `  versions:
+    - {name: missing, file: envs/test/missing.yaml, path: image.tag}
+    - {name: malformed, file: envs/test/winterlight.yaml, path: image.nothing.here}
+`
+	if _, err := e.commit(map[string]string{file: badpins}, "an app with bad pins"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = e.commit(nil, "remove badpins", file) }()
+	if err := eventually(30*time.Second, func() error {
+		_, err := e.dyn.Resource(desiredStates).Namespace("apps").Get(ctx, "badpins", metav1.GetOptions{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for pin, want := range map[string]string{"missing": "envs/test/missing.yaml", "malformed": "image.nothing.here"} {
+		name := "bad-" + pin
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "gitops.kube-gitops.dev/v1alpha1", "kind": "Promotion",
+			"metadata": map[string]any{"name": name, "namespace": "apps"},
+			"spec":     map[string]any{"desiredState": "badpins", "versions": []any{map[string]any{"name": pin, "value": "1.0.0"}}},
+		}}
+		if _, err := e.dyn.Resource(promotions).Namespace("apps").Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitPromotion(t, name, "Failed", want)
+	}
+}
+
+// waitPromotion waits for a phase (and a message containing want) and returns status.branch.
+func waitPromotion(t *testing.T, name, phase, want string) string {
+	t.Helper()
+	var branch string
+	if err := eventually(60*time.Second, func() error {
+		u, err := e.dyn.Resource(promotions).Namespace("apps").Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		got, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+		msg, _, _ := unstructured.NestedString(u.Object, "status", "message")
+		branch, _, _ = unstructured.NestedString(u.Object, "status", "branch")
+		if got != phase || !strings.Contains(msg, want) {
+			return fmt.Errorf("%s is %s: %s", name, got, msg)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return branch
+}
