@@ -26,8 +26,17 @@ export KUBECONFIG="$root/.local/kubeconfig"
 repo_url="$(<"$root/.local/git/url")"
 password_file="$root/.local/git-password"
 
-step "The DesiredStates of environment test, read from $repo_url"
+step "The DesiredStates of environment test, read from $repo_url, syncing"
+printf 'waiting until both applications are Synced and Healthy'
+for _ in $(seq 1 120); do
+	states="$(kubectl get desiredstates -n apps -o jsonpath='{range .items[*]}{.status.sync.status}/{.status.health.status} {end}')"
+	[[ $states == "Synced/Healthy Synced/Healthy " ]] && break
+	printf '.'
+	sleep 1
+done
+echo
 show kubectl get desiredstates -A -o wide
+show kubectl get deployments,services -n apps
 
 work="$(mktemp -d)"
 git_() {
@@ -52,7 +61,18 @@ for _ in $(seq 1 60); do
 	sleep 0.5
 done
 echo
+printf 'and for the cluster to run it'
+for _ in $(seq 1 60); do
+	image="$(kubectl get deployment winterlight -n apps -o jsonpath='{.spec.template.spec.containers[0].image}')"
+	[[ $image == *":$next" ]] && break
+	printf '.'
+	sleep 0.5
+done
+echo
 show kubectl get desiredstates -n apps
+show kubectl get deployment winterlight -n apps -o jsonpath='{.spec.template.spec.containers[0].image}{"\n"}'
+show kubectl get --raw /apis/gitops.kube-gitops.dev/v1alpha1/namespaces/apps/desiredstates/winterlight/history
+echo
 
 step "Try it yourself (in another terminal)"
 cat <<NEXT
@@ -62,6 +82,16 @@ cat <<NEXT
   kubectl describe desiredstate winterlight -n apps
   kubectl delete desiredstate winterlight -n apps  # refused: says which file in Git to change
   kubectl get desiredstates -n apps --as alice     # forbidden: RBAC is the cluster's own
+  kubectl scale deployment guestbook -n apps --replicas 5; kubectl get deployment guestbook -n apps -w
+                                                   # drift is healed within seconds
+  kubectl get --raw /apis/gitops.kube-gitops.dev/v1alpha1/namespaces/apps/desiredstates/guestbook/diff
+  kubectl create -f - <<EOF                        # a promotion of an exact version, as a commit
+apiVersion: gitops.kube-gitops.dev/v1alpha1
+kind: Promotion
+metadata: {generateName: winterlight-, namespace: apps}
+spec: {desiredState: winterlight, versions: [{name: image, value: "1.1.9"}]}
+EOF
+  kubectl get promotions -n apps
   git clone $repo_url   # user gitops, password in $password_file
   kubectl get sourcerecords.internal.gitops.kube-gitops.dev -n kube-gitops -o yaml   # last Git read, bad files
 

@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
@@ -43,15 +42,7 @@ func (p Preview) Diff(ctx context.Context, ds *v1alpha1.DesiredState, revision s
 	if err != nil {
 		return nil, err
 	}
-	diffs, err := p.Engine.Diff(ctx, apply.Request{
-		Owner:                types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name},
-		Objects:              objects,
-		Previous:             ds.Status.Resources,
-		ServiceAccount:       ds.Spec.Sync.ServiceAccountName,
-		Prune:                ds.Spec.Sync.Prune,
-		AllowEmpty:           ds.Spec.Sync.AllowEmpty,
-		AllowOtherNamespaces: p.AllowOtherNamespaces,
-	})
+	diffs, err := p.Engine.Diff(ctx, applyRequest(ds, objects, p.AllowOtherNamespaces))
 	if err != nil {
 		return nil, err
 	}

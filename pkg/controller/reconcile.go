@@ -55,15 +55,7 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		})
 	}
 
-	req := apply.Request{
-		Owner:                types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name},
-		Objects:              objects,
-		Previous:             ds.Status.Resources,
-		ServiceAccount:       ds.Spec.Sync.ServiceAccountName,
-		Prune:                ds.Spec.Sync.Prune,
-		AllowEmpty:           ds.Spec.Sync.AllowEmpty,
-		AllowOtherNamespaces: c.AllowOtherNamespaces,
-	}
+	req := applyRequest(ds, objects, c.AllowOtherNamespaces)
 	if op != nil {
 		req.DryRun = op.DryRun
 		if op.Prune != nil {

@@ -10,13 +10,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/listing"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
@@ -64,14 +63,7 @@ func (r *REST) Categories() []string    { return []string{"gitops"} }
 
 // Get returns one DesiredState.
 func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
-	if err := r.ready(); err != nil {
-		return nil, err
-	}
-	s, ok := r.reader.Get(genericapirequest.NamespaceValue(ctx), name)
-	if !ok {
-		return nil, apierrors.NewNotFound(v1alpha1.Resource("desiredstates"), name)
-	}
-	return s, nil
+	return get(ctx, r.reader, name)
 }
 
 // List returns the DesiredStates matching the label and field selectors.
@@ -79,17 +71,11 @@ func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) 
 	if err := r.ready(); err != nil {
 		return nil, err
 	}
-	labelSel, fieldSel := labels.Everything(), fields.Everything()
-	if opts != nil && opts.LabelSelector != nil {
-		labelSel = opts.LabelSelector
-	}
-	if opts != nil && opts.FieldSelector != nil {
-		fieldSel = opts.FieldSelector
-	}
+	labelSel, fieldSel := listing.Selectors(opts)
 	items, rv := r.reader.List(genericapirequest.NamespaceValue(ctx), labelSel)
 	list := &v1alpha1.DesiredStateList{ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: make([]v1alpha1.DesiredState, 0, len(items))}
 	for _, s := range items {
-		if fieldSel.Matches(fields.Set{"metadata.name": s.Name, "metadata.namespace": s.Namespace}) {
+		if listing.FieldsMatch(fieldSel, s) {
 			list.Items = append(list.Items, *s)
 		}
 	}
@@ -98,11 +84,9 @@ func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) 
 
 // Watch streams changes from the caller's resourceVersion.
 func (r *REST) Watch(ctx context.Context, opts *metainternalversion.ListOptions) (watch.Interface, error) {
-	out := metav1.ListOptions{}
-	if opts != nil {
-		if err := metainternalversion.Convert_internalversion_ListOptions_To_v1_ListOptions(opts, &out, nil); err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
+	out, err := listing.WatchOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	return r.reader.Watch(ctx, genericapirequest.NamespaceValue(ctx), out)
 }

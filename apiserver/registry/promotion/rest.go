@@ -10,8 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -21,6 +19,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
 
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/listing"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
@@ -109,17 +108,11 @@ func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) 
 	if !r.cache.HasSynced() {
 		return nil, apierrors.NewServiceUnavailable("promotions are still loading; retry in a few seconds")
 	}
-	labelSel, fieldSel := labels.Everything(), fields.Everything()
-	if opts != nil && opts.LabelSelector != nil {
-		labelSel = opts.LabelSelector
-	}
-	if opts != nil && opts.FieldSelector != nil {
-		fieldSel = opts.FieldSelector
-	}
+	labelSel, fieldSel := listing.Selectors(opts)
 	items, rv := r.cache.List(request.NamespaceValue(ctx), labelSel)
 	list := &v1alpha1.PromotionList{ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: make([]v1alpha1.Promotion, 0, len(items))}
 	for _, p := range items {
-		if fieldSel.Matches(fields.Set{"metadata.name": p.Name, "metadata.namespace": p.Namespace}) {
+		if listing.FieldsMatch(fieldSel, p) {
 			list.Items = append(list.Items, *p)
 		}
 	}
@@ -128,11 +121,9 @@ func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) 
 
 // Watch streams changes from the caller's resourceVersion.
 func (r *REST) Watch(ctx context.Context, opts *metainternalversion.ListOptions) (watch.Interface, error) {
-	out := metav1.ListOptions{}
-	if opts != nil {
-		if err := metainternalversion.Convert_internalversion_ListOptions_To_v1_ListOptions(opts, &out, nil); err != nil {
-			return nil, apierrors.NewBadRequest(err.Error())
-		}
+	out, err := listing.WatchOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	return r.cache.Watch(ctx, request.NamespaceValue(ctx), out)
 }

@@ -1,0 +1,23 @@
+package controller
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
+)
+
+// applyRequest is what the sync policy of ds asks of the engine for objects; a sync sets
+// DryRun and Prune of an operation on top.
+func applyRequest(ds *v1alpha1.DesiredState, objects []*unstructured.Unstructured, allowOtherNamespaces bool) apply.Request {
+	return apply.Request{
+		Owner:                types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name},
+		Objects:              objects,
+		Previous:             ds.Status.Resources,
+		ServiceAccount:       ds.Spec.Sync.ServiceAccountName,
+		Prune:                ds.Spec.Sync.Prune,
+		AllowEmpty:           ds.Spec.Sync.AllowEmpty,
+		AllowOtherNamespaces: allowOtherNamespaces,
+	}
+}
