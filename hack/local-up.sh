@@ -88,7 +88,7 @@ wait_for() {
 	shift 5
 	deadline=$((SECONDS + seconds))
 	until "$@" >/dev/null 2>&1; do
-		if ! pidfile_alive "$pidfile" "$name"; then
+		if ! pidfile_running "$pidfile"; then
 			echo "--- last lines of $logfile:" >&2
 			tail -n 30 "$logfile" >&2 || true
 			die "$name exited while waiting for $what; see $logfile"
@@ -235,7 +235,7 @@ EOF
 log "waiting for kubectl get desiredstates -A to answer"
 deadline=$((SECONDS + 120))
 until kubectl_ get desiredstates -A >/dev/null 2>&1; do
-	if ! pidfile_alive "$server_pid" gitops-apiserver; then
+	if ! pidfile_running "$server_pid"; then
 		echo "--- last lines of $server_log:" >&2
 		tail -n 30 "$server_log" >&2 || true
 		die "gitops-apiserver exited; see $server_log"

@@ -18,6 +18,16 @@ pidfile_alive() {
 	[[ -f $file ]] && pid_matches "$(<"$file")" "$name"
 }
 
+# pidfile_running FILE: true if the process in FILE exists. Used while waiting for a process just
+# started: until it has exec'd its program its command line is still the shell's, so matching by
+# name (pidfile_alive) would take a starting process for a dead one.
+pidfile_running() {
+	local file="$1" pid
+	[[ -f $file ]] || return 1
+	pid=$(<"$file")
+	[[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+
 # start_bg PIDFILE LOGFILE CMD...: runs CMD detached (own session and process group, immune to
 # hangups and to Ctrl-C in this terminal), output to LOGFILE, and records its PID in PIDFILE.
 start_bg() {
