@@ -12,6 +12,6 @@ import (
 func main() {
 	root := cmd.NewRoot(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	if err := root.Execute(); err != nil {
-		os.Exit(cmd.ExitCode(err))
+		os.Exit(cmd.ExitCode(err, os.Stderr))
 	}
 }

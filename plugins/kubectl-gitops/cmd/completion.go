@@ -2,13 +2,10 @@ package cmd
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
-
-var errOut = os.Stderr
 
 func newCompletion(streams genericiooptions.IOStreams) *cobra.Command {
 	return &cobra.Command{

@@ -4,40 +4,48 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
 // NewRoot returns `kubectl gitops` with the standard kubeconfig flags shared by every verb.
 func NewRoot(streams genericiooptions.IOStreams) *cobra.Command {
-	flags := genericclioptions.NewConfigFlags(true)
+	o := options.New(streams)
 	root := &cobra.Command{
 		Use:   "kubectl-gitops",
 		Short: "Work with kube-gitops desiredstates through the Kubernetes API",
 		Long: `kubectl gitops shows and drives the applications kube-gitops deploys from Git.
-It talks only to the Kubernetes API (the desiredstates resource served by gitops-apiserver).`,
+It talks only to the Kubernetes API (the desiredstates and promotions resources served by
+gitops-apiserver), never to Git.`,
 		Example: `  # List the applications of a namespace
-  kubectl get desiredstates -n apps
+  kubectl gitops status -n apps
 
   # Shell completion
   source <(kubectl gitops completion bash)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	flags.AddFlags(root.PersistentFlags())
+	o.Flags.AddFlags(root.PersistentFlags())
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.AddCommand(newCompletion(streams))
+	// Verbs register here, one package each: root.AddCommand(<verb>.NewCmd(o)).
 	return root
 }
 
-// ExitCode prints err the way kubectl does (one line, no usage) and returns the exit code.
-func ExitCode(err error) int {
-	var coded interface{ ExitCode() int }
-	if errors.As(err, &coded) {
-		return coded.ExitCode()
+// ExitCode prints err the way kubectl does (one line, no usage) and returns the exit code: an
+// options.ExitError's own code (diff's 1 for "differences"), 1 for any other error.
+func ExitCode(err error, errOut io.Writer) int {
+	var exit *options.ExitError
+	if errors.As(err, &exit) {
+		if exit.Message != "" {
+			fmt.Fprintln(errOut, "error:", exit.Message)
+		}
+		return exit.Code
 	}
 	fmt.Fprintln(errOut, "error:", err)
 	return 1
