@@ -18,6 +18,7 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
+		v1alpha1.AutomationPause{}.OpenAPIModelName():            schema_pkg_apis_gitops_v1alpha1_AutomationPause(ref),
 		v1alpha1.DesiredState{}.OpenAPIModelName():               schema_pkg_apis_gitops_v1alpha1_DesiredState(ref),
 		v1alpha1.DesiredStateDiff{}.OpenAPIModelName():           schema_pkg_apis_gitops_v1alpha1_DesiredStateDiff(ref),
 		v1alpha1.DesiredStateHistory{}.OpenAPIModelName():        schema_pkg_apis_gitops_v1alpha1_DesiredStateHistory(ref),
@@ -102,6 +103,40 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		runtime.TypeMeta{}.OpenAPIModelName():                    schema_k8sio_apimachinery_pkg_runtime_TypeMeta(ref),
 		runtime.Unknown{}.OpenAPIModelName():                     schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
 		version.Info{}.OpenAPIModelName():                        schema_k8sio_apimachinery_pkg_version_Info(ref),
+	}
+}
+
+func schema_pkg_apis_gitops_v1alpha1_AutomationPause(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "AutomationPause says who paused automated sync, when, and at which revision.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"revision": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"by": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"since": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"revision", "since"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -567,6 +602,12 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 							},
 						},
 					},
+					"automationPaused": {
+						SchemaProps: spec.SchemaProps{
+							Description: "AutomationPaused is set while automated sync is paused (by a forced rollback); a sync without a revision resumes it.",
+							Ref:         ref(v1alpha1.AutomationPause{}.OpenAPIModelName()),
+						},
+					},
 					"operation": {
 						SchemaProps: spec.SchemaProps{
 							Description: "Operation is a sync that was requested (through desiredstates/sync) and has not finished.",
@@ -598,7 +639,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.HealthStatus{}.OpenAPIModelName(), v1alpha1.PinStatus{}.OpenAPIModelName(), v1alpha1.ResourceStatus{}.OpenAPIModelName(), v1alpha1.SourceStatus{}.OpenAPIModelName(), v1alpha1.SyncOperation{}.OpenAPIModelName(), v1alpha1.SyncRecord{}.OpenAPIModelName(), v1alpha1.SyncStatus{}.OpenAPIModelName(), v1.Condition{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			v1alpha1.AutomationPause{}.OpenAPIModelName(), v1alpha1.HealthStatus{}.OpenAPIModelName(), v1alpha1.PinStatus{}.OpenAPIModelName(), v1alpha1.ResourceStatus{}.OpenAPIModelName(), v1alpha1.SourceStatus{}.OpenAPIModelName(), v1alpha1.SyncOperation{}.OpenAPIModelName(), v1alpha1.SyncRecord{}.OpenAPIModelName(), v1alpha1.SyncStatus{}.OpenAPIModelName(), v1.Condition{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -647,6 +688,13 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateSync(ref common.ReferenceCallba
 					"dryRun": {
 						SchemaProps: spec.SchemaProps{
 							Description: "DryRun computes the result without changing the cluster.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"pauseAutomation": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PauseAutomation stops automated sync of this application after this sync (a rollback that automation would otherwise undo at once). A later sync without a revision resumes it.",
 							Type:        []string{"boolean"},
 							Format:      "",
 						},
@@ -1400,6 +1448,13 @@ func schema_pkg_apis_gitops_v1alpha1_SyncOperation(ref common.ReferenceCallback)
 					"dryRun": {
 						SchemaProps: spec.SchemaProps{
 							Description: "DryRun computes the result without changing the cluster.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"pauseAutomation": {
+						SchemaProps: spec.SchemaProps{
+							Description: "PauseAutomation stops automated sync after this sync (see status.automationPaused).",
 							Type:        []string{"boolean"},
 							Format:      "",
 						},

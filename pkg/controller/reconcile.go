@@ -63,7 +63,11 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		}
 	}
 	digest := digestOf(objects, req)
-	switch c.decide(k, digest, ds.Spec.Sync, op) {
+	policy := ds.Spec.Sync
+	if ds.Status.AutomationPaused != nil {
+		policy.Automated = false // paused by a forced rollback: only report drift
+	}
+	switch c.decide(k, digest, policy, op) {
 	case actApply:
 		return c.apply(ctx, ds, req, revision, digest, op)
 	case actCompare:
@@ -165,6 +169,11 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 			st.LastSyncTime = &now
 		}
 		if op != nil {
+			// A forced rollback pauses automation; any other requested sync resumes it.
+			st.AutomationPaused = nil
+			if op.PauseAutomation && op.Revision != "" {
+				st.AutomationPaused = &v1alpha1.AutomationPause{Revision: revision, By: op.RequestedBy, Since: now}
+			}
 			finishOperation(st, op, revision, resultOf(ok), message, c.HistoryLimit)
 		} else if res.Changed+res.Pruned+res.Failed > 0 {
 			addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: now, Result: resultOf(ok), Trigger: trigger, Message: message}, c.HistoryLimit)

@@ -73,7 +73,10 @@ func (r *SyncREST) Create(ctx context.Context, name string, obj runtime.Object, 
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("expected a DesiredStateSync, got %T", obj))
 	}
-	op := v1alpha1.SyncOperation{Revision: req.Revision, Prune: req.Prune, DryRun: req.DryRun, RequestedAt: metav1.NewTime(time.Now())}
+	if req.PauseAutomation && req.Revision == "" {
+		return nil, apierrors.NewBadRequest("pauseAutomation goes with a revision (a rollback); a sync without a revision resumes automation")
+	}
+	op := v1alpha1.SyncOperation{Revision: req.Revision, Prune: req.Prune, DryRun: req.DryRun, PauseAutomation: req.PauseAutomation, RequestedAt: metav1.NewTime(time.Now())}
 	if user, ok := genericapirequest.UserFrom(ctx); ok {
 		op.RequestedBy = user.GetName()
 	}

@@ -22,6 +22,10 @@ type DesiredStateSync struct {
 	// DryRun computes the result without changing the cluster.
 	// +optional
 	DryRun bool `json:"dryRun,omitempty"`
+	// PauseAutomation stops automated sync of this application after this sync (a rollback that
+	// automation would otherwise undo at once). A later sync without a revision resumes it.
+	// +optional
+	PauseAutomation bool `json:"pauseAutomation,omitempty"`
 	// Accepted is set in the response once the request is queued.
 	// +optional
 	Accepted bool `json:"accepted,omitempty"`

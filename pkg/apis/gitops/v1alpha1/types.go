@@ -209,6 +209,10 @@ type DesiredStateStatus struct {
 	// +optional
 	// +listType=atomic
 	History []SyncRecord `json:"history,omitempty"`
+	// AutomationPaused is set while automated sync is paused (by a forced rollback); a sync
+	// without a revision resumes it.
+	// +optional
+	AutomationPaused *AutomationPause `json:"automationPaused,omitempty"`
 	// Operation is a sync that was requested (through desiredstates/sync) and has not finished.
 	// +optional
 	Operation *SyncOperation `json:"operation,omitempty"`
@@ -217,6 +221,13 @@ type DesiredStateStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// AutomationPause says who paused automated sync, when, and at which revision.
+type AutomationPause struct {
+	Revision string      `json:"revision"`
+	By       string      `json:"by,omitempty"`
+	Since    metav1.Time `json:"since"`
 }
 
 // SyncOperation is a requested sync.
@@ -230,6 +241,9 @@ type SyncOperation struct {
 	// DryRun computes the result without changing the cluster.
 	// +optional
 	DryRun bool `json:"dryRun,omitempty"`
+	// PauseAutomation stops automated sync after this sync (see status.automationPaused).
+	// +optional
+	PauseAutomation bool `json:"pauseAutomation,omitempty"`
 	// RequestedBy is the user who asked.
 	// +optional
 	RequestedBy string `json:"requestedBy,omitempty"`

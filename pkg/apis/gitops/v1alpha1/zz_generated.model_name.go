@@ -8,6 +8,11 @@
 package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in AutomationPause) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.AutomationPause"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in DesiredState) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.DesiredState"
 }
