@@ -129,3 +129,58 @@ func TestManualSyncDiffPreviewRollbackAndHistory(t *testing.T) {
 		t.Errorf("newest history entry %+v, want the rollback to %s with who asked", h.Items[0], first[:7])
 	}
 }
+
+// TestForcedRollbackPausesAutomation: a rollback of an automated application with
+// pauseAutomation stays in place (automation would otherwise undo it at once) until a sync
+// without a revision resumes automated sync.
+func TestForcedRollbackPausesAutomation(t *testing.T) {
+	const ns = "rollback-test"
+	if err := e.createSyncAccount(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	files := syncApp("rolled", ns, "")
+	first, err := e.commit(files, "rolled v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = e.commit(nil, "remove rolled", "clusters/test/rolled.yaml", "apps/rolled/config.yaml") }()
+	second, err := e.commit(map[string]string{"apps/rolled/config.yaml": configMap("one", ns, "v2") + "---\n" + configMap("two", ns, "b")}, "rolled v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSyncedAt(t, ns, "rolled", second, 60*time.Second)
+
+	body := fmt.Sprintf(`{"apiVersion":"gitops.kube-gitops.dev/v1alpha1","kind":"DesiredStateSync","metadata":{"name":"rolled"},"revision":%q,"pauseAutomation":true}`, first)
+	file := filepath.Join(e.dir, "rollback.json")
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.kubectl("create", "--raw", subresource(ns, "rolled", "sync"), "-f", file); err != nil {
+		t.Fatalf("rollback: %v\n%s", err, out)
+	}
+	if err := eventually(30*time.Second, func() error {
+		if v := configMapValue(t, ns, "one"); v != "a" {
+			return fmt.Errorf("value %q after the rollback, want a", v)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second) // several polls and resyncs: automation must not undo it
+	if v := configMapValue(t, ns, "one"); v != "a" {
+		t.Fatalf("automation undid the forced rollback: value %q", v)
+	}
+	out, _ := e.kubectl("get", "desiredstate", "rolled", "-n", ns, "-o", "jsonpath={.status.automationPaused.revision} {.status.sync.status}")
+	if !strings.HasPrefix(out, first) || !strings.HasSuffix(out, "OutOfSync") {
+		t.Errorf("status while paused: %q, want the rollback revision and OutOfSync", out)
+	}
+
+	requestSync(t, ns, "rolled", "")
+	waitSyncedAt(t, ns, "rolled", second, 60*time.Second)
+	if v := configMapValue(t, ns, "one"); v != "v2" {
+		t.Fatalf("after resuming: value %q, want v2", v)
+	}
+	if out, _ := e.kubectl("get", "desiredstate", "rolled", "-n", ns, "-o", "jsonpath={.status.automationPaused}"); out != "" {
+		t.Errorf("automation still paused: %s", out)
+	}
+}
