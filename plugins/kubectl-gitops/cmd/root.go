@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/install"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
@@ -33,6 +34,7 @@ gitops-apiserver), never to Git.`,
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	root.AddCommand(newCompletion(streams))
+	root.AddCommand(install.NewCmd(o))
 	// Verbs register here, one package each: root.AddCommand(<verb>.NewCmd(o)).
 	return root
 }
