@@ -9,7 +9,13 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/diff"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/history"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/install"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/promote"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/rollback"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/status"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/sync"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
@@ -35,6 +41,12 @@ gitops-apiserver), never to Git.`,
 	root.SetErr(streams.ErrOut)
 	root.AddCommand(newCompletion(streams))
 	root.AddCommand(install.NewCmd(o))
+	root.AddCommand(status.NewCmd(o))
+	root.AddCommand(history.NewCmd(o))
+	root.AddCommand(sync.NewCmd(o))
+	root.AddCommand(rollback.NewCmd(o))
+	root.AddCommand(diff.NewCmd(o))
+	root.AddCommand(promote.NewCmd(o))
 	// Verbs register here, one package each: root.AddCommand(<verb>.NewCmd(o)).
 	return root
 }

@@ -1,0 +1,145 @@
+// Package diff implements `kubectl gitops diff`: live objects versus what Git wants, as kubectl diff shows them.
+package diff
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+)
+
+const example = `  # What a sync of guestbook would change (exit 1 if anything)
+  kubectl gitops diff guestbook -n apps
+
+  # Preview an unmerged branch, a tag, a commit or a pull request
+  kubectl gitops diff guestbook -n apps --revision feature/x
+  kubectl gitops diff guestbook -n apps --revision refs/pull/7/head
+
+  # Use another diff program on two directories of YAML files
+  KUBECTL_EXTERNAL_DIFF="diff -r" kubectl gitops diff guestbook -n apps`
+
+// NewCmd returns `diff NAME [--revision R]`.
+func NewCmd(o *options.Options) *cobra.Command {
+	var revision string
+	cmd := &cobra.Command{
+		Use:   "diff NAME",
+		Short: "Show what a sync would change: live objects versus the rendering from Git",
+		Long: `Diff compares each object of a DesiredState in the cluster with what Git wants, computed by the
+server with a server-side-apply dry run, and prints a unified diff of the YAML (Secret values
+arrive masked). --revision previews a branch, tag, commit or pull-request ref before it merges.
+
+KUBECTL_EXTERNAL_DIFF names another program (with arguments, split on spaces) to run on two
+directories, live and desired, holding one file per object (Kind_namespace_name.yaml).
+
+Exit status: 0 no differences, 1 differences found, >1 kubectl-gitops or the diff program failed.`,
+		Example: example,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &options.ExitError{Code: 2, Message: "diff takes the name of one DesiredState: kubectl gitops diff NAME [-n NAMESPACE]"}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := run(cmd.Context(), o, args[0], revision); err != nil {
+				var exit *options.ExitError
+				if errors.As(err, &exit) {
+					return err
+				}
+				return &options.ExitError{Code: 2, Message: err.Error()}
+			}
+			return nil
+		},
+	}
+	// Usage errors are errors too: exit 2, as kubectl diff does, since 1 means "differences".
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &options.ExitError{Code: 2, Message: err.Error()}
+	})
+	cmd.Flags().StringVar(&revision, "revision", "", "branch, tag, commit or pull-request ref (refs/pull/7/head) to preview instead of the tracked ref")
+	return cmd
+}
+
+func run(ctx context.Context, o *options.Options, name, revision string) error {
+	ns, err := o.Namespace()
+	if err != nil {
+		return err
+	}
+	d, err := fetch(ctx, o, ns, name, revision)
+	if err != nil {
+		return options.Explain(err, "get", "desiredstates/diff", ns, name)
+	}
+	for _, r := range d.Resources {
+		if r.Message != "" {
+			fmt.Fprintf(o.Streams.ErrOut, "warning: %s: %s\n", path(r), r.Message)
+		}
+	}
+	var changed bool
+	if program := externalDiff(); program != "" {
+		changed, err = runExternal(program, d.Resources, o.Streams)
+	} else {
+		changed, err = writeUnified(o.Streams.Out, d.Resources, o.Color())
+	}
+	if err != nil {
+		return err
+	}
+	if changed {
+		return &options.ExitError{Code: 1}
+	}
+	return nil
+}
+
+// fetch gets desiredstates/NAME/diff. The dynamic client cannot send query parameters on a get,
+// so this uses a REST client of the group, asking for JSON.
+func fetch(ctx context.Context, o *options.Options, ns, name, revision string) (*v1alpha1.DesiredStateDiff, error) {
+	cfg, err := o.Flags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load the kubeconfig: %w", err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	gv := schema.GroupVersion{Group: options.DesiredStates.Group, Version: options.DesiredStates.Version}
+	cfg.GroupVersion, cfg.APIPath = &gv, "/apis"
+	cfg.ContentType, cfg.AcceptContentTypes = "application/json", "application/json"
+	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	client, err := rest.RESTClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	req := client.Get().Namespace(ns).Resource(options.DesiredStates.Resource).Name(name).SubResource("diff")
+	if revision != "" {
+		req = req.Param("revision", revision)
+	}
+	res := req.Do(ctx)
+	if err := res.Error(); err != nil { // Error, unlike Raw, decodes the server's Status
+		return nil, err
+	}
+	body, err := res.Raw()
+	if err != nil {
+		return nil, err
+	}
+	var d v1alpha1.DesiredStateDiff
+	if err := json.Unmarshal(body, &d); err != nil {
+		return nil, fmt.Errorf("read the diff of %s/%s: %w", ns, name, err)
+	}
+	return &d, nil
+}
+
+// path names an object in diff headers: group/version/Kind/namespace/name, without empty parts.
+func path(r v1alpha1.ResourceDiff) string {
+	p := ""
+	for _, part := range []string{r.Group, r.Version, r.Kind, r.Namespace, r.Name} {
+		if part != "" {
+			if p != "" {
+				p += "/"
+			}
+			p += part
+		}
+	}
+	return p
+}

@@ -1,0 +1,116 @@
+// Package history implements `kubectl gitops history`: the past syncs of an application, newest first.
+package history
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/dynamic"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
+)
+
+const example = `  # The past syncs of web, newest first
+  kubectl gitops history web -n apps
+
+  # As YAML, e.g. to find the full commit to roll back to
+  kubectl gitops history web -n apps -o yaml
+
+  # Roll back to a revision from the list
+  kubectl gitops rollback web 1a2b3c4 -n apps`
+
+// command holds the flags and what the verb needs from outside, injectable for tests.
+type command struct {
+	o        *options.Options
+	client   func() (dynamic.Interface, error)
+	terminal func() view.Terminal
+	now      func() time.Time
+	output   string
+}
+
+// NewCmd returns `kubectl gitops history`.
+func NewCmd(o *options.Options) *cobra.Command {
+	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }, now: time.Now})
+}
+
+func newCmd(c *command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "history NAME",
+		Short: "Show the past syncs of an application",
+		Long: `history lists the syncs of an application that the server recorded (desiredstates/history),
+newest first: the revision applied, when, the result, what triggered it (git, drift, or the user
+who asked) and a message.`,
+		Example:           example,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: view.Completion(c.o, c.client),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			return c.run(ctx, args[0])
+		},
+	}
+	cmd.Flags().StringVarP(&c.output, "output", "o", "", "Output format: json or yaml")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (c *command) run(ctx context.Context, name string) error {
+	if c.output != "" && c.output != "json" && c.output != "yaml" {
+		return fmt.Errorf("unknown output format %q: use json or yaml", c.output)
+	}
+	client, err := c.client()
+	if err != nil {
+		return err
+	}
+	ns, err := c.o.Namespace()
+	if err != nil {
+		return err
+	}
+	u, err := client.Resource(options.DesiredStates).Namespace(ns).Get(ctx, name, metav1.GetOptions{}, "history")
+	if err != nil {
+		return options.Explain(err, "get", "desiredstates/history", ns, name)
+	}
+	switch c.output {
+	case "json":
+		return (&printers.JSONPrinter{}).PrintObj(u, c.o.Streams.Out)
+	case "yaml":
+		return (&printers.YAMLPrinter{}).PrintObj(u, c.o.Streams.Out)
+	}
+	h := &v1alpha1.DesiredStateHistory{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, h); err != nil {
+		return fmt.Errorf("read the history of %s/%s: %w", ns, name, err)
+	}
+	if len(h.Items) == 0 {
+		fmt.Fprintf(c.o.Streams.ErrOut, "No syncs of %s/%s recorded yet.\n", ns, name)
+		return nil
+	}
+	now := c.now()
+	rows := make([][]string, 0, len(h.Items))
+	for _, r := range h.Items {
+		rows = append(rows, []string{view.Short(r.Revision), ago(r.Time, now), r.Result, orDash(r.Trigger), r.Message})
+	}
+	return c.terminal().Table(c.o.Streams.Out, []string{"REVISION", "TIME", "RESULT", "TRIGGER", "MESSAGE"}, rows, 2)
+}
+
+func ago(t metav1.Time, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return view.Age(t, now) + " ago"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,107 @@
+package promote
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+)
+
+// pollInterval is how often the Promotion is read while waiting.
+var pollInterval = 500 * time.Millisecond
+
+// create creates the Promotion and returns the name the server gave it.
+func create(ctx context.Context, client dynamic.ResourceInterface, p *v1alpha1.Promotion) (string, error) {
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+	if err != nil {
+		return "", err
+	}
+	delete(obj, "status")
+	created, err := client.Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{})
+	if err != nil {
+		return "", err
+	}
+	return created.GetName(), nil
+}
+
+// waitDone polls the Promotion until it Succeeded or Failed. A Promotion the server does not
+// show yet (its cache follows the create a moment later) is waited for, and other passing errors
+// are retried until the timeout.
+func waitDone(ctx context.Context, client dynamic.ResourceInterface, ns, name string, timeout time.Duration) (*v1alpha1.Promotion, error) {
+	last := &v1alpha1.Promotion{Status: v1alpha1.PromotionStatus{Phase: v1alpha1.PromotionPending}}
+	var lastErr error
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(ctx context.Context) (bool, error) {
+		u, err := client.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
+			return false, options.Explain(err, "get", "promotions", ns, name)
+		case err != nil: // not shown yet, the server restarting, the deadline: try again until the timeout
+			lastErr = err
+			return false, nil
+		}
+		p := &v1alpha1.Promotion{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, p); err != nil {
+			return false, fmt.Errorf("read promotion %s: %w", name, err)
+		}
+		last = p
+		return p.Status.Phase == v1alpha1.PromotionSucceeded || p.Status.Phase == v1alpha1.PromotionFailed, nil
+	})
+	if wait.Interrupted(err) {
+		msg := ""
+		if last.Status.Message != "" {
+			msg = " (" + firstLine(last.Status.Message) + ")"
+		} else if lastErr != nil && !apierrors.IsNotFound(lastErr) && ctx.Err() == nil {
+			msg = " (" + firstLine(lastErr.Error()) + ")"
+		}
+		return nil, fmt.Errorf("promotion %s is still %s after %s%s: follow it with: kubectl get promotion %s -n %s -w",
+			name, orUnknown(last.Status.Phase), timeout, msg, name, ns)
+	}
+	return last, err
+}
+
+// report prints the outcome: the commit and the pins it moved, or the branch for review. A
+// Failed promotion is an error with the server's message.
+func report(w io.Writer, p *v1alpha1.Promotion) error {
+	st := p.Status
+	if st.Phase == v1alpha1.PromotionFailed {
+		return fmt.Errorf("promotion %s failed: %s", p.Name, firstLine(st.Message))
+	}
+	var moved []string
+	for _, c := range st.Changes {
+		moved = append(moved, fmt.Sprintf("%s %s → %s", c.Name, orNone(c.Old), c.New))
+	}
+	switch {
+	case len(moved) == 0:
+		fmt.Fprintf(w, "nothing promoted: %s\n", orDefault(st.Message, "already at these versions"))
+	case p.Spec.ViaBranch:
+		fmt.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, short(st.Commit), strings.Join(moved, ", "))
+	default:
+		fmt.Fprintf(w, "promoted: commit %s on %s (%s)\n", short(st.Commit), st.Branch, strings.Join(moved, ", "))
+	}
+	return nil
+}
+
+func short(commit string) string {
+	if len(commit) > 7 {
+		return commit[:7]
+	}
+	return commit
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

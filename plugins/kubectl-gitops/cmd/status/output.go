@@ -1,0 +1,141 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/dynamic"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
+)
+
+// list prints the applications of ns (or of all namespaces with -A).
+func (c *command) list(ctx context.Context, client dynamic.Interface, ns string) error {
+	res := client.Resource(options.DesiredStates)
+	var (
+		list *unstructured.UnstructuredList
+		err  error
+	)
+	if c.allNamespaces {
+		list, err = res.List(ctx, metav1.ListOptions{})
+	} else {
+		list, err = res.Namespace(ns).List(ctx, metav1.ListOptions{})
+	}
+	if err != nil {
+		return explainList(err, c.allNamespaces, ns)
+	}
+	sort.Slice(list.Items, func(i, j int) bool {
+		a, b := list.Items[i], list.Items[j]
+		return a.GetNamespace() < b.GetNamespace() || a.GetNamespace() == b.GetNamespace() && a.GetName() < b.GetName()
+	})
+	if c.output != "" && c.output != "wide" {
+		return printObject(c.o.Streams.Out, c.output, list)
+	}
+	if len(list.Items) == 0 {
+		if c.allNamespaces {
+			fmt.Fprintln(c.o.Streams.ErrOut, "No desiredstates found.")
+		} else {
+			fmt.Fprintf(c.o.Streams.ErrOut, "No desiredstates found in namespace %s.\n", ns)
+		}
+		return nil
+	}
+	items := make([]*v1alpha1.DesiredState, 0, len(list.Items))
+	for i := range list.Items {
+		ds, err := view.Decode(&list.Items[i])
+		if err != nil {
+			return err
+		}
+		items = append(items, ds)
+	}
+	return c.table(c.o.Streams.Out, items)
+}
+
+// one prints an application as a tree, or as -o asks.
+func (c *command) one(ctx context.Context, client dynamic.Interface, ns, name string) error {
+	ds, u, err := view.Get(ctx, client, ns, name)
+	if err != nil {
+		return err
+	}
+	switch c.output {
+	case "":
+		return c.terminal().Tree(c.o.Streams.Out, ds)
+	case "wide":
+		return c.table(c.o.Streams.Out, []*v1alpha1.DesiredState{ds})
+	}
+	return printObject(c.o.Streams.Out, c.output, u)
+}
+
+// table prints NAME REVISION VERSION SYNC HEALTH AGE MESSAGE, NAMESPACE first with -A, SOURCE and
+// LAST SYNC before MESSAGE with -o wide.
+func (c *command) table(w io.Writer, items []*v1alpha1.DesiredState) error {
+	header := []string{"NAME", "REVISION", "VERSION", "SYNC", "HEALTH", "AGE"}
+	if c.output == "wide" {
+		header = append(header, "SOURCE", "LAST SYNC")
+	}
+	header = append(header, "MESSAGE")
+	now := c.now()
+	rows := make([][]string, 0, len(items))
+	for _, ds := range items {
+		row := []string{ds.Name, view.Revision(ds), view.Version(ds), view.SyncStatus(ds), view.HealthStatus(ds), view.Age(ds.CreationTimestamp, now)}
+		if c.output == "wide" {
+			row = append(row, view.Source(ds), view.Age(lastSync(ds), now))
+		}
+		rows = append(rows, append(row, view.Message(ds)))
+	}
+	painted := []int{3, 4}
+	if c.allNamespaces {
+		header = append([]string{"NAMESPACE"}, header...)
+		for i, ds := range items {
+			rows[i] = append([]string{ds.Namespace}, rows[i]...)
+		}
+		painted = []int{4, 5}
+	}
+	return c.terminal().Table(w, header, rows, painted...)
+}
+
+func lastSync(ds *v1alpha1.DesiredState) metav1.Time {
+	if t := ds.Status.LastSyncTime; t != nil {
+		return *t
+	}
+	return metav1.Time{}
+}
+
+// printObject writes obj as json, yaml or name (resource/name per object).
+func printObject(w io.Writer, format string, obj runtime.Object) error {
+	var p printers.ResourcePrinter
+	switch format {
+	case "json":
+		p = &printers.JSONPrinter{}
+	case "yaml":
+		p = &printers.YAMLPrinter{}
+	default:
+		p = &printers.NamePrinter{}
+	}
+	return p.PrintObj(obj, w)
+}
+
+// explainList is options.Explain for a list, which has no name and with -A no namespace.
+func explainList(err error, all bool, ns string) error {
+	if all && apierrors.IsForbidden(err) {
+		return fmt.Errorf("you may not list desiredstates in all namespaces: ask for a ClusterRole that grants \"list\" on \"desiredstates\", or name a namespace with -n (see: kubectl auth can-i list desiredstates -A)")
+	}
+	return options.Explain(err, "list", "desiredstates", ns, "")
+}
+
+// stalled is the message of a True Stalled condition: the application cannot be rendered.
+func stalled(ds *v1alpha1.DesiredState) string {
+	if c := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	return ""
+}

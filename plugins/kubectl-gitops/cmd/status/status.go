@@ -1,0 +1,162 @@
+// Package status implements `kubectl gitops status`: a table of applications, or one application's object tree, optionally followed until it is Synced and Healthy.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
+)
+
+const example = `  # The applications of a namespace, and of all namespaces
+  kubectl gitops status -n apps
+  kubectl gitops status -A -o wide
+
+  # One application as a tree of its objects
+  kubectl gitops status web -n apps
+
+  # Follow it until it is Synced and Healthy (exit 0), Degraded (exit 1) or 2 minutes pass (exit 1)
+  kubectl gitops status web -n apps --watch --timeout 2m
+
+  # As JSON, or just the names
+  kubectl gitops status web -n apps -o json
+  kubectl gitops status -n apps -o name`
+
+// command holds the flags and what the verb needs from outside, injectable for tests.
+type command struct {
+	o             *options.Options
+	client        func() (dynamic.Interface, error)
+	terminal      func() view.Terminal
+	now           func() time.Time
+	allNamespaces bool
+	output        string
+	watch         bool
+	timeout       time.Duration
+}
+
+// NewCmd returns `kubectl gitops status`.
+func NewCmd(o *options.Options) *cobra.Command {
+	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }, now: time.Now})
+}
+
+func newCmd(c *command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status [NAME]",
+		Short: "Show the sync and health of applications, or one application's objects",
+		Long: `Without NAME, status lists the desiredstates of a namespace (NAME, REVISION, VERSION, SYNC,
+HEALTH, AGE and a MESSAGE saying what is wrong). With NAME it shows the application and each of
+its objects as a tree.
+
+With --watch it redraws on every change until the application is Synced and Healthy with no sync
+pending (exit 0); it fails (exit 1) when the application is Degraded or cannot be rendered, or
+when --timeout passes.`,
+		Example:           example,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: view.Completion(c.o, c.client),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.run(cmd.Context(), args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&c.allNamespaces, "all-namespaces", "A", false, "List the applications of all namespaces")
+	f.StringVarP(&c.output, "output", "o", "", "Output format: json, yaml, name or wide")
+	f.BoolVarP(&c.watch, "watch", "w", false, "Follow NAME until it is Synced and Healthy, Degraded, or --timeout passes")
+	f.DurationVar(&c.timeout, "timeout", 5*time.Minute, "How long --watch waits")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml", "name", "wide"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (c *command) run(ctx context.Context, args []string) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	switch c.output {
+	case "", "json", "yaml", "name", "wide":
+	default:
+		return fmt.Errorf("unknown output format %q: use json, yaml, name or wide", c.output)
+	}
+	if c.watch && len(args) == 0 {
+		return errors.New("--watch follows one application: kubectl gitops status NAME --watch")
+	}
+	if c.watch && c.output != "" {
+		return errors.New("--watch draws the object tree; leave out -o")
+	}
+	if c.allNamespaces && len(args) > 0 {
+		return errors.New("-A lists all namespaces; to show one application, name its namespace with -n")
+	}
+	client, err := c.client()
+	if err != nil {
+		return err
+	}
+	ns, err := c.o.Namespace()
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return c.list(ctx, client, ns)
+	}
+	if c.watch {
+		return c.follow(ctx, client, ns, args[0])
+	}
+	return c.one(ctx, client, ns, args[0])
+}
+
+// follow redraws the application until it settles, degrades or the timeout passes.
+func (c *command) follow(ctx context.Context, client dynamic.Interface, ns, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	ds, err := c.terminal().Follow(ctx, client, ns, name, c.o.Streams.Out, settled)
+	switch {
+	case err == nil:
+		fmt.Fprintf(c.o.Streams.Out, "%s is Synced and Healthy at %s\n", view.Key(ds), view.Revision(ds))
+		return nil
+	case errors.Is(err, context.DeadlineExceeded) && ds != nil:
+		return view.TimedOut(c.timeout, ds)
+	}
+	return err
+}
+
+// settled ends a watch: done once Synced and Healthy, failed once Degraded or not renderable with
+// no sync pending that could change it.
+func settled(ds *v1alpha1.DesiredState) (bool, error) {
+	if view.Settled(ds) {
+		return true, nil
+	}
+	if ds.Status.Operation != nil {
+		return false, nil
+	}
+	if ds.Status.Health.Status == v1alpha1.HealthDegraded {
+		return false, fmt.Errorf("%s is Degraded: %s", view.Key(ds), orDefault(degradedReason(ds), "no reason given"))
+	}
+	if why := stalled(ds); why != "" {
+		return false, fmt.Errorf("%s cannot be synced: %s", view.Key(ds), why)
+	}
+	return false, nil
+}
+
+// degradedReason is the application's health message, or the first degraded object's.
+func degradedReason(ds *v1alpha1.DesiredState) string {
+	if m := ds.Status.Health.Message; m != "" {
+		return m
+	}
+	for _, r := range ds.Status.Resources {
+		if r.Health == v1alpha1.HealthDegraded {
+			return r.Kind + "/" + r.Name + ": " + r.Message
+		}
+	}
+	return ""
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

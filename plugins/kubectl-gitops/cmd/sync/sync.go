@@ -1,0 +1,105 @@
+// Package sync implements `kubectl gitops sync`: ask the server to sync an application now, and optionally wait for the result.
+package sync
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
+)
+
+const example = `  # Sync web now, at the head of its tracked ref
+  kubectl gitops sync web -n apps
+
+  # Sync and wait for the result (exit 1 if the sync fails)
+  kubectl gitops sync web -n apps --wait --timeout 2m
+
+  # See what a sync would do, deleting objects no longer in Git even if spec.sync.prune is off
+  kubectl gitops sync web -n apps --prune --dry-run --wait
+
+  # Sync another branch, tag or commit (for a rollback, prefer kubectl gitops rollback)
+  kubectl gitops sync web -n apps --revision v1.4.0`
+
+// command holds the flags and what the verb needs from outside, injectable for tests.
+type command struct {
+	o        *options.Options
+	client   func() (dynamic.Interface, error)
+	terminal func() view.Terminal
+	revision string
+	prune    bool
+	dryRun   bool
+	wait     bool
+	timeout  time.Duration
+}
+
+// NewCmd returns `kubectl gitops sync`.
+func NewCmd(o *options.Options) *cobra.Command {
+	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }})
+}
+
+func newCmd(c *command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sync NAME",
+		Short: "Sync an application now",
+		Long: `sync asks the server to apply an application now (create on desiredstates/sync) and prints
+its answer. The sync runs on the server; --wait follows it and reports the result from the
+history. A sync at the tracked ref resumes automated sync paused by a forced rollback.`,
+		Example:           example,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: view.Completion(c.o, c.client),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			r := Request{Name: args[0], Revision: c.revision, DryRun: c.dryRun}
+			if cmd.Flags().Changed("prune") {
+				r.Prune = &c.prune
+			}
+			return c.run(ctx, r)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.revision, "revision", "", "Branch, tag or commit to sync instead of the tracked ref")
+	f.BoolVar(&c.prune, "prune", false, "Delete objects no longer in Git (--prune=false keeps them); default spec.sync.prune")
+	f.BoolVar(&c.dryRun, "dry-run", false, "Compute the result without changing the cluster")
+	AddWaitFlags(f, &c.wait, &c.timeout)
+	return cmd
+}
+
+func (c *command) run(ctx context.Context, r Request) error {
+	client, err := c.client()
+	if err != nil {
+		return err
+	}
+	if r.Namespace, err = c.o.Namespace(); err != nil {
+		return err
+	}
+	before, _, err := view.Get(ctx, client, r.Namespace, r.Name)
+	if err != nil {
+		return err
+	}
+	answer, err := Send(ctx, client, r)
+	if err != nil {
+		return err
+	}
+	out := c.o.Streams.Out
+	fmt.Fprintln(out, answer.Message)
+	switch {
+	case r.DryRun:
+	case before.Status.AutomationPaused != nil && r.Revision == "":
+		fmt.Fprintf(out, "automated sync of %s resumes with this sync\n", view.Key(before))
+	case before.Spec.Sync.Automated && r.Revision != "":
+		fmt.Fprintf(c.o.Streams.ErrOut, "Warning: %s is synced automatically: the next automated sync returns it to the tracked ref (to stay at %s: kubectl gitops rollback %s %s -n %s --force)\n",
+			view.Key(before), r.Revision, r.Name, r.Revision, r.Namespace)
+	}
+	if !c.wait {
+		return nil
+	}
+	return Wait(ctx, client, c.terminal(), out, before, c.timeout)
+}

@@ -1,0 +1,222 @@
+package sync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
+)
+
+const queued = "sync of apps/guestbook queued; follow it with kubectl get desiredstate guestbook -n apps -w"
+
+// server is a fake API serving ds, answering creates on desiredstates/sync like the server and
+// recording their bodies, and sending events to the first watch.
+type server struct {
+	*fake.FakeDynamicClient
+	Bodies []map[string]any
+}
+
+func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *server {
+	s := &server{FakeDynamicClient: viewtest.Client(ds)}
+	s.PrependReactor("create", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		create := a.(clienttesting.CreateAction)
+		if create.GetSubresource() != "sync" {
+			return false, nil, nil
+		}
+		body := create.GetObject().(*unstructured.Unstructured)
+		s.Bodies = append(s.Bodies, body.DeepCopy().Object)
+		answer := body.DeepCopy()
+		answer.Object["accepted"], answer.Object["message"] = true, queued
+		return true, answer, nil
+	})
+	watched := false
+	s.PrependWatchReactor("desiredstates", func(clienttesting.Action) (bool, watch.Interface, error) {
+		w := watch.NewFakeWithChanSize(len(events), false)
+		if !watched {
+			for _, ev := range events {
+				w.Modify(viewtest.Unstructured(ev))
+			}
+		}
+		watched = true
+		return true, w, nil
+	})
+	return s
+}
+
+func run(t *testing.T, s *server, args ...string) (out, errOut string, err error) {
+	t.Helper()
+	o, stdout, stderr := viewtest.Options("apps")
+	cmd := newCmd(&command{o: o, client: viewtest.Func(s), terminal: func() view.Terminal { return view.Terminal{Width: 80} }})
+	cmd.SetArgs(args)
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err = cmd.ExecuteContext(context.Background())
+	return stdout.String(), stderr.String(), err
+}
+
+func TestSyncRequestBody(t *testing.T) {
+	meta := map[string]any{"name": "guestbook", "namespace": "apps"}
+	head := func(extra map[string]any) map[string]any {
+		m := map[string]any{"apiVersion": "gitops.kube-gitops.dev/v1alpha1", "kind": "DesiredStateSync", "metadata": meta}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		args []string
+		want map[string]any
+	}{
+		{nil, head(nil)},
+		{[]string{"--prune"}, head(map[string]any{"prune": true})},
+		{[]string{"--prune=false"}, head(map[string]any{"prune": false})},
+		{[]string{"--revision", "v1.4.0", "--dry-run"}, head(map[string]any{"revision": "v1.4.0", "dryRun": true})},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			s := newServer(viewtest.Guestbook())
+			out, _, err := run(t, s, append([]string{"guestbook"}, tc.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(s.Bodies) != 1 || !reflect.DeepEqual(s.Bodies[0], tc.want) {
+				got, _ := json.Marshal(s.Bodies)
+				want, _ := json.Marshal(tc.want)
+				t.Errorf("body = %s\nwant   %s", got, want)
+			}
+			if !strings.HasPrefix(out, queued+"\n") {
+				t.Errorf("output does not start with the server's message:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestSyncNotes(t *testing.T) {
+	paused := viewtest.Guestbook()
+	paused.Status.AutomationPaused = &v1alpha1.AutomationPause{Revision: viewtest.Commit, By: "alice"}
+	out, _, err := run(t, newServer(paused), "guestbook")
+	if err != nil || out != queued+"\nautomated sync of apps/guestbook resumes with this sync\n" {
+		t.Errorf("resume: err=%v\n%s", err, out)
+	}
+	_, errOut, err := run(t, newServer(viewtest.Guestbook()), "guestbook", "--revision", "5e6f708")
+	want := "Warning: apps/guestbook is synced automatically: the next automated sync returns it to the tracked ref (to stay at 5e6f708: kubectl gitops rollback guestbook 5e6f708 -n apps --force)\n"
+	if err != nil || errOut != want {
+		t.Errorf("revision of an automated app: err=%v\n%s", err, errOut)
+	}
+}
+
+// finished is ds after a sync: no operation, a new history entry first.
+func finished(ds *v1alpha1.DesiredState, result, message string) *v1alpha1.DesiredState {
+	ds = ds.DeepCopy()
+	ds.ResourceVersion = "11"
+	ds.Status.Operation = nil
+	rec := v1alpha1.SyncRecord{Revision: viewtest.Commit, Time: metav1.NewTime(viewtest.Now), Result: result, Trigger: "alice", Message: message}
+	ds.Status.History = append([]v1alpha1.SyncRecord{rec}, ds.Status.History...)
+	return ds
+}
+
+func pending(ds *v1alpha1.DesiredState) *v1alpha1.DesiredState {
+	ds = ds.DeepCopy()
+	ds.Status.Operation = &v1alpha1.SyncOperation{RequestedBy: "alice", RequestedAt: metav1.NewTime(viewtest.Now)}
+	return ds
+}
+
+func TestSyncWait(t *testing.T) {
+	gb := viewtest.Guestbook()
+	ok := "applied 3 object(s): 0 changed, 3 unchanged, 0 pruned, 0 failed"
+	bad := "applied 3 object(s): 0 changed, 2 unchanged, 0 pruned, 1 failed; first problem: Deployment guestbook-ui: forbidden"
+	for _, tc := range []struct {
+		name     string
+		server   *server
+		args     []string
+		wantLine string
+		wantErr  string
+	}{
+		{name: "succeeded", server: newServer(gb, pending(gb), finished(gb, "Succeeded", ok)),
+			wantLine: "sync of apps/guestbook Succeeded at 1a2b3c4: " + ok},
+		{name: "failed", server: newServer(gb, pending(gb), finished(gb, "Failed", bad)),
+			wantErr: "sync of apps/guestbook Failed at 1a2b3c4: " + bad},
+		{name: "an operation alone is not the end", server: newServer(gb, pending(gb)), args: []string{"--timeout", "100ms"},
+			wantErr: "timed out after 100ms waiting for the sync of apps/guestbook: it is Synced/Healthy (follow it with kubectl gitops status guestbook -n apps --watch)"},
+		{name: "no change is not the end", server: newServer(gb, gb), args: []string{"--timeout", "100ms"},
+			wantErr: "timed out after 100ms waiting for the sync of apps/guestbook: it is Synced/Healthy (follow it with kubectl gitops status guestbook -n apps --watch)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := run(t, tc.server, append([]string{"guestbook", "--wait"}, tc.args...)...)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Errorf("err = %v\nwant %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(out, tc.wantLine+"\n") {
+				t.Errorf("output does not end with %q:\n%s", tc.wantLine, out)
+			}
+		})
+	}
+}
+
+// TestSyncWaitFinishedBeforeTheFirstLook: the sync is over by the time the watch starts; the new
+// history entry says so.
+func TestSyncWaitFinishedBeforeTheFirstLook(t *testing.T) {
+	gb := viewtest.Guestbook()
+	s := newServer(gb)
+	gets := 0
+	s.PrependReactor("get", "desiredstates", func(clienttesting.Action) (bool, runtime.Object, error) {
+		if gets++; gets == 1 {
+			return false, nil, nil
+		}
+		return true, viewtest.Unstructured(finished(gb, "Succeeded", "applied 3 object(s)")), nil
+	})
+	out, _, err := run(t, s, "guestbook", "--wait", "--timeout", "5s")
+	if err != nil || !strings.HasSuffix(out, "sync of apps/guestbook Succeeded at 1a2b3c4: applied 3 object(s)\n") {
+		t.Errorf("err=%v\n%s", err, out)
+	}
+}
+
+func TestSyncErrors(t *testing.T) {
+	forbidden := newServer(viewtest.Guestbook())
+	forbidden.PrependReactor("create", "desiredstates", func(clienttesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "gitops.kube-gitops.dev", Resource: "desiredstates/sync"}, "guestbook", nil)
+	})
+	for _, tc := range []struct {
+		name    string
+		server  *server
+		args    []string
+		wantErr string
+	}{
+		{"unknown application", newServer(viewtest.Guestbook()), []string{"nosuch"},
+			`desiredstate "nosuch" not found in namespace apps (list them with: kubectl get desiredstates -n apps)`},
+		{"forbidden", forbidden, []string{"guestbook"},
+			`you may not create desiredstates/sync in namespace apps: ask for a Role that grants "create" on "desiredstates/sync" (see: kubectl auth can-i create desiredstates/sync -n apps)`},
+		{"no name", newServer(viewtest.Guestbook()), nil, "accepts 1 arg(s), received 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := run(t, tc.server, tc.args...)
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("err = %v\nwant %s", err, tc.wantErr)
+			}
+			if len(tc.server.Bodies) != 0 {
+				t.Errorf("a sync was requested: %v", tc.server.Bodies)
+			}
+		})
+	}
+}

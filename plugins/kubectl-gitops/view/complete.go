@@ -1,0 +1,50 @@
+package view
+
+import (
+	"context"
+	"strings"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+)
+
+// Completion is a cobra ValidArgsFunction: the first argument completes to the names of the
+// desiredstates in the namespace (of -n or the kubeconfig); later ones to nothing.
+func Completion(o *options.Options, client func() (dynamic.Interface, error)) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return Names(cmd.Context(), o, client, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// Names lists the desiredstates of the namespace whose names start with prefix; nothing when the
+// cluster cannot be asked (completion must never print errors).
+func Names(ctx context.Context, o *options.Options, client func() (dynamic.Interface, error), prefix string) []string {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c, err := client()
+	if err != nil {
+		return nil
+	}
+	ns, err := o.Namespace()
+	if err != nil {
+		return nil
+	}
+	list, err := c.Resource(options.DesiredStates).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, item := range list.Items {
+		if strings.HasPrefix(item.GetName(), prefix) {
+			names = append(names, item.GetName())
+		}
+	}
+	return names
+}

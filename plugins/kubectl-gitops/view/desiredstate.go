@@ -1,0 +1,154 @@
+package view
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/client-go/dynamic"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+)
+
+// Get reads one DesiredState, with API errors turned into one line.
+func Get(ctx context.Context, client dynamic.Interface, namespace, name string) (*v1alpha1.DesiredState, *unstructured.Unstructured, error) {
+	u, err := client.Resource(options.DesiredStates).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, nil, options.Explain(err, "get", "desiredstates", namespace, name)
+	}
+	ds, err := Decode(u)
+	return ds, u, err
+}
+
+// Decode turns an object from the dynamic client into a DesiredState.
+func Decode(u *unstructured.Unstructured) (*v1alpha1.DesiredState, error) {
+	ds := &v1alpha1.DesiredState{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ds); err != nil {
+		return nil, fmt.Errorf("read desiredstate %s/%s: %w", u.GetNamespace(), u.GetName(), err)
+	}
+	return ds, nil
+}
+
+// Key is namespace/name, the way messages name an application.
+func Key(ds *v1alpha1.DesiredState) string { return ds.Namespace + "/" + ds.Name }
+
+// Short is a commit shortened to 7 characters, as Git shows it.
+func Short(rev string) string {
+	if len(rev) > 7 {
+		return rev[:7]
+	}
+	return rev
+}
+
+// Revision is the commit last synced, or the one read when none was synced yet.
+func Revision(ds *v1alpha1.DesiredState) string {
+	rev := ds.Status.Sync.Revision
+	if rev == "" {
+		rev = ds.Status.Source.Revision
+	}
+	return orNone(Short(rev))
+}
+
+// Version is the value of the first version pin, the application's main version.
+func Version(ds *v1alpha1.DesiredState) string {
+	if len(ds.Status.Versions) == 0 {
+		return "<none>"
+	}
+	return orNone(ds.Status.Versions[0].Value)
+}
+
+// Source names where the manifests come from: the chart or the directory.
+func Source(ds *v1alpha1.DesiredState) string {
+	if h := ds.Spec.Helm; h != nil {
+		if h.Chart.Path != "" {
+			return "helm:" + h.Chart.Path
+		}
+		s := "helm:" + strings.TrimSuffix(h.Chart.RepoURL, "/") + "/" + h.Chart.Name
+		if h.Chart.Version != "" {
+			s += "@" + h.Chart.Version
+		}
+		return s
+	}
+	return orNone(ds.Spec.Source.Path)
+}
+
+// SyncStatus is Synced, OutOfSync or Unknown (also when not yet observed).
+func SyncStatus(ds *v1alpha1.DesiredState) string { return OrUnknown(ds.Status.Sync.Status) }
+
+// HealthStatus is Healthy, Progressing, Degraded, Missing or Unknown (also when not yet observed).
+func HealthStatus(ds *v1alpha1.DesiredState) string { return OrUnknown(ds.Status.Health.Status) }
+
+// Problem says what keeps the application from being Synced and Healthy at the latest revision,
+// or that automated sync is paused; "" when nothing does.
+func Problem(ds *v1alpha1.DesiredState) string {
+	st := ds.Status
+	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue && c.Message != "" {
+		return c.Message
+	}
+	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStale); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	if p := st.AutomationPaused; p != nil {
+		return fmt.Sprintf("automated sync paused at %s by a rollback; kubectl gitops sync %s -n %s resumes it", Short(p.Revision), ds.Name, ds.Namespace)
+	}
+	if st.Sync.Status != v1alpha1.SyncStatusSynced && st.Sync.Message != "" {
+		return st.Sync.Message
+	}
+	if st.Health.Status != v1alpha1.HealthHealthy {
+		return st.Health.Message
+	}
+	return ""
+}
+
+// Message is the table's MESSAGE: the problem, or else the Ready condition's message.
+func Message(ds *v1alpha1.DesiredState) string {
+	if p := Problem(ds); p != "" {
+		return p
+	}
+	if c := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+		return c.Message
+	}
+	return ""
+}
+
+// Settled reports whether the application is Synced and Healthy with no sync pending and the
+// latest revision read and rendered (no Stale or Stalled condition).
+func Settled(ds *v1alpha1.DesiredState) bool {
+	st := ds.Status
+	return st.Operation == nil && st.Sync.Status == v1alpha1.SyncStatusSynced && st.Health.Status == v1alpha1.HealthHealthy &&
+		!meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionStale) &&
+		!meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionStalled)
+}
+
+// Age is the time since t, as kubectl shows it ("5m", "3d"), or <none>.
+func Age(t metav1.Time, now time.Time) string {
+	if t.IsZero() {
+		return "<none>"
+	}
+	return duration.HumanDuration(now.Sub(t.Time))
+}
+
+// OrUnknown is s, or Unknown when s is empty.
+func OrUnknown(s string) string {
+	if s == "" {
+		return "Unknown"
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}

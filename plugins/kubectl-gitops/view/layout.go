@@ -1,0 +1,113 @@
+package view
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	red    = "\x1b[31m"
+	reset  = "\x1b[0m"
+)
+
+// minMessage is the narrowest a cut last column gets, however wide the columns before it are.
+const minMessage = 12
+
+// Paint colours a status: green Synced, Healthy and Succeeded; yellow Progressing and OutOfSync;
+// red Degraded, Missing and Failed. Anything else, and everything without Color, stays plain.
+func (t Terminal) Paint(status string) string {
+	if !t.Color {
+		return status
+	}
+	c := colorOf(status)
+	if c == "" {
+		return status
+	}
+	return c + status + reset
+}
+
+func colorOf(status string) string {
+	switch {
+	case status == "Synced" || status == "Healthy" || status == "Succeeded":
+		return green
+	case status == "Progressing" || status == "OutOfSync":
+		return yellow
+	case status == "Degraded" || status == "Missing" || strings.HasPrefix(status, "Failed"):
+		return red
+	}
+	return ""
+}
+
+// Table writes a header and rows with columns aligned three spaces apart, as kubectl does. The
+// columns numbered in painted hold statuses and are coloured. On a terminal the last column is
+// cut to fit the width.
+func (t Terminal) Table(w io.Writer, header []string, rows [][]string, painted ...int) error {
+	all := append([][]string{header}, rows...)
+	lines := t.align(all, "   ", painted, 1)
+	for _, l := range lines {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// align pads every column but the last to its widest cell, joins with sep, paints the columns in
+// painted (in rows from firstPainted on) and, on a terminal, cuts the last column to the width.
+func (t Terminal) align(rows [][]string, sep string, painted []int, firstPainted int) []string {
+	widths := map[int]int{}
+	for _, r := range rows {
+		for i, c := range r[:max(len(r)-1, 0)] {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	paint := map[int]bool{}
+	for _, p := range painted {
+		paint[p] = true
+	}
+	out := make([]string, 0, len(rows))
+	for n, r := range rows {
+		var b strings.Builder
+		used := 0
+		for i, c := range r {
+			last := i == len(r)-1
+			if last {
+				c = oneLine(c)
+				if t.TTY {
+					c = Cut(c, max(t.Width-used, minMessage))
+				}
+			}
+			text := c
+			if paint[i] && n >= firstPainted {
+				text = t.Paint(c)
+			}
+			b.WriteString(text)
+			used += utf8.RuneCountInString(c)
+			if !last {
+				pad := widths[i] - utf8.RuneCountInString(c)
+				b.WriteString(strings.Repeat(" ", pad) + sep)
+				used += pad + len(sep)
+			}
+		}
+		out = append(out, strings.TrimRight(b.String(), " "))
+	}
+	return out
+}
+
+// Cut shortens s to at most width characters, ending in "…" when it cut.
+func Cut(s string, width int) string {
+	if width <= 0 || utf8.RuneCountInString(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:width-1]) + "…"
+}
+
+// oneLine folds a multi-line message into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
