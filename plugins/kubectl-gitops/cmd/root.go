@@ -26,8 +26,8 @@ func NewRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "kubectl-gitops",
 		Short: "Work with kube-gitops desiredstates through the Kubernetes API",
 		Long: `kubectl gitops shows and drives the applications kube-gitops deploys from Git.
-It talks only to the Kubernetes API (the desiredstates and promotions resources served by
-gitops-apiserver), never to Git.`,
+It talks only to the Kubernetes API (the desiredstates and promotions
+resources served by gitops-apiserver), never to Git.`,
 		Example: `  # List the applications of a namespace
   kubectl gitops status -n apps
 

@@ -110,12 +110,13 @@ func Problem(ds *v1alpha1.DesiredState) string {
 	return ""
 }
 
-// Message is the table's MESSAGE: the problem, or else the Ready condition's message.
+// Message is the table's MESSAGE: the problem, or why the application is not Ready; empty for
+// an application that is fine (nothing to read there).
 func Message(ds *v1alpha1.DesiredState) string {
 	if p := Problem(ds); p != "" {
 		return p
 	}
-	if c := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionReady); c != nil {
+	if c := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
 		return c.Message
 	}
 	return ""

@@ -14,9 +14,6 @@ const (
 	reset  = "\x1b[0m"
 )
 
-// minMessage is the narrowest a cut last column gets, however wide the columns before it are.
-const minMessage = 12
-
 // Paint colours a status: green Synced, Healthy and Succeeded; yellow Progressing and OutOfSync;
 // red Degraded, Missing and Failed. Anything else, and everything without Color, stays plain.
 func (t Terminal) Paint(status string) string {
@@ -47,6 +44,12 @@ func colorOf(status string) string {
 // cut to fit the width.
 func (t Terminal) Table(w io.Writer, header []string, rows [][]string, painted ...int) error {
 	all := append([][]string{header}, rows...)
+	if t.TTY && len(header) > 1 && t.lastColumnStart(all, len("   ")) > t.Width-len(header[len(header)-1]) {
+		// Not even the last column's title fits: leave the column out rather than wrap.
+		for i := range all {
+			all[i] = all[i][:len(all[i])-1]
+		}
+	}
 	lines := t.align(all, "   ", painted, 1)
 	for _, l := range lines {
 		if _, err := fmt.Fprintln(w, l); err != nil {
@@ -54,6 +57,21 @@ func (t Terminal) Table(w io.Writer, header []string, rows [][]string, painted .
 		}
 	}
 	return nil
+}
+
+// lastColumnStart is where the last column begins once the others are padded and joined.
+func (t Terminal) lastColumnStart(rows [][]string, sep int) int {
+	widths := map[int]int{}
+	for _, r := range rows {
+		for i, c := range r[:max(len(r)-1, 0)] {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	start := 0
+	for _, w := range widths {
+		start += w + sep
+	}
+	return start
 }
 
 // align pads every column but the last to its widest cell, joins with sep, paints the columns in
@@ -78,7 +96,8 @@ func (t Terminal) align(rows [][]string, sep string, painted []int, firstPainted
 			if last {
 				c = oneLine(c)
 				if t.TTY {
-					c = Cut(c, max(t.Width-used, minMessage))
+					// Never wrap on a terminal: the last column gets what is left, or nothing.
+					c = Cut(c, t.Width-used)
 				}
 			}
 			text := c
@@ -98,10 +117,14 @@ func (t Terminal) align(rows [][]string, sep string, painted []int, firstPainted
 	return out
 }
 
-// Cut shortens s to at most width characters, ending in "…" when it cut.
+// Cut shortens s to at most width characters, ending in "…" when it cut; nothing is left when
+// width is 0 or less.
 func Cut(s string, width int) string {
-	if width <= 0 || utf8.RuneCountInString(s) <= width {
+	if utf8.RuneCountInString(s) <= width {
 		return s
+	}
+	if width <= 0 {
+		return ""
 	}
 	r := []rune(s)
 	return string(r[:width-1]) + "…"

@@ -31,15 +31,18 @@ func NewCmd(o *options.Options) *cobra.Command {
 	var revision string
 	cmd := &cobra.Command{
 		Use:   "diff NAME",
-		Short: "Show what a sync would change: live objects versus the rendering from Git",
-		Long: `Diff compares each object of a DesiredState in the cluster with what Git wants, computed by the
-server with a server-side-apply dry run, and prints a unified diff of the YAML (Secret values
-arrive masked). --revision previews a branch, tag, commit or pull-request ref before it merges.
+		Short: "Show what a sync would change (live versus Git)",
+		Long: `Diff compares each object of a DesiredState in the cluster with what Git
+wants, computed by the server with a server-side-apply dry run, and prints a
+unified diff of the YAML (Secret values arrive masked). --revision previews a
+branch, tag, commit or pull-request ref before it merges.
 
-KUBECTL_EXTERNAL_DIFF names another program (with arguments, split on spaces) to run on two
-directories, live and desired, holding one file per object (Kind_namespace_name.yaml).
+KUBECTL_EXTERNAL_DIFF names another program (with arguments, split on spaces)
+to run on two directories, live and desired, holding one file per object
+(Kind_namespace_name.yaml).
 
-Exit status: 0 no differences, 1 differences found, >1 kubectl-gitops or the diff program failed.`,
+Exit status: 0 no differences, 1 differences found, >1 kubectl-gitops or the
+diff program failed.`,
 		Example: example,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {

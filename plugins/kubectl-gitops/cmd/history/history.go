@@ -44,9 +44,9 @@ func newCmd(c *command) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history NAME",
 		Short: "Show the past syncs of an application",
-		Long: `history lists the syncs of an application that the server recorded (desiredstates/history),
-newest first: the revision applied, when, the result, what triggered it (git, drift, or the user
-who asked) and a message.`,
+		Long: `history lists the syncs of an application that the server recorded
+(desiredstates/history), newest first: the revision applied, when, the result,
+what triggered it (git, drift, or the user who asked) and a message.`,
 		Example:           example,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: view.Completion(c.o, c.client),

@@ -27,17 +27,20 @@ func NewCmd(o *options.Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "install --repo URL --path DIR --environment ENV",
 		Short: "Install gitops-apiserver in this cluster",
-		Long: `Installs gitops-apiserver for one environment: its namespace, ServiceAccount and RBAC, a
-serving certificate (kept on re-install), the Deployment (2 replicas by default), its Service and
-the APIService that makes kubectl get desiredstates work. Everything is server-side applied, so
-running it again updates the installation.`,
+		Long: `Installs gitops-apiserver for one environment: its namespace, ServiceAccount
+and RBAC, a serving certificate (kept on re-install), the Deployment (2
+replicas by default), its Service and the APIService that makes kubectl get
+desiredstates work. Everything is server-side applied, so running it again
+updates the installation.`,
 		Example: `  # Install for the test environment of a config repository
-  kubectl gitops install --repo https://git.example/acme/winterlight-config.git \
-    --path clusters/test --environment test --git-credentials-secret git-credentials
+  kubectl gitops install \
+    --repo https://git.example/acme/winterlight-config.git \
+    --path clusters/test --environment test \
+    --git-credentials-secret git-credentials
 
   # Only print the manifests
-  kubectl gitops install --repo https://git.example/acme/config.git --path clusters/prod \
-    --environment prod --dry-run`,
+  kubectl gitops install --repo https://git.example/acme/config.git \
+    --path clusters/prod --environment prod --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if s.Repo == "" || s.Path == "" || s.Environment == "" {

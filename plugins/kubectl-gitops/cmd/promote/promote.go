@@ -19,11 +19,14 @@ import (
 const example = `  # Promote winterlight from test into the prod cluster of the current context
   kubectl gitops promote winterlight --from test --to prod -n apps
 
-  # Only if test (another kubeconfig context) is Synced and Healthy, with the versions it runs
-  kubectl gitops promote winterlight --from test --to prod --from-context ace-test -n apps
+  # Only if test (another kubeconfig context) is Synced and Healthy, with the
+  # versions it runs
+  kubectl gitops promote winterlight --from test --to prod \
+    --from-context ace-test -n apps
 
   # An exact version, without asking, through a branch for review
-  kubectl gitops promote winterlight --version image=1.1.4 --via-branch --yes -n apps`
+  kubectl gitops promote winterlight --version image=1.1.4 --via-branch \
+    --yes -n apps`
 
 // flags are promote's own flags.
 type flags struct {
@@ -38,17 +41,19 @@ func NewCmd(o *options.Options) *cobra.Command {
 	f := &flags{}
 	cmd := &cobra.Command{
 		Use:   "promote NAME",
-		Short: "Copy the version pins of another environment into this one, as a Git commit",
-		Long: `Promote creates a Promotion for the DesiredState NAME of this cluster: the server copies the
-version pins (image tag, chart version, ...) of the same application in the source environment
-into this environment's files and commits them to Git, on the tracked branch or, with
---via-branch, on a new branch for review.
+		Short: "Promote versions from another environment, as a Git commit",
+		Long: `Promote creates a Promotion for the DesiredState NAME of this cluster: the
+server copies the version pins (image tag, chart version, ...) of the same
+application in the source environment into this environment's files and
+commits them to Git, on the tracked branch or, with --via-branch, on a new
+branch for review.
 
-It shows the pin changes first and asks before promoting (--yes skips the question; without a
-terminal --yes is required). The current values are this cluster's. The new values are the
---version flags; or, with --from-context, the values the source environment's cluster runs, which
-must be Synced and Healthy; otherwise the server reads them from Git when it promotes.
---to only checks that this cluster serves the environment you expect.`,
+It shows the pin changes first and asks before promoting (--yes skips the
+question; without a terminal --yes is required). The current values are this
+cluster's. The new values are the --version flags; or, with --from-context,
+the values the source environment's cluster runs, which must be Synced and
+Healthy; otherwise the server reads them from Git when it promotes. --to only
+checks that this cluster serves the environment you expect.`,
 		Example: example,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

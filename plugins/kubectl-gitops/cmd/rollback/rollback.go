@@ -45,12 +45,13 @@ func newCmd(c *command) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback NAME REVISION",
 		Short: "Sync an application at an earlier revision",
-		Long: `rollback syncs an application at REVISION (a commit from kubectl gitops history, a tag or a
-branch) instead of its tracked ref.
+		Long: `rollback syncs an application at REVISION (a commit from kubectl gitops
+history, a tag or a branch) instead of its tracked ref.
 
-An application with spec.sync.automated would be synced back to the tracked ref at once, so
-rollback refuses it unless --force, which pauses automated sync of that application until the
-next kubectl gitops sync without a revision. The lasting fix is a revert commit in Git.`,
+An application with spec.sync.automated would be synced back to the tracked
+ref at once, so rollback refuses it unless --force, which pauses automated
+sync of that application until the next kubectl gitops sync without a
+revision. The lasting fix is a revert commit in Git.`,
 		Example:           example,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: c.complete,

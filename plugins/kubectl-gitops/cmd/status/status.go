@@ -22,7 +22,8 @@ const example = `  # The applications of a namespace, and of all namespaces
   # One application as a tree of its objects
   kubectl gitops status web -n apps
 
-  # Follow it until it is Synced and Healthy (exit 0), Degraded (exit 1) or 2 minutes pass (exit 1)
+  # Follow it until it is Synced and Healthy (exit 0), Degraded (exit 1) or
+  # 2 minutes pass (exit 1)
   kubectl gitops status web -n apps --watch --timeout 2m
 
   # As JSON, or just the names
@@ -49,14 +50,14 @@ func NewCmd(o *options.Options) *cobra.Command {
 func newCmd(c *command) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [NAME]",
-		Short: "Show the sync and health of applications, or one application's objects",
-		Long: `Without NAME, status lists the desiredstates of a namespace (NAME, REVISION, VERSION, SYNC,
-HEALTH, AGE and a MESSAGE saying what is wrong). With NAME it shows the application and each of
-its objects as a tree.
+		Short: "Show sync and health of applications, or one app's objects",
+		Long: `Without NAME, status lists the desiredstates of a namespace (NAME, REVISION,
+VERSION, SYNC, HEALTH, AGE and a MESSAGE saying what is wrong). With NAME it
+shows the application and each of its objects as a tree.
 
-With --watch it redraws on every change until the application is Synced and Healthy with no sync
-pending (exit 0); it fails (exit 1) when the application is Degraded or cannot be rendered, or
-when --timeout passes.`,
+With --watch it redraws on every change until the application is Synced and
+Healthy with no sync pending (exit 0); it fails (exit 1) when the application
+is Degraded or cannot be rendered, or when --timeout passes.`,
 		Example:           example,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: view.Completion(c.o, c.client),

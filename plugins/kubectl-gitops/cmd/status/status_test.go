@@ -48,23 +48,23 @@ func TestStatusTable(t *testing.T) {
 	}{
 		{"width 80 terminal cuts the message", tty80, nil, `
 NAME          REVISION   VERSION   SYNC     HEALTH        AGE   MESSAGE
-guestbook     1a2b3c4    <none>    Synced   Healthy       60m   synced and heal…
+guestbook     1a2b3c4    <none>    Synced   Healthy       60m
 winterlight   9f8e7d6    1.1.2     Synced   Progressing   26h   Deployment wint…
 `},
 		{"a pipe gets the whole message", pipe, nil, `
 NAME          REVISION   VERSION   SYNC     HEALTH        AGE   MESSAGE
-guestbook     1a2b3c4    <none>    Synced   Healthy       60m   synced and healthy
+guestbook     1a2b3c4    <none>    Synced   Healthy       60m
 winterlight   9f8e7d6    1.1.2     Synced   Progressing   26h   Deployment winterlight: 1 of 2 updated replicas are available, waiting for the rollout to finish
 `},
-		{"-A adds NAMESPACE; the message keeps 12 characters", tty80, []string{"-A"}, `
-NAMESPACE   NAME          REVISION   VERSION   SYNC     HEALTH        AGE   MESSAGE
-apps        guestbook     1a2b3c4    <none>    Synced   Healthy       60m   synced and …
-apps        winterlight   9f8e7d6    1.1.2     Synced   Progressing   26h   Deployment …
-finance     billing       1a2b3c4    <none>    Synced   Healthy       60m   synced and …
+		{"-A adds NAMESPACE; at width 80 no room is left for MESSAGE, so it is left out", tty80, []string{"-A"}, `
+NAMESPACE   NAME          REVISION   VERSION   SYNC     HEALTH        AGE
+apps        guestbook     1a2b3c4    <none>    Synced   Healthy       60m
+apps        winterlight   9f8e7d6    1.1.2     Synced   Progressing   26h
+finance     billing       1a2b3c4    <none>    Synced   Healthy       60m
 `},
 		{"-o wide adds SOURCE and LAST SYNC", pipe, []string{"-o", "wide"}, `
 NAME          REVISION   VERSION   SYNC     HEALTH        AGE   SOURCE                    LAST SYNC   MESSAGE
-guestbook     1a2b3c4    <none>    Synced   Healthy       60m   apps/guestbook            2m          synced and healthy
+guestbook     1a2b3c4    <none>    Synced   Healthy       60m   apps/guestbook            2m
 winterlight   9f8e7d6    1.1.2     Synced   Progressing   26h   helm:charts/winterlight   <none>      Deployment winterlight: 1 of 2 updated replicas are available, waiting for the rollout to finish
 `},
 		{"-o name", pipe, []string{"-o", "name"}, `

@@ -19,10 +19,12 @@ const example = `  # Sync web now, at the head of its tracked ref
   # Sync and wait for the result (exit 1 if the sync fails)
   kubectl gitops sync web -n apps --wait --timeout 2m
 
-  # See what a sync would do, deleting objects no longer in Git even if spec.sync.prune is off
+  # See what a sync would do, deleting objects no longer in Git even if
+  # spec.sync.prune is off
   kubectl gitops sync web -n apps --prune --dry-run --wait
 
-  # Sync another branch, tag or commit (for a rollback, prefer kubectl gitops rollback)
+  # Sync another branch, tag or commit (for a rollback, prefer
+  # kubectl gitops rollback)
   kubectl gitops sync web -n apps --revision v1.4.0`
 
 // command holds the flags and what the verb needs from outside, injectable for tests.
@@ -46,9 +48,10 @@ func newCmd(c *command) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync NAME",
 		Short: "Sync an application now",
-		Long: `sync asks the server to apply an application now (create on desiredstates/sync) and prints
-its answer. The sync runs on the server; --wait follows it and reports the result from the
-history. A sync at the tracked ref resumes automated sync paused by a forced rollback.`,
+		Long: `sync asks the server to apply an application now (create on
+desiredstates/sync) and prints its answer. The sync runs on the server; --wait
+follows it and reports the result from the history. A sync at the tracked ref
+resumes automated sync paused by a forced rollback.`,
 		Example:           example,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: view.Completion(c.o, c.client),
