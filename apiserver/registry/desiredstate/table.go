@@ -2,7 +2,6 @@ package desiredstate
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -47,47 +46,11 @@ func (tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ ru
 	now := time.Now()
 	for _, s := range items {
 		table.Rows = append(table.Rows, metav1.TableRow{
-			Cells:  []any{s.Name, revision(s), version(s), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), origin(s), age(ptrTime(s.Status.LastSyncTime), now)},
+			Cells:  []any{s.Name, s.ShortRevision(), s.MainVersion(), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), s.ManifestSource(), age(ptrTime(s.Status.LastSyncTime), now)},
 			Object: runtime.RawExtension{Object: s},
 		})
 	}
 	return table, nil
-}
-
-func revision(s *v1alpha1.DesiredState) string {
-	rev := s.Status.Sync.Revision
-	if rev == "" {
-		rev = s.Status.Source.Revision
-	}
-	if len(rev) > 7 {
-		rev = rev[:7]
-	}
-	return orNone(rev)
-}
-
-func version(s *v1alpha1.DesiredState) string {
-	if len(s.Status.Versions) == 0 {
-		return "<none>"
-	}
-	return orNone(s.Status.Versions[0].Value)
-}
-
-// origin names where the manifests come from: the chart or the directory.
-func origin(s *v1alpha1.DesiredState) string {
-	if h := s.Spec.Helm; h != nil {
-		if h.Chart.Path != "" {
-			return "helm:" + h.Chart.Path
-		}
-		return "helm:" + strings.TrimSuffix(h.Chart.RepoURL, "/") + "/" + h.Chart.Name + versionSuffix(h.Chart.Version)
-	}
-	return orNone(s.Spec.Source.Path)
-}
-
-func versionSuffix(v string) string {
-	if v == "" {
-		return ""
-	}
-	return "@" + v
 }
 
 func ptrTime(t *metav1.Time) metav1.Time {

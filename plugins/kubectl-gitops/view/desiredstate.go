@@ -3,7 +3,6 @@ package view
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -47,37 +46,14 @@ func Short(rev string) string {
 	return rev
 }
 
-// Revision is the commit last synced, or the one read when none was synced yet.
-func Revision(ds *v1alpha1.DesiredState) string {
-	rev := ds.Status.Sync.Revision
-	if rev == "" {
-		rev = ds.Status.Source.Revision
-	}
-	return orNone(Short(rev))
-}
+// Revision is the commit last synced (or read), short.
+func Revision(ds *v1alpha1.DesiredState) string { return ds.ShortRevision() }
 
 // Version is the value of the first version pin, the application's main version.
-func Version(ds *v1alpha1.DesiredState) string {
-	if len(ds.Status.Versions) == 0 {
-		return "<none>"
-	}
-	return orNone(ds.Status.Versions[0].Value)
-}
+func Version(ds *v1alpha1.DesiredState) string { return ds.MainVersion() }
 
 // Source names where the manifests come from: the chart or the directory.
-func Source(ds *v1alpha1.DesiredState) string {
-	if h := ds.Spec.Helm; h != nil {
-		if h.Chart.Path != "" {
-			return "helm:" + h.Chart.Path
-		}
-		s := "helm:" + strings.TrimSuffix(h.Chart.RepoURL, "/") + "/" + h.Chart.Name
-		if h.Chart.Version != "" {
-			s += "@" + h.Chart.Version
-		}
-		return s
-	}
-	return orNone(ds.Spec.Source.Path)
-}
+func Source(ds *v1alpha1.DesiredState) string { return ds.ManifestSource() }
 
 // SyncStatus is Synced, OutOfSync or Unknown (also when not yet observed).
 func SyncStatus(ds *v1alpha1.DesiredState) string { return OrUnknown(ds.Status.Sync.Status) }
