@@ -29,17 +29,16 @@ func Explain(err error, verb, resource, namespace, name string) error {
 	if errors.As(err, &exit) {
 		return err
 	}
-	where := fmt.Sprintf("in namespace %s", namespace)
+	// Each message fits one 80-column line with kubectl's "error: " in front.
 	switch {
 	case apierrors.IsNotFound(err) && name != "":
-		return fmt.Errorf("%s %q not found %s (list them with: kubectl get desiredstates -n %s)", singular(resource), name, where, namespace)
+		return fmt.Errorf("%s %q not found in namespace %s", singular(resource), name, namespace)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("you may not %s %s %s: ask for a Role that grants %q on %q (see: kubectl auth can-i %s %s -n %s)",
-			verb, resource, where, verb, resource, verb, resource, namespace)
+		return fmt.Errorf("you may not %s %s in namespace %s", verb, resource, namespace)
 	case apierrors.IsServiceUnavailable(err), isNoAPI(err):
-		return fmt.Errorf("the kube-gitops API is not available: check that the APIService is Available with: kubectl get apiservice v1alpha1.gitops.kube-gitops.dev (%s)", firstLine(err))
+		return errors.New("API unavailable: kubectl get apiservice v1alpha1.gitops.kube-gitops.dev")
 	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("the cluster does not accept your credentials: check your kubeconfig (%s)", firstLine(err))
+		return errors.New("the cluster refuses your credentials: check your kubeconfig")
 	}
 	return errors.New(firstLine(err))
 }

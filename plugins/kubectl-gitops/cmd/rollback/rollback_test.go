@@ -112,7 +112,7 @@ func TestRollback(t *testing.T) {
 			wantBody: body(nil), wantOut: queued + "\n"},
 		{name: "not automated with --force: nothing to pause", ds: manual(), args: []string{"--force"},
 			wantBody: body(nil), wantOut: queued + "\n"},
-		{name: "unknown application", ds: manual(), args: []string{"--force"}, wantErr: `desiredstate "nosuch" not found in namespace apps (list them with: kubectl get desiredstates -n apps)`},
+		{name: "unknown application", ds: manual(), args: []string{"--force"}, wantErr: `desiredstate "nosuch" not found in namespace apps`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newServer(tc.ds)

@@ -127,7 +127,7 @@ func printObject(w io.Writer, format string, obj runtime.Object) error {
 // explainList is options.Explain for a list, which has no name and with -A no namespace.
 func explainList(err error, all bool, ns string) error {
 	if all && apierrors.IsForbidden(err) {
-		return fmt.Errorf("you may not list desiredstates in all namespaces: ask for a ClusterRole that grants \"list\" on \"desiredstates\", or name a namespace with -n (see: kubectl auth can-i list desiredstates -A)")
+		return fmt.Errorf("you may not list desiredstates in all namespaces: use -n NAMESPACE")
 	}
 	return options.Explain(err, "list", "desiredstates", ns, "")
 }

@@ -142,7 +142,7 @@ func TestWatchFails(t *testing.T) {
 		{"deleted", first(scripted(viewtest.Winterlight(), watch.Event{Type: watch.Deleted, Object: viewtest.Unstructured(viewtest.Winterlight())})), nil,
 			"desiredstate apps/winterlight was deleted: its file is gone from Git"},
 		{"unknown", viewtest.Client(), nil,
-			`desiredstate "winterlight" not found in namespace apps (list them with: kubectl get desiredstates -n apps)`},
+			`desiredstate "winterlight" not found in namespace apps`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := run(t, tc.client, pipe, append([]string{"winterlight", "--watch"}, tc.args...)...)
