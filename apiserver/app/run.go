@@ -8,8 +8,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
@@ -121,7 +123,7 @@ func (o *Options) config() (*apiserver.Config, error) {
 	return &apiserver.Config{GenericConfig: generic}, nil
 }
 
-func (o *Options) gitAuth(secrets typedcorev1.SecretsGetter) func(context.Context) (transportAuth, error) {
+func (o *Options) gitAuth(secrets typedcorev1.SecretsGetter) func(context.Context) (transport.AuthMethod, error) {
 	if o.GitCredentialsSecret != "" {
 		return source.SecretAuth(o.Repo, secrets, o.Namespace, o.GitCredentialsSecret)
 	}
@@ -144,7 +146,7 @@ func (o *Options) lead(ctx context.Context, kube kubernetes.Interface, work func
 	host, _ := os.Hostname()
 	id := host + "_" + uuid.NewString()
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1ObjectMeta(o.LeaseName, o.Namespace),
+		LeaseMeta:  metav1.ObjectMeta{Name: o.LeaseName, Namespace: o.Namespace},
 		Client:     kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 	}
