@@ -2,6 +2,7 @@
 # Builds the local control plane's binaries from the hack/cluster module into .local/bin:
 #   kube-local  etcd, kube-apiserver, kube-controller-manager, kube-scheduler (multi-call)
 #   kwok        fake nodes and pod lifecycle
+#   kubectl     a link to kube-local, which then acts as kubectl v1.37.2
 # Idempotent: with a warm Go build cache it takes seconds.
 set -euo pipefail
 
@@ -71,3 +72,7 @@ build() {
 # go build writes its errors to stderr, which is passed through unchanged.
 build kube-local ./cmd/kube-local "~15 min"
 build kwok sigs.k8s.io/kwok/cmd/kwok "~1-2 min"
+# kubectl at the cluster's version (v1.37.2), not the machine's: kube-local acts as kubectl when
+# called through this link.
+ln -sf kube-local "$bin_dir/kubectl"
+echo "build-cluster: kubectl v1.37.2 ready at $bin_dir/kubectl"
