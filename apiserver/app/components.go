@@ -7,9 +7,9 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -28,6 +28,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/render"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
 	"github.com/kube-gitops/kube-gitops/pkg/webhook"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
@@ -44,6 +45,7 @@ type components struct {
 	controller *controller.Controller
 	loop       *refresh.Loop
 	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
+	tenancy    *tenancy.Gate
 
 	promotions       *store.Promotions
 	promotionRecords *store.PromotionRecords
@@ -65,14 +67,14 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	if err != nil {
 		return nil, err
 	}
-	crds, err := apiextensionsclient.NewForConfig(hostConfig)
+	disco, err := discovery.NewDiscoveryClientForConfig(hostConfig)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.EnsureCRDs(ctx, crds); err != nil {
-		return nil, fmt.Errorf("%w (the server's ServiceAccount needs to create CustomResourceDefinitions, or install them first)", err)
+	if err := store.WaitForCRDs(ctx, disco, time.Minute); err != nil {
+		return nil, err
 	}
-	disco, err := discovery.NewDiscoveryClientForConfig(hostConfig)
+	user, groups, err := tenancy.WhoAmI(ctx, kube)
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +105,26 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	}
 
 	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(dyn), sources: store.NewSourceRecords(dyn, o.Namespace)}
-	c.preview = controller.Preview{Sources: sources, Render: renderFn, Engine: engine, AllowOtherNamespaces: o.AllowOtherNamespaces}
+	// Opt-ins given or revoked re-check the namespace's applications at once; the gate is
+	// created before the controller it notifies, so the callback reads c.controller late.
+	c.tenancy = tenancy.New(tenancy.Options{
+		Kube: kube, ServerNamespace: o.Namespace, ServerUser: user, ServerGroups: groups,
+		AllowProtected: o.ManageProtectedNamespaces,
+		OnChange: func(ns string) {
+			if c.controller != nil {
+				c.controller.EnqueueNamespace(ns)
+			}
+		},
+	})
+	c.preview = controller.Preview{Sources: sources, Render: renderFn, Engine: engine, AllowOtherNamespaces: o.AllowOtherNamespaces, Tenancy: c.tenancy}
 	events := o.eventRecorder(ctx, kube)
+	live, err := controller.NewLive(hostConfig, mapper)
+	if err != nil {
+		return nil, err
+	}
 	c.controller = controller.New(controller.Options{
 		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
-		Live: controller.NewLive(dyn, mapper), Events: events, Workers: o.SyncWorkers,
+		Live: live, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
 	})
 	c.refreshNow = make(chan struct{}, 1)

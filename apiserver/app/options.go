@@ -46,6 +46,8 @@ type Options struct {
 	ApplyWorkers         int
 	RenderTimeout        time.Duration
 	AllowOtherNamespaces bool
+
+	ManageProtectedNamespaces []string
 }
 
 // NewOptions returns the defaults: no etcd (the store lives in the host cluster as CRs), no
@@ -102,6 +104,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.SyncWorkers, "sync-workers", o.SyncWorkers, "How many applications sync at once.")
 	fs.IntVar(&o.ApplyWorkers, "apply-workers", o.ApplyWorkers, "How many apply requests to the cluster are in flight at once, across all applications.")
 	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "Limit for rendering one application.")
+	fs.StringSliceVar(&o.ManageProtectedNamespaces, "manage-protected-namespaces", o.ManageProtectedNamespaces, "Protected namespaces (kube-system, kube-public, kube-node-lease, the server's own) that applications may deploy into anyway, once they opted in like any other namespace.")
 	fs.BoolVar(&o.AllowOtherNamespaces, "allow-other-namespaces", o.AllowOtherNamespaces, "Let an application create objects in namespaces other than its DesiredState's (its ServiceAccount's RBAC still applies).")
 }
 

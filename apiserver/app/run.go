@@ -86,6 +86,7 @@ func (o *Options) Run(ctx context.Context) error {
 	server.AddPostStartHookOrDie("gitops-store-git-and-sync", func(hook genericapiserver.PostStartHookContext) error {
 		go c.reader.Run(hook)
 		go c.promotions.Run(hook)
+		go c.tenancy.Run(hook)
 		go o.lead(hook, c.kube, func(ctx context.Context) {
 			if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) {
 				return

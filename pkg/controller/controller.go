@@ -47,6 +47,9 @@ type Options struct {
 	Engine   *apply.Engine
 	Live     *Live
 	Events   record.EventRecorder
+	// Tenancy decides whether an application's namespace may be managed; nothing is rendered,
+	// applied or pruned for one it refuses.
+	Tenancy Tenancy
 	// Workers is how many applications sync at once; the Engine bounds the requests.
 	Workers int
 	// Resync re-checks every application this often even without a change (drift the watches
@@ -124,6 +127,15 @@ func (c *Controller) Run(ctx context.Context) {
 	<-ctx.Done()
 	c.queue.ShutDown()
 	wg.Wait()
+}
+
+// EnqueueNamespace asks for a re-check of the applications of namespace, e.g. when its opt-in
+// was given or revoked.
+func (c *Controller) EnqueueNamespace(namespace string) {
+	items, _ := c.Reader.List(namespace, nil)
+	for _, ds := range items {
+		c.queue.Add(key(ds.Namespace, ds.Name))
+	}
 }
 
 // EnqueueAll asks for a re-check of every application, e.g. after a new commit of the root

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -19,91 +20,171 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 )
 
-// Live watches the objects kube-gitops applied, one shared informer per kind (only objects
-// labelled as managed by kube-gitops are cached), to heal drift and follow health without
-// polling.
+// Live watches the objects kube-gitops applied, to heal drift and follow health without polling:
+// one informer per kind and namespace, listing only objects labelled as managed by kube-gitops.
+// A namespace's objects are read as the application's ServiceAccount (the namespace's opt-in lets
+// the server impersonate it), so the server itself reads nothing in namespaces that did not opt
+// in; cluster-scoped kinds are read with the server's own identity, which the install grants for
+// the kinds it manages.
 type Live struct {
-	client dynamic.Interface
+	config *rest.Config
+	server dynamic.Interface
 	mapper meta.RESTMapper
 
 	mu        sync.Mutex
 	ctx       context.Context
-	informers map[schema.GroupVersionKind]cache.SharedIndexInformer
+	informers map[watchKey]*watched
 	onChange  func(owner types.NamespacedName, drift bool)
 }
 
-// NewLive returns a Live; the Controller starts it.
-func NewLive(client dynamic.Interface, mapper meta.RESTMapper) *Live {
-	return &Live{client: client, mapper: mapper, informers: map[schema.GroupVersionKind]cache.SharedIndexInformer{}}
+// watchKey is one informer: a kind in a namespace ("" for cluster-scoped kinds) read as an
+// identity ("" for the server's own, else a ServiceAccount "<namespace>/<name>").
+type watchKey struct {
+	gvk       schema.GroupVersionKind
+	namespace string
+	identity  string
+}
+
+type watched struct {
+	informer cache.SharedIndexInformer
+	stop     context.CancelFunc // nil until started
+}
+
+// NewLive returns a Live; the Controller starts it. config is the server's own identity.
+func NewLive(config *rest.Config, mapper meta.RESTMapper) (*Live, error) {
+	server, err := dynamic.NewForConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return &Live{config: rest.CopyConfig(config), server: server, mapper: mapper, informers: map[watchKey]*watched{}}, nil
 }
 
 // Run starts the informers created so far and those created later, until ctx ends.
 func (l *Live) Run(ctx context.Context) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.ctx = ctx
-	for _, inf := range l.informers {
-		go inf.RunWithContext(ctx)
+	for _, w := range l.informers {
+		l.start(w)
 	}
-	l.mu.Unlock()
 }
 
-// Track makes sure the kinds of resources are watched.
-func (l *Live) Track(_ types.NamespacedName, resources []v1alpha1.ResourceStatus) {
+// start runs w's informer under its own context, so that a namespace can stop being watched.
+// Called with l.mu held.
+func (l *Live) start(w *watched) {
+	if l.ctx == nil || w.stop != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(l.ctx)
+	w.stop = cancel
+	go w.informer.RunWithContext(ctx)
+}
+
+// Track makes sure the kinds of resources are watched, for the application owner applied as
+// ServiceAccount serviceAccount of its namespace.
+func (l *Live) Track(owner types.NamespacedName, serviceAccount string, resources []v1alpha1.ResourceStatus) {
 	for _, r := range resources {
 		gvk := schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+		mapping, err := l.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			klog.V(2).InfoS("Cannot watch kind yet", "kind", gvk.String(), "err", err)
+			continue
+		}
+		k := l.keyFor(owner, serviceAccount, r, mapping)
 		l.mu.Lock()
-		_, ok := l.informers[gvk]
+		_, ok := l.informers[k]
 		l.mu.Unlock()
 		if !ok {
-			l.watch(gvk)
+			l.watch(k, mapping)
 		}
 	}
 }
 
-// Forget is called when an application is gone. Informers are shared by kind, so nothing stops.
-func (l *Live) Forget(types.NamespacedName) {}
+// keyFor picks the informer that reads r for owner.
+func (l *Live) keyFor(owner types.NamespacedName, serviceAccount string, r v1alpha1.ResourceStatus, mapping *meta.RESTMapping) watchKey {
+	gvk := schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+		return watchKey{gvk: gvk}
+	}
+	return watchKey{gvk: gvk, namespace: r.Namespace, identity: owner.Namespace + "/" + orDefault(serviceAccount, apply.DefaultServiceAccount)}
+}
 
-// Get returns the live object of r from the cache; known is false while its kind's cache is not
-// filled yet (health then stays as it was).
-func (l *Live) Get(r v1alpha1.ResourceStatus) (obj *unstructured.Unstructured, known bool) {
+// Stop stops watching what is read as ServiceAccount serviceAccount of namespace, e.g. when the
+// namespace's opt-in is revoked.
+func (l *Live) Stop(namespace, serviceAccount string) {
+	identity := namespace + "/" + orDefault(serviceAccount, apply.DefaultServiceAccount)
 	l.mu.Lock()
-	inf, ok := l.informers[schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}]
+	defer l.mu.Unlock()
+	for k, w := range l.informers {
+		if k.identity == identity {
+			if w.stop != nil {
+				w.stop()
+			}
+			delete(l.informers, k)
+		}
+	}
+}
+
+// Get returns the live object of r as owner sees it, from the cache. known is false while the
+// cache is not filled yet (health then stays as it was). An object that another application
+// applied last is reported as missing: an application's status never tells about objects that
+// are not its own.
+func (l *Live) Get(owner types.NamespacedName, serviceAccount string, r v1alpha1.ResourceStatus) (obj *unstructured.Unstructured, known bool) {
+	gvk := schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+	mapping, err := l.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, false
+	}
+	l.mu.Lock()
+	w, ok := l.informers[l.keyFor(owner, serviceAccount, r, mapping)]
 	l.mu.Unlock()
-	if !ok || !inf.HasSynced() {
+	if !ok || !w.informer.HasSynced() {
 		return nil, false
 	}
 	k := r.Name
 	if r.Namespace != "" {
 		k = r.Namespace + "/" + r.Name
 	}
-	item, exists, err := inf.GetStore().GetByKey(k)
+	item, exists, err := w.informer.GetStore().GetByKey(k)
 	if err != nil || !exists {
 		return nil, true
 	}
-	return item.(*unstructured.Unstructured), true
+	u := item.(*unstructured.Unstructured)
+	if o, ok := ownerOf(u); !ok || o != owner {
+		return nil, true
+	}
+	return u, true
 }
 
-func (l *Live) watch(gvk schema.GroupVersionKind) {
-	mapping, err := l.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		klog.V(2).InfoS("Cannot watch kind yet", "kind", gvk.String(), "err", err)
-		return
+func (l *Live) watch(k watchKey, mapping *meta.RESTMapping) {
+	client := l.server
+	if k.identity != "" {
+		cfg := rest.CopyConfig(l.config)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + identityNamespace(k.identity) + ":" + identityName(k.identity)}
+		c, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			klog.ErrorS(err, "Cannot create a client to watch", "kind", k.gvk.String(), "as", k.identity)
+			return
+		}
+		client = c
 	}
-	inf := dynamicinformer.NewFilteredDynamicInformer(l.client, mapping.Resource, metav1.NamespaceAll, 0, cache.Indexers{},
+	inf := dynamicinformer.NewFilteredDynamicInformer(client, mapping.Resource, k.namespace, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = apply.LabelManagedBy + "=kube-gitops" }).Informer()
+	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		klog.V(2).InfoS("Watch of applied objects failed; retrying", "kind", k.gvk.String(), "namespace", k.namespace, "as", k.identity, "err", err)
+	})
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		UpdateFunc: func(oldObj, newObj any) { l.changed(oldObj, newObj) },
 		DeleteFunc: func(obj any) { l.changed(nil, obj) },
 	})
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.informers[gvk]; ok {
+	if _, ok := l.informers[k]; ok {
 		return
 	}
-	l.informers[gvk] = inf
-	if l.ctx != nil {
-		go inf.RunWithContext(l.ctx)
-	}
+	w := &watched{informer: inf}
+	l.informers[k] = w
+	l.start(w)
 }
 
 // changed routes an event to the object's owner; it is drift unless only status and server
@@ -140,6 +221,9 @@ func cutOwner(s string) (string, string, bool) {
 	}
 	return "", "", false
 }
+
+func identityNamespace(identity string) string { ns, _, _ := cutOwner(identity); return ns }
+func identityName(identity string) string      { _, name, _ := cutOwner(identity); return name }
 
 // comparable is an object without status and server bookkeeping.
 func comparable(u *unstructured.Unstructured) map[string]any {

@@ -21,6 +21,9 @@ type Preview struct {
 	Render               RenderFunc
 	Engine               *apply.Engine
 	AllowOtherNamespaces bool
+	// Tenancy refuses diffs of applications whose namespace may not be managed (a diff is a dry
+	// run as the application's ServiceAccount).
+	Tenancy Tenancy
 }
 
 // Manifests returns the rendered objects at revision ("" for the tracked ref), Secrets masked.
@@ -38,6 +41,11 @@ func (p Preview) Manifests(ctx context.Context, ds *v1alpha1.DesiredState, revis
 
 // Diff compares the rendering at revision with the cluster by a server-side-apply dry run.
 func (p Preview) Diff(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (*v1alpha1.DesiredStateDiff, error) {
+	if p.Tenancy != nil {
+		if d := p.Tenancy.Check(ctx, ds.Namespace, serviceAccountOf(ds), ds.Status.Source.File); !d.Allowed {
+			return nil, apierrors.NewBadRequest(d.Message)
+		}
+	}
 	objects, rev, err := p.render(ctx, ds, revision)
 	if err != nil {
 		return nil, err

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -32,6 +31,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		return nil
 	}
 	op := ds.Status.Operation
+	if d := c.admit(ctx, ds); !d.Allowed {
+		return c.refuse(ctx, ds, op, d)
+	}
 	files, revision, err := c.source(ctx, ds, op)
 	if err != nil {
 		metrics.SyncFailures.WithLabelValues("FetchFailed").Inc()
@@ -126,7 +128,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 			delete(c.applied, k)
 		}
 		c.mu.Unlock()
-		c.Live.Track(req.Owner, res.Resources)
+		c.Live.Track(req.Owner, req.ServiceAccount, res.Resources)
 	}
 	metrics.SyncDuration.WithLabelValues(resultOf(ok)).Observe(metrics.Since(start))
 	if !ok {
@@ -156,7 +158,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 			finishOperation(st, op, revision, resultOf(ok)+" (dry run)", message, c.HistoryLimit)
 			return
 		}
-		st.Resources = c.withHealth(res.Resources)
+		st.Resources = c.withHealth(ds, res.Resources)
 		now := metav1.Now()
 		// A sync that changed nothing leaves sync and lastSyncTime as they were, so that a
 		// resync (or a restart) of an application that is in sync writes nothing.
@@ -203,11 +205,11 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		}
 		resources = append(resources, r)
 	}
-	c.Live.Track(req.Owner, resources)
+	c.Live.Track(req.Owner, req.ServiceAccount, resources)
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
 		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
-		st.Resources = c.withHealth(resources)
+		st.Resources = c.withHealth(ds, resources)
 		st.Sync.Status = v1alpha1.SyncStatusSynced
 		st.Sync.Message = "the cluster equals " + short(revision)
 		if outOfSync > 0 {
@@ -221,9 +223,9 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 
 // refreshHealth recomputes health from the watched objects only.
 func (c *Controller) refreshHealth(ctx context.Context, ds *v1alpha1.DesiredState) error {
-	c.Live.Track(types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name}, ds.Status.Resources)
+	c.Live.Track(ownerOfApp(ds), ds.Spec.Sync.ServiceAccountName, ds.Status.Resources)
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
-		st.Resources = c.withHealth(st.Resources)
+		st.Resources = c.withHealth(ds, st.Resources)
 		setHealth(st)
 		setReady(st)
 	})
@@ -240,14 +242,13 @@ func (c *Controller) forget(k string) {
 	c.mu.Lock()
 	delete(c.applied, k)
 	c.mu.Unlock()
-	namespace, name, _ := strings.Cut(k, "/")
-	c.Live.Forget(types.NamespacedName{Namespace: namespace, Name: name})
 }
 
 func (c *Controller) update(ctx context.Context, ds *v1alpha1.DesiredState, mutate func(*v1alpha1.DesiredStateStatus)) error {
 	rootErr := c.rootError()
 	root := c.Sources.Root(ds)
 	_, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, func(st *v1alpha1.DesiredStateStatus) {
+		clearRefusal(st) // set again by mutate if the application is still refused
 		mutate(st)
 		if root {
 			if rootErr != nil {

@@ -12,7 +12,7 @@ import (
 // DryRun and Prune of an operation on top.
 func applyRequest(ds *v1alpha1.DesiredState, objects []*unstructured.Unstructured, allowOtherNamespaces bool) apply.Request {
 	return apply.Request{
-		Owner:                types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name},
+		Owner:                ownerOfApp(ds),
 		Objects:              objects,
 		Previous:             ds.Status.Resources,
 		ServiceAccount:       ds.Spec.Sync.ServiceAccountName,
@@ -20,4 +20,9 @@ func applyRequest(ds *v1alpha1.DesiredState, objects []*unstructured.Unstructure
 		AllowEmpty:           ds.Spec.Sync.AllowEmpty,
 		AllowOtherNamespaces: allowOtherNamespaces,
 	}
+}
+
+// ownerOfApp names the application of ds, as the owner annotation of its objects does.
+func ownerOfApp(ds *v1alpha1.DesiredState) types.NamespacedName {
+	return types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name}
 }

@@ -7,12 +7,12 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/health"
 )
 
-// withHealth fills in each object's health from the watched live objects.
-func (c *Controller) withHealth(resources []v1alpha1.ResourceStatus) []v1alpha1.ResourceStatus {
+// withHealth fills in each object's health from the live objects ds's application watches.
+func (c *Controller) withHealth(ds *v1alpha1.DesiredState, resources []v1alpha1.ResourceStatus) []v1alpha1.ResourceStatus {
 	out := make([]v1alpha1.ResourceStatus, len(resources))
 	for i, r := range resources {
 		out[i] = r
-		if obj, known := c.Live.Get(r); known {
+		if obj, known := c.Live.Get(ownerOfApp(ds), ds.Spec.Sync.ServiceAccountName, r); known {
 			h, message := health.Object(obj)
 			out[i].Health = h
 			// A synced object's message is its health; kept current so it never goes stale.

@@ -3,21 +3,16 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	_ "embed"
-	"errors"
 	"fmt"
-	"io"
+	"slices"
+	"strings"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset/typed/apiextensions/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
 )
 
 // InternalGroup is the API group of the internal store.
@@ -32,64 +27,28 @@ var (
 	SourcesResource = schema.GroupVersionResource{Group: InternalGroup, Version: "v1alpha1", Resource: "sourcerecords"}
 )
 
-//go:embed crds.yaml
-var crdsYAML []byte
-
-// CRDs returns the definitions of the internal store.
-func CRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	var out []*apiextensionsv1.CustomResourceDefinition
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(crdsYAML), 4096)
-	for {
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := dec.Decode(crd); errors.Is(err, io.EOF) {
-			return out, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("decode embedded CRDs: %w", err)
-		}
-		out = append(out, crd)
-	}
-}
-
-// EnsureCRDs creates or updates the internal CRDs and waits until they are established.
-func EnsureCRDs(ctx context.Context, client apiextensionsclient.CustomResourceDefinitionsGetter) error {
-	crds, err := CRDs()
-	if err != nil {
-		return err
-	}
-	for _, want := range crds {
-		got, err := client.CustomResourceDefinitions().Get(ctx, want.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			_, err = client.CustomResourceDefinitions().Create(ctx, want, metav1.CreateOptions{})
-		case err == nil:
-			want.ResourceVersion = got.ResourceVersion
-			_, err = client.CustomResourceDefinitions().Update(ctx, want, metav1.UpdateOptions{})
-		}
-		if err != nil {
-			return fmt.Errorf("install CRD %s: %w", want.Name, err)
-		}
-		if err := waitEstablished(ctx, client, want.Name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func waitEstablished(ctx context.Context, client apiextensionsclient.CustomResourceDefinitionsGetter, name string) error {
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		crd, err := client.CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
+// WaitForCRDs waits until the cluster serves the internal store's resources. The server does not
+// install them (it may not write CustomResourceDefinitions): the install does, from config/crds.
+func WaitForCRDs(ctx context.Context, disco discovery.DiscoveryInterface, timeout time.Duration) error {
+	want := []string{RecordsResource.Resource, PromotionsResource.Resource, SourcesResource.Resource}
+	var missing []string
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		missing = want
+		list, err := disco.ServerResourcesForGroupVersion(RecordsResource.GroupVersion().String())
 		if err != nil {
 			return false, nil
 		}
-		for _, c := range crd.Status.Conditions {
-			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
+		missing = nil
+		for _, r := range want {
+			if !slices.ContainsFunc(list.APIResources, func(a metav1.APIResource) bool { return a.Name == r }) {
+				missing = append(missing, r)
 			}
 		}
-		return false, nil
+		return len(missing) == 0, nil
 	})
 	if err != nil {
-		return fmt.Errorf("CRD %s not established: %w", name, err)
+		return fmt.Errorf("the internal CustomResourceDefinitions (%s.%s) are not installed: install them with kubectl gitops install (or kubectl apply -f config/crds/)",
+			strings.Join(missing, ", "), InternalGroup)
 	}
 	return nil
 }

@@ -37,7 +37,8 @@ type env struct {
 	server                      *gitopsServer
 	kube                        kubernetes.Interface
 	dyn                         dynamic.Interface
-	kubeconfig                  string
+	kubeconfig                  string // admin
+	serverKubeconfig            string // the server's ServiceAccount, with the shipped RBAC only
 }
 
 var e *env
@@ -73,7 +74,7 @@ func setUp(ctx context.Context) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, bin := range []string{"bin/gitops-apiserver", ".local/bin/kube-local", ".local/bin/kwok"} {
+	for _, bin := range []string{"bin/gitops-apiserver", ".local/bin/kube-local", ".local/bin/kwok", ".local/bin/kubectl"} {
 		if _, err := os.Stat(filepath.Join(root, bin)); err != nil {
 			return nil, fmt.Errorf("%s is missing: run `make build cluster` (or `make test`, which does)", bin)
 		}
@@ -101,13 +102,8 @@ func setUp(ctx context.Context) (*env, error) {
 	if en.repoURL, err = en.git.CreateRepo(en.repo, filepath.Join(root, "test/fixtures/winterlight-config")); err != nil {
 		return en, err
 	}
-	for _, ns := range []string{"kube-gitops", "apps"} {
-		if err := en.createNamespace(ctx, ns); err != nil {
-			return en, err
-		}
-	}
-	if out, err := en.kubectl("apply", "-f", filepath.Join(root, "config/rbac/user-roles.yaml")); err != nil {
-		return en, fmt.Errorf("apply user roles: %v: %s", err, out)
+	if err := en.install(ctx); err != nil {
+		return en, err
 	}
 	if err := en.createSyncAccount(ctx, "apps"); err != nil {
 		return en, err

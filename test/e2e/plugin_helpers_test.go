@@ -12,7 +12,7 @@ import (
 // PATH. kubectl refuses flags before a plugin's name, so the kubeconfig and cache directory go
 // through KUBECONFIG and KUBECACHEDIR. code is the process's exit code (-1 if it did not run).
 func (en *env) plugin(args ...string) (stdout, stderr string, code int) {
-	cmd := exec.Command("kubectl", append([]string{"gitops"}, args...)...)
+	cmd := exec.Command(en.kubectlBinary(), append([]string{"gitops"}, args...)...)
 	cmd.Env = append(os.Environ(),
 		"PATH="+filepath.Join(en.root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"KUBECONFIG="+en.kubeconfig,

@@ -76,7 +76,7 @@ func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error)
 	s.cmd = exec.Command(filepath.Join(en.root, "bin/gitops-apiserver"),
 		"--repo", en.repoURL, "--ref", "main", "--path", "clusters/"+en.environment(), "--environment", en.environment(),
 		"--namespace", "kube-gitops",
-		"--kubeconfig", en.kubeconfig, "--authentication-kubeconfig", en.kubeconfig, "--authorization-kubeconfig", en.kubeconfig,
+		"--kubeconfig", en.serverKubeconfig, "--authentication-kubeconfig", en.serverKubeconfig, "--authorization-kubeconfig", en.serverKubeconfig,
 		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", s.certDir,
 		"--git-username", "gitops", "--git-password-file", passwordFile,
 		"--webhook-port", strconv.Itoa(webhookPort), "--webhook-secret-file", webhookSecretFile,
@@ -172,11 +172,15 @@ func (en *env) createNamespace(ctx context.Context, name string) error {
 	return nil
 }
 
-// kubectl runs the machine's kubectl against the cluster with a private cache, so discovery
+// kubectlBinary is kubectl at the cluster's version (v1.37.2, built by hack/build-cluster.sh),
+// not the machine's, which may be outside the supported version skew.
+func (en *env) kubectlBinary() string { return filepath.Join(en.root, ".local/bin/kubectl") }
+
+// kubectl runs kubectl at the cluster's version against the cluster with a private cache, so discovery
 // from an earlier run never leaks in. It returns stdout and stderr together.
 func (en *env) kubectl(args ...string) (string, error) {
 	full := append([]string{"--kubeconfig", en.kubeconfig, "--cache-dir", filepath.Join(en.dir, "kube-cache")}, args...)
-	out, err := exec.Command("kubectl", full...).CombinedOutput()
+	out, err := exec.Command(en.kubectlBinary(), full...).CombinedOutput()
 	return string(out), err
 }
 
@@ -242,19 +246,86 @@ func (en *env) directClient(s *gitopsServer) (dynamic.Interface, error) {
 	return dynamic.NewForConfig(cfg)
 }
 
-// createSyncAccount creates the ServiceAccount gitops that applications in namespace are applied
-// as, with the built-in admin role in that namespace only.
+// createSyncAccount creates namespace and opts it in: the ServiceAccount gitops that applications
+// there are applied as, with the built-in admin role in that namespace only.
 func (en *env) createSyncAccount(ctx context.Context, namespace string) error {
 	if err := en.createNamespace(ctx, namespace); err != nil {
 		return err
 	}
-	for _, args := range [][]string{
-		{"create", "serviceaccount", "gitops", "-n", namespace},
-		{"create", "rolebinding", "gitops-admin", "-n", namespace, "--clusterrole", "admin", "--serviceaccount", namespace + ":gitops"},
-	} {
-		if out, err := en.kubectl(args...); err != nil && !strings.Contains(out, "AlreadyExists") {
-			return fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, out)
+	return en.optIn(namespace, "gitops", "")
+}
+
+// optIn does what `kubectl gitops init-namespace` does for a namespace's admin: the
+// ServiceAccount apps are applied as, its admin role in the namespace, and the opt-in (a Role
+// that lets the server impersonate that ServiceAccount, bound to the server), with path globs
+// when paths is not empty.
+func (en *env) optIn(namespace, serviceAccount, paths string) error {
+	annotations := ""
+	if paths != "" {
+		annotations = fmt.Sprintf("\n  annotations: {gitops.kube-gitops.dev/paths: %q}", paths)
+	}
+	manifest := fmt.Sprintf(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: %[2]s, namespace: %[1]s}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: %[2]s, namespace: %[1]s}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
+subjects: [{kind: ServiceAccount, name: %[2]s, namespace: %[1]s}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: kube-gitops, namespace: %[1]s}
+rules: [{apiGroups: [""], resources: [serviceaccounts], verbs: [impersonate], resourceNames: [%[2]s]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: kube-gitops
+  namespace: %[1]s
+  labels: {gitops.kube-gitops.dev/opt-in: "true"}%[3]s
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: kube-gitops}
+subjects: [{kind: ServiceAccount, name: gitops-apiserver, namespace: kube-gitops}]
+`, namespace, serviceAccount, annotations)
+	return en.kubectlApply(manifest)
+}
+
+// optOut removes a namespace's opt-in RoleBinding, as its admin would to revoke it.
+func (en *env) optOut(namespace string) error {
+	out, err := en.kubectl("delete", "rolebinding", "kube-gitops", "-n", namespace, "--ignore-not-found")
+	if err != nil {
+		return fmt.Errorf("delete the opt-in of %s: %v: %s", namespace, err, out)
+	}
+	return nil
+}
+
+// install applies what an install ships, from the same files: the internal CRDs, the admission
+// policy that guards them, the server's RBAC and the user roles; then it makes a kubeconfig of the
+// server's ServiceAccount (a TokenRequest token), so the server runs with exactly that RBAC.
+func (en *env) install(ctx context.Context) error {
+	if err := en.createNamespace(ctx, "kube-gitops"); err != nil {
+		return err
+	}
+	for _, file := range []string{"config/crds/internal.yaml", "config/admission/internal-records.yaml", "config/rbac/server.yaml", "config/rbac/user-roles.yaml"} {
+		if out, err := en.kubectl("apply", "--server-side", "--field-manager", "kube-gitops-install", "-f", filepath.Join(en.root, file)); err != nil {
+			return fmt.Errorf("apply %s: %v: %s", file, err, out)
 		}
+	}
+	if err := en.kubectlApply("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: gitops-apiserver, namespace: kube-gitops}\n"); err != nil {
+		return err
+	}
+	en.serverKubeconfig = filepath.Join(en.dir, "gitops-apiserver.kubeconfig")
+	return en.cluster.ServiceAccountKubeconfig(ctx, "kube-gitops", "gitops-apiserver", en.serverKubeconfig)
+}
+
+// kubectlApply server-side applies a YAML stream as the admin.
+func (en *env) kubectlApply(manifest string) error {
+	cmd := exec.Command(en.kubectlBinary(), "--kubeconfig", en.kubeconfig, "--cache-dir", filepath.Join(en.dir, "kube-cache"),
+		"apply", "--server-side", "--field-manager", "e2e", "-f", "-")
+	cmd.Stdin = strings.NewReader(manifest)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kubectl apply: %v: %s\n%s", err, out, manifest)
 	}
 	return nil
 }

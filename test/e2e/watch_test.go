@@ -47,7 +47,7 @@ func TestWatchSeesPushes(t *testing.T) {
 	}
 	defer w.Stop()
 
-	kubectlW := exec.CommandContext(ctx, "kubectl", "--kubeconfig", e.kubeconfig, "--cache-dir", filepath.Join(e.dir, "kube-cache"),
+	kubectlW := exec.CommandContext(ctx, e.kubectlBinary(), "--kubeconfig", e.kubeconfig, "--cache-dir", filepath.Join(e.dir, "kube-cache"),
 		"get", "desiredstates", "-n", ns, "--watch", "--output-watch-events")
 	stdout, err := kubectlW.StdoutPipe()
 	if err != nil {

@@ -182,6 +182,22 @@ const (
 	ConditionStale       = "Stale"
 )
 
+// Reasons of the Stalled condition when the server may not manage an application's namespace.
+// Nothing is applied or deleted while one of them holds; the application syncs again as soon as
+// the namespace's admin opts in (kubectl gitops init-namespace).
+const (
+	// ReasonNamespaceNotOptedIn: no RoleBinding in the namespace lets the server impersonate the
+	// application's ServiceAccount.
+	ReasonNamespaceNotOptedIn = "NamespaceNotOptedIn"
+	// ReasonNamespaceProtected: kube-system, kube-public, kube-node-lease and the server's own
+	// namespace are never managed unless the server is started with
+	// --manage-protected-namespaces naming them.
+	ReasonNamespaceProtected = "NamespaceProtected"
+	// ReasonPathNotAllowed: the namespace's opt-in RoleBinding limits which repository files may
+	// target it (annotation gitops.kube-gitops.dev/paths) and the DesiredState's file is not one.
+	ReasonPathNotAllowed = "PathNotAllowed"
+)
+
 // DesiredStateStatus is what the server observed of an application.
 type DesiredStateStatus struct {
 	// Source says where in Git the spec was read.

@@ -1,0 +1,62 @@
+package controller
+
+import (
+	"context"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
+)
+
+// Tenancy decides whether the application read from file may be applied in namespace as its
+// ServiceAccount (pkg/tenancy.Gate).
+type Tenancy interface {
+	Check(ctx context.Context, namespace, serviceAccount, file string) tenancy.Decision
+}
+
+// refusalReasons are the Stalled reasons of a refused namespace.
+var refusalReasons = []string{v1alpha1.ReasonNamespaceNotOptedIn, v1alpha1.ReasonNamespaceProtected, v1alpha1.ReasonPathNotAllowed}
+
+// admit asks Tenancy whether ds may be synced; without a Tenancy everything is.
+func (c *Controller) admit(ctx context.Context, ds *v1alpha1.DesiredState) tenancy.Decision {
+	if c.Tenancy == nil {
+		return tenancy.Decision{Allowed: true}
+	}
+	return c.Tenancy.Check(ctx, ds.Namespace, serviceAccountOf(ds), ds.Status.Source.File)
+}
+
+// refuse leaves a refused application's objects as they are (nothing applied, nothing deleted),
+// stops watching them and says why in the status and, once per change, in an Event.
+func (c *Controller) refuse(ctx context.Context, ds *v1alpha1.DesiredState, op *v1alpha1.SyncOperation, d tenancy.Decision) error {
+	k := key(ds.Namespace, ds.Name)
+	c.mu.Lock()
+	delete(c.applied, k) // re-checked from scratch once admitted again
+	c.mu.Unlock()
+	if d.Reason != v1alpha1.ReasonPathNotAllowed {
+		c.Live.Stop(ds.Namespace, serviceAccountOf(ds))
+	}
+	if cond := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionStalled); cond == nil || cond.Reason != d.Reason || cond.Message != d.Message {
+		c.warn(ds, d.Reason, d.Message)
+	}
+	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		setCondition(st, v1alpha1.ConditionStalled, true, d.Reason, d.Message)
+		setConditionValue(st, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: d.Reason, Message: d.Message})
+		finishOperation(st, op, "", "Failed", d.Message, c.HistoryLimit)
+	})
+}
+
+// clearRefusal removes a Stalled condition that a refusal set.
+func clearRefusal(st *v1alpha1.DesiredStateStatus) {
+	if cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); cond != nil && slices.Contains(refusalReasons, cond.Reason) {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
+	}
+}
+
+func serviceAccountOf(ds *v1alpha1.DesiredState) string {
+	return orDefault(ds.Spec.Sync.ServiceAccountName, apply.DefaultServiceAccount)
+}
+
