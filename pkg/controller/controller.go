@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -105,7 +106,11 @@ func (c *Controller) Run(ctx context.Context) {
 	defer c.queue.ShutDown()
 	reg, err := c.Reader.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.enqueue(obj) },
-		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+		UpdateFunc: func(oldObj, obj any) {
+			if needsSync(oldObj, obj) {
+				c.enqueue(obj)
+			}
+		},
 		DeleteFunc: func(obj any) { c.enqueue(obj) },
 	})
 	if err != nil {
@@ -172,6 +177,23 @@ func (c *Controller) enqueue(obj any) {
 	if ds, ok := obj.(*v1alpha1.DesiredState); ok {
 		c.queue.Add(key(ds.Namespace, ds.Name))
 	}
+}
+
+// needsSync reports whether an update of a DesiredState can change what its sync does: its spec,
+// labels or annotations, where it was read from, or a requested sync. The controller's own status
+// writes (history, health, conditions) do not, so a failing sync does not retry in a tight loop.
+func needsSync(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(*v1alpha1.DesiredState)
+	n, ok2 := newObj.(*v1alpha1.DesiredState)
+	if !ok1 || !ok2 {
+		return true
+	}
+	return !apiequality.Semantic.DeepEqual(o.Spec, n.Spec) ||
+		!apiequality.Semantic.DeepEqual(o.Labels, n.Labels) ||
+		!apiequality.Semantic.DeepEqual(o.Annotations, n.Annotations) ||
+		o.Status.Source != n.Status.Source ||
+		!apiequality.Semantic.DeepEqual(o.Status.Operation, n.Status.Operation) ||
+		!apiequality.Semantic.DeepEqual(o.Status.Versions, n.Status.Versions)
 }
 
 // liveChanged is called by Live for a change of an applied object; drift says whether the

@@ -224,8 +224,17 @@ func (g *Gate) bindingChanged(obj any) {
 	if !ok || !g.namesServer(rb) {
 		return
 	}
-	go g.recheck(context.Background(), rb.Namespace)
+	// Again a little later: kube-apiserver's RBAC authorizer follows bindings from its own
+	// informer and may not know this one yet.
+	go func() {
+		g.recheck(context.Background(), rb.Namespace)
+		time.Sleep(rbacPropagation)
+		g.recheck(context.Background(), rb.Namespace)
+	}()
 }
+
+// rbacPropagation is how long kube-apiserver may take to authorise by a new RoleBinding.
+const rbacPropagation = 2 * time.Second
 
 // paths returns the path globs the opt-in RoleBindings of namespace allow, and those bindings'
 // names. No annotated binding: no limit. Any annotated binding limits to the union of the
