@@ -1,9 +1,9 @@
 package pins
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -37,6 +37,19 @@ func (k Kind) String() string {
 	return "a version (semver), an image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}) or a digest (sha256:<64 hex digits>, alone or as tag@sha256:…)"
 }
 
+// ValueError says why a value does not suit a pin; Error() quotes the value, Reason does not
+// (for messages that show the value already, like the API's).
+type ValueError struct {
+	Value  string
+	Reason string
+}
+
+func (e *ValueError) Error() string { return strconv.Quote(e.Value) + " " + e.Reason }
+
+func bad(value, format string, args ...any) error {
+	return &ValueError{Value: value, Reason: fmt.Sprintf(format, args...)}
+}
+
 // maxValueBytes bounds a value; an image reference pinned by digest is the longest kind.
 const maxValueBytes = 512
 
@@ -66,7 +79,7 @@ func ValidateValue(kind Kind, value string) error {
 		ok = isVersion(value)
 	}
 	if !ok {
-		return fmt.Errorf("%q is not %s", value, kind)
+		return bad(value, "is not %s", kind)
 	}
 	return nil
 }
@@ -80,31 +93,31 @@ func ValidateAnyValue(value string) error {
 	if isVersion(value) || checkGitRef(value) == nil {
 		return nil
 	}
-	return fmt.Errorf("%q is not a version (semver), an image tag, a digest (sha256:…) or a Git branch, tag or commit", value)
+	return bad(value, "is not a version (semver), an image tag, a digest (sha256:…) or a Git branch, tag or commit")
 }
 
 // checkCharacters refuses values that are empty, too long, or have characters no version has.
 func checkCharacters(value string) error {
 	switch {
 	case value == "":
-		return errors.New("the value is empty: give the version")
+		return bad(value, "is empty: give the version")
 	case len(value) > maxValueBytes:
-		return fmt.Errorf("the value is %d bytes, more than the %d a version may have", len(value), maxValueBytes)
+		return bad(value[:32]+"…", "is %d bytes, more than the %d a version may have", len(value), maxValueBytes)
 	case !utf8.ValidString(value):
-		return fmt.Errorf("%q is not UTF-8 text", value)
+		return bad(value, "is not UTF-8 text")
 	}
 	for i, r := range value {
 		switch {
 		case r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029:
-			return fmt.Errorf("%q has a line break: a version is one line", value)
+			return bad(value, "has a line break: a version is one line")
 		case unicode.IsSpace(r):
-			return fmt.Errorf("%q has white space: a version has none", value)
+			return bad(value, "has white space: a version has none")
 		case unicode.IsControl(r) || !unicode.IsPrint(r):
-			return fmt.Errorf("%q has a control character", value)
+			return bad(value, "has a control character")
 		case !versionChar(r):
-			return fmt.Errorf("%q has %q, which YAML may read as syntax: a version has only letters, digits and . _ - + : @ /", value, r)
+			return bad(value, "has %q, which YAML may read as syntax: a version has only letters, digits and . _ - + : @ /", r)
 		case i == 0 && !(r == '_' || isAlnum(r)):
-			return fmt.Errorf("%q starts with %q: a version starts with a letter, a digit or _", value, r)
+			return bad(value, "starts with %q: a version starts with a letter, a digit or _", r)
 		}
 	}
 	return nil
@@ -144,17 +157,17 @@ func checkGitRef(value string) error {
 	}
 	for _, p := range []string{"refs/pull/", "pull/", "refs/merge-requests/", "merge-requests/"} {
 		if strings.HasPrefix(value, p) {
-			return fmt.Errorf("%q is a pull request's ref: pin a reviewed branch, tag or commit", value)
+			return bad(value, "is a pull request's ref: pin a reviewed branch, tag or commit")
 		}
 	}
 	full := value
 	if !strings.HasPrefix(value, "refs/") {
 		full = "refs/heads/" + value
 	} else if !strings.HasPrefix(value, "refs/heads/") && !strings.HasPrefix(value, "refs/tags/") {
-		return fmt.Errorf("%q is not a branch or tag: use a name under refs/heads/ or refs/tags/, or a commit", value)
+		return bad(value, "is not a branch or tag: use a name under refs/heads/ or refs/tags/, or a commit")
 	}
 	if err := plumbing.ReferenceName(full).Validate(); err != nil {
-		return fmt.Errorf("%q is not a valid Git branch, tag or commit: %v", value, err)
+		return bad(value, "is not a valid Git branch, tag or commit: %v", err)
 	}
 	return nil
 }

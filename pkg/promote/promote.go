@@ -134,7 +134,7 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 	if from == "" && ds.Spec.Promotion != nil {
 		from = ds.Spec.Promotion.From
 	}
-	values := map[string]string{}
+	var fromSource []v1alpha1.PinStatus
 	switch {
 	case from == "" && len(pr.Spec.Versions) == 0:
 		return writeback.Change{}, "", fmt.Errorf("no source environment: set spec.from, or spec.promotion.from in %s (or give exact spec.versions)", ds.Status.Source.File)
@@ -143,17 +143,11 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 		if err != nil {
 			return writeback.Change{}, "", err
 		}
-		for _, v := range src.Status.Versions {
-			if v.Value != "" {
-				values[v.Name] = v.Value
-			}
-		}
+		fromSource = src.Status.Versions
 	}
-	for i, v := range pr.Spec.Versions {
-		if !slices.ContainsFunc(ds.Spec.Versions, func(p v1alpha1.VersionPin) bool { return p.Name == v.Name }) {
-			return writeback.Change{}, "", fmt.Errorf("spec.versions[%d].name: %s has no pin %q (%s): name one of its pins", i, ds.Name, v.Name, pinNames(ds))
-		}
-		values[v.Name] = v.Value
+	values, err := valuesFor(ds, fromSource, pr.Spec.Versions)
+	if err != nil {
+		return writeback.Change{}, "", err
 	}
 	edits, err := Edits(ds, values)
 	if err != nil {
@@ -164,6 +158,24 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 	}
 	subject := fmt.Sprintf("promote %s from %s to %s", ds.Name, orDefault(from, "given versions"), p.Environment)
 	return writeback.Change{Subject: subject, Edits: edits}, from, nil
+}
+
+// valuesFor merges the source environment's pin values with the Promotion's exact values (which
+// win), by pin name; an exact value for a pin ds does not have is refused.
+func valuesFor(ds *v1alpha1.DesiredState, fromSource []v1alpha1.PinStatus, exact []v1alpha1.PinValue) (map[string]string, error) {
+	values := map[string]string{}
+	for _, v := range fromSource {
+		if v.Value != "" {
+			values[v.Name] = v.Value
+		}
+	}
+	for i, v := range exact {
+		if !slices.ContainsFunc(ds.Spec.Versions, func(p v1alpha1.VersionPin) bool { return p.Name == v.Name }) {
+			return nil, fmt.Errorf("spec.versions[%d].name: %s has no pin %q (%s): name one of its pins", i, ds.Name, v.Name, pinNames(ds))
+		}
+		values[v.Name] = v.Value
+	}
+	return values, nil
 }
 
 // Edits are the edits that set the pins of ds to values (by pin name); a pin without a value
