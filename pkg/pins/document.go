@@ -19,8 +19,8 @@ const desiredStateKind = "DesiredState"
 
 // Document selects one document of a YAML file by apiVersion, kind, metadata.namespace and
 // metadata.name; empty fields match anything. A field pin selects its own DesiredState this
-// way. The zero Document (a file pin) selects the one document holding the path, and never a
-// DesiredState: those change only through their own field pins.
+// way. The zero Document (a file pin) selects the one document holding the path, in a file
+// that holds no DesiredState: those change only through their own field pins.
 type Document struct {
 	APIVersion string
 	Kind       string
@@ -91,8 +91,12 @@ func locate(docs []*yaml.Node, path Path, file string, doc Document) (target, er
 				roots = append(roots, d.Content[0])
 			}
 		}
-		if len(roots) != 1 {
-			return target{}, fmt.Errorf("%d documents%s are the %s, want 1: keep one document per DesiredState", len(roots), in(file), doc)
+		switch len(roots) {
+		case 0:
+			return target{}, fmt.Errorf("no document%s is the %s: it moved or was renamed since it was read; retry once the server has read Git", in(file), doc)
+		case 1:
+		default:
+			return target{}, fmt.Errorf("%d documents%s are the %s: keep one document per DesiredState", len(roots), in(file), doc)
 		}
 		return walk(roots[0], path, file)
 	}

@@ -78,9 +78,9 @@ func TestFieldPinEditsOnlyItsOwnDocument(t *testing.T) {
 		{name: "only another document has the field", file: strings.Join(strings.Split(multiDoc, "---\n")[:1], "") + "---\n" + strings.Split(multiDoc, "---\n")[2],
 			namespace: "apps", app: "winterlight", pin: chartPin, value: "9.9.9", err: `no key "version" under spec.helm.chart`},
 		{name: "not in the file", file: multiDoc, namespace: "apps", app: "other", pin: chartPin, value: "9.9.9",
-			err: "0 documents in clusters/prod/apps.yaml are the DesiredState apps/other, want 1"},
+			err: "no document in clusters/prod/apps.yaml is the DesiredState apps/other: it moved or was renamed"},
 		{name: "defined twice", file: multiDoc + "---\n" + strings.Split(multiDoc, "---\n")[2], namespace: "apps", app: "guestbook", pin: chartPin, value: "9.9.9",
-			err: "2 documents in clusters/prod/apps.yaml are the DesiredState apps/guestbook, want 1"},
+			err: "2 documents in clusters/prod/apps.yaml are the DesiredState apps/guestbook: keep one"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, err := For(state(tc.namespace, tc.app, "clusters/prod/apps.yaml", tc.pin), tc.pin, tc.value)

@@ -167,7 +167,7 @@ func TestApplyCommitsOnlyTheChangedScalar(t *testing.T) {
 	}
 	want := strings.Replace(prodValues, `tag: "1.1.2"  # promoted`, `tag: "1.1.4"  # promoted`, 1)
 	if got := r.read("main", "envs/prod/winterlight.yaml"); got != want {
-		t.Errorf("file changed beyond the value:\n%s", diffLines(want, got))
+		t.Errorf("file changed beyond the value:\n%s\nwant\n%s", got, want)
 	}
 	if got := r.git("rev-parse", "main^"); got != before {
 		t.Errorf("parent = %s, want the old head %s", got, before)
@@ -206,7 +206,7 @@ func TestApplyFieldPinAndFilePinInOneCommit(t *testing.T) {
 	}
 	want := strings.Replace(prodState, "version: 1.4.2}", "version: 1.5.0}", 1)
 	if got := r.read("main", "clusters/prod/winterlight.yaml"); got != want {
-		t.Errorf("DesiredState changed beyond the value:\n%s", diffLines(want, got))
+		t.Errorf("DesiredState changed beyond the value:\n%s\nwant\n%s", got, want)
 	}
 	if got, _ := readValue(t, []byte(r.read("main", "envs/prod/winterlight.yaml")), "image.tag"); got != "1.1.4" {
 		t.Errorf("image.tag = %q", got)
@@ -554,23 +554,4 @@ func TestApplyToAFileURL(t *testing.T) {
 func readValue(t *testing.T, data []byte, path string) (string, error) {
 	t.Helper()
 	return pins.Read(data, "", pins.Document{}, path)
-}
-
-// diffLines shows the lines that differ.
-func diffLines(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  want " + wl + "\n  got  " + gl + "\n")
-		}
-	}
-	return b.String()
 }
