@@ -930,16 +930,18 @@ func schema_pkg_apis_gitops_v1alpha1_PinValue(ref common.ReferenceCallback) comm
 				Properties: map[string]spec.Schema{
 					"name": {
 						SchemaProps: spec.SchemaProps{
-							Default: "",
-							Type:    []string{"string"},
-							Format:  "",
+							Description: "Name is the name of one of the DesiredState's spec.versions.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
 						},
 					},
 					"value": {
 						SchemaProps: spec.SchemaProps{
-							Default: "",
-							Type:    []string{"string"},
-							Format:  "",
+							Description: "Value is the version to write, one plain YAML scalar: for an image pin a semantic version, an OCI tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}) or a digest (sha256:…, alone or after a tag: tag@sha256:…); for a chart pin a semantic version; for spec.source.ref a branch, tag or commit. Never line breaks, spaces or YAML syntax. Clearly invalid values are refused at create; the server checks the value against its pin before writing.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
 						},
 					},
 				},

@@ -10,12 +10,9 @@ import (
 	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
-	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
-
-// chartField is the field pin of a Helm chart's version.
-const chartField = "spec.helm.chart.version"
 
 // outcome is the result of checking one pin.
 type outcome struct {
@@ -26,7 +23,7 @@ type outcome struct {
 	reason  string // a condition reason when failed
 	message string // the condition's message for this pin
 	// A bump to commit: edit is nil when the pin stays.
-	edit     *writeback.Edit
+	edit     *pins.Edit
 	old, new string
 	policy   string // "~1.1" or "tag test", for messages
 }
@@ -82,7 +79,7 @@ func (a *Automation) checkPin(ctx context.Context, ds *v1alpha1.DesiredState, pi
 	}
 	// Right after a bump the store may still show the old value; Git holds the new one.
 	o.old = a.sched.current(o.key, current, a.opts.Now(), intervalOf(pin, a.opts.DefaultInterval))
-	if pin.Field == chartField || pin.Update.Image == "" {
+	if pin.Field == pins.ChartVersionField || pin.Update.Image == "" {
 		return a.checkChart(ctx, ds, pin, o)
 	}
 	return a.checkImage(ctx, ds, pin, o)
@@ -92,7 +89,7 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 	u := pin.Update
 	if u.Image != "" {
 		return o.fail(ReasonInvalidPolicy, "pin %s is the chart version (%s) but sets update.image %s: remove update.image (a chart pin follows spec.helm.chart.repoURL), or pin the image tag in a values file instead",
-			pin.Name, chartField, u.Image)
+			pin.Name, pins.ChartVersionField, u.Image)
 	}
 	h := ds.Spec.Helm
 	if h == nil || h.Chart.RepoURL == "" {
@@ -147,9 +144,9 @@ func settle(ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, o outcome, next,
 	if next == o.old {
 		return o
 	}
-	e, err := buildEdit(ds, pin, next)
+	e, err := pins.For(ds, pin, next)
 	if err != nil {
-		return o.fail(ReasonWriteBackFailed, "pin %s: %v", pin.Name, err)
+		return o.fail(ReasonWriteBackFailed, "%v", err)
 	}
 	o.edit = &e
 	return o

@@ -9,28 +9,15 @@ import (
 	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
-
-// buildEdit is the write-back edit that sets pin to value: in the pin's file, or for a field pin
-// in the DesiredState's own file (the DesiredState document of that name).
-func buildEdit(ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, value string) (writeback.Edit, error) {
-	if pin.Field == "" {
-		return writeback.Edit{File: pin.File, Path: pin.Path, Value: value, Name: pin.Name}, nil
-	}
-	file := ds.Status.Source.File
-	if file == "" {
-		return writeback.Edit{}, fmt.Errorf("the pin is the field %s, but the DesiredState's file is not known yet (status.source.file is empty): wait for the server to read Git", pin.Field)
-	}
-	return writeback.Edit{File: file, Path: pin.Field, Value: value, Name: pin.Name,
-		Document: writeback.Document{Kind: "DesiredState", Name: ds.Name}}, nil
-}
 
 // writeBack commits the bumps among outs as one commit; if that fails, each bumped pin fails
 // with WriteBackFailed.
 func (a *Automation) writeBack(ctx context.Context, ds *v1alpha1.DesiredState, outs []outcome) {
 	var bumps []*outcome
-	var edits []writeback.Edit
+	var edits []pins.Edit
 	for i := range outs {
 		if outs[i].edit != nil {
 			bumps = append(bumps, &outs[i])

@@ -9,8 +9,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
+	"github.com/kube-gitops/kube-gitops/pkg/promote"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
-	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
 
 const (
@@ -19,7 +20,7 @@ const (
 )
 
 func bump(pin, file, path, old, next, policy string) *outcome {
-	return &outcome{pin: pin, old: old, new: next, policy: policy, edit: &writeback.Edit{File: file, Path: path, Value: next}}
+	return &outcome{pin: pin, old: old, new: next, policy: policy, edit: &pins.Edit{File: file, Path: path, Value: next}}
 }
 
 func TestCommitMessage(t *testing.T) {
@@ -51,23 +52,44 @@ func TestCommitMessage(t *testing.T) {
 	}
 }
 
-func TestBuildEdit(t *testing.T) {
-	ds := testState("winterlight")
-	file := v1alpha1.VersionPin{Name: "image", File: "envs/test/winterlight.yaml", Path: "image.tag"}
-	e, err := buildEdit(ds, file, "1.1.5")
-	if err != nil || e != (writeback.Edit{File: "envs/test/winterlight.yaml", Path: "image.tag", Value: "1.1.5", Name: "image"}) {
-		t.Errorf("file pin: %+v, %v", e, err)
+// A promotion and a version update that set the same pin to the same value build the same edit
+// (one function, pins.For), and refuse the same bad values.
+func TestPromotionAndAutomationBuildTheSameEdits(t *testing.T) {
+	image := v1alpha1.VersionPin{Name: "image", File: "envs/test/winterlight.yaml", Path: "image.tag",
+		Update: &v1alpha1.UpdatePolicy{Image: "registry.example/acme/winterlight", Constraint: "~1.1"}}
+	digest := v1alpha1.VersionPin{Name: "digest", File: "envs/test/winterlight.yaml", Path: "image.digest",
+		Update: &v1alpha1.UpdatePolicy{Image: "registry.example/acme/winterlight", Tag: "test"}}
+	chart := v1alpha1.VersionPin{Name: "chart", Field: pins.ChartVersionField, Update: &v1alpha1.UpdatePolicy{Constraint: "^1.4"}}
+	ds := testState("winterlight", image, digest, chart)
+	for _, tc := range []struct {
+		pin   v1alpha1.VersionPin
+		value string
+		err   string
+	}{
+		{pin: image, value: "1.1.5"},
+		{pin: digest, value: d2},
+		{pin: digest, value: "test@" + d2},
+		{pin: chart, value: "1.6.1"},
+		{pin: image, value: "1.1.5\nreplicaCount: 0", err: "line break"},
+		{pin: image, value: "{1.1.5}", err: "has '{'"},
+		{pin: chart, value: "latest", err: "is not a chart version"},
+	} {
+		o := settle(ds, tc.pin, outcome{pin: tc.pin.Name, old: "0.0.1"}, tc.value, "")
+		promoted, err := promote.Edits(ds, map[string]string{tc.pin.Name: tc.value})
+		if tc.err != "" {
+			if !o.failed || !strings.Contains(o.message, tc.err) || err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s=%q: automation %+v, promotion %v; want both to refuse with %q", tc.pin.Name, tc.value, o, err, tc.err)
+			}
+			continue
+		}
+		if o.failed || o.edit == nil || err != nil || len(promoted) != 1 || promoted[0] != *o.edit {
+			t.Errorf("%s=%q: automation %+v, promotion %+v, %v; want the same edit", tc.pin.Name, tc.value, o.edit, promoted, err)
+		}
 	}
-	field := v1alpha1.VersionPin{Name: "chart", Field: "spec.helm.chart.version"}
-	e, err = buildEdit(ds, field, "1.6.1")
-	want := writeback.Edit{File: "clusters/test/winterlight.yaml", Path: "spec.helm.chart.version", Value: "1.6.1", Name: "chart",
-		Document: writeback.Document{Kind: "DesiredState", Name: "winterlight"}}
-	if err != nil || e != want {
-		t.Errorf("field pin: %+v, %v; want %+v", e, err, want)
-	}
-	ds.Status.Source.File = ""
-	if _, err := buildEdit(ds, field, "1.6.1"); err == nil || !strings.Contains(err.Error(), "status.source.file is empty") {
-		t.Errorf("field pin without a file: %v", err)
+	// A field pin edits only its own DesiredState document, in both.
+	o := settle(ds, chart, outcome{pin: "chart"}, "1.6.1", "")
+	if want := (pins.Document{APIVersion: "gitops.kube-gitops.dev/v1alpha1", Kind: "DesiredState", Namespace: "apps", Name: "winterlight"}); o.edit == nil || o.edit.Document != want {
+		t.Errorf("field pin edit %+v, want document %+v", o.edit, want)
 	}
 }
 
@@ -137,7 +159,7 @@ func TestFailureMessages(t *testing.T) {
 // Pins that need no registry to fail: a chart from a path in Git, and an unreadable value.
 func TestCheckPinWithoutRegistry(t *testing.T) {
 	a := New(Options{})
-	ds := testState("winterlight", v1alpha1.VersionPin{Name: "chart", Field: chartField, Update: &v1alpha1.UpdatePolicy{Constraint: "^1.4"}},
+	ds := testState("winterlight", v1alpha1.VersionPin{Name: "chart", Field: pins.ChartVersionField, Update: &v1alpha1.UpdatePolicy{Constraint: "^1.4"}},
 		v1alpha1.VersionPin{Name: "image", File: "envs/test/winterlight.yaml", Path: "image.tag",
 			Update: &v1alpha1.UpdatePolicy{Image: "registry.example/acme/winterlight", Constraint: "~1.1"}})
 	ds.Spec.Helm = &v1alpha1.HelmSource{Chart: v1alpha1.HelmChart{Path: "charts/winterlight", Version: "1.4.2"}}

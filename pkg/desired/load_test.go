@@ -78,6 +78,11 @@ func TestLoadBadFilesDoNotHideGoodOnes(t *testing.T) {
 		{"no namespace", strings.Replace(good, ", namespace: apps", "", 1), 3, "metadata.namespace: is required"},
 		{"escaping path", strings.Replace(good, "charts/winterlight", "../../etc", 1), 6, "leaves the repository"},
 		{"bad pin", strings.Replace(good, "file: envs/test/winterlight.yaml, ", "", 1), 10, "set file and path"},
+		{"pin of a field that is not a version", strings.Replace(good, "file: envs/test/winterlight.yaml, path: image.tag", "field: metadata.namespace", 1), 10,
+			`spec.versions[0].field: "metadata.namespace" cannot be pinned`},
+		{"pin in a file that is not YAML", strings.Replace(good, "envs/test/winterlight.yaml, path", "envs/test/winterlight.json, path", 1), 10,
+			`spec.versions[0].file: file "envs/test/winterlight.json" is not a YAML file`},
+		{"pin path out of the grammar", strings.Replace(good, "path: image.tag", "path: image..tag", 1), 10, "spec.versions[0].path: path \"image..tag\" has an empty segment"},
 		{"duplicate", other, 1, "already defined in clusters/test/a.yaml:1"},
 	}
 	for _, tc := range cases {

@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -8,15 +9,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 )
 
 type problem struct {
 	field   string
 	message string
 }
-
-// pinFields are the DesiredState fields a version pin may name.
-var pinFields = map[string]bool{"spec.helm.chart.version": true, "spec.source.ref": true}
 
 // validate checks what the schema cannot: required fields, names, exclusive choices and paths
 // that must stay inside the repository.
@@ -88,24 +87,18 @@ func validateSource(spec v1alpha1.DesiredStateSpec) *problem {
 	return nil
 }
 
-func validatePins(pins []v1alpha1.VersionPin) *problem {
+func validatePins(versions []v1alpha1.VersionPin) *problem {
 	seen := map[string]bool{}
-	for i, pin := range pins {
+	for i, pin := range versions {
 		field := fmt.Sprintf("spec.versions[%d]", i)
-		switch {
-		case pin.Name == "":
-			return &problem{field + ".name", "is required"}
+		var bad *pins.SpecError
+		switch err := pins.Check(pin); {
+		case errors.As(err, &bad):
+			return &problem{field + "." + bad.Field, bad.Message}
+		case err != nil:
+			return &problem{field, err.Error()}
 		case seen[pin.Name]:
 			return &problem{field + ".name", fmt.Sprintf("%q is used by another pin; pin names must be unique", pin.Name)}
-		case pin.Field != "" && (pin.File != "" || pin.Path != ""):
-			return &problem{field, "set either field, or file and path, not both"}
-		case pin.Field != "" && !pinFields[pin.Field]:
-			return &problem{field + ".field", fmt.Sprintf("%q cannot be pinned; use spec.helm.chart.version or spec.source.ref", pin.Field)}
-		case pin.Field == "" && (pin.File == "" || pin.Path == ""):
-			return &problem{field, "set file and path (a YAML path in a file of the repository), or field"}
-		}
-		if p := repoPath(field+".file", pin.File); p != nil {
-			return p
 		}
 		seen[pin.Name] = true
 	}

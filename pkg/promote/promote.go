@@ -4,8 +4,10 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
@@ -131,7 +134,7 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 	if from == "" && ds.Spec.Promotion != nil {
 		from = ds.Spec.Promotion.From
 	}
-	values := map[string]string{}
+	var fromSource []v1alpha1.PinStatus
 	switch {
 	case from == "" && len(pr.Spec.Versions) == 0:
 		return writeback.Change{}, "", fmt.Errorf("no source environment: set spec.from, or spec.promotion.from in %s (or give exact spec.versions)", ds.Status.Source.File)
@@ -140,31 +143,61 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 		if err != nil {
 			return writeback.Change{}, "", err
 		}
-		for _, v := range src.Status.Versions {
-			if v.Value != "" {
-				values[v.Name] = v.Value
-			}
+		fromSource = src.Status.Versions
+	}
+	values, err := valuesFor(ds, fromSource, pr.Spec.Versions)
+	if err != nil {
+		return writeback.Change{}, "", err
+	}
+	edits, err := Edits(ds, values)
+	if err != nil {
+		return writeback.Change{}, "", fmt.Errorf("nothing written: %w: fix spec.versions, or the pins' values in environment %s", err, orDefault(from, "(none)"))
+	}
+	if len(edits) == 0 {
+		return writeback.Change{}, "", fmt.Errorf("nothing to promote: no values for the pins of %s (%s)", ds.Name, pinNames(ds))
+	}
+	subject := fmt.Sprintf("promote %s from %s to %s", ds.Name, orDefault(from, "given versions"), p.Environment)
+	return writeback.Change{Subject: subject, Edits: edits}, from, nil
+}
+
+// valuesFor merges the source environment's pin values with the Promotion's exact values (which
+// win), by pin name; an exact value for a pin ds does not have is refused.
+func valuesFor(ds *v1alpha1.DesiredState, fromSource []v1alpha1.PinStatus, exact []v1alpha1.PinValue) (map[string]string, error) {
+	values := map[string]string{}
+	for _, v := range fromSource {
+		if v.Value != "" {
+			values[v.Name] = v.Value
 		}
 	}
-	for _, v := range pr.Spec.Versions {
+	for i, v := range exact {
+		if !slices.ContainsFunc(ds.Spec.Versions, func(p v1alpha1.VersionPin) bool { return p.Name == v.Name }) {
+			return nil, fmt.Errorf("spec.versions[%d].name: %s has no pin %q (%s): name one of its pins", i, ds.Name, v.Name, pinNames(ds))
+		}
 		values[v.Name] = v.Value
 	}
-	change := writeback.Change{Subject: fmt.Sprintf("promote %s from %s to %s", ds.Name, orDefault(from, "given versions"), p.Environment)}
+	return values, nil
+}
+
+// Edits are the edits that set the pins of ds to values (by pin name); a pin without a value
+// keeps its own. Each edit is built by pins.For, as version updates build theirs, so a value
+// that does not suit its pin (an image tag, a chart version, a Git ref) is refused here, before
+// anything is written, even if the Promotion passed the API's checks.
+func Edits(ds *v1alpha1.DesiredState, values map[string]string) ([]pins.Edit, error) {
+	var edits []pins.Edit
+	var errs []error
 	for _, pin := range ds.Spec.Versions {
 		value, ok := values[pin.Name]
 		if !ok {
 			continue // the source does not pin it: this environment keeps its own value
 		}
-		edit := writeback.Edit{File: pin.File, Path: pin.Path, Value: value, Name: pin.Name}
-		if pin.Field != "" {
-			edit.File, edit.Path = ds.Status.Source.File, pin.Field
+		e, err := pins.For(ds, pin, value)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		change.Edits = append(change.Edits, edit)
+		edits = append(edits, e)
 	}
-	if len(change.Edits) == 0 {
-		return writeback.Change{}, "", fmt.Errorf("nothing to promote: no values for the pins of %s (%s)", ds.Name, pinNames(ds))
-	}
-	return change, from, nil
+	return edits, errors.Join(errs...)
 }
 
 // source reads the DesiredState of the same name in environment from: from the sibling

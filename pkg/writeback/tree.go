@@ -10,13 +10,15 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 )
 
 // maxFileSize bounds a pinned file; pins live in small YAML files.
 const maxFileSize = 8 << 20
 
 // edit applies the edits to the files of commit and returns the changed files and pins.
-func (w *Writer) edit(s storer.EncodedObjectStorer, commit *object.Commit, edits []Edit, ref plumbing.ReferenceName) (map[string][]byte, []PinChange, error) {
+func (w *Writer) edit(s storer.EncodedObjectStorer, commit *object.Commit, edits []pins.Edit, ref plumbing.ReferenceName) (map[string][]byte, []PinChange, error) {
 	tree, err := commit.Tree()
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the tree of %s: %w", commit.Hash, err)
@@ -32,7 +34,7 @@ func (w *Writer) edit(s storer.EncodedObjectStorer, commit *object.Commit, edits
 			}
 			orig[e.File] = string(data)
 		}
-		out, old, err := setValue(data, e.File, e.Document, e.Path, e.Value)
+		out, old, err := pins.Set(data, e)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -59,14 +61,14 @@ func readFile(s storer.EncodedObjectStorer, tree *object.Tree, file string) ([]b
 	for i, p := range parts {
 		e, err := tree.FindEntry(p)
 		if err != nil {
-			return nil, fmt.Errorf("%s %w: check the pin's file", file, ErrNotFound)
+			return nil, fmt.Errorf("%s %w: check the pin's file", file, pins.ErrNotFound)
 		}
 		at := strings.Join(parts[:i+1], "/")
 		switch {
 		case e.Mode == filemode.Symlink:
 			return nil, fmt.Errorf("%s: %s is a symbolic link: pins are edited only in regular files, point the pin at the real file", file, at)
 		case i < len(parts)-1 && e.Mode != filemode.Dir:
-			return nil, fmt.Errorf("%s %w: %s is not a directory: check the pin's file", file, ErrNotFound, at)
+			return nil, fmt.Errorf("%s %w: %s is not a directory: check the pin's file", file, pins.ErrNotFound, at)
 		case i < len(parts)-1:
 			if tree, err = object.GetTree(s, e.Hash); err != nil {
 				return nil, fmt.Errorf("read directory %s: %w", at, err)
@@ -93,7 +95,7 @@ func readFile(s storer.EncodedObjectStorer, tree *object.Tree, file string) ([]b
 			return data, nil
 		}
 	}
-	return nil, fmt.Errorf("%s %w: check the pin's file", file, ErrNotFound)
+	return nil, fmt.Errorf("%s %w: check the pin's file", file, pins.ErrNotFound)
 }
 
 // writeTree stores tree with files (paths relative to it) replaced, and returns its hash.

@@ -7,35 +7,19 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"path"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 )
 
 // ErrConcurrentUpdate is wrapped by Apply's error when others kept pushing to the branch
 // through every attempt.
 var ErrConcurrentUpdate = errors.New("the branch kept moving")
-
-// Edit sets one pin: the scalar at Path in the YAML file File.
-type Edit struct {
-	// File is the repository path of a YAML file, e.g. envs/prod/winterlight.yaml; it must be a
-	// regular file inside the repository (no "..", no leading "/", no symbolic links).
-	File string
-	// Path is the dotted YAML path, e.g. image.tag, or spec.helm.chart.version for a field pin
-	// of the DesiredState in File; list items are written containers[0].image.
-	Path string
-	// Value is the new value.
-	Value string
-	// Document picks the document by kind and metadata.name in a file with several; optional
-	// when only one document holds Path.
-	Document Document
-	// Name is the pin's name for the commit message (e.g. "image"); defaults to Path.
-	Name string
-}
 
 // Signature is a commit's author or committer.
 type Signature struct {
@@ -45,7 +29,8 @@ type Signature struct {
 
 // Change is one commit's worth of edits.
 type Change struct {
-	Edits []Edit
+	// Edits are built by pins.For, which checks each pin and value.
+	Edits []pins.Edit
 	// Message is the commit message. When empty it is built from the pins that changed:
 	// "<Subject>: image 1.1.2 → 1.1.4", followed by one line per edited file and path.
 	Message string
@@ -62,7 +47,7 @@ type Change struct {
 
 // PinChange is one pin that changed.
 type PinChange struct {
-	Name string // Edit.Name, or Path
+	Name string // pins.Edit.Name, or Path
 	File string
 	Path string
 	Old  string
@@ -214,10 +199,14 @@ func checkChange(c Change) error {
 	}
 	seen := map[string]int{}
 	for i, e := range c.Edits {
-		if err := checkFile(e.File); err != nil {
+		check := pins.CheckFile // a file pin: a YAML file
+		if !e.Document.IsZero() {
+			check = pins.CheckRepoPath // a field pin: the DesiredState's own file, YAML or JSON
+		}
+		if err := check(e.File); err != nil {
 			return fmt.Errorf("edit %d: %w", i+1, err)
 		}
-		if _, err := parsePath(e.Path); err != nil {
+		if _, err := pins.ParsePath(e.Path); err != nil {
 			return fmt.Errorf("edit %d (%s): %w", i+1, e.File, err)
 		}
 		if e.Value == "" {
@@ -228,19 +217,6 @@ func checkChange(c Change) error {
 			return fmt.Errorf("edits %d and %d both set %s in %s, to %q and %q: keep one", j+1, i+1, e.Path, e.File, c.Edits[j].Value, e.Value)
 		}
 		seen[key] = i
-	}
-	return nil
-}
-
-// checkFile refuses paths that are not plainly inside the repository.
-func checkFile(f string) error {
-	if f == "" {
-		return errors.New("the file is empty: name a YAML file in the repository, like envs/prod/app.yaml")
-	}
-	first, _, _ := strings.Cut(f, "/")
-	if strings.HasPrefix(f, "/") || strings.Contains(f, `\`) || path.Clean(f) != f || f == "." ||
-		f == ".." || strings.HasPrefix(f, "../") || first == ".git" {
-		return fmt.Errorf("file %q must be a relative path inside the repository, like envs/prod/app.yaml (no leading /, no .., not in .git)", f)
 	}
 	return nil
 }

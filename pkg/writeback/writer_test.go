@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
 
@@ -153,7 +154,7 @@ func TestApplyCommitsOnlyTheChangedScalar(t *testing.T) {
 	before := r.head("main")
 	start := time.Now()
 	res, err := r.writer(Options{}).Apply(context.Background(), Change{
-		Edits:   []Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4", Name: "image"}},
+		Edits:   []pins.Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4", Name: "image"}},
 		Subject: "promote winterlight to prod",
 		Author:  Signature{Name: "Ada Lovelace", Email: "ada@example.com"},
 	})
@@ -166,7 +167,7 @@ func TestApplyCommitsOnlyTheChangedScalar(t *testing.T) {
 	}
 	want := strings.Replace(prodValues, `tag: "1.1.2"  # promoted`, `tag: "1.1.4"  # promoted`, 1)
 	if got := r.read("main", "envs/prod/winterlight.yaml"); got != want {
-		t.Errorf("file changed beyond the value:\n%s", diffLines(want, got))
+		t.Errorf("file changed beyond the value:\n%s\nwant\n%s", got, want)
 	}
 	if got := r.git("rev-parse", "main^"); got != before {
 		t.Errorf("parent = %s, want the old head %s", got, before)
@@ -195,19 +196,19 @@ func TestApplyFieldPinAndFilePinInOneCommit(t *testing.T) {
 		"clusters/prod/winterlight.yaml": prodState,
 		"clusters/prod/guestbook.yaml":   strings.ReplaceAll(prodState, "winterlight", "guestbook"),
 	})
-	res, err := r.writer(Options{}).Apply(context.Background(), Change{Edits: []Edit{
+	res, err := r.writer(Options{}).Apply(context.Background(), Change{Edits: []pins.Edit{
 		{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4", Name: "image"},
 		{File: "clusters/prod/winterlight.yaml", Path: "spec.helm.chart.version", Value: "1.5.0", Name: "chart",
-			Document: Document{Kind: "DesiredState", Name: "winterlight"}},
+			Document: pins.Document{Kind: "DesiredState", Namespace: "apps", Name: "winterlight"}},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Replace(prodState, "version: 1.4.2}", "version: 1.5.0}", 1)
 	if got := r.read("main", "clusters/prod/winterlight.yaml"); got != want {
-		t.Errorf("DesiredState changed beyond the value:\n%s", diffLines(want, got))
+		t.Errorf("DesiredState changed beyond the value:\n%s\nwant\n%s", got, want)
 	}
-	if got, _ := ReadValue([]byte(r.read("main", "envs/prod/winterlight.yaml")), "image.tag"); got != "1.1.4" {
+	if got, _ := readValue(t, []byte(r.read("main", "envs/prod/winterlight.yaml")), "image.tag"); got != "1.1.4" {
 		t.Errorf("image.tag = %q", got)
 	}
 	if r.commits("main") != 2 || len(res.Changes) != 2 {
@@ -225,7 +226,7 @@ func TestApplyNoOp(t *testing.T) {
 	r := newRepo(t, map[string]string{"envs/prod/winterlight.yaml": prodValues})
 	before := r.head("main")
 	res, err := r.writer(Options{}).Apply(context.Background(), Change{
-		Edits: []Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.2"}},
+		Edits: []pins.Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.2"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -251,11 +252,11 @@ func TestApplyConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := Edit{File: "shared.yaml", Path: "version", Value: fmt.Sprintf("2.0.%d", i)}
+			e := pins.Edit{File: "shared.yaml", Path: "version", Value: fmt.Sprintf("2.0.%d", i)}
 			if i < 10 {
-				e = Edit{File: fmt.Sprintf("apps/app-%d.yaml", i), Path: "image.tag", Value: fmt.Sprintf("1.0.%d", i+1)}
+				e = pins.Edit{File: fmt.Sprintf("apps/app-%d.yaml", i), Path: "image.tag", Value: fmt.Sprintf("1.0.%d", i+1)}
 			}
-			results[i], errs[i] = r.writer(Options{}).Apply(context.Background(), Change{Edits: []Edit{e}})
+			results[i], errs[i] = r.writer(Options{}).Apply(context.Background(), Change{Edits: []pins.Edit{e}})
 		}()
 	}
 	wg.Wait()
@@ -279,14 +280,14 @@ func TestApplyRacesWithoutTheProcessLock(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := Edit{File: "shared.yaml", Path: "version", Value: fmt.Sprintf("2.0.%d", i)}
+			e := pins.Edit{File: "shared.yaml", Path: "version", Value: fmt.Sprintf("2.0.%d", i)}
 			if i < 10 {
-				e = Edit{File: fmt.Sprintf("apps/app-%d.yaml", i), Path: "image.tag", Value: fmt.Sprintf("1.0.%d", i+1)}
+				e = pins.Edit{File: fmt.Sprintf("apps/app-%d.yaml", i), Path: "image.tag", Value: fmt.Sprintf("1.0.%d", i+1)}
 			}
 			// Each loss means another call's push landed in between, so 20 attempts always suffice.
 			w := r.writer(Options{MaxAttempts: 20})
 			w.noLock = true
-			results[i], errs[i] = w.Apply(context.Background(), Change{Edits: []Edit{e}})
+			results[i], errs[i] = w.Apply(context.Background(), Change{Edits: []pins.Edit{e}})
 		}()
 	}
 	wg.Wait()
@@ -321,7 +322,7 @@ func checkConcurrent(t *testing.T, r *testRepo, results []*Result, errs []error)
 	}
 	r.git("fsck", "--strict", "--no-dangling")
 	for i := range 10 {
-		got, _ := ReadValue([]byte(r.read("main", fmt.Sprintf("apps/app-%d.yaml", i))), "image.tag")
+		got, _ := readValue(t, []byte(r.read("main", fmt.Sprintf("apps/app-%d.yaml", i))), "image.tag")
 		if want := fmt.Sprintf("1.0.%d", i+1); got != want {
 			t.Errorf("app-%d: tag %q, want %q (an update was lost)", i, got, want)
 		}
@@ -352,7 +353,7 @@ func TestApplyRetriesAfterAConcurrentPush(t *testing.T) {
 			}
 		}
 	}
-	res, err := w.Apply(context.Background(), Change{Edits: []Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4"}}})
+	res, err := w.Apply(context.Background(), Change{Edits: []pins.Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +363,7 @@ func TestApplyRetriesAfterAConcurrentPush(t *testing.T) {
 	if r.read("main", "other.yaml") != "a: 2\n" || r.git("log", "-1", "--format=%s", "main^") != "concurrent" {
 		t.Error("the concurrent commit was lost")
 	}
-	if got, _ := ReadValue([]byte(r.read("main", "envs/prod/winterlight.yaml")), "image.tag"); got != "1.1.4" {
+	if got, _ := readValue(t, []byte(r.read("main", "envs/prod/winterlight.yaml")), "image.tag"); got != "1.1.4" {
 		t.Errorf("image.tag = %q", got)
 	}
 
@@ -375,7 +376,7 @@ func TestApplyRetriesAfterAConcurrentPush(t *testing.T) {
 			}
 		}
 	}
-	res, err = w.Apply(context.Background(), Change{Edits: []Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.5"}}})
+	res, err = w.Apply(context.Background(), Change{Edits: []pins.Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.5"}}})
 	if err != nil || !res.NoOp || res.Attempts != 2 || res.Commit != r.head("main") {
 		t.Errorf("Result %+v, %v; want a no-op on the second attempt", res, err)
 	}
@@ -389,12 +390,12 @@ func TestApplyGivesUpWhenTheBranchKeepsMoving(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	_, err := w.Apply(context.Background(), Change{Edits: []Edit{{File: "a.yaml", Path: "v", Value: "2"}}})
+	_, err := w.Apply(context.Background(), Change{Edits: []pins.Edit{{File: "a.yaml", Path: "v", Value: "2"}}})
 	if !errors.Is(err, ErrConcurrentUpdate) || !strings.Contains(err.Error(), "during each of 3 attempts") {
 		t.Fatalf("got %v, want ErrConcurrentUpdate after 3 attempts", err)
 	}
 	t.Log(err)
-	if got, _ := ReadValue([]byte(r.read("main", "a.yaml")), "v"); got != "1" || r.commits("main") != 4 {
+	if got, _ := readValue(t, []byte(r.read("main", "a.yaml")), "v"); got != "1" || r.commits("main") != 4 {
 		t.Errorf("a.yaml v = %s with %d commits; want it untouched", got, r.commits("main"))
 	}
 }
@@ -403,7 +404,7 @@ func TestApplyToANewBranch(t *testing.T) {
 	r := newRepo(t, map[string]string{"envs/prod/winterlight.yaml": prodValues})
 	main := r.head("main")
 	w := r.writer(Options{})
-	change := Change{Branch: "promote/winterlight-prod", Edits: []Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4"}}}
+	change := Change{Branch: "promote/winterlight-prod", Edits: []pins.Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4"}}}
 	res, err := w.Apply(context.Background(), change)
 	if err != nil {
 		t.Fatal(err)
@@ -417,7 +418,7 @@ func TestApplyToANewBranch(t *testing.T) {
 	if r.git("rev-parse", "promote/winterlight-prod^") != main {
 		t.Error("the branch does not start at main's head")
 	}
-	if got, _ := ReadValue([]byte(r.read("promote/winterlight-prod", "envs/prod/winterlight.yaml")), "image.tag"); got != "1.1.4" {
+	if got, _ := readValue(t, []byte(r.read("promote/winterlight-prod", "envs/prod/winterlight.yaml")), "image.tag"); got != "1.1.4" {
 		t.Errorf("branch image.tag = %q", got)
 	}
 
@@ -442,26 +443,28 @@ func TestApplyErrors(t *testing.T) {
 	before := r.head("main")
 	w := r.writer(Options{})
 	for _, c := range []struct {
-		edit Edit
+		edit pins.Edit
 		want string
 	}{
-		{Edit{File: "envs/prod/x.yaml", Path: "image.digest", Value: "1"}, `image.digest not found in envs/prod/x.yaml (no key "digest" under image): add it, or fix the pin's path`},
-		{Edit{File: "envs/prod/missing.yaml", Path: "image.tag", Value: "1"}, "envs/prod/missing.yaml not found: check the pin's file (branch main of " + r.url + ")"},
-		{Edit{File: "envs/prod/x.yaml", Path: "image", Value: "1"}, "image in envs/prod/x.yaml is a mapping, not a single value"},
-		{Edit{File: "link.yaml", Path: "v", Value: "2"}, "link.yaml is a symbolic link"},
-		{Edit{File: "linkdir/a.yaml", Path: "v", Value: "2"}, "linkdir is a symbolic link"},
-		{Edit{File: "../x.yaml", Path: "v", Value: "2"}, "must be a relative path inside the repository"},
-		{Edit{File: "/etc/passwd", Path: "v", Value: "2"}, "must be a relative path inside the repository"},
-		{Edit{File: "envs/../../x.yaml", Path: "v", Value: "2"}, "must be a relative path inside the repository"},
-		{Edit{File: ".git/config", Path: "v", Value: "2"}, "not in .git"},
-		{Edit{File: "real/a.yaml", Path: "v", Value: ""}, "the value is empty"},
+		{pins.Edit{File: "envs/prod/x.yaml", Path: "image.digest", Value: "1"}, `image.digest not found in envs/prod/x.yaml (no key "digest" under image): add it, or fix the pin's path`},
+		{pins.Edit{File: "envs/prod/missing.yaml", Path: "image.tag", Value: "1"}, "envs/prod/missing.yaml not found: check the pin's file (branch main of " + r.url + ")"},
+		{pins.Edit{File: "envs/prod/x.yaml", Path: "image", Value: "1"}, "image in envs/prod/x.yaml is a mapping, not a single value"},
+		{pins.Edit{File: "link.yaml", Path: "v", Value: "2"}, "link.yaml is a symbolic link"},
+		{pins.Edit{File: "linkdir/a.yaml", Path: "v", Value: "2"}, "linkdir is a symbolic link"},
+		{pins.Edit{File: "../x.yaml", Path: "v", Value: "2"}, "must be a relative path inside the repository"},
+		{pins.Edit{File: "/etc/passwd", Path: "v", Value: "2"}, "must be a relative path inside the repository"},
+		{pins.Edit{File: "envs/../../x.yaml", Path: "v", Value: "2"}, "must be a relative path inside the repository"},
+		{pins.Edit{File: ".git/config", Path: "v", Value: "2"}, "not in .git"},
+		{pins.Edit{File: "README.md", Path: "v", Value: "2"}, `file "README.md" is not a YAML file`},
+		{pins.Edit{File: "real/a.yaml", Path: "v..w", Value: "2"}, "empty segment"},
+		{pins.Edit{File: "real/a.yaml", Path: "v", Value: ""}, "the value is empty"},
 	} {
-		_, err := w.Apply(context.Background(), Change{Edits: []Edit{c.edit}})
+		_, err := w.Apply(context.Background(), Change{Edits: []pins.Edit{c.edit}})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: got %v\nwant it to say %q", c.edit, err, c.want)
 		}
 	}
-	_, err := w.Apply(context.Background(), Change{Edits: []Edit{{File: "real/a.yaml", Path: "v", Value: "2"}, {File: "real/a.yaml", Path: "v", Value: "3"}}})
+	_, err := w.Apply(context.Background(), Change{Edits: []pins.Edit{{File: "real/a.yaml", Path: "v", Value: "2"}, {File: "real/a.yaml", Path: "v", Value: "3"}}})
 	if err == nil || !strings.Contains(err.Error(), "edits 1 and 2 both set v in real/a.yaml") {
 		t.Errorf("conflicting edits: %v", err)
 	}
@@ -472,14 +475,14 @@ func TestApplyErrors(t *testing.T) {
 		t.Errorf("a tag as tracked ref: %v", err)
 	}
 	nw, _ := NewWriter(r.url, "nope", goodAuth, Options{})
-	if _, err := nw.Apply(context.Background(), Change{Edits: []Edit{{File: "real/a.yaml", Path: "v", Value: "2"}}}); err == nil || !strings.Contains(err.Error(), "branch nope not found in") {
+	if _, err := nw.Apply(context.Background(), Change{Edits: []pins.Edit{{File: "real/a.yaml", Path: "v", Value: "2"}}}); err == nil || !strings.Contains(err.Error(), "branch nope not found in") {
 		t.Errorf("missing branch: %v", err)
 	}
 }
 
 func TestApplyBadCredentials(t *testing.T) {
 	r := newRepo(t, map[string]string{"a.yaml": "v: 1\n"})
-	change := Change{Edits: []Edit{{File: "a.yaml", Path: "v", Value: "2"}}}
+	change := Change{Edits: []pins.Edit{{File: "a.yaml", Path: "v", Value: "2"}}}
 	for name, auth := range map[string]func(context.Context) (transport.AuthMethod, error){
 		"wrong password": func(context.Context) (transport.AuthMethod, error) {
 			return &githttp.BasicAuth{Username: user, Password: "wrong-secret-123"}, nil
@@ -529,7 +532,7 @@ func TestApplyHonoursTheContextWhileWaiting(t *testing.T) {
 	defer func() { <-w.lock }()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := w.Apply(ctx, Change{Edits: []Edit{{File: "a.yaml", Path: "v", Value: "2"}}}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := w.Apply(ctx, Change{Edits: []pins.Edit{{File: "a.yaml", Path: "v", Value: "2"}}}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want the context's deadline", err)
 	}
 }
@@ -540,9 +543,15 @@ func TestApplyToAFileURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := w.Apply(context.Background(), Change{Edits: []Edit{{File: "a.yaml", Path: "v", Value: "2"}}})
+	res, err := w.Apply(context.Background(), Change{Edits: []pins.Edit{{File: "a.yaml", Path: "v", Value: "2"}}})
 	if err != nil || res.Commit != r.head("main") || r.read("main", "a.yaml") != "v: 2 # pin\n" {
 		t.Fatalf("Apply = %+v, %v; a.yaml %q", res, err, r.read("main", "a.yaml"))
 	}
 	r.git("fsck", "--strict", "--no-dangling")
+}
+
+// readValue reads a file pin's path in data.
+func readValue(t *testing.T, data []byte, path string) (string, error) {
+	t.Helper()
+	return pins.Read(data, "", pins.Document{}, path)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -256,6 +257,31 @@ func TestPromotionViaBranchAndBadPins(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitPromotion(t, name, "Failed", want)
+	}
+
+	// A value that is not one plain YAML scalar is refused at create (422, naming the field);
+	// one that no chart pin takes passes the API and fails at the server, before any write.
+	injected := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gitops.kube-gitops.dev/v1alpha1", "kind": "Promotion",
+		"metadata": map[string]any{"name": "injected", "namespace": "apps"},
+		"spec":     map[string]any{"desiredState": "winterlight", "versions": []any{map[string]any{"name": "image", "value": "1.1.4\nreplicaCount: 0"}}},
+	}}
+	_, err = e.dyn.Resource(promotions).Namespace("apps").Create(ctx, injected, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.versions[0].value") {
+		t.Errorf("a value with a line break: got %v, want 422 Invalid on spec.versions[0].value", err)
+	}
+	headBefore, _ = e.git.Head(e.repo, "main")
+	notAChart := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "gitops.kube-gitops.dev/v1alpha1", "kind": "Promotion",
+		"metadata": map[string]any{"name": "not-a-chart-version", "namespace": "apps"},
+		"spec":     map[string]any{"desiredState": "winterlight", "versions": []any{map[string]any{"name": "chart", "value": "latest"}}},
+	}}
+	if _, err := e.dyn.Resource(promotions).Namespace("apps").Create(ctx, notAChart, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPromotion(t, "not-a-chart-version", "Failed", `pin chart: "latest" is not a chart version`)
+	if head, _ := e.git.Head(e.repo, "main"); head != headBefore {
+		t.Errorf("a refused promotion moved main")
 	}
 }
 

@@ -4,8 +4,11 @@ package promotion
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -21,6 +24,7 @@ import (
 
 	"github.com/kube-gitops/kube-gitops/apiserver/registry/listing"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
@@ -180,9 +184,29 @@ func validatePromotion(p *v1alpha1.Promotion) field.ErrorList {
 	if p.Spec.DesiredState == "" {
 		errs = append(errs, field.Required(field.NewPath("spec", "desiredState"), "name the DesiredState (in this namespace) to promote into"))
 	}
+	if from := p.Spec.From; from != "" && (strings.ContainsAny(from, `/\`) || from == "." || from == ".." || strings.IndexFunc(from, unicode.IsControl) >= 0) {
+		errs = append(errs, field.Invalid(field.NewPath("spec", "from"), from, "name an environment, like test (the sibling directory of this environment's)"))
+	}
+	seen := map[string]bool{}
 	for i, v := range p.Spec.Versions {
-		if v.Name == "" || v.Value == "" {
-			errs = append(errs, field.Required(field.NewPath("spec", "versions").Index(i), "each version needs a pin name and a value"))
+		at := field.NewPath("spec", "versions").Index(i)
+		switch {
+		case v.Name == "":
+			errs = append(errs, field.Required(at.Child("name"), "name the pin (in the DesiredState's spec.versions) to set"))
+		case seen[v.Name]:
+			errs = append(errs, field.Duplicate(at.Child("name"), v.Name))
+		}
+		seen[v.Name] = true
+		if v.Value == "" {
+			errs = append(errs, field.Required(at.Child("value"), "give the version to promote"))
+			continue
+		}
+		// The pin's kind is checked by the server before it writes; here, what no pin takes.
+		var bad *pins.ValueError
+		if err := pins.ValidateAnyValue(v.Value); errors.As(err, &bad) {
+			errs = append(errs, field.Invalid(at.Child("value"), v.Value, bad.Reason))
+		} else if err != nil {
+			errs = append(errs, field.Invalid(at.Child("value"), v.Value, err.Error()))
 		}
 	}
 	return errs

@@ -37,7 +37,13 @@ type PromotionSpec struct {
 
 // PinValue is a value for one version pin.
 type PinValue struct {
-	Name  string `json:"name"`
+	// Name is the name of one of the DesiredState's spec.versions.
+	Name string `json:"name"`
+	// Value is the version to write, one plain YAML scalar: for an image pin a semantic
+	// version, an OCI tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}) or a digest (sha256:…, alone or
+	// after a tag: tag@sha256:…); for a chart pin a semantic version; for spec.source.ref a
+	// branch, tag or commit. Never line breaks, spaces or YAML syntax. Clearly invalid values
+	// are refused at create; the server checks the value against its pin before writing.
 	Value string `json:"value"`
 }
 

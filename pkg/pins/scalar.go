@@ -1,4 +1,4 @@
-package writeback
+package pins
 
 import (
 	"bytes"
@@ -10,69 +10,8 @@ import (
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
 )
-
-// setValue replaces the bytes of the scalar at path, keeping its quoting when the new value
-// allows it, and checks that the result parses to the same documents but for that value.
-func setValue(data []byte, name string, doc Document, path, value string) ([]byte, string, error) {
-	if !utf8.ValidString(value) {
-		return nil, "", fmt.Errorf("value %q for %s%s is not UTF-8 text", value, path, in(name))
-	}
-	steps, err := parsePath(path)
-	if err != nil {
-		return nil, "", err
-	}
-	docs, err := parseDocs(data, name)
-	if err != nil {
-		return nil, "", err
-	}
-	t, err := locateIn(docs, steps, name, doc, path)
-	if err != nil {
-		return nil, "", err
-	}
-	old := t.node.Value
-	if old == value {
-		return data, old, nil
-	}
-	start, end, err := extent(data, t)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s%s: %w", path, in(name), err)
-	}
-	for _, text := range encodings(t, value) {
-		out := make([]byte, 0, len(data)-(end-start)+len(text))
-		out = append(append(append(out, data[:start]...), text...), data[end:]...)
-		if verify(docs, t.node, out, steps, name, doc, path, value) == nil {
-			return out, old, nil
-		}
-	}
-	return nil, "", fmt.Errorf("cannot write %q at %s%s without changing the rest of the file: write it by hand", value, path, in(name))
-}
-
-// verify re-parses out and checks that it differs from docs only in the value at path.
-func verify(docs []*yaml.Node, was *yaml.Node, out []byte, steps []step, name string, doc Document, path, value string) error {
-	newDocs, err := parseDocs(out, name)
-	if err != nil {
-		return err
-	}
-	t, err := locateIn(newDocs, steps, name, doc, path)
-	if err != nil {
-		return err
-	}
-	n := t.node
-	tagged := was.Style&yaml.TaggedStyle != 0
-	if n.Value != value || (tagged && n.Tag != was.Tag) || (!tagged && n.ShortTag() != "!!str" && n.ShortTag() != was.ShortTag()) {
-		return errors.New("the value reads back differently")
-	}
-	if len(newDocs) != len(docs) {
-		return errors.New("the number of documents changed")
-	}
-	for i := range docs {
-		if !sameTree(docs[i], newDocs[i], was, n) {
-			return errors.New("another part of the file changed")
-		}
-	}
-	return nil
-}
 
 // sameTree compares two parsed trees, ignoring positions, and ignoring the value, tag and
 // quoting of the edited scalar (skipA in a, skipB in b).
@@ -115,9 +54,15 @@ func encodings(t target, value string) []string {
 
 // keepsType reports whether value written plain reads as a string or as the old value's type,
 // so that tag: 1.1.2 → 1.10 is quoted ("1.10", not the number 1.1) but replicas: 2 → 3 is not.
+// A string must read as one in YAML 1.1 too, which Helm's values parser speaks: there on, yes
+// and 1_000 are not strings.
 func keepsType(old *yaml.Node, value string) bool {
 	tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: value}).ShortTag()
-	return tag == "!!str" || tag == old.ShortTag()
+	if tag != "!!str" {
+		return tag == old.ShortTag()
+	}
+	var m map[string]any
+	return sigsyaml.Unmarshal([]byte("v: "+value), &m) == nil && m["v"] == value
 }
 
 // plainOK is a conservative check that value can be an unquoted scalar; the re-parse in verify
