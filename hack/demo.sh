@@ -23,6 +23,8 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 step "Starting the local cluster, the Git server and gitops-apiserver"
 hack/local-up.sh
 export KUBECONFIG="$root/.local/kubeconfig"
+# kubectl at the cluster's version, and the plugin as kubectl gitops.
+export PATH="$root/.local/bin:$root/bin:$PATH"
 repo_url="$(<"$root/.local/git/url")"
 password_file="$root/.local/git-password"
 

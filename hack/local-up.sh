@@ -120,7 +120,7 @@ go build -o "$local_dir/bin/localcluster" ./hack/localcluster
 cluster_pid="$local_dir/localcluster.pid"
 cluster_log="$local_dir/localcluster.log"
 if pidfile_alive "$cluster_pid" localcluster &&
-	kubectl --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1; then
+	"$local_dir/bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1; then
 	log "reusing the local cluster (pid $(<"$cluster_pid"))"
 else
 	stop_pidfile "$cluster_pid" localcluster
@@ -130,7 +130,8 @@ else
 	wait_for 240 "the local cluster" "$cluster_pid" localcluster "$cluster_log" test -s "$local_dir/cluster.env"
 	log "$(tail -n 1 "$cluster_log")"
 fi
-kubectl_() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+# kubectl at the cluster's version (built by hack/build-cluster.sh), not the machine's.
+kubectl_() { "$local_dir/bin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
 # 3. The example Git server, unless --repo was given.
 gitserver_log=""
@@ -165,16 +166,28 @@ server_pid="$local_dir/gitops-apiserver.pid"
 server_log="$local_dir/gitops-apiserver.log"
 cert_dir="$local_dir/gitops-apiserver/certs"
 stop_pidfile "$server_pid" gitops-apiserver
+# What an install ships: the internal CRDs, the policy that lets only the server write them, the
+# server's RBAC and ServiceAccount, and the roles that let namespace viewers and editors use
+# desiredstates (aggregated into view/edit/admin).
 kubectl_ create namespace kube-gitops --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
-# The roles that let namespace viewers and editors use desiredstates (aggregated into view/edit/admin).
-kubectl_ apply -f "$root/config/rbac/user-roles.yaml" >/dev/null
+for file in config/crds/internal.yaml config/admission/internal-records.yaml config/rbac/server.yaml config/rbac/user-roles.yaml; do
+	kubectl_ apply --server-side --field-manager kube-gitops-install -f "$root/$file" >/dev/null
+done
+kubectl_ create serviceaccount gitops-apiserver -n kube-gitops --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+# The server runs as that ServiceAccount (a token from the TokenRequest API), with exactly the
+# shipped RBAC, as it does in a Pod.
+server_kubeconfig="$local_dir/gitops-apiserver.kubeconfig"
+server_token="$(kubectl_ create token gitops-apiserver -n kube-gitops --duration 24h)"
+cp "$kubeconfig" "$server_kubeconfig.tmp"
+user="system:serviceaccount:kube-gitops:gitops-apiserver"
+"$local_dir/bin/kubectl" --kubeconfig "$server_kubeconfig.tmp" config set-credentials "$user" --token "$server_token" >/dev/null
+"$local_dir/bin/kubectl" --kubeconfig "$server_kubeconfig.tmp" config set-context --current --user "$user" >/dev/null
+(umask 077 && mv "$server_kubeconfig.tmp" "$server_kubeconfig")
 if [[ -n $gitserver_log ]]; then
-	# The bundled example deploys into the namespace apps; with your own repository, create the
-	# namespaces your DesiredStates name.
+	# The bundled example deploys into the namespace apps; with your own repository, opt in the
+	# namespaces your DesiredStates name (kubectl gitops init-namespace NS, as their admin).
 	kubectl_ create namespace apps --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
-	# ...and is applied as the ServiceAccount gitops there, with the namespace's admin role.
-	kubectl_ create serviceaccount gitops -n apps --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
-	kubectl_ create rolebinding gitops-admin -n apps --clusterrole admin --serviceaccount apps:gitops --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+	KUBECONFIG="$kubeconfig" PATH="$root/bin:$PATH" "$local_dir/bin/kubectl" gitops init-namespace apps >/dev/null
 fi
 port="$("$local_dir/bin/localcluster" free-port)"
 rm -rf "$cert_dir"
@@ -182,7 +195,7 @@ mkdir -p "$cert_dir"
 server_args=(
 	--repo "$repo" --ref "$ref" --path "$path" --environment "$environment"
 	--namespace kube-gitops --poll-interval "$poll_interval"
-	--kubeconfig "$kubeconfig" --authentication-kubeconfig "$kubeconfig" --authorization-kubeconfig "$kubeconfig"
+	--kubeconfig "$server_kubeconfig" --authentication-kubeconfig "$server_kubeconfig" --authorization-kubeconfig "$server_kubeconfig"
 	--secure-port "$port" --cert-dir "$cert_dir"
 )
 if [[ -n $git_username ]]; then
