@@ -16,9 +16,9 @@ import (
 	"testing"
 )
 
-// TestMetrics: the sync and fetch metrics are served on /metrics to an authorized client.
-func TestMetrics(t *testing.T) {
-	waitStatus(t, "apps", "guestbook", "Synced", "", 90*time.Second)
+// serverMetrics reads the server's /metrics, as the admin.
+func serverMetrics(t *testing.T) string {
+	t.Helper()
 	cfg := rest.CopyConfig(e.cluster.RESTConfig())
 	cfg.Host = fmt.Sprintf("https://127.0.0.1:%d", e.server.port)
 	cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: filepath.Join(e.server.certDir, "apiserver.crt"), ServerName: "localhost"}
@@ -30,7 +30,13 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := containsAll(string(body), "gitops_sync_duration_seconds_bucket", `gitops_objects_total{action="changed"}`, `gitops_git_fetch_duration_seconds_count{result="ok"}`); err != nil {
+	return string(body)
+}
+
+// TestMetrics: the sync and fetch metrics are served on /metrics to an authorized client.
+func TestMetrics(t *testing.T) {
+	waitStatus(t, "apps", "guestbook", "Synced", "", 90*time.Second)
+	if err := containsAll(serverMetrics(t), "gitops_sync_duration_seconds_bucket", `gitops_objects_total{action="changed"}`, `gitops_git_fetch_duration_seconds_count{result="ok"}`); err != nil {
 		t.Error(err)
 	}
 }

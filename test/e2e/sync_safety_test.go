@@ -91,24 +91,41 @@ func TestSecretValuesAppearNowhere(t *testing.T) {
 	if _, err := e.kube.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	head, err := e.git.Head(e.repo, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/apis/gitops.kube-gitops.dev/v1alpha1/namespaces/" + ns + "/desiredstates/secretive/"
 	var outputs []string
+	var names []string
 	for _, args := range [][]string{
 		{"get", "desiredstate", "secretive", "-n", ns, "-o", "yaml"},
-		{"get", "--raw", "/apis/gitops.kube-gitops.dev/v1alpha1/namespaces/" + ns + "/desiredstates/secretive/manifests"},
-		{"get", "--raw", "/apis/gitops.kube-gitops.dev/v1alpha1/namespaces/" + ns + "/desiredstates/secretive/diff"},
+		{"get", "--raw", base + "manifests"},
+		{"get", "--raw", base + "diff"},
 		{"get", "events", "-A", "-o", "yaml"},
+		{"get", "--raw", base + "history"},
+		{"get", "--raw", base + "manifests?revision=" + head},
+		{"get", "--raw", base + "diff?revision=" + head},
+		{"get", "desiredstates", "-A", "-o", "wide"},
+		{"get", "desiredstates", "-A", "-o", "json"},
 	} {
 		out, err := e.kubectl(args...)
 		if err != nil {
 			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
 		}
-		outputs = append(outputs, out)
+		outputs, names = append(outputs, out), append(names, "kubectl "+strings.Join(args, " "))
 	}
+	// The plugin's views, the diff with the program kubectl diff would run included.
+	for _, args := range [][]string{{"diff", "secretive", "-n", ns}, {"status", "secretive", "-n", ns}, {"history", "secretive", "-n", ns}} {
+		out, errOut, _ := e.plugin(args...)
+		outputs, names = append(outputs, out+errOut), append(names, "kubectl gitops "+strings.Join(args, " "))
+	}
+	outputs, names = append(outputs, serverMetrics(t)), append(names, "the server's /metrics")
 	logData, _ := os.ReadFile(e.server.logPath)
-	outputs = append(outputs, string(logData))
+	outputs, names = append(outputs, string(logData)), append(names, "the server's log")
 	for i, out := range outputs {
 		if strings.Contains(out, canary) {
-			t.Errorf("output %d contains the Secret's value", i)
+			t.Errorf("%s contains the Secret's value", names[i])
 		}
 	}
 	var m struct {
