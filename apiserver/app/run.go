@@ -115,6 +115,10 @@ func (o *Options) config() (*apiserver.Config, error) {
 	generic.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
 	generic.OpenAPIV3Config.Info.Title, generic.OpenAPIV3Config.Info.Version = "kube-gitops", "v1alpha1"
 	generic.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString("1.37", "", "")
+	// On SIGTERM, finish the requests in flight, then give open watches 2 s instead of the
+	// 60 s request timeout: clients re-establish them on the other replica, and a rolling update
+	// or Ctrl-C of make demo does not hang for a minute.
+	generic.ShutdownSendRetryAfter = true
 	if err := o.Recommended.ApplyTo(generic); err != nil {
 		return nil, err
 	}
