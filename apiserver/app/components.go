@@ -41,6 +41,7 @@ type components struct {
 	statuses   *store.Statuses
 	sources    *store.SourceRecords
 	preview    controller.Preview
+	revisions  controller.GitSources // checks a sync's revision at request time
 	controller *controller.Controller
 	loop       *refresh.Loop
 	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
@@ -103,6 +104,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	}
 
 	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(dyn), sources: store.NewSourceRecords(dyn, o.Namespace)}
+	c.revisions = sources
 	c.preview = controller.Preview{Sources: sources, Render: renderFn, Engine: engine, AllowOtherNamespaces: o.AllowOtherNamespaces}
 	events := o.eventRecorder(ctx, kube)
 	c.controller = controller.New(controller.Options{
