@@ -33,9 +33,10 @@ const ancestryCacheSize = 4096
 // history is the tracked ref's recent history, fetched only when a sync or rollback names a
 // revision. The poll's fetch stays depth 1. Objects stay in memory, deepened in place.
 type history struct {
-	mu    sync.Mutex // one fetch or walk at a time; guards repo and depth
+	mu    sync.Mutex // one fetch or walk at a time; guards repo, tip and depth
 	repo  *git.Repository
-	depth int // the depth of the last fetch
+	tip   plumbing.Hash // the tip of the last fetch
+	depth int           // and its depth
 
 	// answers maps "tip revision-or-prefix" to the commit found (plumbing.ZeroHash for none).
 	// Both are immutable facts of Git: a tip's history never changes, a new tip is a new key.
@@ -63,9 +64,11 @@ func (h *history) find(ctx context.Context, f *Fetcher, auth transport.AuthMetho
 		if depth < h.depth {
 			continue // already fetched deeper
 		}
-		fetchedTip, err := h.fetch(ctx, f, auth, ref, depth)
-		if err != nil {
-			return plumbing.ZeroHash, false, err
+		fetchedTip := h.tip
+		if h.repo == nil || h.tip != tip || depth > h.depth { // else this tip is held that deep
+			if fetchedTip, err = h.fetch(ctx, f, auth, ref, depth); err != nil {
+				return plumbing.ZeroHash, false, err
+			}
 		}
 		commits, complete, err := walk(h.repo.Storer, fetchedTip, MaxHistory)
 		if err != nil {
@@ -101,7 +104,7 @@ func (h *history) fetch(ctx context.Context, f *Fetcher, auth transport.AuthMeth
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
-		h.repo, h.depth = repo, 0
+		h.repo, h.tip, h.depth = repo, plumbing.ZeroHash, 0
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
@@ -109,7 +112,7 @@ func (h *history) fetch(ctx context.Context, f *Fetcher, auth transport.AuthMeth
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("fetch the last %d commits of %s in %s: %w", depth, ref.Short(), f.repo.URL, err)
 	}
-	h.depth = depth
+	h.tip, h.depth = tip, depth
 	return tip, nil
 }
 

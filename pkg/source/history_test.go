@@ -124,6 +124,8 @@ func TestSyncRevisionsMustBeInTheTrackedHistory(t *testing.T) {
 		{"a name that is nothing", "no-such-branch", "", "not found"},
 		{"a hash that is nothing", strings.Repeat("0", 40), "", "not in the history of main"},
 		{"too short an abbreviation", main[2][:6], "", "not found"},
+		{"a name with a newline", "main\nrevision ok", "", "not a valid branch, tag, ref or commit name"},
+		{"a name with a range", "main..feature", "", "not a valid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			snap, err := repo.fetcher("main").FetchTracked(context.Background(), tc.revision)
@@ -242,11 +244,21 @@ func TestTrackedHistoryIsDeepenedOnDemandAndAnswersAreCached(t *testing.T) {
 	}
 	// The same question again: answered from the cache, no fetch.
 	before := repo.uploads.Load()
+	if before == 0 {
+		t.Fatal("no fetch was counted: the server log format changed")
+	}
 	if _, err := f.ResolveTracked(ctx, log[200]); err != nil {
 		t.Fatal(err)
 	}
 	if n := repo.uploads.Load() - before; n != 0 {
 		t.Errorf("a cached answer fetched %d times, want 0 (only the refs are listed)", n)
+	}
+	// Another commit of the history already held: walked, not fetched.
+	if _, err := f.ResolveTracked(ctx, log[100]); err != nil {
+		t.Fatal(err)
+	}
+	if n := repo.uploads.Load() - before; n != 0 {
+		t.Errorf("a commit of the history already held fetched %d times, want 0", n)
 	}
 	// Within the bound, and past it.
 	if _, err := f.FetchTracked(ctx, log[MaxHistory-1]); err != nil {

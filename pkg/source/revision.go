@@ -55,6 +55,19 @@ func Refused(err error) bool {
 	return errors.As(err, &notInHistory) || errors.Is(err, ErrUnknownRevision)
 }
 
+// checkRevisionName refuses what cannot name a ref or a commit (control characters, spaces,
+// "..", and the like, as git check-ref-format does), so that it is never echoed into a status.
+func checkRevisionName(revision string) error {
+	name := plumbing.ReferenceName(revision)
+	if !strings.HasPrefix(revision, "refs/") {
+		name = plumbing.NewBranchReferenceName(revision)
+	}
+	if len(revision) > 255 || name.Validate() != nil {
+		return fmt.Errorf("revision %q is not a valid branch, tag, ref or commit name: %w", revision, ErrUnknownRevision)
+	}
+	return nil
+}
+
 // remoteRefs lists the remote's refs (git ls-remote), with the commits of annotated tags.
 func (f *Fetcher) remoteRefs(ctx context.Context, auth transportAuth) ([]*plumbing.Reference, error) {
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{f.repo.URL}})
@@ -100,6 +113,9 @@ func revisionRefs(revision string) []plumbing.ReferenceName {
 // full ref such as refs/pull/7/head, or a full commit hash. Snapshots are cached by commit. It is
 // for read-only previews: the revision need not be reviewed; sync uses FetchTracked.
 func (f *Fetcher) FetchRevision(ctx context.Context, revision string) (*Snapshot, error) {
+	if err := checkRevisionName(revision); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	auth, err := f.auth(ctx)
@@ -178,6 +194,9 @@ func (f *Fetcher) FetchTracked(ctx context.Context, revision string) (*Snapshot,
 // resolveTracked is ResolveTracked; it also returns the tracked ref's tip it checked against.
 // Unless the commit is that tip, its objects are in f.history afterwards.
 func (f *Fetcher) resolveTracked(ctx context.Context, revision string) (commit, tip plumbing.Hash, err error) {
+	if err := checkRevisionName(revision); err != nil {
+		return plumbing.ZeroHash, plumbing.ZeroHash, err
+	}
 	listCtx, cancel := context.WithTimeout(ctx, f.timeout) // each fetch of the history has its own
 	defer cancel()
 	auth, err := f.auth(listCtx)
