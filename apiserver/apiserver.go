@@ -53,6 +53,7 @@ type ExtraConfig struct {
 	Git       desiredstate.GitLocation
 	Previewer desiredstate.Previewer
 	Syncs     desiredstate.SyncRequester
+	Revisions desiredstate.RevisionChecker
 
 	Promotions       *store.Promotions
 	PromotionRecords *store.PromotionRecords
@@ -86,7 +87,7 @@ func (c CompletedConfig) New() (*genericapiserver.GenericAPIServer, error) {
 	group.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"desiredstates":           desiredstate.NewREST(c.extra.Reader, c.extra.Git),
 		"desiredstates/history":   desiredstate.NewHistoryREST(c.extra.Reader),
-		"desiredstates/sync":      desiredstate.NewSyncREST(c.extra.Reader, c.extra.Syncs),
+		"desiredstates/sync":      desiredstate.NewSyncREST(c.extra.Reader, c.extra.Syncs, c.extra.Revisions),
 		"desiredstates/manifests": desiredstate.NewManifestsREST(c.extra.Reader, c.extra.Previewer),
 		"desiredstates/diff":      desiredstate.NewDiffREST(c.extra.Reader, c.extra.Previewer),
 		"promotions":              promotion.NewREST(c.extra.Promotions, c.extra.PromotionRecords),

@@ -42,6 +42,7 @@ type components struct {
 	statuses   *store.Statuses
 	sources    *store.SourceRecords
 	preview    controller.Preview
+	revisions  controller.GitSources // checks a sync's revision at request time
 	controller *controller.Controller
 	loop       *refresh.Loop
 	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
@@ -105,6 +106,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	}
 
 	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(dyn), sources: store.NewSourceRecords(dyn, o.Namespace)}
+	c.revisions = sources
 	// Opt-ins given or revoked re-check the namespace's applications at once; the gate is
 	// created before the controller it notifies, so the callback reads c.controller late.
 	c.tenancy = tenancy.New(tenancy.Options{

@@ -33,8 +33,11 @@ type Sources interface {
 	// network round trip when the source is the server's root repository.
 	Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.FS, string, error)
 	// At returns another revision (a branch, tag, commit or pull-request ref) of the
-	// DesiredState's source.
+	// DesiredState's source, for read-only previews: it need not have been reviewed.
 	At(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error)
+	// Reviewed returns a revision that is in the history of the DesiredState's tracked ref as
+	// it is now, for a sync or a rollback; any other revision is refused (source.Refused).
+	Reviewed(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error)
 	// Root reports whether the DesiredState's source is the server's root repository and ref.
 	Root(ds *v1alpha1.DesiredState) bool
 }

@@ -19,6 +19,7 @@ import (
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
+	"github.com/kube-gitops/kube-gitops/pkg/source"
 )
 
 // reconcile syncs one application. It never prunes after a failed fetch or render: both return
@@ -35,6 +36,14 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		return c.refuse(ctx, ds, op, d)
 	}
 	files, revision, err := c.source(ctx, ds, op)
+	if err != nil && source.Refused(err) {
+		// Not a failure to read Git: the request named a revision that sync may not apply.
+		metrics.SyncFailures.WithLabelValues("RevisionRefused").Inc()
+		c.warn(ds, "RevisionRefused", err.Error())
+		return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+			finishOperation(st, op, "", "Failed", err.Error()+"; nothing was applied", c.HistoryLimit)
+		})
+	}
 	if err != nil {
 		metrics.SyncFailures.WithLabelValues("FetchFailed").Inc()
 		c.warn(ds, "FetchFailed", err.Error())
@@ -233,7 +242,7 @@ func (c *Controller) refreshHealth(ctx context.Context, ds *v1alpha1.DesiredStat
 
 func (c *Controller) source(ctx context.Context, ds *v1alpha1.DesiredState, op *v1alpha1.SyncOperation) (fs.FS, string, error) {
 	if op != nil && op.Revision != "" {
-		return c.Sources.At(ctx, ds, op.Revision)
+		return c.Sources.Reviewed(ctx, ds, op.Revision) // only reviewed commits are applied
 	}
 	return c.Sources.Current(ctx, ds)
 }

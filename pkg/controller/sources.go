@@ -42,7 +42,7 @@ func (g GitSources) Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.
 	return snap.FS(), snap.Revision, nil
 }
 
-// At returns another revision of the DesiredState's source.
+// At returns any revision of the DesiredState's source, reviewed or not: for read-only previews.
 func (g GitSources) At(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error) {
 	f, _ := g.fetcher(ds)
 	snap, err := f.FetchRevision(ctx, revision)
@@ -50,6 +50,25 @@ func (g GitSources) At(ctx context.Context, ds *v1alpha1.DesiredState, revision 
 		return nil, "", err
 	}
 	return snap.FS(), snap.Revision, nil
+}
+
+// Reviewed returns a revision of the DesiredState's tracked history, for a sync or a rollback:
+// a revision outside it is refused (source.Refused) and never fetched.
+func (g GitSources) Reviewed(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error) {
+	f, _ := g.fetcher(ds)
+	snap, err := f.FetchTracked(ctx, revision)
+	if err != nil {
+		return nil, "", err
+	}
+	return snap.FS(), snap.Revision, nil
+}
+
+// CheckSyncRevision refuses, at request time, a revision that a sync of the DesiredState may not
+// apply (see Reviewed). It fetches no more than the history needed to tell.
+func (g GitSources) CheckSyncRevision(ctx context.Context, ds *v1alpha1.DesiredState, revision string) error {
+	f, _ := g.fetcher(ds)
+	_, err := f.ResolveTracked(ctx, revision)
+	return err
 }
 
 // Root reports whether the DesiredState follows the root repository and ref.

@@ -8,8 +8,9 @@ import (
 	"strings"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // ErrNotFound is returned for a path that is not in the snapshot.
@@ -27,8 +28,8 @@ type Snapshot struct {
 	files *treeFS // the tree, indexed once and shared: go-git trees are not safe for concurrent use
 }
 
-func newSnapshot(repo *git.Repository, hash plumbing.Hash, url, ref string) (*Snapshot, error) {
-	commit, err := repo.CommitObject(hash)
+func newSnapshot(s storer.EncodedObjectStorer, hash plumbing.Hash, url, ref string) (*Snapshot, error) {
+	commit, err := object.GetCommit(s, hash)
 	if err != nil {
 		return nil, fmt.Errorf("read commit %s of %s: %w", hash, url, err)
 	}

@@ -37,11 +37,13 @@ type Fetcher struct {
 	mu        sync.Mutex // guards last and revisions
 	last      *Snapshot
 	revisions []*Snapshot // other revisions fetched on request, newest first
+
+	history *history // the tracked ref's recent history, fetched when a sync names a revision
 }
 
 // NewFetcher returns a Fetcher for repo; each network operation is bounded by timeout.
 func NewFetcher(repo Repo, timeout time.Duration) *Fetcher {
-	return &Fetcher{repo: repo, timeout: timeout}
+	return &Fetcher{repo: repo, timeout: timeout, history: newHistory()}
 }
 
 // Fetch returns the snapshot of the ref's current commit. Asking the remote for its refs costs one
@@ -127,7 +129,7 @@ func (f *Fetcher) clone(ctx context.Context, auth transport.AuthMethod, ref plum
 	if err != nil {
 		return nil, fmt.Errorf("read %s of %s: %w", ref.Short(), f.repo.URL, err)
 	}
-	return newSnapshot(repo, head.Hash(), f.repo.URL, f.repo.Ref)
+	return newSnapshot(repo.Storer, head.Hash(), f.repo.URL, f.repo.Ref)
 }
 
 // explain turns go-git's transport errors into messages that say what to check.

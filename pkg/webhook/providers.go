@@ -26,6 +26,8 @@ type provider struct {
 	kind  kind
 	// verify checks the request's credentials; its error is a one-line reason without secrets.
 	verify func(hdr http.Header, body, secret []byte) error
+	// signsBody says verify checks a signature of the body (not a token that any body may carry).
+	signsBody bool
 	// challenge is the WWW-Authenticate value sent with a 401.
 	challenge string
 }
@@ -42,7 +44,7 @@ func detect(hdr http.Header) provider {
 	} {
 		if ev := hdr.Get(p.eventHeader); ev != "" {
 			return provider{name: p.name, event: ev, kind: kindOf(ev, "push"),
-				verify: hexHMAC(p.sigHeader, ""), challenge: hmacChallenge(p.sigHeader)}
+				verify: hexHMAC(p.sigHeader, ""), signsBody: true, challenge: hmacChallenge(p.sigHeader)}
 		}
 	}
 	if ev := hdr.Get("X-Gitlab-Event"); ev != "" {
@@ -55,7 +57,7 @@ func detect(hdr http.Header) provider {
 			k = kindPing
 		}
 		return provider{name: "github", event: ev, kind: k,
-			verify: hexHMAC("X-Hub-Signature-256", "sha256="), challenge: hmacChallenge("X-Hub-Signature-256")}
+			verify: hexHMAC("X-Hub-Signature-256", "sha256="), signsBody: true, challenge: hmacChallenge("X-Hub-Signature-256")}
 	}
 	return provider{name: "generic", event: "push", kind: kindPush, verify: genericToken, challenge: `Bearer ` + realm}
 }

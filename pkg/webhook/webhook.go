@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/time/rate"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 )
 
 // Options configure the receiver.
@@ -25,8 +26,9 @@ type Options struct {
 	// Trigger is called with the followed URL (as Repos returns it) for each verified push to it.
 	// It must not block.
 	Trigger func(repoURL string)
-	// RateLimit and Burst bound the requests accepted per second; over them the answer is 429.
-	// Zero means 5 per second with a burst of 20.
+	// RateLimit and Burst bound the authenticated requests accepted per second; over them the
+	// answer is 429. Requests are authenticated first, so an unauthenticated flood cannot spend
+	// it. Zero means 5 per second with a burst of 20.
 	RateLimit rate.Limit
 	Burst     int
 	// MaxBodyBytes bounds the request body; larger bodies get 413. Zero means 1 MiB.
@@ -45,9 +47,16 @@ type handler struct {
 	trigger func(string)
 	limiter *rate.Limiter
 	maxBody int64
+
+	deliveries  *deliveries
+	rejectedLog *rate.Limiter // how often a refused credential is logged at the default level
 }
 
-// NewHandler returns the receiver. It answers POST requests on any path.
+// NewHandler returns the receiver. It answers POST requests on any path. Each request is
+// authenticated first (401), then checked for a replay: a delivery whose id (X-GitHub-Delivery,
+// X-Gitea-Delivery, X-Forgejo-Delivery, X-Gogs-Delivery, X-Gitlab-Event-UUID, Idempotency-Key)
+// or signed body was acted on in the last 24 hours is answered 200 and triggers nothing, so that
+// senders do not mark it failed; then the rate limit applies (429).
 func NewHandler(opts Options) (http.Handler, error) {
 	switch {
 	case len(opts.Secret) == 0:
@@ -72,6 +81,9 @@ func NewHandler(opts Options) (http.Handler, error) {
 		trigger: opts.Trigger,
 		limiter: rate.NewLimiter(opts.RateLimit, opts.Burst),
 		maxBody: opts.MaxBodyBytes,
+
+		deliveries:  newDeliveries(clock.RealClock{}),
+		rejectedLog: rate.NewLimiter(1, 10),
 	}, nil
 }
 
@@ -81,6 +93,7 @@ type reply struct {
 	message   string   // one line
 	triggered []string // redacted followed URLs
 	header    map[string]string
+	replay    bool // a delivery already received
 	// for the log line
 	provider, event, repo string
 }
@@ -102,7 +115,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, rep.message)
 	}
 	log := klog.V(0)
-	if rep.status == http.StatusTooManyRequests {
+	flood := rep.status == http.StatusTooManyRequests || rep.replay ||
+		rep.status == http.StatusUnauthorized && !h.rejectedLog.Allow()
+	if flood {
 		log = klog.V(2) // a flood must not flood the log too
 	}
 	log.InfoS("Webhook request", "provider", rep.provider, "event", rep.event, "repo", rep.repo,
@@ -116,21 +131,34 @@ func (h *handler) handle(w http.ResponseWriter, r *http.Request) reply {
 	return *rep
 }
 
+// serveRequest authenticates before anything else is spent: an unauthenticated flood must not
+// use up the rate limit (nor the memory of deliveries) that real pushes need. A replay of a
+// delivery already acted on is answered 200 and triggers nothing; it does not spend the limit.
 func (h *handler) serveRequest(w http.ResponseWriter, r *http.Request, p provider) *reply {
 	if r.Method != http.MethodPost {
 		return &reply{status: http.StatusMethodNotAllowed, header: map[string]string{"Allow": http.MethodPost},
 			message: "only POST is accepted: point the webhook at this URL with method POST"}
 	}
-	if res := h.limiter.Reserve(); res.Delay() > 0 {
-		wait := res.Delay()
-		res.Cancel()
-		secs := max(1, int(math.Ceil(wait.Seconds())))
-		return &reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": strconv.Itoa(secs)},
-			message: fmt.Sprintf("too many webhook requests: retry in %d s", secs)}
-	}
 	body, rep := h.readBody(w, r)
 	if rep != nil {
 		return rep
+	}
+	if err := p.verify(r.Header, body, h.secret); err != nil {
+		return &reply{status: http.StatusUnauthorized, message: err.Error(),
+			header: map[string]string{"WWW-Authenticate": p.challenge}}
+	}
+	keys := deliveryKeys(p, r.Header, body)
+	if !h.deliveries.remember(keys) {
+		return &reply{status: http.StatusOK, replay: true,
+			message: "delivery already received: nothing triggered again (a sender's retry or a replay)"}
+	}
+	if res := h.limiter.Reserve(); res.Delay() > 0 {
+		wait := res.Delay()
+		res.Cancel()
+		h.deliveries.forget(keys) // the sender may retry this delivery once the limit allows
+		secs := max(1, int(math.Ceil(wait.Seconds())))
+		return &reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": strconv.Itoa(secs)},
+			message: fmt.Sprintf("too many webhook requests: retry in %d s", secs)}
 	}
 	return h.serveEvent(p, r.Header, body)
 }

@@ -8,10 +8,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
@@ -24,6 +27,13 @@ type Previewer interface {
 // SyncRequester records a requested sync for the replica that holds the Lease to carry out.
 type SyncRequester interface {
 	RequestSync(ctx context.Context, namespace, name string, op v1alpha1.SyncOperation) error
+}
+
+// RevisionChecker refuses a revision that a sync of the DesiredState may not apply: only commits
+// in the history of its tracked ref, as it is now, are synced or rolled back to. A refusal is an
+// error for which source.Refused is true; other errors mean Git could not be read to tell.
+type RevisionChecker interface {
+	CheckSyncRevision(ctx context.Context, ds *v1alpha1.DesiredState, revision string) error
 }
 
 // HistoryREST serves desiredstates/history.
@@ -50,11 +60,14 @@ func (r *HistoryREST) Get(ctx context.Context, name string, _ *metav1.GetOptions
 type SyncREST struct {
 	reader    *store.Reader
 	requester SyncRequester
+	revisions RevisionChecker
 }
 
-// NewSyncREST returns the storage of desiredstates/sync.
-func NewSyncREST(reader *store.Reader, requester SyncRequester) *SyncREST {
-	return &SyncREST{reader: reader, requester: requester}
+// NewSyncREST returns the storage of desiredstates/sync. revisions checks a requested revision
+// before the sync is queued; the replica that syncs checks it again against the tracked ref as
+// it is then, so nil only gives up the early answer.
+func NewSyncREST(reader *store.Reader, requester SyncRequester, revisions RevisionChecker) *SyncREST {
+	return &SyncREST{reader: reader, requester: requester, revisions: revisions}
 }
 
 var _ rest.NamedCreater = &SyncREST{}
@@ -73,8 +86,8 @@ func (r *SyncREST) Create(ctx context.Context, name string, obj runtime.Object, 
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("expected a DesiredStateSync, got %T", obj))
 	}
-	if req.PauseAutomation && req.Revision == "" {
-		return nil, apierrors.NewBadRequest("pauseAutomation goes with a revision (a rollback); a sync without a revision resumes automation")
+	if err := validateSync(ctx, r.revisions, ds, req); err != nil {
+		return nil, err
 	}
 	op := v1alpha1.SyncOperation{Revision: req.Revision, Prune: req.Prune, DryRun: req.DryRun, PauseAutomation: req.PauseAutomation, RequestedAt: metav1.NewTime(time.Now())}
 	if user, ok := genericapirequest.UserFrom(ctx); ok {
@@ -89,6 +102,30 @@ func (r *SyncREST) Create(ctx context.Context, name string, obj runtime.Object, 
 	out.Message = fmt.Sprintf("sync of %s/%s queued; follow it with kubectl get desiredstate %s -n %s -w", ds.Namespace, ds.Name, ds.Name, ds.Namespace)
 	return out, nil
 }
+
+// validateSync refuses a request that cannot be carried out: a revision outside the tracked
+// history is a 422 at once, rather than a failed operation later.
+func validateSync(ctx context.Context, revisions RevisionChecker, ds *v1alpha1.DesiredState, req *v1alpha1.DesiredStateSync) error {
+	if req.PauseAutomation && req.Revision == "" {
+		return apierrors.NewBadRequest("pauseAutomation goes with a revision (a rollback); a sync without a revision resumes automation")
+	}
+	if req.Revision == "" || revisions == nil {
+		return nil
+	}
+	err := revisions.CheckSyncRevision(ctx, ds, req.Revision)
+	switch {
+	case err == nil:
+		return nil
+	case source.Refused(err):
+		return apierrors.NewInvalid(syncKind, ds.Name, field.ErrorList{field.Invalid(field.NewPath("revision"), req.Revision, err.Error())})
+	}
+	// Git cannot be read now: queue the sync; the replica that carries it out checks again and
+	// fails the operation, saying why, if the revision is refused.
+	klog.InfoS("Cannot check a sync revision now; the sync will check it", "desiredState", ds.Namespace+"/"+ds.Name, "revision", req.Revision, "err", err)
+	return nil
+}
+
+var syncKind = v1alpha1.SchemeGroupVersion.WithKind("DesiredStateSync").GroupKind()
 
 // PreviewREST serves desiredstates/manifests and desiredstates/diff.
 type PreviewREST struct {
