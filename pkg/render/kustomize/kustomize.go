@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -84,22 +86,31 @@ func build(mem filesys.FileSystem, root string, maxBytes int64) ([]*unstructured
 	for _, r := range resources.Resources() {
 		js, err := r.MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, fmt.Errorf("%s: %w", describe(r), err)
 		}
 		if err := budget.Add(len(js)); err != nil {
 			return nil, err
 		}
 		var obj map[string]any
 		if err := utiljson.Unmarshal(js, &obj); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, fmt.Errorf("%s: %w", describe(r), err)
 		}
 		objs, err := manifest.Objects(obj)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, fmt.Errorf("%s: %w", describe(r), err)
 		}
 		out = append(out, objs...)
 	}
 	return out, nil
+}
+
+// describe names a rendered object for an error, quoted: its name may hold anything.
+func describe(r *resource.Resource) string {
+	id := r.GetName()
+	if ns := r.GetNamespace(); ns != "" {
+		id = ns + "/" + id
+	}
+	return r.GetKind() + " " + strconv.Quote(id)
 }
 
 // copyRoots copies the files under the given directories, and the given files, into an in-memory

@@ -170,3 +170,18 @@ func TestIsRemote(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderRefusesNamesThatAreNotPathSegments(t *testing.T) {
+	tests := []struct{ kustomization, want string }{
+		{"resources: [cm.yaml]\nnamePrefix: ../\n", `kustomize build k: ConfigMap "../c": ConfigMap: metadata.name "../c" may not contain '/'`},
+		{"resources: [cm.yaml]\nnamespace: ../kube-system\n", `metadata.namespace "../kube-system" is not a valid namespace name`},
+		{"resources: [cm.yaml]\nnameSuffix: \"\\e[2J\"\n", `metadata.name "c\x1b[2J" may not contain control`},
+	}
+	for _, tt := range tests {
+		fsys := fstest.MapFS{"k/kustomization.yaml": file(tt.kustomization), "k/cm.yaml": file(strings.ReplaceAll(cm, "%s", "c"))}
+		_, err := Render(context.Background(), fsys, "spec.source.path", "k", 0)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\x1b") {
+			t.Errorf("error = %q\nwant it to contain %q, and no control character", err, tt.want)
+		}
+	}
+}
