@@ -3,6 +3,7 @@ package kustomize
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -36,9 +37,9 @@ func Render(ctx context.Context, fsys fs.FS, field, dir string, maxBytes int64) 
 	if _, ok := kustomizationFile(fsys, root); !ok {
 		return nil, fmt.Errorf("%s %q holds no kustomization.yaml, kustomization.yml or Kustomization", field, root)
 	}
-	g := &graph{fsys: fsys, visited: map[string]bool{}}
+	g := newGraph(fsys)
 	if err := g.visit(root); err != nil {
-		return nil, err
+		return nil, g.mask(err)
 	}
 	mem, links, err := copyRoots(ctx, fsys, g.roots, g.files)
 	if err != nil {
@@ -63,7 +64,11 @@ func Render(ctx context.Context, fsys fs.FS, field, dir string, maxBytes int64) 
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, withLinks(fmt.Errorf("kustomize build %s: %w", root, r.err), links)
+			var tooLarge *manifest.TooLargeError
+			if errors.As(r.err, &tooLarge) {
+				return nil, tooLarge
+			}
+			return nil, g.mask(withLinks(fmt.Errorf("kustomize build %s: %w", root, r.err), links))
 		}
 		return r.objs, nil
 	case <-ctx.Done():

@@ -103,7 +103,7 @@ func TestRenderRefusesRemoteAndEscapingReferences(t *testing.T) {
 		{"exec plugin", "resources: [cm.yaml]\ntransformers: [plugin.yaml]\n", fstest.MapFS{"k/plugin.yaml": file("apiVersion: example.com/v1\nkind: Evil\nmetadata: {name: e, annotations: {config.kubernetes.io/function: \"exec: {path: /bin/sh}\"}}\n")},
 			"external plugins disabled"},
 		{"symlinked file", "resources: [cm.yaml, linked.yaml]\n", fstest.MapFS{"k/linked.yaml": link("/etc/passwd")},
-			"symbolic links are not followed, and these were left out: k/linked.yaml"},
+			`k/kustomization.yaml: resources entry "linked.yaml" at "k/linked.yaml" is a symbolic link, which kube-gitops does not follow`},
 		{"unknown field", "resourcez: [cm.yaml]\n", nil, "k/kustomization.yaml: invalid Kustomization"},
 	}
 	for _, tt := range tests {
@@ -143,7 +143,7 @@ func TestRenderLimitsAndTimeout(t *testing.T) {
 
 func TestCopyRootsTakesOnlyWhatTheGraphNeeds(t *testing.T) {
 	fsys := repo()
-	g := &graph{fsys: fsys, visited: map[string]bool{}}
+	g := newGraph(fsys)
 	if err := g.visit("overlays/test"); err != nil {
 		t.Fatal(err)
 	}
