@@ -16,10 +16,16 @@ import (
 // tripwire is an HTTP server that fails the test if any request reaches it.
 func tripwire(t *testing.T) (url string, hits *atomic.Int64) {
 	t.Helper()
+	return countingServer(t, func(r *http.Request) { t.Errorf("a render reached the network: %s %s", r.Method, r.URL) })
+}
+
+// countingServer answers every request with a ConfigMap, counting them.
+func countingServer(t *testing.T, onRequest func(*http.Request)) (url string, hits *atomic.Int64) {
+	t.Helper()
 	hits = new(atomic.Int64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		t.Errorf("a render reached the network: %s %s", r.Method, r.URL)
+		onRequest(r)
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fetched}\ndata: {leak: from-the-network}\n"))
 	}))
@@ -27,7 +33,7 @@ func tripwire(t *testing.T) (url string, hits *atomic.Int64) {
 	return srv.URL, hits
 }
 
-// hangingServer accepts connections and never answers. closed reports how many it accepted.
+// hangingServer accepts connections and never answers. accepted counts how many it accepted.
 func hangingServer(t *testing.T) (url string, accepted *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -139,7 +145,8 @@ func remoteVectors() []struct {
 		{"HelmChartInflationGenerator", k("generators: [g.yaml]\n", "k/g.yaml", plugin("HelmChartInflationGenerator", "chartName: x\nchartRepoUrl: URL\n")),
 			`generators entry "g.yaml": HelmChartInflationGenerator "p": helmCharts need the helm binary`},
 		{"git over http", k("resources: ['URL/org/repo.git//base?ref=main']\n"), `resources entry "URL/org/repo.git//base?ref=main" is remote`},
-		{"git scheme-less", k("resources: [github.com/org/repo//base]\n"), `resources entry "github.com/org/repo//base" is remote`},
+		// Git's scp-like form, at this machine only: a regression must not send traffic anywhere else.
+		{"git scp-like", k("resources: ['git@HOST:org/repo.git//base']\n"), `resources entry "git@HOST:org/repo.git//base" is remote`},
 		{"missing path (kustomize would try it as a Git repository)", k("resources: [org/repo.git//base]\n"),
 			`resources entry "org/repo.git//base" (k/org/repo.git/base in the repository) does not exist at this revision`},
 	}
