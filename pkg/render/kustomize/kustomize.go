@@ -58,7 +58,9 @@ func Render(ctx context.Context, fsys fs.FS, field, dir string, maxBytes int64) 
 	}
 	go func() {
 		defer func() { <-krustyLock }()
+		restoreLogs := g.maskLogs()
 		objs, err := build(mem, root, maxBytes)
+		restoreLogs()
 		done <- result{objs, err}
 	}()
 	select {

@@ -25,6 +25,8 @@ type secretValues struct {
 	files    []string // secretGenerator files, read whole and line by line
 	envs     []string // secretGenerator env files, KEY=value lines
 	inline   []string // inline patches, which may hold a Secret
+	// patches aimed at a Secret (a JSON 6902 patch holds bare values): inline, and files.
+	secretPatches, secretPatchFiles []string
 }
 
 // minMasked is the shortest value masked: shorter ones would mask letters of every message.
@@ -52,11 +54,14 @@ func (s *secretValues) addKustomization(dir string, k types.Kustomization) {
 	for _, g := range k.SecretGenerator {
 		s.addGenerator(dir, g.GeneratorArgs)
 	}
-	for _, p := range k.Patches {
+	for _, p := range append(append([]types.Patch(nil), k.Patches...), k.PatchesJson6902...) {
 		s.inline = append(s.inline, p.Patch)
-	}
-	for _, p := range k.PatchesJson6902 {
-		s.inline = append(s.inline, p.Patch)
+		if p.Target != nil && p.Target.Kind == "Secret" {
+			s.secretPatches = append(s.secretPatches, p.Patch)
+			if p.Path != "" {
+				s.secretPatchFiles = append(s.secretPatchFiles, path.Join(dir, p.Path))
+			}
+		}
 	}
 	for _, p := range k.PatchesStrategicMerge {
 		s.inline = append(s.inline, string(p))
@@ -66,9 +71,13 @@ func (s *secretValues) addKustomization(dir string, k types.Kustomization) {
 // addConfig reads a generator or transformer configuration: a SecretGenerator, or patches.
 func (s *secretValues) addConfig(dir string, data []byte) {
 	var c struct {
-		Kind  string   `json:"kind"`
-		Patch string   `json:"patch"`
-		Paths []string `json:"paths"`
+		Kind    string          `json:"kind"`
+		Patch   string          `json:"patch"`   // PatchTransformer
+		Patches string          `json:"patches"` // PatchStrategicMergeTransformer
+		Paths   []string        `json:"paths"`   // PatchStrategicMergeTransformer: files or patches
+		Path    string          `json:"path"`    // PatchTransformer, PatchJson6902Transformer
+		JSONOp  string          `json:"jsonOp"`  // PatchJson6902Transformer
+		Target  *types.Selector `json:"target"`
 		types.SecretArgs
 	}
 	if yaml.Unmarshal(data, &c) != nil {
@@ -77,16 +86,33 @@ func (s *secretValues) addConfig(dir string, data []byte) {
 	if c.Kind == "SecretGenerator" {
 		s.addGenerator(dir, c.GeneratorArgs)
 	}
-	s.inline = append(append(s.inline, c.Patch), c.Paths...)
+	s.inline = append(append(s.inline, c.Patch, c.Patches), c.Paths...)
+	if c.Target != nil && c.Target.Kind == "Secret" {
+		s.secretPatches = append(s.secretPatches, c.Patch, c.JSONOp)
+		if c.Path != "" {
+			s.secretPatchFiles = append(s.secretPatchFiles, path.Join(dir, c.Path))
+		}
+	}
 }
 
-// mask returns err with every Secret value that the build could read replaced by "***": those
-// of secretGenerators and inline patches, and those of every Secret object in the files the
-// build reads (found by kind, in the kustomizations' directories and the files they name).
+// mask returns err with every Secret value that the build could read replaced by "***" (see
+// masker).
 func (g *graph) mask(err error) error {
 	if err == nil {
 		return nil
 	}
+	msg := err.Error()
+	if masked := g.masker()(msg); masked != msg {
+		return &maskedError{msg: masked}
+	}
+	return err
+}
+
+// masker returns a function that replaces every Secret value that the build could read by
+// "***": those of secretGenerators and inline patches, and those of every Secret object in the
+// files the build reads (found by kind, in the kustomizations' directories and the files they
+// name).
+func (g *graph) masker() func(string) string {
 	values := map[string]bool{}
 	g.secrets.collect(values, g.fsys)
 	for _, root := range outermost(g.roots) {
@@ -100,17 +126,14 @@ func (g *graph) mask(err error) error {
 	for _, p := range g.files {
 		secretsInFile(values, g.fsys, p)
 	}
-	msg := err.Error()
+	if len(values) == 0 {
+		return func(s string) string { return s }
+	}
 	var pairs []string
 	for _, v := range sortedLongestFirst(values) {
-		if strings.Contains(msg, v) {
-			pairs = append(pairs, v, masked)
-		}
+		pairs = append(pairs, v, masked)
 	}
-	if len(pairs) == 0 {
-		return err
-	}
-	return &maskedError{msg: strings.NewReplacer(pairs...).Replace(msg)}
+	return strings.NewReplacer(pairs...).Replace
 }
 
 func secretsInFile(values map[string]bool, fsys fs.FS, p string) {
@@ -138,6 +161,14 @@ func (s *secretValues) collect(values map[string]bool, files fs.FS) {
 	}
 	for _, doc := range s.inline {
 		secretsInDocuments(values, []byte(doc))
+	}
+	for _, patch := range s.secretPatches {
+		allScalars(values, []byte(patch))
+	}
+	for _, p := range s.secretPatchFiles {
+		if data, err := fs.ReadFile(files, p); err == nil {
+			allScalars(values, data)
+		}
 	}
 	for _, p := range s.files {
 		data, err := fs.ReadFile(files, p)
@@ -178,6 +209,15 @@ func secretsInDocuments(values map[string]bool, data []byte) {
 		if yaml.Unmarshal(doc, &v) == nil {
 			secretsIn(values, v)
 		}
+	}
+}
+
+// allScalars adds every scalar of a patch aimed at a Secret, decoded too where it is base64 (a
+// value for data).
+func allScalars(values map[string]bool, data []byte) {
+	var v any
+	if yaml.Unmarshal(data, &v) == nil {
+		scalars(values, v, true)
 	}
 }
 

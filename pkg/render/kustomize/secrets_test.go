@@ -1,9 +1,11 @@
 package kustomize
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
+	"log"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -76,6 +78,11 @@ func TestMaskFindsEverySecretSource(t *testing.T) {
 			"b/l.yaml": file("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {t: {nested: " + canary + "}}}\n")}},
 		{"SecretGenerator configuration file", fstest.MapFS{"k/kustomization.yaml": file("generators: [g.yaml]\n"),
 			"k/g.yaml": file("apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: s}\nenvs: [s.env]\n"), "k/s.env": file("A=" + canary + "\n")}},
+		{"JSON 6902 patch of a Secret", fstest.MapFS{"k/kustomization.yaml": file("patches:\n- target: {kind: Secret, name: s}\n  patch: '[{op: add, path: /stringData/t, value: " + canary + "}]'\n")}},
+		{"JSON 6902 patch file of a Secret", fstest.MapFS{"k/kustomization.yaml": file("patchesJson6902:\n- target: {version: v1, kind: Secret, name: s}\n  path: p.json\n"),
+			"k/p.json": file(`[{"op": "add", "path": "/data/t", "value": "` + b64 + `"}]`)}},
+		{"PatchJson6902Transformer of a Secret", fstest.MapFS{"k/kustomization.yaml": file("transformers: [t.yaml]\n"),
+			"k/t.yaml": file("apiVersion: builtin\nkind: PatchJson6902Transformer\nmetadata: {name: p}\ntarget: {kind: Secret, name: s}\njsonOp: '[{op: add, path: /stringData/t, value: " + canary + "}]'\n")}},
 		{"inline PatchTransformer", fstest.MapFS{"k/kustomization.yaml": file("transformers:\n- |\n  apiVersion: builtin\n  kind: PatchTransformer\n  metadata: {name: p}\n  patch: '{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {t: " + canary + "}}'\n")}},
 	}
 	for _, tt := range tests {
@@ -97,5 +104,29 @@ func TestMaskFindsEverySecretSource(t *testing.T) {
 	g := newGraph(fstest.MapFS{"k/kustomization.yaml": file("resources: []\n")})
 	if err := errors.New("plain " + canary); g.mask(err) != err {
 		t.Error("an error with no Secret value in it is returned as it is")
+	}
+}
+
+// TestRenderLogsMaskSecretValues: kustomize logs a var whose value is a map whole, here a
+// Secret's stringData.
+func TestRenderLogsMaskSecretValues(t *testing.T) {
+	const canary = "canary-Zq7xW3pL9"
+	var logs bytes.Buffer
+	prev := log.Writer()
+	log.SetOutput(&logs)
+	defer log.SetOutput(prev)
+	fsys := fstest.MapFS{
+		"k/kustomization.yaml": file("resources: [s.yaml, pod.yaml]\nvars: [{name: S, objref: {kind: Secret, name: s, apiVersion: v1}, fieldref: {fieldpath: stringData}}]\n"),
+		"k/s.yaml":             file("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: " + canary + "}\n"),
+		"k/pod.yaml":           file("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: i, args: [\"$(S)\"]}]}\n"),
+	}
+	if _, err := Render(context.Background(), fsys, "spec.source.path", "k", 0); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), canary) || !strings.Contains(logs.String(), "map[password:***]") {
+		t.Errorf("kustomize's log = %s", logs.String())
+	}
+	if log.Writer() != &logs {
+		t.Error("the standard logger's output must be restored after the build")
 	}
 }
