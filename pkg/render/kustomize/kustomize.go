@@ -27,6 +27,9 @@ var krustyLock = make(chan struct{}, 1)
 // Render builds the kustomization in dir like `kustomize build` (legacy resource order unless the
 // kustomization sets sortOptions), with no plugins, no helm charts, no remote bases or files and
 // kustomize's default load restriction (files only from within each kustomization's directory).
+// Every path the build would load is checked first to be in the repository (check.go), so the
+// build reaches no network; ForbidNetwork makes that hold in a process even without the check.
+// Secret values are masked in the errors it returns and in kustomize's log lines (secrets.go).
 // field names the spec field that holds dir, for errors. maxBytes limits the output (0: the
 // default, negative: none).
 func Render(ctx context.Context, fsys fs.FS, field, dir string, maxBytes int64) ([]*unstructured.Unstructured, error) {
