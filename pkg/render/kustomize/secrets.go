@@ -37,15 +37,11 @@ const masked = "***"
 
 func (s *secretValues) addGenerator(dir string, g types.GeneratorArgs) {
 	s.literals = append(s.literals, g.LiteralSources...)
-	for _, src := range g.FileSources {
-		if _, p, ok := strings.Cut(src, "="); ok {
-			src = p
-		}
-		s.files = append(s.files, path.Join(dir, src))
-	}
-	for _, env := range append(append([]string(nil), g.EnvSources...), g.EnvSource) {
-		if env != "" {
-			s.envs = append(s.envs, path.Join(dir, env))
+	for _, f := range generatorFiles("", g) {
+		if f.field == "files" {
+			s.files = append(s.files, path.Join(dir, f.path))
+		} else {
+			s.envs = append(s.envs, path.Join(dir, f.path))
 		}
 	}
 }
