@@ -119,3 +119,18 @@ func TestRenderTheGuestbookFixture(t *testing.T) {
 		t.Errorf("numbers must decode as int64 for unstructured: replicas = %v", objs[1].Object["spec"])
 	}
 }
+
+func TestRenderRefusesNamesThatAreNotPathSegments(t *testing.T) {
+	tests := []struct{ doc, want string }{
+		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: /../../../home/u/x}\n", `m/a.yaml: document 1: ConfigMap: metadata.name "/../../../home/u/x" may not contain '/'`},
+		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '..'}\n", `m/a.yaml: document 1: ConfigMap: metadata.name ".." may not be '..'`},
+		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: 'a/b'}\n", `m/a.yaml: document 1: ConfigMap: metadata.namespace "a/b" is not a valid namespace name`},
+		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"x\\e[8m\"}\n", `m/a.yaml: document 1: ConfigMap: metadata.name "x\x1b[8m" may not contain control`},
+	}
+	for _, tt := range tests {
+		_, err := Render(context.Background(), fstest.MapFS{"m/a.yaml": file(tt.doc)}, "spec.source.path", "m", 0)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("error = %v\nwant it to contain %q", err, tt.want)
+		}
+	}
+}

@@ -3,14 +3,17 @@ package kustomize
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -24,6 +27,9 @@ var krustyLock = make(chan struct{}, 1)
 // Render builds the kustomization in dir like `kustomize build` (legacy resource order unless the
 // kustomization sets sortOptions), with no plugins, no helm charts, no remote bases or files and
 // kustomize's default load restriction (files only from within each kustomization's directory).
+// Every path the build would load is checked first to be in the repository (check.go), so the
+// build reaches no network; ForbidNetwork makes that hold in a process even without the check.
+// Secret values are masked in the errors it returns and in kustomize's log lines (secrets.go).
 // field names the spec field that holds dir, for errors. maxBytes limits the output (0: the
 // default, negative: none).
 func Render(ctx context.Context, fsys fs.FS, field, dir string, maxBytes int64) ([]*unstructured.Unstructured, error) {
@@ -34,9 +40,9 @@ func Render(ctx context.Context, fsys fs.FS, field, dir string, maxBytes int64) 
 	if _, ok := kustomizationFile(fsys, root); !ok {
 		return nil, fmt.Errorf("%s %q holds no kustomization.yaml, kustomization.yml or Kustomization", field, root)
 	}
-	g := &graph{fsys: fsys, visited: map[string]bool{}}
+	g := newGraph(fsys)
 	if err := g.visit(root); err != nil {
-		return nil, err
+		return nil, g.mask(err)
 	}
 	mem, links, err := copyRoots(ctx, fsys, g.roots, g.files)
 	if err != nil {
@@ -55,13 +61,19 @@ func Render(ctx context.Context, fsys fs.FS, field, dir string, maxBytes int64) 
 	}
 	go func() {
 		defer func() { <-krustyLock }()
+		restoreLogs := g.maskLogs()
 		objs, err := build(mem, root, maxBytes)
+		restoreLogs()
 		done <- result{objs, err}
 	}()
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, withLinks(fmt.Errorf("kustomize build %s: %w", root, r.err), links)
+			var tooLarge *manifest.TooLargeError
+			if errors.As(r.err, &tooLarge) {
+				return nil, tooLarge
+			}
+			return nil, g.mask(withLinks(fmt.Errorf("kustomize build %s: %w", root, r.err), links))
 		}
 		return r.objs, nil
 	case <-ctx.Done():
@@ -84,22 +96,31 @@ func build(mem filesys.FileSystem, root string, maxBytes int64) ([]*unstructured
 	for _, r := range resources.Resources() {
 		js, err := r.MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, fmt.Errorf("%s: %w", describe(r), err)
 		}
 		if err := budget.Add(len(js)); err != nil {
 			return nil, err
 		}
 		var obj map[string]any
 		if err := utiljson.Unmarshal(js, &obj); err != nil {
-			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, fmt.Errorf("%s: %w", describe(r), err)
 		}
 		objs, err := manifest.Objects(obj)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r.CurId(), err)
+			return nil, fmt.Errorf("%s: %w", describe(r), err)
 		}
 		out = append(out, objs...)
 	}
 	return out, nil
+}
+
+// describe names a rendered object for an error, quoted: its name may hold anything.
+func describe(r *resource.Resource) string {
+	id := r.GetName()
+	if ns := r.GetNamespace(); ns != "" {
+		id = ns + "/" + id
+	}
+	return r.GetKind() + " " + strconv.Quote(id)
 }
 
 // copyRoots copies the files under the given directories, and the given files, into an in-memory

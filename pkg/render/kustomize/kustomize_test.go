@@ -103,7 +103,7 @@ func TestRenderRefusesRemoteAndEscapingReferences(t *testing.T) {
 		{"exec plugin", "resources: [cm.yaml]\ntransformers: [plugin.yaml]\n", fstest.MapFS{"k/plugin.yaml": file("apiVersion: example.com/v1\nkind: Evil\nmetadata: {name: e, annotations: {config.kubernetes.io/function: \"exec: {path: /bin/sh}\"}}\n")},
 			"external plugins disabled"},
 		{"symlinked file", "resources: [cm.yaml, linked.yaml]\n", fstest.MapFS{"k/linked.yaml": link("/etc/passwd")},
-			"symbolic links are not followed, and these were left out: k/linked.yaml"},
+			`k/kustomization.yaml: resources entry "linked.yaml" at "k/linked.yaml" is a symbolic link, which kube-gitops does not follow`},
 		{"unknown field", "resourcez: [cm.yaml]\n", nil, "k/kustomization.yaml: invalid Kustomization"},
 	}
 	for _, tt := range tests {
@@ -143,7 +143,7 @@ func TestRenderLimitsAndTimeout(t *testing.T) {
 
 func TestCopyRootsTakesOnlyWhatTheGraphNeeds(t *testing.T) {
 	fsys := repo()
-	g := &graph{fsys: fsys, visited: map[string]bool{}}
+	g := newGraph(fsys)
 	if err := g.visit("overlays/test"); err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +167,21 @@ func TestIsRemote(t *testing.T) {
 	} {
 		if got := isRemote(p); got != want {
 			t.Errorf("isRemote(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestRenderRefusesNamesThatAreNotPathSegments(t *testing.T) {
+	tests := []struct{ kustomization, want string }{
+		{"resources: [cm.yaml]\nnamePrefix: ../\n", `kustomize build k: ConfigMap "../c": ConfigMap: metadata.name "../c" may not contain '/'`},
+		{"resources: [cm.yaml]\nnamespace: ../kube-system\n", `metadata.namespace "../kube-system" is not a valid namespace name`},
+		{"resources: [cm.yaml]\nnameSuffix: \"\\e[2J\"\n", `metadata.name "c\x1b[2J" may not contain control`},
+	}
+	for _, tt := range tests {
+		fsys := fstest.MapFS{"k/kustomization.yaml": file(tt.kustomization), "k/cm.yaml": file(strings.ReplaceAll(cm, "%s", "c"))}
+		_, err := Render(context.Background(), fsys, "spec.source.path", "k", 0)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\x1b") {
+			t.Errorf("error = %q\nwant it to contain %q, and no control character", err, tt.want)
 		}
 	}
 }

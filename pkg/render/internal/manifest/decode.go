@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -160,7 +161,8 @@ func isList(u *unstructured.Unstructured) bool {
 	return hasItems && strings.HasSuffix(kind, "List")
 }
 
-// Validate checks that an object has apiVersion, kind and metadata.name.
+// Validate checks that an object has apiVersion, kind and metadata.name, and that its name and
+// namespace are safe to use as a path segment (see checkNames).
 func Validate(u *unstructured.Unstructured) error {
 	var missing []string
 	for _, f := range []string{"apiVersion", "kind"} {
@@ -173,12 +175,18 @@ func Validate(u *unstructured.Unstructured) error {
 		missing = append(missing, "metadata.name")
 	}
 	if len(missing) == 0 {
+		if err := checkNames(u.GetName(), u.GetNamespace()); err != nil {
+			return fmt.Errorf("%s: %w", u.GetKind(), err)
+		}
 		return nil
 	}
 	what := "object"
 	if k := u.GetKind(); k != "" {
 		what = k
 		if n := u.GetName(); n != "" {
+			if len(nameProblems(n)) > 0 {
+				n = strconv.Quote(n) // never print a control sequence as it is
+			}
 			what += " " + n
 		}
 	}
