@@ -18,9 +18,9 @@ func getDesiredState(ctx context.Context, namespace, name string) (*unstructured
 	return e.dyn.Resource(desiredStates).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 }
 
-// waitStalled waits until namespace/name has a Stalled condition with reason whose message
+// waitRefused waits until namespace/name has a Stalled condition with reason whose message
 // contains text.
-func waitStalled(t *testing.T, namespace, name, reason, text string) *unstructured.Unstructured {
+func waitRefused(t *testing.T, namespace, name, reason, text string) *unstructured.Unstructured {
 	t.Helper()
 	var last *unstructured.Unstructured
 	err := eventually(60*time.Second, func() error {
@@ -84,7 +84,7 @@ func TestNamespaceOptIn(t *testing.T) {
 	}()
 
 	const hint = "kubectl gitops init-namespace " + ns
-	waitStalled(t, ns, "optin", "NamespaceNotOptedIn", hint)
+	waitRefused(t, ns, "optin", "NamespaceNotOptedIn", hint)
 	if err := eventually(30*time.Second, func() error { return eventsContain(ctx, ns, hint) }); err != nil {
 		t.Error(err)
 	}
@@ -112,7 +112,7 @@ func TestNamespaceOptIn(t *testing.T) {
 	if err := e.optOut(ns); err != nil {
 		t.Fatal(err)
 	}
-	waitStalled(t, ns, "optin", "NamespaceNotOptedIn", hint)
+	waitRefused(t, ns, "optin", "NamespaceNotOptedIn", hint)
 	changes := map[string]string{"apps/optin/configmap.yaml": configMap("greeting", ns, "v2"), "apps/witness/configmap.yaml": configMap("greeting", witness, "v2")}
 	if _, err := e.commit(changes, "a change after the opt-in was revoked"); err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestNamespaceOptIn(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	waitStalled(t, ns, "optin", "NamespaceNotOptedIn", hint)
+	waitRefused(t, ns, "optin", "NamespaceNotOptedIn", hint)
 	if got, v := configMapUID(t, ns, "greeting"); got != uid || v != "v1" {
 		t.Errorf("after the opt-in was revoked: ConfigMap uid %q value %q, want uid %q unchanged with v1", got, v, uid)
 	}
@@ -162,7 +162,7 @@ func TestProtectedNamespacesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _, _ = e.commit(nil, "remove intruder", "clusters/test/intruder.yaml", "apps/intruder/configmap.yaml") }()
-	waitStalled(t, ns, "intruder", "NamespaceProtected", "--manage-protected-namespaces")
+	waitRefused(t, ns, "intruder", "NamespaceProtected", "--manage-protected-namespaces")
 	if uid, _ := configMapUID(t, ns, "intruder"); uid != "" {
 		t.Error("an object was applied in kube-public")
 	}
@@ -192,7 +192,7 @@ func TestOptInPathGlobs(t *testing.T) {
 			"clusters/test/elsewhere.yaml", "apps/globs-bad/configmap.yaml")
 	}()
 	waitStatus(t, ns, "allowed", "Synced", "Healthy", 60*time.Second)
-	waitStalled(t, ns, "sneaky", "PathNotAllowed", "clusters/test/elsewhere.yaml")
+	waitRefused(t, ns, "sneaky", "PathNotAllowed", "clusters/test/elsewhere.yaml")
 	if uid, _ := configMapUID(t, ns, "sneaky"); uid != "" {
 		t.Error("an app from a path the opt-in does not allow was applied")
 	}
