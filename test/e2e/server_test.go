@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
@@ -317,6 +318,15 @@ func (en *env) install(ctx context.Context) error {
 	}
 	en.serverKubeconfig = filepath.Join(en.dir, "gitops-apiserver.kubeconfig")
 	return en.cluster.ServiceAccountKubeconfig(ctx, "kube-gitops", "gitops-apiserver", en.serverKubeconfig)
+}
+
+// serverDynamicClient is a client with the server's own identity (its ServiceAccount token).
+func (en *env) serverDynamicClient() (dynamic.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", en.serverKubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return dynamic.NewForConfig(cfg)
 }
 
 // kubectlApply server-side applies a YAML stream as the admin.

@@ -127,8 +127,14 @@ func TestSyncRevisionOnlyFromTrackedHistory(t *testing.T) {
 	}
 	// A request that reaches the sync loop unchecked (Git was unreachable when it was made, or
 	// an older replica took it) is refused there: the operation fails, saying why.
+	// Only the server may write its records (an admission policy refuses everyone else), so the
+	// test writes as the server's ServiceAccount.
 	op := v1alpha1.SyncOperation{Revision: "unmerged/" + app, RequestedBy: "e2e", RequestedAt: metav1.Now()}
-	if err := store.NewStatuses(e.dyn).RequestSync(t.Context(), ns, app, op); err != nil {
+	asServer, err := e.serverDynamicClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.NewStatuses(asServer).RequestSync(t.Context(), ns, app, op); err != nil {
 		t.Fatal(err)
 	}
 	if err := eventually(60*time.Second, func() error {

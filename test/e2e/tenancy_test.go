@@ -254,3 +254,22 @@ func TestStatusRevealsNothingOutsideTheApp(t *testing.T) {
 		t.Errorf("messages differ: %q vs %q", existing["message"], missing["message"])
 	}
 }
+
+// TestInternalRecordsWritableOnlyByTheServer: not even a cluster admin may write the internal
+// records behind desiredstates (that would bypass Git and the server's checks).
+func TestInternalRecordsWritableOnlyByTheServer(t *testing.T) {
+	waitStatus(t, "apps", "guestbook", "Synced", "", 90*time.Second)
+	for _, args := range [][]string{
+		{"label", "desiredstaterecords.internal.gitops.kube-gitops.dev", "guestbook", "-n", "apps", "forged=yes"},
+		{"delete", "desiredstaterecords.internal.gitops.kube-gitops.dev", "guestbook", "-n", "apps"},
+		{"label", "sourcerecords.internal.gitops.kube-gitops.dev", "--all", "-n", "kube-gitops", "forged=yes"},
+	} {
+		out, err := e.kubectl(args...)
+		if err == nil || !strings.Contains(out, "written only by the server") {
+			t.Errorf("kubectl %s as cluster admin: want refused by the admission policy, got %v:\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if _, err := getDesiredState(context.Background(), "apps", "guestbook"); err != nil {
+		t.Errorf("guestbook is gone: %v", err)
+	}
+}
