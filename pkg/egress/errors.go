@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"oras.land/oras-go/v2/registry/remote/errcode"
@@ -38,7 +39,8 @@ func Status(code int) string {
 
 // Sanitize returns err without what a remote sent back: an error response of a registry
 // (go-containerregistry's transport.Error, oras's errcode.ErrorResponse, which quote the body)
-// becomes a *StatusError, and URLs lose their credentials. Other errors stay reachable with
+// becomes a *StatusError; a failed request (*url.Error) becomes its cause, since the caller
+// names what it fetched; URLs lose their credentials. Other errors stay reachable with
 // errors.Is and errors.As. Nil stays nil.
 func Sanitize(err error) error {
 	var te *transport.Error
@@ -56,6 +58,10 @@ func Sanitize(err error) error {
 			req += " " + redact.URL(oe.URL.Redacted())
 		}
 		return &StatusError{Code: oe.StatusCode, Request: req}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return Sanitize(ue.Err)
 	}
 	return redact.Error(err)
 }

@@ -85,3 +85,13 @@ func TestSanitizeRedactsURLs(t *testing.T) {
 		t.Error("other errors stay reachable")
 	}
 }
+
+func TestSanitizeLeavesTheURLToTheCaller(t *testing.T) {
+	client := &http.Client{Transport: Policy{}.Transport(nil)}
+	_, err := client.Get("http://me:" + canary + "@127.0.0.1:1/index.yaml")
+	clean := Sanitize(err)
+	if clean == nil || strings.Contains(clean.Error(), canary) || strings.Contains(clean.Error(), "index.yaml") ||
+		!strings.HasPrefix(clean.Error(), "refusing plain HTTP to 127.0.0.1:1") {
+		t.Errorf("Sanitize = %v", clean)
+	}
+}

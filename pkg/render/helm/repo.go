@@ -137,7 +137,7 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w (check spec.helm.chart.repoURL and that the server can reach it)", shown, cause(err))
+		return nil, fmt.Errorf("fetch %s: %w (check spec.helm.chart.repoURL and that the server can reach it)", shown, egress.Sanitize(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified && cached != nil {
@@ -149,7 +149,7 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 	}
 	body, ok, err := readLimited(resp.Body, maxIndexBytes)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", shown, cause(err))
+		return nil, fmt.Errorf("fetch %s: %w", shown, egress.Sanitize(err))
 	}
 	if !ok {
 		return nil, fmt.Errorf("fetch %s: larger than %d MiB", shown, maxIndexBytes>>20)
@@ -237,7 +237,7 @@ func (r *Renderer) archive(ctx context.Context, repoURL, chartURL, digest string
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", shown, cause(err))
+		return nil, fmt.Errorf("download %s: %w", shown, egress.Sanitize(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -245,7 +245,7 @@ func (r *Renderer) archive(ctx context.Context, repoURL, chartURL, digest string
 	}
 	data, ok, err := readLimited(resp.Body, maxArchiveBytes)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", shown, cause(err))
+		return nil, fmt.Errorf("download %s: %w", shown, egress.Sanitize(err))
 	}
 	if !ok {
 		return nil, fmt.Errorf("download %s: larger than %d MiB", shown, maxArchiveBytes>>20)
@@ -289,14 +289,4 @@ func statusHint(code int) string {
 		return " (check spec.helm.chart.repoURL)"
 	}
 	return ""
-}
-
-// cause is a failed request's error without the URL net/http puts in front (the caller names the
-// URL, redacted) and without anything the remote sent.
-func cause(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return egress.Sanitize(err)
 }
