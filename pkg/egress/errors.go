@@ -39,7 +39,7 @@ func Status(code int) string {
 
 // Sanitize returns err without what a remote sent back: an error response of a registry
 // (go-containerregistry's transport.Error, oras's errcode.ErrorResponse, which quote the body)
-// becomes a *StatusError; a failed request (*url.Error) becomes its cause, since the caller
+// becomes a *StatusError; a failed request (a *url.Error) becomes its cause, since the caller
 // names what it fetched; URLs lose their credentials. Other errors stay reachable with
 // errors.Is and errors.As. Nil stays nil.
 func Sanitize(err error) error {
@@ -59,8 +59,7 @@ func Sanitize(err error) error {
 		}
 		return &StatusError{Code: oe.StatusCode, Request: req}
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := err.(*url.Error); ok { // not errors.As: that would drop errors joined with it
 		return Sanitize(ue.Err)
 	}
 	return redact.Error(err)
