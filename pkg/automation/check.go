@@ -10,6 +10,7 @@ import (
 	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
@@ -103,7 +104,7 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 		return o.fail(ReasonInvalidPolicy, "pin %s follows chart versions, but %s: chart pins need a Helm repository (spec.helm.chart.repoURL, https:// or oci://); bump the version in Git by hand, or remove update from the pin",
 			pin.Name, where)
 	}
-	what := fmt.Sprintf("chart %s in %s, %s", h.Chart.Name, h.Chart.RepoURL, o.policy)
+	what := fmt.Sprintf("chart %s in %s, %s", h.Chart.Name, redact.URL(h.Chart.RepoURL), o.policy)
 	cand, err := a.charts.Next(ctx, h.Chart.RepoURL, h.Chart.Name, o.old, versions.Policy{Constraint: u.Constraint})
 	if err != nil {
 		return o.failErr(what, err, u)
@@ -114,7 +115,7 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 func (a *Automation) checkImage(ctx context.Context, ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, o outcome) outcome {
 	u := pin.Update
 	what := u.Image + ", " + o.policy
-	images, err := a.imagesFor(ctx, ds.Namespace, u.PullSecret)
+	images, err := a.imagesFor(ctx, ds, u.PullSecret)
 	if err != nil {
 		return o.failErr(what, err, u)
 	}
