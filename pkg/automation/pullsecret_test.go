@@ -26,7 +26,7 @@ import (
 func TestPullSecretIsReadAsTheServiceAccount(t *testing.T) {
 	for _, tc := range []struct {
 		name, serviceAccount, wantIdentity, wantError string
-		allowed                                        bool
+		allowed                                       bool
 	}{
 		{name: "default ServiceAccount", wantIdentity: "apps/gitops", allowed: true},
 		{name: "named ServiceAccount", serviceAccount: "deployer", wantIdentity: "apps/deployer", allowed: true},
