@@ -67,7 +67,7 @@ func (f *Fetcher) Fetch(ctx context.Context) (*Snapshot, error) {
 	}
 	snap, err := f.clone(ctx, auth, ref)
 	if err != nil {
-		return nil, err
+		return nil, redact.Error(err) // the snapshot's own errors name the URL too
 	}
 	f.mu.Lock()
 	f.last = snap
