@@ -93,7 +93,7 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 	u := pin.Update
 	if u.Image != "" {
 		return o.fail(ReasonInvalidPolicy, "pin %s is the chart version (%s) but sets update.image %s: remove update.image (a chart pin follows spec.helm.chart.repoURL), or pin the image tag in a values file instead",
-			pin.Name, chartField, u.Image)
+			pin.Name, chartField, redact.Reference(u.Image))
 	}
 	h := ds.Spec.Helm
 	if h == nil || h.Chart.RepoURL == "" {
@@ -114,7 +114,7 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 
 func (a *Automation) checkImage(ctx context.Context, ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, o outcome) outcome {
 	u := pin.Update
-	what := u.Image + ", " + o.policy
+	what := redact.Reference(u.Image) + ", " + o.policy
 	images, err := a.imagesFor(ctx, ds, u.PullSecret)
 	if err != nil {
 		return o.failErr(what, err, u)

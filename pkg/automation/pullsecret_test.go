@@ -94,3 +94,23 @@ func TestImpersonatingSecrets(t *testing.T) {
 		t.Errorf("requests:\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestPinMessagesHideCredentials: a URL or image reference with credentials in Git is shown
+// without them in the VersionsUpToDate condition.
+func TestPinMessagesHideCredentials(t *testing.T) {
+	const canary = "canary-Pa55-0xfeed"
+	a := New(Options{})
+	ds := &v1alpha1.DesiredState{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "winterlight"}}
+	ds.Spec.Helm = &v1alpha1.HelmSource{Chart: v1alpha1.HelmChart{RepoURL: "https://ci:" + canary + "@127.0.0.1:1/charts", Name: "winterlight", Version: "1.0.0"}}
+	ds.Spec.Versions = []v1alpha1.VersionPin{
+		{Name: "image", File: "values.yaml", Path: "image.tag", Update: &v1alpha1.UpdatePolicy{Image: "ci:" + canary + "@registry.example/acme/app", Constraint: "~1.0"}},
+		{Name: "chart", Field: "spec.helm.chart.version", Update: &v1alpha1.UpdatePolicy{Constraint: "^1.0"}},
+	}
+	ds.Status.Versions = []v1alpha1.PinStatus{{Name: "image", Value: "1.0.0"}, {Name: "chart", Value: "1.0.0"}}
+	for _, pin := range ds.Spec.Versions {
+		o := a.checkPin(context.Background(), ds, pin)
+		if !o.failed || strings.Contains(o.message, canary) || !strings.Contains(o.message, "xxxxx@") {
+			t.Errorf("pin %s: %+v", pin.Name, o)
+		}
+	}
+}

@@ -41,6 +41,22 @@ func Text(s string) string {
 	})
 }
 
+// Reference returns an image or registry reference without scheme ("user:token@host/path",
+// which no registry takes, but a Git author may write) with the user info before the host
+// replaced, as URL does for URLs.
+func Reference(ref string) string {
+	host, rest, hasPath := strings.Cut(ref, "/")
+	i := strings.LastIndex(host, "@")
+	if i < 0 || strings.Contains(ref, "://") {
+		return URL(ref)
+	}
+	out := Hidden + "@" + host[i+1:]
+	if hasPath {
+		out += "/" + rest
+	}
+	return out
+}
+
 // Error returns err with its message redacted by Text; errors.Is and errors.As still see the
 // errors it wraps. Nil stays nil.
 func Error(err error) error {

@@ -57,3 +57,17 @@ func TestErrorKeepsTheChain(t *testing.T) {
 		t.Error("an error without credentials is returned as it is")
 	}
 }
+
+func TestReference(t *testing.T) {
+	for in, want := range map[string]string{
+		"ci:" + canary + "@registry.example/acme/app": "xxxxx@registry.example/acme/app",
+		"ci:" + canary + "@registry.example":          "xxxxx@registry.example",
+		"registry.example/acme/app@sha256:abc":        "registry.example/acme/app@sha256:abc",
+		"localhost:5000/acme/app":                     "localhost:5000/acme/app",
+		"oci://ci:" + canary + "@registry.example/x":  "oci://ci:xxxxx@registry.example/x",
+	} {
+		if got := Reference(in); got != want {
+			t.Errorf("Reference(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
