@@ -7,6 +7,7 @@ usage() {
 	cat <<'EOF'
 Usage: hack/local-up.sh [--repo URL] [--ref REF] [--path DIR] [--environment ENV]
                         [--git-username USER --git-password-file FILE]
+                        [--insecure-registries HOSTS]
 
 Starts, all in the background with state, logs and PID files under .local/:
   - a local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
@@ -24,6 +25,9 @@ Options:
                            the server's own default is 60s)
   --git-username USER      Git user for --repo (the bundled example sets its own)
   --git-password-file FILE file holding the Git password or token for --repo
+  --insecure-registries HOSTS registries and Helm repositories (host or host:port, comma-
+                           separated) the server may reach over plain HTTP; default: the
+                           bundled example's localhost:5000, none with --repo
   -h, --help               show this help
 
 Stop everything with hack/local-down.sh.
@@ -31,10 +35,10 @@ EOF
 }
 
 repo="" ref="main" path="clusters/test" environment="test" poll_interval="5s"
-git_username="" git_password_file=""
+git_username="" git_password_file="" insecure_registries=""
 while [[ $# -gt 0 ]]; do
 	case "$1" in
-	--repo | --ref | --path | --environment | --poll-interval | --git-username | --git-password-file)
+	--repo | --ref | --path | --environment | --poll-interval | --git-username | --git-password-file | --insecure-registries)
 		if [[ $# -lt 2 ]]; then
 			echo "local-up: $1 needs a value" >&2
 			exit 2
@@ -47,6 +51,7 @@ while [[ $# -gt 0 ]]; do
 		--poll-interval) poll_interval="$2" ;;
 		--git-username) git_username="$2" ;;
 		--git-password-file) git_password_file="$2" ;;
+		--insecure-registries) insecure_registries="$2" ;;
 		esac
 		shift 2
 		;;
@@ -158,6 +163,8 @@ if [[ -z $repo ]]; then
 		wait_for 60 "the Git server URL in $git_dir/url" "$gitserver_pid" gitserver "$gitserver_log" test -s "$git_dir/url"
 	fi
 	repo="$(<"$git_dir/url")"
+	# The bundled example's images are in a registry on localhost:5000, over plain HTTP.
+	insecure_registries="${insecure_registries:-localhost:5000}"
 fi
 log "repository $repo (ref $ref, path $path, environment $environment)"
 
@@ -203,6 +210,9 @@ if [[ -n $git_username ]]; then
 fi
 if [[ -n $git_password_file ]]; then
 	server_args+=(--git-password-file "$git_password_file")
+fi
+if [[ -n $insecure_registries ]]; then
+	server_args+=(--insecure-registries "$insecure_registries")
 fi
 log "starting gitops-apiserver on port $port (log $server_log)"
 start_bg "$server_pid" "$server_log" "$root/bin/gitops-apiserver" "${server_args[@]}"

@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing/transport"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -87,12 +86,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 
 	rootAuth := o.gitAuth(kube.CoreV1())
 	root := source.NewFetcher(source.Repo{URL: o.Repo, Ref: o.Ref, Auth: rootAuth}, o.GitTimeout)
-	pool := source.NewPool(o.GitTimeout, func(url string) func(context.Context) (transport.AuthMethod, error) {
-		if source.SameHost(url, o.Repo) {
-			return rootAuth // credentials go only to the host they were given for
-		}
-		return nil
-	})
+	pool := source.NewPool(o.GitTimeout, source.OnlyFor(o.Repo, rootAuth)) // not to other repositories on its host
 	pool.Add(root)
 	sources := controller.GitSources{Pool: pool, RootURL: o.Repo, RootRef: o.Ref}
 	// Helm's .Capabilities.KubeVersion is the host cluster's, so charts that check it render.
@@ -100,7 +94,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	if v, err := disco.ServerVersion(); err == nil {
 		kubeVersion = v.GitVersion
 	}
-	renderer := render.New(render.Options{Timeout: o.RenderTimeout, KubeVersion: kubeVersion})
+	renderer := render.New(render.Options{Timeout: o.RenderTimeout, KubeVersion: kubeVersion, Egress: o.egress()})
 	renderFn := func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error) {
 		return renderer.Render(ctx, render.Request{Name: ds.Name, Namespace: ds.Namespace, Spec: ds.Spec, Files: files})
 	}
@@ -155,12 +149,14 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		Promotions: c.promotions, Records: c.promotionRecords, Reader: c.reader, Root: root,
 		Path: o.Path, Environment: o.Environment, Writer: writer, OnCommit: c.refreshSoon,
 	})
-	imageOptions := versions.ImageOptions{InsecureRegistries: o.InsecureRegistries, CacheTTL: o.RegistryCacheTTL}
+	imageOptions := versions.ImageOptions{Egress: o.egress(), CacheTTL: o.RegistryCacheTTL}
 	c.automation = automation.New(automation.Options{
 		Reader: c.reader, Statuses: c.statuses, Writer: writer,
 		Images: versions.NewImages(imageOptions), ImageOptions: imageOptions,
-		Charts:  versions.NewCharts(versions.ChartOptions{InsecureRegistries: o.InsecureRegistries, CacheTTL: o.RegistryCacheTTL}),
-		Secrets: kube.CoreV1(), Environment: o.Environment, DefaultInterval: o.VersionInterval,
+		Charts: versions.NewCharts(versions.ChartOptions{Egress: o.egress(), CacheTTL: o.RegistryCacheTTL}),
+		// Pull secrets are read as each DesiredState's ServiceAccount, never as the server.
+		SecretsAs:   automation.ImpersonatingSecrets(hostConfig),
+		Environment: o.Environment, DefaultInterval: o.VersionInterval,
 		OnCommit: c.refreshSoon,
 	})
 	metrics.Register()

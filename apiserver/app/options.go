@@ -10,6 +10,9 @@ import (
 
 	"github.com/spf13/pflag"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // Options are the flags of gitops-apiserver.
@@ -39,6 +42,7 @@ type Options struct {
 	WebhookSecretFile string
 
 	InsecureRegistries []string
+	HelmAllowedHosts   []string
 	VersionInterval    time.Duration
 	RegistryCacheTTL   time.Duration
 
@@ -98,7 +102,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the leader-election Lease.")
 	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port of the push-webhook receiver (plain HTTP; put TLS in front, e.g. an Ingress); 0 turns it off. GitHub, GitLab, Gitea/Forgejo and a generic bearer-token form are understood.")
 	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", o.WebhookSecretFile, "File holding the webhook secret (HMAC key or token); required with --webhook-port.")
-	fs.StringSliceVar(&o.InsecureRegistries, "insecure-registries", o.InsecureRegistries, "Registries (host or host:port) reached over plain HTTP; localhost and 127.0.0.1 always may be.")
+	fs.StringSliceVar(&o.InsecureRegistries, "insecure-registries", o.InsecureRegistries, "OCI registries and Helm repositories (host, any port, or host:port) reached over plain HTTP, for rendering and version automation alike. No host is by default, localhost included: everything else is HTTPS only.")
+	fs.StringSliceVar(&o.HelmAllowedHosts, "helm-allowed-hosts", o.HelmAllowedHosts, "Hosts (host or host:port) a Helm repository's index.yaml may send chart downloads to besides the repository's own host, e.g. github.com for charts on GitHub releases.")
 	fs.DurationVar(&o.VersionInterval, "version-interval", o.VersionInterval, "How often a version pin with an update policy is checked, unless the pin sets update.interval (±10% jitter).")
 	fs.DurationVar(&o.RegistryCacheTTL, "registry-cache-ttl", o.RegistryCacheTTL, "How long a registry's tag list, a tag's digest or a Helm repository index is reused.")
 	fs.IntVar(&o.SyncWorkers, "sync-workers", o.SyncWorkers, "How many applications sync at once.")
@@ -113,8 +118,8 @@ func (o *Options) Validate() error {
 	var errs []error
 	if o.Repo == "" {
 		errs = append(errs, errors.New("--repo is required: the URL of the config repository"))
-	} else if !hasAnyPrefix(o.Repo, "https://", "http://", "ssh://", "file://") && !strings.Contains(o.Repo, "@") {
-		errs = append(errs, fmt.Errorf("--repo %q: use an https://, http://, ssh:// or file:// URL", o.Repo))
+	} else if scpLike := strings.Contains(o.Repo, "@") && !strings.Contains(o.Repo, "://"); !hasAnyPrefix(o.Repo, "https://", "http://", "ssh://", "file://") && !scpLike {
+		errs = append(errs, fmt.Errorf("--repo %q: use an https://, http://, ssh:// or file:// URL", redact.URL(o.Repo)))
 	}
 	if o.Path == "" {
 		errs = append(errs, errors.New("--path is required: the directory of this environment's DesiredState files, e.g. clusters/test"))
@@ -142,4 +147,9 @@ func hasAnyPrefix(s string, prefixes ...string) bool {
 		}
 	}
 	return false
+}
+
+// egress is the one registry and Helm repository policy, for rendering and version automation.
+func (o *Options) egress() egress.Policy {
+	return egress.Policy{InsecureHosts: o.InsecureRegistries, ChartHosts: o.HelmAllowedHosts}
 }

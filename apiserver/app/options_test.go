@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func TestValidateNamesEveryProblem(t *testing.T) {
@@ -30,5 +32,33 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	}
 	if o.PollInterval != 60*time.Second || o.Ref != "main" {
 		t.Errorf("defaults: poll %s ref %s", o.PollInterval, o.Ref)
+	}
+}
+
+func TestRegistryFlagsMakeOneEgressPolicy(t *testing.T) {
+	o := NewOptions()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	if err := fs.Parse([]string{"--insecure-registries=registry.local:5000,127.0.0.1", "--helm-allowed-hosts=github.com"}); err != nil {
+		t.Fatal(err)
+	}
+	p := o.egress()
+	if !p.PlainHTTP("registry.local:5000") || !p.PlainHTTP("127.0.0.1:8080") || p.PlainHTTP("localhost:5000") {
+		t.Errorf("plain HTTP hosts: %+v", p)
+	}
+	if err := p.CheckChartURL("https://charts.example", "https://github.com/acme/app/releases/app.tgz"); err != nil {
+		t.Errorf("--helm-allowed-hosts: %v", err)
+	}
+	if (NewOptions()).egress().PlainHTTP("localhost:5000") {
+		t.Error("by default no host is reached over plain HTTP, localhost included")
+	}
+}
+
+func TestValidateRedactsTheRepoURL(t *testing.T) {
+	o := NewOptions()
+	o.Repo, o.Path, o.Environment = "ftp://gitops:canary-Pa55@git.example/x", "clusters/test", "test"
+	err := o.Validate()
+	if err == nil || strings.Contains(err.Error(), "canary-Pa55") || !strings.Contains(err.Error(), "ftp://gitops:xxxxx@git.example/x") {
+		t.Errorf("Validate = %v", err)
 	}
 }

@@ -27,14 +27,16 @@ type Options struct {
 	// Images finds new image versions for pins without a pull secret. Nil: built from ImageOptions.
 	Images *versions.Images
 	// ImageOptions are the options Images was made with; pins with update.pullSecret get an
-	// Images made from them with the Secret's keychain (so set InsecureRegistries, Transport and
-	// the rate limits here as for Images).
+	// Images made from them with the Secret's keychain (so set Egress, Transport and the rate
+	// limits here as for Images).
 	ImageOptions versions.ImageOptions
 	// Charts finds new chart versions. Nil: versions.NewCharts with default options.
 	Charts *versions.Charts
-	// Secrets reads update.pullSecret (type kubernetes.io/dockerconfigjson, key
-	// .dockerconfigjson) in the DesiredState's namespace.
-	Secrets corev1client.SecretsGetter
+	// SecretsAs returns a Secrets client that acts as the ServiceAccount serviceAccount of
+	// namespace (ImpersonatingSecrets): update.pullSecret (type kubernetes.io/dockerconfigjson,
+	// key .dockerconfigjson) is read as the DesiredState's spec.sync.serviceAccountName, never
+	// with the server's own rights. Nil: pull secrets cannot be used.
+	SecretsAs func(namespace, serviceAccount string) (corev1client.SecretsGetter, error)
 	// Environment names the environment in commit messages ("… in test").
 	Environment string
 	// DefaultInterval is how often a pin is checked when update.interval is not set; default 5m.

@@ -11,6 +11,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/pins"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
 )
 
@@ -89,7 +90,7 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 	u := pin.Update
 	if u.Image != "" {
 		return o.fail(ReasonInvalidPolicy, "pin %s is the chart version (%s) but sets update.image %s: remove update.image (a chart pin follows spec.helm.chart.repoURL), or pin the image tag in a values file instead",
-			pin.Name, pins.ChartVersionField, u.Image)
+			pin.Name, pins.ChartVersionField, redact.Reference(u.Image))
 	}
 	h := ds.Spec.Helm
 	if h == nil || h.Chart.RepoURL == "" {
@@ -100,7 +101,7 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 		return o.fail(ReasonInvalidPolicy, "pin %s follows chart versions, but %s: chart pins need a Helm repository (spec.helm.chart.repoURL, https:// or oci://); bump the version in Git by hand, or remove update from the pin",
 			pin.Name, where)
 	}
-	what := fmt.Sprintf("chart %s in %s, %s", h.Chart.Name, h.Chart.RepoURL, o.policy)
+	what := fmt.Sprintf("chart %s in %s, %s", h.Chart.Name, redact.URL(h.Chart.RepoURL), o.policy)
 	cand, err := a.charts.Next(ctx, h.Chart.RepoURL, h.Chart.Name, o.old, versions.Policy{Constraint: u.Constraint})
 	if err != nil {
 		return o.failErr(what, err, u)
@@ -110,8 +111,8 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 
 func (a *Automation) checkImage(ctx context.Context, ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, o outcome) outcome {
 	u := pin.Update
-	what := u.Image + ", " + o.policy
-	images, err := a.imagesFor(ctx, ds.Namespace, u.PullSecret)
+	what := redact.Reference(u.Image) + ", " + o.policy
+	images, err := a.imagesFor(ctx, ds, u.PullSecret)
 	if err != nil {
 		return o.failErr(what, err, u)
 	}

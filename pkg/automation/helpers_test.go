@@ -34,9 +34,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
@@ -59,6 +61,7 @@ type world struct {
 	reader   *store.Reader
 	records  *store.Writer
 	kube     *kubefake.Clientset
+	readAs   []string // the ServiceAccounts pull secrets were read as, "namespace/name"
 	auto     *Automation
 	commits  atomic.Int32 // OnCommit calls
 	onCommit chan struct{}
@@ -107,16 +110,22 @@ func newWorld(t *testing.T, files map[string]string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh := versions.ImageOptions{CacheTTL: -1} // see re-pushed tags at once
+	// See re-pushed tags at once; reach the test servers on 127.0.0.1 over plain HTTP, as the
+	// server does with --insecure-registries=127.0.0.1.
+	local := egress.Policy{InsecureHosts: []string{"127.0.0.1"}}
+	fresh := versions.ImageOptions{CacheTTL: -1, Egress: local}
 	w.auto = New(Options{
 		Reader:       w.reader,
 		Statuses:     store.NewStatuses(w.client),
 		Writer:       gw,
 		Images:       versions.NewImages(fresh),
 		ImageOptions: fresh,
-		Charts:       versions.NewCharts(versions.ChartOptions{CacheTTL: -1}),
-		Secrets:      w.kube.CoreV1(),
-		Environment:  "test",
+		Charts:       versions.NewCharts(versions.ChartOptions{CacheTTL: -1, Egress: local}),
+		SecretsAs: func(namespace, sa string) (corev1client.SecretsGetter, error) {
+			w.readAs = append(w.readAs, namespace+"/"+sa)
+			return w.kube.CoreV1(), nil
+		},
+		Environment: "test",
 		OnCommit: func() {
 			w.commits.Add(1)
 			w.onCommit <- struct{}{}

@@ -249,6 +249,14 @@ func TestRegistryFailures(t *testing.T) {
 	if c := w.condition("private"); c == nil || c.Status != metav1.ConditionTrue || c.Message != "image 1.1.5 is the newest ~1.1; chart 1.6.1 is the newest ^1.4" {
 		t.Errorf("condition after fixing the Secret: %+v", c)
 	}
+	for _, as := range w.readAs {
+		if as != "apps/gitops" {
+			t.Errorf("the pull secret was read as %s, want the DesiredState's ServiceAccount apps/gitops", as)
+		}
+	}
+	if len(w.readAs) == 0 {
+		t.Error("the pull secret was never read as the DesiredState's ServiceAccount")
+	}
 	if err := w.auto.CheckNow(ctx, "apps", "missing"); err == nil || !strings.Contains(err.Error(), "DesiredState apps/missing not found") {
 		t.Errorf("unknown DesiredState: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 )
 
@@ -37,7 +38,7 @@ func (g GitSources) Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.
 	}
 	snap, err := f.Fetch(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, "", redact.Error(err) // it ends in status and Events
 	}
 	return snap.FS(), snap.Revision, nil
 }
@@ -47,7 +48,7 @@ func (g GitSources) At(ctx context.Context, ds *v1alpha1.DesiredState, revision 
 	f, _ := g.fetcher(ds)
 	snap, err := f.FetchRevision(ctx, revision)
 	if err != nil {
-		return nil, "", err
+		return nil, "", redact.Error(err) // it ends in status and Events
 	}
 	return snap.FS(), snap.Revision, nil
 }

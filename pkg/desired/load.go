@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // Files is the read side of a Git snapshot.
@@ -67,7 +68,7 @@ func Load(files Files, dir string, origin Origin) (*Result, error) {
 			res.Errors = append(res.Errors, FileError{File: name, Message: err.Error()})
 			continue
 		}
-		docs, errs := parseFile(name, data)
+		docs, errs := parseFile(name, data, origin.RepoURL)
 		res.Errors = append(res.Errors, errs...)
 		for _, d := range docs {
 			key := d.state.Namespace + "/" + d.state.Name
@@ -77,7 +78,7 @@ func Load(files Files, dir string, origin Origin) (*Result, error) {
 				continue
 			}
 			definedIn[key] = FileError{File: name, Line: d.line}
-			d.state.Status.Source = v1alpha1.SourceStatus{RepoURL: origin.RepoURL, Ref: origin.Ref, File: name, Revision: origin.Revision}
+			d.state.Status.Source = v1alpha1.SourceStatus{RepoURL: redact.URL(origin.RepoURL), Ref: origin.Ref, File: name, Revision: origin.Revision}
 			d.state.Status.Versions = readPins(files, d.state)
 			res.States = append(res.States, d.state)
 		}

@@ -21,8 +21,9 @@ type document struct {
 	line  int
 }
 
-// parseFile splits a file into YAML documents and decodes each strictly into a DesiredState.
-func parseFile(file string, data []byte) ([]document, []FileError) {
+// parseFile splits a file into YAML documents and decodes each strictly into a DesiredState;
+// rootURL is the repository the file is read from (Origin.RepoURL).
+func parseFile(file string, data []byte, rootURL string) ([]document, []FileError) {
 	var docs []document
 	var errs []FileError
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -41,7 +42,7 @@ func parseFile(file string, data []byte) ([]document, []FileError) {
 		if len(node.Content) == 0 || node.Content[0].Kind == yaml.ScalarNode && node.Content[0].Tag == "!!null" {
 			continue // an empty document, e.g. after a trailing ---
 		}
-		doc, fe := decodeDocument(file, &node)
+		doc, fe := decodeDocument(file, &node, rootURL)
 		if fe != nil {
 			errs = append(errs, *fe)
 			continue
@@ -51,7 +52,7 @@ func parseFile(file string, data []byte) ([]document, []FileError) {
 	return docs, errs
 }
 
-func decodeDocument(file string, node *yaml.Node) (document, *FileError) {
+func decodeDocument(file string, node *yaml.Node, rootURL string) (document, *FileError) {
 	root := node.Content[0]
 	fail := func(line int, ns, name, format string, args ...any) (document, *FileError) {
 		if line == 0 {
@@ -97,7 +98,7 @@ func decodeDocument(file string, node *yaml.Node) (document, *FileError) {
 		}
 		return fail(lineOf(root, field), ns, name, "%s: fix the field name or remove it (see `kubectl explain desiredstates.spec`)", msg)
 	}
-	if problem := validate(state); problem != nil {
+	if problem := validate(state, rootURL); problem != nil {
 		return fail(lineOf(root, problem.field), ns, name, "%s: %s", problem.field, problem.message)
 	}
 	return document{state: state, line: root.Line}, nil

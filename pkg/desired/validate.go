@@ -3,13 +3,16 @@ package desired
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/pins"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 type problem struct {
@@ -17,9 +20,10 @@ type problem struct {
 	message string
 }
 
-// validate checks what the schema cannot: required fields, names, exclusive choices and paths
-// that must stay inside the repository.
-func validate(s *v1alpha1.DesiredState) *problem {
+// validate checks what the schema cannot: required fields, names, exclusive choices, paths
+// that must stay inside the repository, and URLs the server may fetch; rootURL is the server's
+// own repository.
+func validate(s *v1alpha1.DesiredState, rootURL string) *problem {
 	if s.Name == "" {
 		return &problem{"metadata.name", "is required"}
 	}
@@ -31,6 +35,9 @@ func validate(s *v1alpha1.DesiredState) *problem {
 	}
 	if errs := validation.IsDNS1123Label(s.Namespace); len(errs) > 0 {
 		return &problem{"metadata.namespace", fmt.Sprintf("%q is not a valid namespace: %s", s.Namespace, strings.Join(errs, "; "))}
+	}
+	if p := gitURL("spec.source.repoURL", s.Spec.Source.RepoURL, rootURL); p != nil {
+		return p
 	}
 	if p := validateSource(s.Spec); p != nil {
 		return p
@@ -74,8 +81,8 @@ func validateSource(spec v1alpha1.DesiredStateSpec) *problem {
 		}
 	case chart.RepoURL == "":
 		return &problem{"spec.helm.chart", "set path (a chart in the Git repository) or repoURL and name (a chart in a Helm repository)"}
-	case !strings.HasPrefix(chart.RepoURL, "https://") && !strings.HasPrefix(chart.RepoURL, "http://") && !strings.HasPrefix(chart.RepoURL, "oci://"):
-		return &problem{"spec.helm.chart.repoURL", fmt.Sprintf("%q must start with https://, http:// or oci://", chart.RepoURL)}
+	case chartURL(chart.RepoURL) != nil:
+		return chartURL(chart.RepoURL)
 	case chart.Name == "" && !strings.HasPrefix(chart.RepoURL, "oci://"):
 		return &problem{"spec.helm.chart.name", "is required with a Helm repository URL"}
 	}
@@ -115,6 +122,69 @@ func repoPath(field, p string) *problem {
 	}
 	if c := path.Clean(p); c == ".." || strings.HasPrefix(c, "../") {
 		return &problem{field, fmt.Sprintf("%q leaves the repository; use a path inside it", p)}
+	}
+	return nil
+}
+
+// gitURL refuses a Git repository URL the server must not fetch for a Git author: only
+// https://, ssh:// and git@host:path are taken, and http:// on the host of the server's own
+// repository (rootURL), which the server reads over plain HTTP already. file:// and local paths
+// would read the server's own disk (only the server's --repo may be file://, for local use).
+func gitURL(field, raw, rootURL string) *problem {
+	if raw == "" {
+		return nil
+	}
+	shown := redact.URL(raw)
+	e, err := transport.NewEndpoint(raw)
+	if err != nil {
+		return &problem{field, fmt.Sprintf("%q is not a repository URL: write https://host/path, ssh://host/path or git@host:path", shown)}
+	}
+	switch e.Protocol {
+	case "https", "ssh":
+		if e.Host == "" {
+			return &problem{field, fmt.Sprintf("%q names no host: write https://host/path, ssh://host/path or git@host:path", shown)}
+		}
+		return nil
+	case "http":
+		if sameHTTPHost(raw, rootURL) {
+			return nil
+		}
+		return &problem{field, fmt.Sprintf("%q: plain http:// is taken only on the host of the server's own repository; use https:// or ssh://", shown)}
+	case "file":
+		return &problem{field, fmt.Sprintf("%q is a path on the server (file://): name the repository by an https:// or ssh:// URL of its Git server", shown)}
+	}
+	return &problem{field, fmt.Sprintf("%q: %s:// is not taken; use https://host/path, ssh://host/path or git@host:path", shown, e.Protocol)}
+}
+
+// sameHTTPHost reports whether a and b are http:// URLs of the same host and port.
+func sameHTTPHost(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	if errA != nil || errB != nil || ua.Scheme != "http" || ub.Scheme != "http" || ua.Hostname() == "" {
+		return false
+	}
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		return "80"
+	}
+	return strings.EqualFold(ua.Hostname(), ub.Hostname()) && port(ua) == port(ub)
+}
+
+// chartURL refuses a spec.helm.chart.repoURL that names no Helm repository or OCI registry:
+// file:// and other local schemes would make the server read its own disk.
+func chartURL(raw string) *problem {
+	const field = "spec.helm.chart.repoURL"
+	shown := redact.URL(raw)
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return &problem{field, fmt.Sprintf("%q is not a URL: write https://charts.example/path or oci://registry.example/path", shown)}
+	case u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "oci":
+		return &problem{field, fmt.Sprintf("%q must start with https://, http:// or oci://: charts come from a Helm repository or an OCI registry, never from the server's disk", shown)}
+	case u.Host == "":
+		return &problem{field, fmt.Sprintf("%q names no host: write https://charts.example/path or oci://registry.example/path", shown)}
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
@@ -95,7 +96,7 @@ func (l *Loop) Once(ctx context.Context) error {
 	for _, p := range problems {
 		messages = append(messages, p.Error())
 	}
-	state.RepoURL, state.Ref, state.Path = snap.URL, snap.Ref, l.Path
+	state.RepoURL, state.Ref, state.Path = redact.URL(snap.URL), snap.Ref, l.Path
 	state.SetFetched(snap.Revision, time.Now(), messages)
 	if err := l.Sources.Put(ctx, l.Environment, state); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 	"github.com/kube-gitops/kube-gitops/pkg/render/directory"
 	"github.com/kube-gitops/kube-gitops/pkg/render/helm"
 	"github.com/kube-gitops/kube-gitops/pkg/render/internal/manifest"
@@ -49,9 +50,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Credentials returns the username and password for a Helm repository URL or "oci://host".
 	Credentials func(ctx context.Context, url string) (username, password string, err error)
-	// PlainHTTPRegistries are OCI registries ("host:port") reached over plain HTTP besides
-	// localhost.
-	PlainHTTPRegistries []string
+	// Egress is the server's registry and Helm repository policy: which hosts plain HTTP may
+	// reach, and where an index.yaml may send chart downloads. The zero value: HTTPS only.
+	Egress egress.Policy
 	// ChartCacheDir keeps chart archives on disk by digest; empty: in memory (ChartCacheMaxBytes,
 	// default 32 MiB).
 	ChartCacheDir      string
@@ -71,15 +72,15 @@ func New(opts Options) Renderer {
 		opts.MaxOutputBytes = manifest.DefaultMaxBytes
 	}
 	return &renderer{opts: opts, helm: helm.New(helm.Options{
-		KubeVersion:         opts.KubeVersion,
-		APIVersions:         opts.APIVersions,
-		HTTPClient:          opts.HTTPClient,
-		Credentials:         opts.Credentials,
-		PlainHTTPRegistries: opts.PlainHTTPRegistries,
-		CacheDir:            opts.ChartCacheDir,
-		CacheMaxBytes:       opts.ChartCacheMaxBytes,
-		IndexTTL:            opts.IndexTTL,
-		MaxOutputBytes:      opts.MaxOutputBytes,
+		KubeVersion:    opts.KubeVersion,
+		APIVersions:    opts.APIVersions,
+		HTTPClient:     opts.HTTPClient,
+		Credentials:    opts.Credentials,
+		Egress:         opts.Egress,
+		CacheDir:       opts.ChartCacheDir,
+		CacheMaxBytes:  opts.ChartCacheMaxBytes,
+		IndexTTL:       opts.IndexTTL,
+		MaxOutputBytes: opts.MaxOutputBytes,
 	})}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 )
 
@@ -99,7 +100,7 @@ func TestLimitsNameTheApplication(t *testing.T) {
 	defer hang.Close()
 	spec = v1alpha1.DesiredStateSpec{Helm: &v1alpha1.HelmSource{Chart: v1alpha1.HelmChart{RepoURL: hang.URL, Name: "c", Version: "1.0.0"}}}
 	start := time.Now()
-	_, err = New(Options{Timeout: 200 * time.Millisecond}).Render(context.Background(), Request{Name: "x", Namespace: "apps", Spec: spec, Files: fsys})
+	_, err = New(Options{Timeout: 200 * time.Millisecond, Egress: egress.Policy{InsecureHosts: []string{"127.0.0.1"}}}).Render(context.Background(), Request{Name: "x", Namespace: "apps", Spec: spec, Files: fsys})
 	if err == nil || !strings.HasPrefix(err.Error(), "rendering apps/x took longer than 200ms and was stopped") {
 		t.Errorf("error = %v", err)
 	}

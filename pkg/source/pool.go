@@ -2,7 +2,7 @@ package source
 
 import (
 	"context"
-	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,8 +13,8 @@ import (
 // the same fetch and the same cached snapshot.
 type Pool struct {
 	timeout time.Duration
-	// auth gives the credentials for a repository URL; they are only used for the host they
-	// were configured for.
+	// auth gives the credentials for a repository URL (nil for none): credentials go only to
+	// the repository they were given for (SameRepository).
 	auth func(url string) func(context.Context) (transport.AuthMethod, error)
 
 	mu       sync.Mutex
@@ -46,10 +46,55 @@ func (p *Pool) Get(repoURL, ref string) *Fetcher {
 	return f
 }
 
-// SameHost reports whether two repository URLs are on the same host, so that credentials given
-// for one are not sent to another.
-func SameHost(a, b string) bool {
-	ua, errA := url.Parse(a)
-	ub, errB := url.Parse(b)
-	return errA == nil && errB == nil && ua.Scheme == ub.Scheme && ua.Host == ub.Host
+// OnlyFor returns the auth function of a Pool that gives auth to repoURL's repository
+// (SameRepository) and no credentials to any other.
+func OnlyFor(repoURL string, auth func(context.Context) (transport.AuthMethod, error)) func(url string) func(context.Context) (transport.AuthMethod, error) {
+	return func(url string) func(context.Context) (transport.AuthMethod, error) {
+		if SameRepository(url, repoURL) {
+			return auth
+		}
+		return nil
+	}
+}
+
+// SameRepository reports whether two URLs name the same repository: the same scheme, host and
+// port (default ports filled in) and the same path, where a trailing "/" or ".git" does not
+// count and git@host:path is ssh://git@host/path. User info is ignored. The root repository's
+// credentials are given only to URLs of that repository, never to other repositories on its
+// host, which a DesiredState's author could otherwise name to receive them.
+func SameRepository(a, b string) bool {
+	ka, okA := repositoryKey(a)
+	kb, okB := repositoryKey(b)
+	return okA && okB && ka == kb
+}
+
+// defaultPorts are the ports a URL of each scheme may leave out.
+var defaultPorts = map[string]int{"http": 80, "https": 443, "ssh": 22, "git": 9418}
+
+// repoKey is what SameRepository compares.
+type repoKey struct {
+	scheme, host string
+	port         int
+	path         string
+}
+
+// repositoryKey reads raw with go-git's own URL parser, the one the fetch uses.
+func repositoryKey(raw string) (repoKey, bool) {
+	e, err := transport.NewEndpoint(strings.TrimSpace(raw))
+	if err != nil {
+		return repoKey{}, false
+	}
+	key := repoKey{scheme: strings.ToLower(e.Protocol), host: strings.ToLower(e.Host), port: e.Port}
+	if key.port == 0 {
+		key.port = defaultPorts[key.scheme]
+	}
+	key.path = strings.TrimPrefix(e.Path, "/") // scp-like paths have no leading "/"
+	for {
+		p := strings.TrimSuffix(strings.TrimSuffix(key.path, "/"), ".git")
+		if p == key.path {
+			break
+		}
+		key.path = p
+	}
+	return key, true
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // Repo names a Git repository and the ref to follow in it.
@@ -67,7 +69,7 @@ func (f *Fetcher) Fetch(ctx context.Context) (*Snapshot, error) {
 	}
 	snap, err := f.clone(ctx, auth, ref)
 	if err != nil {
-		return nil, err
+		return nil, redact.Error(err) // the snapshot's own errors name the URL too
 	}
 	f.mu.Lock()
 	f.last = snap
@@ -83,7 +85,7 @@ func (f *Fetcher) auth(ctx context.Context) (transport.AuthMethod, error) {
 	}
 	auth, err := f.repo.Auth(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("credentials for %s: %w", f.repo.URL, err)
+		return nil, fmt.Errorf("credentials for %s: %w", redact.URL(f.repo.URL), redact.Error(err))
 	}
 	return auth, nil
 }
@@ -93,7 +95,7 @@ func (f *Fetcher) resolve(ctx context.Context, auth transport.AuthMethod) (plumb
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{f.repo.URL}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
-		return "", plumbing.ZeroHash, fmt.Errorf("list refs of %s: %w", f.repo.URL, explain(err))
+		return "", plumbing.ZeroHash, fmt.Errorf("list refs of %s: %w", redact.URL(f.repo.URL), explain(err))
 	}
 	for _, want := range candidateRefs(f.repo.Ref) {
 		for _, r := range refs {
@@ -102,7 +104,7 @@ func (f *Fetcher) resolve(ctx context.Context, auth transport.AuthMethod) (plumb
 			}
 		}
 	}
-	return "", plumbing.ZeroHash, fmt.Errorf("ref %q not found in %s: check --ref names an existing branch or tag", f.repo.Ref, f.repo.URL)
+	return "", plumbing.ZeroHash, fmt.Errorf("ref %q not found in %s: check --ref names an existing branch or tag", f.repo.Ref, redact.URL(f.repo.URL))
 }
 
 // candidateRefs lists the full names a short ref may stand for, branches first like git does.
@@ -123,22 +125,23 @@ func (f *Fetcher) clone(ctx context.Context, auth transport.AuthMethod, ref plum
 		Tags:          git.NoTags,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s of %s: %w", ref.Short(), f.repo.URL, explain(err))
+		return nil, fmt.Errorf("fetch %s of %s: %w", ref.Short(), redact.URL(f.repo.URL), explain(err))
 	}
 	head, err := repo.Reference(ref, true)
 	if err != nil {
-		return nil, fmt.Errorf("read %s of %s: %w", ref.Short(), f.repo.URL, err)
+		return nil, fmt.Errorf("read %s of %s: %w", ref.Short(), redact.URL(f.repo.URL), err)
 	}
 	return newSnapshot(repo.Storer, head.Hash(), f.repo.URL, f.repo.Ref)
 }
 
-// explain turns go-git's transport errors into messages that say what to check.
+// explain turns go-git's transport errors into messages that say what to check, with any URL in
+// them redacted.
 func explain(err error) error {
 	switch {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		return fmt.Errorf("%w: check the Git credentials (--git-username/--git-password-file, --git-ssh-key-file or --git-credentials-secret)", err)
+		return fmt.Errorf("%w: check the Git credentials (--git-username/--git-password-file, --git-ssh-key-file or --git-credentials-secret; they are sent only to --repo itself)", redact.Error(err))
 	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return fmt.Errorf("%w: check --repo", err)
+		return fmt.Errorf("%w: check --repo", redact.Error(err))
 	}
-	return err
+	return redact.Error(err)
 }

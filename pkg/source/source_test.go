@@ -2,12 +2,17 @@ package source
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
 
 // gitRepo makes a repository with the git CLI and returns its file:// URL and a commit function.
@@ -103,5 +108,42 @@ func TestFetchErrorsSayWhatToCheck(t *testing.T) {
 	_, err = NewFetcher(Repo{URL: "file:///does/not/exist", Ref: "main"}, 30*time.Second).Fetch(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "file:///does/not/exist") {
 		t.Errorf("missing repository: %v", err)
+	}
+}
+
+func TestFetchErrorsRedactCredentialsInTheURL(t *testing.T) {
+	const canary = "canary-Pa55-0xfeed"
+	git, err := gitserver.Start(gitserver.Options{Dir: t.TempDir(), Username: "gitops", Password: canary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer git.Close()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x.yaml"), []byte("x: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := git.CreateRepo("config", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withUser := func(u, password string) string { return strings.Replace(u, "://", "://gitops:"+password+"@", 1) }
+	failing := func(context.Context) (transport.AuthMethod, error) {
+		return nil, fmt.Errorf("read Secret for %s: gone", withUser(plain, canary))
+	}
+	for name, repo := range map[string]Repo{
+		"missing ref":         {URL: withUser(plain, canary), Ref: "release"},
+		"wrong password":      {URL: withUser(plain, "wrong-"+canary), Ref: "main"},
+		"missing repository":  {URL: withUser(strings.Replace(plain, "config.git", "nothing.git", 1), canary), Ref: "main"},
+		"unreachable":         {URL: withUser("http://127.0.0.1:1/config.git", canary), Ref: "main"},
+		"credentials failing": {URL: withUser(plain, canary), Ref: "main", Auth: failing},
+	} {
+		_, err := NewFetcher(repo, 30*time.Second).Fetch(context.Background())
+		if err == nil || strings.Contains(err.Error(), canary) || !strings.Contains(err.Error(), "http://xxxxx@") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// The URL with its credentials still fetches: only what is shown is redacted.
+	if _, err := NewFetcher(Repo{URL: withUser(plain, canary), Ref: "main"}, 30*time.Second).Fetch(context.Background()); err != nil {
+		t.Errorf("fetch with credentials in the URL: %v", err)
 	}
 }

@@ -11,6 +11,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // ChartOptions configure Charts. The zero value works: anonymous, 1 minute cache.
@@ -20,20 +23,21 @@ type ChartOptions struct {
 	Credentials func(ctx context.Context, url string) (username, password string, err error)
 	// Keychain gives credentials for OCI chart registries (oci://). Nil: anonymous.
 	Keychain authn.Keychain
-	// InsecureRegistries, Transport, CacheTTL, RequestsPerSecond and Burst are as in ImageOptions;
-	// CacheTTL and the rate limit also apply to Helm repositories' index.yaml.
-	InsecureRegistries []string
-	Transport          http.RoundTripper
-	CacheTTL           time.Duration
-	RequestsPerSecond  float64
-	Burst              int
+	// Egress, Transport, CacheTTL, RequestsPerSecond and Burst are as in ImageOptions; they
+	// apply to Helm repositories' index.yaml too.
+	Egress            egress.Policy
+	Transport         http.RoundTripper
+	CacheTTL          time.Duration
+	RequestsPerSecond float64
+	Burst             int
 }
 
 // Charts finds the next version of chart pins. It is safe for concurrent use.
 type Charts struct {
-	reg   *ociClient
-	http  *http.Client
-	creds func(ctx context.Context, url string) (string, string, error)
+	reg    *ociClient
+	http   *http.Client
+	creds  func(ctx context.Context, url string) (string, string, error)
+	egress egress.Policy
 
 	mu      sync.Mutex
 	indexes map[string]chartIndex // by index.yaml URL
@@ -42,14 +46,14 @@ type Charts struct {
 
 // NewCharts returns a Charts.
 func NewCharts(opts ChartOptions) *Charts {
-	reg := newOCIClient(ociOptions{keychain: opts.Keychain, insecure: opts.InsecureRegistries,
+	reg := newOCIClient(ociOptions{keychain: opts.Keychain, egress: opts.Egress,
 		transport: opts.Transport, ttl: opts.CacheTTL, requestsPerSecond: opts.RequestsPerSecond, burst: opts.Burst})
 	base := opts.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &Charts{reg: reg, creds: opts.Credentials, indexes: map[string]chartIndex{},
-		http: &http.Client{Transport: newLimited(base, opts.RequestsPerSecond, opts.Burst), Timeout: time.Minute}}
+	return &Charts{reg: reg, creds: opts.Credentials, egress: opts.Egress, indexes: map[string]chartIndex{},
+		http: &http.Client{Transport: newLimited(opts.Egress.Transport(base), opts.RequestsPerSecond, opts.Burst), Timeout: time.Minute}}
 }
 
 // Next returns the version the chart pin should hold: the newest version of chart name within
@@ -70,15 +74,18 @@ func (c *Charts) Next(ctx context.Context, repoURL, name, current string, p Poli
 		return c.nextOCI(ctx, repoURL, name, current, p)
 	case strings.HasPrefix(repoURL, "https://"), strings.HasPrefix(repoURL, "http://"):
 		if name == "" {
-			return nil, invalid("spec.helm.chart.name is empty: name the chart in the Helm repository %s", repoURL)
+			return nil, invalid("spec.helm.chart.name is empty: name the chart in the Helm repository %s", redact.URL(repoURL))
+		}
+		if err := c.egress.CheckScheme("spec.helm.chart.repoURL", repoURL); err != nil {
+			return nil, invalid("%v", err)
 		}
 		versions, err := c.versions(ctx, repoURL, name)
 		if err != nil {
 			return nil, err
 		}
-		return choose(versions, current, p, fmt.Sprintf("version of chart %s in %s", name, repoURL))
+		return choose(versions, current, p, fmt.Sprintf("version of chart %s in %s", name, redact.URL(repoURL)))
 	}
-	return nil, invalid("spec.helm.chart.repoURL %q: chart versions are followed in a Helm repository (https://…) or an OCI registry (oci://…)", repoURL)
+	return nil, invalid("spec.helm.chart.repoURL %q: chart versions are followed in a Helm repository (https://…) or an OCI registry (oci://…)", redact.URL(repoURL))
 }
 
 func (c *Charts) nextOCI(ctx context.Context, repoURL, name, current string, p Policy) (*Candidate, error) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 )
 
 // tagPattern is the OCI distribution spec's tag syntax.
@@ -31,9 +33,9 @@ type Candidate struct {
 type ImageOptions struct {
 	// Keychain gives registry credentials, e.g. from KeychainFromDockerConfig. Nil: anonymous.
 	Keychain authn.Keychain
-	// InsecureRegistries are hosts ("host" or "host:port") reached over plain HTTP. localhost,
-	// 127.0.0.0/8 and ::1 always may be; any other host only over HTTPS.
-	InsecureRegistries []string
+	// Egress says which registries may be reached over plain HTTP (the server's
+	// --insecure-registries, shared with rendering). The zero value: HTTPS only, loopback too.
+	Egress egress.Policy
 	// Transport sends the requests. Nil: go-containerregistry's remote.DefaultTransport.
 	Transport http.RoundTripper
 	// CacheTTL is how long a repository's tag list or a tag's digest is reused. 0: 1 minute;
@@ -50,7 +52,7 @@ type Images struct{ reg *ociClient }
 
 // NewImages returns an Images.
 func NewImages(opts ImageOptions) *Images {
-	return &Images{reg: newOCIClient(ociOptions{keychain: opts.Keychain, insecure: opts.InsecureRegistries,
+	return &Images{reg: newOCIClient(ociOptions{keychain: opts.Keychain, egress: opts.Egress,
 		transport: opts.Transport, ttl: opts.CacheTTL, requestsPerSecond: opts.RequestsPerSecond, burst: opts.Burst})}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 )
 
 func TestImagesConstraint(t *testing.T) {
@@ -13,7 +15,7 @@ func TestImagesConstraint(t *testing.T) {
 	for _, tag := range []string{"1.1.2", "1.1.5", "1.2.0", "test", "latest", "sha-abc123"} {
 		reg.push(t, "acme/app", tag)
 	}
-	images := NewImages(ImageOptions{})
+	images := NewImages(ImageOptions{Egress: local})
 	ctx := context.Background()
 	image := reg.host + "/acme/app"
 
@@ -58,7 +60,7 @@ func TestImagesConstraint(t *testing.T) {
 func TestImagesFollowMutableTag(t *testing.T) {
 	reg := newTestRegistry(t, "", "")
 	first := reg.push(t, "acme/app", "test")
-	images := NewImages(ImageOptions{})
+	images := NewImages(ImageOptions{Egress: local})
 	now := time.Now()
 	images.reg.now = func() time.Time { return now }
 	ctx := context.Background()
@@ -113,7 +115,7 @@ func TestImagesFollowMutableTag(t *testing.T) {
 func TestImagesErrors(t *testing.T) {
 	reg := newTestRegistry(t, "", "")
 	reg.push(t, "acme/app", "1.1.2")
-	images := NewImages(ImageOptions{CacheTTL: -1})
+	images := NewImages(ImageOptions{CacheTTL: -1, Egress: local})
 	ctx := context.Background()
 
 	_, err := images.Next(ctx, reg.host+"/acme/missing", "1.1.2", Policy{Constraint: "~1.1"})
@@ -146,7 +148,7 @@ func TestImagesAuth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return NewImages(ImageOptions{Keychain: k})
+		return NewImages(ImageOptions{Keychain: k, Egress: local})
 	}
 
 	got, err := keychain("s3cret").Next(ctx, image, "1.1.2", Policy{Constraint: "~1.1"})
@@ -164,7 +166,7 @@ func TestImagesAuth(t *testing.T) {
 		t.Errorf("the error shows the password: %v", err)
 	}
 
-	_, err = NewImages(ImageOptions{}).Next(ctx, image, "1.1.2", Policy{Constraint: "~1.1"})
+	_, err = NewImages(ImageOptions{Egress: local}).Next(ctx, image, "1.1.2", Policy{Constraint: "~1.1"})
 	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "wants credentials") {
 		t.Errorf("no credentials: %v", err)
 	}
@@ -174,12 +176,22 @@ func TestImagesAuth(t *testing.T) {
 	}
 }
 
-// Plain HTTP is for loopback hosts and the listed insecure registries only.
+// Plain HTTP is for the registries the egress policy names only, loopback ones included.
 func TestImagesPlainHTTP(t *testing.T) {
 	reg := newTestRegistry(t, "", "")
 	reg.push(t, "acme/app", "1.1.5")
 	ctx := context.Background()
 	transport := dialTo(reg.host) // any host name reaches the test registry, over plain HTTP
+
+	// Loopback: not without the flag (a Git author must not reach the server's own ports).
+	for _, image := range []string{reg.host + "/acme/app", "localhost:" + strings.Split(reg.host, ":")[1] + "/acme/app"} {
+		_, err := NewImages(ImageOptions{}).Next(ctx, image, "", Policy{Constraint: "~1.1"})
+		host := strings.Split(image, "/")[0]
+		if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "refusing plain HTTP to "+host) ||
+			!strings.Contains(err.Error(), "--insecure-registries="+host) {
+			t.Errorf("%s over HTTP without the flag: %v", host, err)
+		}
+	}
 
 	// A private address: go-containerregistry would try HTTP; we refuse.
 	_, err := NewImages(ImageOptions{Transport: transport}).Next(ctx, "10.1.2.3:5000/acme/app", "", Policy{Constraint: "~1.1"})
@@ -193,7 +205,7 @@ func TestImagesPlainHTTP(t *testing.T) {
 	}
 	// Listed as insecure: plain HTTP works.
 	for _, insecure := range []string{"registry.example:5000", "registry.example"} {
-		got, err := NewImages(ImageOptions{Transport: transport, InsecureRegistries: []string{insecure}}).
+		got, err := NewImages(ImageOptions{Transport: transport, Egress: egress.Policy{InsecureHosts: []string{insecure}}}).
 			Next(ctx, "registry.example:5000/acme/app", "", Policy{Constraint: "~1.1"})
 		if err != nil || got.Version != "1.1.5" {
 			t.Errorf("insecure %s: %+v, %v", insecure, got, err)
@@ -202,7 +214,7 @@ func TestImagesPlainHTTP(t *testing.T) {
 }
 
 func TestImagesInvalidTag(t *testing.T) {
-	_, err := NewImages(ImageOptions{}).Next(context.Background(), "localhost:1/acme/app", "", Policy{Tag: "-bad/tag"})
+	_, err := NewImages(ImageOptions{Egress: local}).Next(context.Background(), "localhost:1/acme/app", "", Policy{Tag: "-bad/tag"})
 	if !errors.Is(err, ErrInvalidPolicy) || Reason(err) != "InvalidPolicy" {
 		t.Errorf("invalid tag: %v", err)
 	}

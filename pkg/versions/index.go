@@ -12,6 +12,9 @@ import (
 
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 const maxIndexBytes = 64 << 20
@@ -36,7 +39,7 @@ func (c *Charts) versions(ctx context.Context, repoURL, name string) ([]string, 
 		}
 		sort.Strings(names)
 		return nil, &Error{Kind: ErrNotFound, Msg: fmt.Sprintf(
-			"chart %s is not in the Helm repository %s (it has: %s): check spec.helm.chart.name", name, repoURL, newest(names, 10))}
+			"chart %s is not in the Helm repository %s (it has: %s): check spec.helm.chart.name", name, redact.URL(repoURL), newest(names, 10))}
 	}
 	return versions, nil
 }
@@ -45,7 +48,7 @@ func (c *Charts) versions(ctx context.Context, repoURL, name string) ([]string, 
 func (c *Charts) index(ctx context.Context, repoURL string) (chartIndex, error) {
 	u, err := url.Parse(repoURL)
 	if err != nil || u.Host == "" {
-		return chartIndex{}, invalid("spec.helm.chart.repoURL %q is not a URL: write e.g. https://charts.example", repoURL)
+		return chartIndex{}, invalid("spec.helm.chart.repoURL %q is not a URL: write e.g. https://charts.example", redact.URL(repoURL))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/index.yaml"
 	u.RawPath = ""
@@ -71,16 +74,19 @@ func (c *Charts) index(ctx context.Context, repoURL string) (chartIndex, error) 
 	return v.(chartIndex), err
 }
 
+// fetchIndex reads index.yaml. Messages show the URLs redacted, and of an error answer only its
+// status code: the body could be anything the named host serves.
 func (c *Charts) fetchIndex(ctx context.Context, repoURL, indexURL string) (chartIndex, error) {
+	shownRepo, shownIndex := redact.URL(repoURL), redact.URL(indexURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, indexURL, nil)
 	if err != nil {
-		return chartIndex{}, invalid("spec.helm.chart.repoURL %q: %v", repoURL, err)
+		return chartIndex{}, invalid("spec.helm.chart.repoURL %q: %v", shownRepo, redact.Error(err))
 	}
 	anonymous := true
 	if c.creds != nil {
 		user, pass, err := c.creds(ctx, repoURL)
 		if err != nil {
-			return chartIndex{}, fmt.Errorf("credentials for the Helm repository %s: %w", repoURL, err)
+			return chartIndex{}, fmt.Errorf("credentials for the Helm repository %s: %w", shownRepo, err)
 		}
 		if user != "" || pass != "" {
 			req.SetBasicAuth(user, pass)
@@ -89,37 +95,40 @@ func (c *Charts) fetchIndex(ctx context.Context, repoURL, indexURL string) (char
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return chartIndex{}, &Error{Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("Helm repository %s unreachable: %v", repoURL, err)}
+		err = egress.Sanitize(err)
+		return chartIndex{}, &Error{Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("Helm repository %s unreachable: %v", shownRepo, err)}
 	}
 	defer resp.Body.Close()
-	switch status := resp.Status; {
+	switch status := egress.Status(resp.StatusCode); {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		if anonymous {
-			return chartIndex{}, &Error{Kind: ErrUnauthorized, Msg: fmt.Sprintf("Helm repository %s wants credentials (%s): add them for this repository", repoURL, status)}
+			return chartIndex{}, &Error{Kind: ErrUnauthorized, Msg: fmt.Sprintf("Helm repository %s wants credentials (%s): add them for this repository", shownRepo, status)}
 		}
-		return chartIndex{}, &Error{Kind: ErrUnauthorized, Msg: fmt.Sprintf("credentials for the Helm repository %s were refused (%s): check the repository credentials Secret", repoURL, status)}
+		return chartIndex{}, &Error{Kind: ErrUnauthorized, Msg: fmt.Sprintf("credentials for the Helm repository %s were refused (%s): check the repository credentials Secret", shownRepo, status)}
 	case resp.StatusCode == http.StatusNotFound:
-		return chartIndex{}, &Error{Kind: ErrNotFound, Msg: fmt.Sprintf("%s not found: check spec.helm.chart.repoURL (a Helm repository serves index.yaml there)", indexURL)}
+		return chartIndex{}, &Error{Kind: ErrNotFound, Msg: fmt.Sprintf("%s not found: check spec.helm.chart.repoURL (a Helm repository serves index.yaml there)", shownIndex)}
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return chartIndex{}, &Error{Kind: ErrUnreachable, Msg: fmt.Sprintf("Helm repository %s unreachable: GET %s: %s", repoURL, indexURL, status)}
+		return chartIndex{}, &Error{Kind: ErrUnreachable, Msg: fmt.Sprintf("Helm repository %s unreachable: GET %s: %s", shownRepo, shownIndex, status)}
 	case resp.StatusCode != http.StatusOK:
-		return chartIndex{}, fmt.Errorf("GET %s: %s", indexURL, status)
+		return chartIndex{}, fmt.Errorf("GET %s: %s: check spec.helm.chart.repoURL", shownIndex, status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIndexBytes+1))
 	if err != nil {
-		return chartIndex{}, &Error{Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("Helm repository %s unreachable: reading %s: %v", repoURL, indexURL, err)}
+		err = egress.Sanitize(err)
+		return chartIndex{}, &Error{Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("Helm repository %s unreachable: reading %s: %v", shownRepo, shownIndex, err)}
 	}
 	if len(body) > maxIndexBytes {
-		return chartIndex{}, fmt.Errorf("%s is larger than %d MiB", indexURL, maxIndexBytes>>20)
+		return chartIndex{}, fmt.Errorf("%s is larger than %d MiB", shownIndex, maxIndexBytes>>20)
 	}
-	return parseIndex(body, indexURL)
+	return parseIndex(body, shownIndex)
 }
 
 // parseIndex reads index.yaml into helm's repo.IndexFile and keeps the version strings.
 func parseIndex(data []byte, indexURL string) (chartIndex, error) {
 	var idx repo.IndexFile
 	if err := yaml.Unmarshal(data, &idx); err != nil {
-		return chartIndex{}, fmt.Errorf("%s is not a Helm repository index (%v): check spec.helm.chart.repoURL", indexURL, err)
+		// Not the parser's message: it may quote the body, which could be anything.
+		return chartIndex{}, fmt.Errorf("%s is not a Helm repository index (it does not parse as one): check spec.helm.chart.repoURL", indexURL)
 	}
 	if idx.APIVersion == "" {
 		return chartIndex{}, fmt.Errorf("%s is not a Helm repository index (%w): check spec.helm.chart.repoURL", indexURL, repo.ErrNoAPIVersion)

@@ -15,12 +15,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 )
 
 // ociOptions configure an ociClient; see ImageOptions.
 type ociOptions struct {
 	keychain          authn.Keychain
-	insecure          []string
+	egress            egress.Policy
 	transport         http.RoundTripper
 	ttl               time.Duration
 	requestsPerSecond float64
@@ -30,7 +32,7 @@ type ociOptions struct {
 // ociClient lists tags and resolves tags to digests on OCI registries, caching answers for ttl.
 type ociClient struct {
 	keychain  authn.Keychain
-	insecure  []string
+	egress    egress.Policy
 	transport http.RoundTripper
 	ttl       time.Duration
 	backoff   remote.Backoff
@@ -48,7 +50,7 @@ type cached struct {
 }
 
 func newOCIClient(o ociOptions) *ociClient {
-	r := &ociClient{keychain: o.keychain, insecure: o.insecure, ttl: o.ttl, now: time.Now, cache: map[string]cached{},
+	r := &ociClient{keychain: o.keychain, egress: o.egress, ttl: o.ttl, now: time.Now, cache: map[string]cached{},
 		backoff: remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}}
 	if r.keychain == nil {
 		r.keychain = anonymous{}
@@ -60,12 +62,16 @@ func newOCIClient(o ociOptions) *ociClient {
 	if base == nil {
 		base = remote.DefaultTransport
 	}
-	r.transport = newLimited(httpsOnly{base: base, insecure: o.insecure}, o.requestsPerSecond, o.burst)
+	r.transport = newLimited(o.egress.Transport(base), o.requestsPerSecond, o.burst)
 	return r
 }
 
-// repository parses "host/path" (no tag, no digest); listed insecure registries may use HTTP.
+// repository parses "host/path" (no tag, no digest); registries the egress policy names may use
+// plain HTTP.
 func (r *ociClient) repository(ref, field string) (name.Repository, error) {
+	if host, _, _ := strings.Cut(ref, "/"); strings.Contains(host, "@") {
+		return name.Repository{}, invalid("%s names credentials before the registry host: remove them from the Git file, and give the server the credentials (update.pullSecret for images)", field)
+	}
 	last := ref[strings.LastIndex(ref, "/")+1:]
 	if strings.Contains(ref, "@") || strings.Contains(last, ":") {
 		return name.Repository{}, invalid("%s %q names a tag or digest: write the repository only, e.g. registry.example/acme/app", field, ref)
@@ -74,7 +80,7 @@ func (r *ociClient) repository(ref, field string) (name.Repository, error) {
 	if err != nil {
 		return name.Repository{}, invalid("%s %q is not an image repository (%v): write e.g. registry.example/acme/app", field, ref, err)
 	}
-	if slices.Contains(r.insecure, repo.RegistryStr()) || slices.Contains(r.insecure, strings.Split(repo.RegistryStr(), ":")[0]) {
+	if r.egress.PlainHTTP(repo.RegistryStr()) {
 		repo, _ = name.NewRepository(ref, name.Insecure)
 	}
 	return repo, nil
@@ -138,11 +144,13 @@ func (r *ociClient) options(ctx context.Context) []remote.Option {
 }
 
 // classify turns a registry error into an *Error; notFound says what is missing and what to check.
+// What the registry sent back (its error messages, an error page) is never part of the result.
 func (r *ociClient) classify(err error, repo name.Repository, notFound string) error {
 	host := repo.RegistryStr()
+	clean := egress.Sanitize(err)
 	var te *transport.Error
 	if !errors.As(err, &te) {
-		return &Error{Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("registry %s unreachable: %v", host, err)}
+		return &Error{Kind: ErrUnreachable, Err: clean, Msg: fmt.Sprintf("registry %s unreachable: %v", host, clean)}
 	}
 	code := func(codes ...transport.ErrorCode) bool {
 		return slices.ContainsFunc(te.Errors, func(d transport.Diagnostic) bool { return slices.Contains(codes, d.Code) })
@@ -151,18 +159,18 @@ func (r *ociClient) classify(err error, repo name.Repository, notFound string) e
 	case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden ||
 		code(transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
 		if auth, _ := r.keychain.Resolve(repo); auth == authn.Anonymous {
-			return &Error{Kind: ErrUnauthorized, Err: err, Msg: fmt.Sprintf(
+			return &Error{Kind: ErrUnauthorized, Err: clean, Msg: fmt.Sprintf(
 				"registry %s wants credentials for %s (or the repository does not exist): add an entry for %s to the dockerconfigjson Secret", host, repo, host)}
 		}
-		return &Error{Kind: ErrUnauthorized, Err: err, Msg: fmt.Sprintf(
+		return &Error{Kind: ErrUnauthorized, Err: clean, Msg: fmt.Sprintf(
 			"credentials for %s were refused (%d %s for %s): check the dockerconfigjson Secret", host,
 			te.StatusCode, http.StatusText(te.StatusCode), repo)}
 	case te.StatusCode == http.StatusNotFound || code(transport.NameUnknownErrorCode, transport.ManifestUnknownErrorCode):
-		return &Error{Kind: ErrNotFound, Err: err, Msg: notFound}
+		return &Error{Kind: ErrNotFound, Err: clean, Msg: notFound}
 	case te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests:
-		return &Error{Kind: ErrUnreachable, Err: err, Msg: fmt.Sprintf("registry %s unreachable: %v", host, err)}
+		return &Error{Kind: ErrUnreachable, Err: clean, Msg: fmt.Sprintf("registry %s unreachable: %v", host, clean)}
 	}
-	return fmt.Errorf("registry %s: %w", host, err)
+	return fmt.Errorf("registry %s: %w", host, clean)
 }
 
 type anonymous struct{}

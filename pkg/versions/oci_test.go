@@ -18,7 +18,13 @@ import (
 	ggcr "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 )
+
+// local lets the tests reach their servers on 127.0.0.1 over plain HTTP, as the server does only
+// when --insecure-registries names the host.
+var local = egress.Policy{InsecureHosts: []string{"127.0.0.1"}}
 
 // testRegistry is a real in-process OCI registry.
 type testRegistry struct {

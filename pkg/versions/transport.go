@@ -2,10 +2,7 @@ package versions
 
 import (
 	"fmt"
-	"net"
 	"net/http"
-	"slices"
-	"strings"
 	"sync"
 
 	"golang.org/x/time/rate"
@@ -46,34 +43,4 @@ func (l *limited) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("rate limit for %s: %w", req.URL.Host, err)
 	}
 	return l.base.RoundTrip(req)
-}
-
-// httpsOnly refuses plain HTTP except to loopback hosts and the listed insecure registries.
-type httpsOnly struct {
-	base     http.RoundTripper
-	insecure []string
-}
-
-func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !plainHTTPAllowed(req.URL.Host, h.insecure) {
-		return nil, fmt.Errorf("refusing plain HTTP to %s: registries are reached over HTTPS, except localhost and the insecure registries the server is started with", req.URL.Host)
-	}
-	return h.base.RoundTrip(req)
-}
-
-// plainHTTPAllowed: localhost, 127.0.0.0/8, ::1, or listed (as host or host:port).
-func plainHTTPAllowed(hostport string, insecure []string) bool {
-	if slices.Contains(insecure, hostport) {
-		return true
-	}
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if host == "localhost" || slices.Contains(insecure, host) {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -27,15 +27,3 @@ func TestRateLimitPerHost(t *testing.T) {
 		t.Error("a negative rate must turn the limit off")
 	}
 }
-
-func TestPlainHTTPAllowed(t *testing.T) {
-	for host, want := range map[string]bool{
-		"localhost:5000": true, "127.0.0.1:5000": true, "127.0.0.1": true, "[::1]:5000": true,
-		"registry.example:5000": false, "10.0.0.1:5000": false, "insecure.example:5000": true,
-		"only-host.example:443": true,
-	} {
-		if got := plainHTTPAllowed(host, []string{"insecure.example:5000", "only-host.example"}); got != want {
-			t.Errorf("%s: %v, want %v", host, got, want)
-		}
-	}
-}

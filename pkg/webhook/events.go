@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // serveEvent acts on the event of a verified request.
@@ -45,7 +47,7 @@ func (h *handler) match(pushed []string) *reply {
 			hits = append(hits, f)
 		}
 	}
-	repo := redactURL(pushed[0])
+	repo := redact.URL(pushed[0])
 	if len(hits) == 0 {
 		return &reply{status: http.StatusAccepted, repo: repo,
 			message: "not followed: this server does not follow the pushed repository, nothing to refresh"}
@@ -63,7 +65,7 @@ func (h *handler) fire(followed []string, repo string) *reply {
 		}
 		seen[f] = true
 		h.trigger(f)
-		triggered = append(triggered, redactURL(f))
+		triggered = append(triggered, redact.URL(f))
 	}
 	return &reply{status: http.StatusAccepted, repo: repo, triggered: triggered, message: "triggered"}
 }

@@ -70,16 +70,3 @@ func trimRepoSuffix(p string) string {
 		p = q
 	}
 }
-
-// redactURL returns raw without user info (which may hold a token), for logs and responses.
-func redactURL(raw string) string {
-	if !strings.Contains(raw, "://") {
-		return raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User = nil
-	return u.String()
-}

@@ -12,6 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // lostRace wraps a push refused because the branch moved after the clone.
@@ -78,12 +80,12 @@ func (w *Writer) existingBranch(ctx context.Context, auth transport.AuthMethod, 
 	_, differ, err := w.edit(repo.Storer, head, c.Edits, dest)
 	if err != nil {
 		return nil, fmt.Errorf("branch %s already exists in %s and does not take these edits: %w: choose another branch name, or delete the branch",
-			dest.Short(), redact(w.url), err)
+			dest.Short(), redact.URL(w.url), err)
 	}
 	if len(differ) > 0 {
 		d := differ[0]
 		return nil, fmt.Errorf("branch %s already exists in %s with other values (%s %s is %q, not %q): choose another branch name, or delete the branch",
-			dest.Short(), redact(w.url), d.File, d.Path, d.Old, d.New)
+			dest.Short(), redact.URL(w.url), d.File, d.Path, d.Old, d.New)
 	}
 	return &Result{Commit: head.Hash.String(), Branch: dest.Short(), Changes: changes, NoOp: true}, nil
 }
@@ -94,7 +96,7 @@ func (w *Writer) credentials(ctx context.Context) (transport.AuthMethod, error) 
 	}
 	auth, err := w.auth(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("credentials for %s: %w", redact(w.url), err)
+		return nil, fmt.Errorf("credentials for %s: %w", redact.URL(w.url), err)
 	}
 	return auth, nil
 }
@@ -104,7 +106,7 @@ func (w *Writer) lookup(ctx context.Context, auth transport.AuthMethod, ref plum
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{w.url}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("list the branches of %s: %w", redact(w.url), explain(err))
+		return plumbing.ZeroHash, fmt.Errorf("list the branches of %s: %w", redact.URL(w.url), explain(err))
 	}
 	for _, r := range refs {
 		if r.Name() == ref {
@@ -127,17 +129,17 @@ func (w *Writer) clone(ctx context.Context, auth transport.AuthMethod, ref plumb
 	var noRef git.NoMatchingRefSpecError
 	switch {
 	case errors.Is(err, plumbing.ErrReferenceNotFound) || errors.As(err, &noRef):
-		return nil, nil, fmt.Errorf("branch %s not found in %s: check the ref", ref.Short(), redact(w.url))
+		return nil, nil, fmt.Errorf("branch %s not found in %s: check the ref", ref.Short(), redact.URL(w.url))
 	case err != nil:
-		return nil, nil, fmt.Errorf("clone %s of %s: %w", ref.Short(), redact(w.url), explain(err))
+		return nil, nil, fmt.Errorf("clone %s of %s: %w", ref.Short(), redact.URL(w.url), explain(err))
 	}
 	head, err := repo.Reference(ref, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s of %s: %w", ref.Short(), redact(w.url), err)
+		return nil, nil, fmt.Errorf("read %s of %s: %w", ref.Short(), redact.URL(w.url), err)
 	}
 	commit, err := repo.CommitObject(head.Hash())
 	if err != nil {
-		return nil, nil, fmt.Errorf("read commit %s of %s: %w", head.Hash(), redact(w.url), err)
+		return nil, nil, fmt.Errorf("read commit %s of %s: %w", head.Hash(), redact.URL(w.url), err)
 	}
 	return repo, commit, nil
 }
@@ -160,9 +162,9 @@ func (w *Writer) push(ctx context.Context, repo *git.Repository, auth transport.
 		return nil
 	}
 	if raced(err, tracked) {
-		return &lostRace{fmt.Errorf("push to %s of %s: %w", dest.Short(), redact(w.url), err)}
+		return &lostRace{fmt.Errorf("push to %s of %s: %w", dest.Short(), redact.URL(w.url), err)}
 	}
-	return fmt.Errorf("push to %s of %s: %w", dest.Short(), redact(w.url), explainPush(err))
+	return fmt.Errorf("push to %s of %s: %w", dest.Short(), redact.URL(w.url), explainPush(err))
 }
 
 // raced reports whether a push failed because the ref moved (or appeared) after the clone.
@@ -198,7 +200,7 @@ func explain(err error) error {
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
 		return fmt.Errorf("%w: push a first commit to the branch", err)
 	}
-	return err
+	return redact.Error(err) // go-git's network errors quote the URL
 }
 
 type explained struct {

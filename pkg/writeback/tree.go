@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/kube-gitops/kube-gitops/pkg/pins"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // maxFileSize bounds a pinned file; pins live in small YAML files.
@@ -30,7 +31,7 @@ func (w *Writer) edit(s storer.EncodedObjectStorer, commit *object.Commit, edits
 		data, ok := files[e.File]
 		if !ok {
 			if data, err = readFile(s, tree, e.File); err != nil {
-				return nil, nil, fmt.Errorf("%w (branch %s of %s)", err, ref.Short(), redact(w.url))
+				return nil, nil, fmt.Errorf("%w (branch %s of %s)", err, ref.Short(), redact.URL(w.url))
 			}
 			orig[e.File] = string(data)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	"github.com/kube-gitops/kube-gitops/pkg/pins"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // ErrConcurrentUpdate is wrapped by Apply's error when others kept pushing to the branch
@@ -102,7 +102,7 @@ func NewWriter(repoURL, ref string, auth func(context.Context) (transport.AuthMe
 	}
 	branch, err := branchRef(ref)
 	if err != nil {
-		return nil, fmt.Errorf("write-back to %s: tracked ref %w", redact(repoURL), err)
+		return nil, fmt.Errorf("write-back to %s: tracked ref %w", redact.URL(repoURL), err)
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 5
@@ -116,7 +116,7 @@ func NewWriter(repoURL, ref string, auth func(context.Context) (transport.AuthMe
 	if opts.Committer.Email == "" {
 		opts.Committer.Email = "kube-gitops@localhost"
 	}
-	return &Writer{url: repoURL, branch: branch, auth: auth, opts: opts, lock: repoLock(redact(repoURL) + " " + branch.String())}, nil
+	return &Writer{url: repoURL, branch: branch, auth: auth, opts: opts, lock: repoLock(redact.URL(repoURL) + " " + branch.String())}, nil
 }
 
 // branchRef turns "main" or "refs/heads/main" into a branch reference.
@@ -152,13 +152,13 @@ func repoLock(key string) chan struct{} {
 // If someone pushed in between, it applies the edits again on the new head, up to MaxAttempts.
 func (w *Writer) Apply(ctx context.Context, c Change) (*Result, error) {
 	if err := checkChange(c); err != nil {
-		return nil, fmt.Errorf("write-back to %s: %w", redact(w.url), err)
+		return nil, fmt.Errorf("write-back to %s: %w", redact.URL(w.url), err)
 	}
 	dest := w.branch
 	if c.Branch != "" {
 		b, err := branchRef(c.Branch)
 		if err != nil {
-			return nil, fmt.Errorf("write-back to %s: Branch %w", redact(w.url), err)
+			return nil, fmt.Errorf("write-back to %s: Branch %w", redact.URL(w.url), err)
 		}
 		dest = b
 	}
@@ -167,14 +167,14 @@ func (w *Writer) Apply(ctx context.Context, c Change) (*Result, error) {
 		case w.lock <- struct{}{}:
 			defer func() { <-w.lock }()
 		case <-ctx.Done():
-			return nil, fmt.Errorf("write-back to %s: waiting for other write-backs: %w", redact(w.url), ctx.Err())
+			return nil, fmt.Errorf("write-back to %s: waiting for other write-backs: %w", redact.URL(w.url), ctx.Err())
 		}
 	}
 	var last error
 	for attempt := 1; attempt <= w.opts.MaxAttempts; attempt++ {
 		if attempt > 1 {
 			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return nil, fmt.Errorf("write-back to %s: %w (last push: %v)", redact(w.url), err, last)
+				return nil, fmt.Errorf("write-back to %s: %w (last push: %v)", redact.URL(w.url), err, last)
 			}
 		}
 		res, err := w.attempt(ctx, c, dest, attempt)
@@ -189,7 +189,7 @@ func (w *Writer) Apply(ctx context.Context, c Change) (*Result, error) {
 		last = err
 	}
 	return nil, fmt.Errorf("write-back to %s: %w: others pushed to %s during each of %d attempts (last: %v): retry later, or raise MaxAttempts",
-		redact(w.url), ErrConcurrentUpdate, dest.Short(), w.opts.MaxAttempts, last)
+		redact.URL(w.url), ErrConcurrentUpdate, dest.Short(), w.opts.MaxAttempts, last)
 }
 
 // checkChange refuses edits that are empty, leave the repository, or contradict each other.
@@ -236,14 +236,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// redact drops any password from a URL for messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = url.User(u.User.Username())
-	return u.String()
 }

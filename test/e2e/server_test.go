@@ -82,6 +82,8 @@ func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error)
 		"--git-username", "gitops", "--git-password-file", passwordFile,
 		"--webhook-port", strconv.Itoa(webhookPort), "--webhook-secret-file", webhookSecretFile,
 		"--version-interval", "10s", "--registry-cache-ttl", "1s",
+		// The tests' registries and Helm repositories listen on 127.0.0.1 over plain HTTP.
+		"--insecure-registries", "127.0.0.1",
 		"--poll-interval", poll, "-v", "2")
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Own process group, and killed by the kernel if the test process dies, so none is left behind.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kube-gitops/kube-gitops/apiserver/registry/listing"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
@@ -63,7 +64,11 @@ func (r *REST) Categories() []string    { return []string{"gitops"} }
 
 // Get returns one DesiredState.
 func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
-	return get(ctx, r.reader, name)
+	s, err := get(ctx, r.reader, name)
+	if err != nil {
+		return nil, err
+	}
+	return withoutCredentials(s), nil
 }
 
 // List returns the DesiredStates matching the label and field selectors.
@@ -76,7 +81,7 @@ func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) 
 	list := &v1alpha1.DesiredStateList{ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: make([]v1alpha1.DesiredState, 0, len(items))}
 	for _, s := range items {
 		if listing.FieldsMatch(fieldSel, s) {
-			list.Items = append(list.Items, *s)
+			list.Items = append(list.Items, *withoutCredentials(s))
 		}
 	}
 	return list, nil
@@ -88,7 +93,11 @@ func (r *REST) Watch(ctx context.Context, opts *metainternalversion.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	return r.reader.Watch(ctx, genericapirequest.NamespaceValue(ctx), out)
+	w, err := r.reader.Watch(ctx, genericapirequest.NamespaceValue(ctx), out)
+	if err != nil {
+		return nil, err
+	}
+	return watchWithoutCredentials(w), nil
 }
 
 func (r *REST) ready() error {
@@ -137,7 +146,7 @@ func (r *REST) readOnly(name, what string) error {
 		Reason:  metav1.StatusReasonMethodNotAllowed,
 		Details: &metav1.StatusDetails{Group: v1alpha1.GroupName, Kind: "desiredstates", Name: name},
 		Message: fmt.Sprintf("desiredstates are read-only: they come from Git. To change this, %s in %s (ref %s) and push",
-			what, r.git.RepoURL, r.git.Ref),
+			what, redact.URL(r.git.RepoURL), r.git.Ref),
 	}}
 }
 

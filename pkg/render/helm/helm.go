@@ -17,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/render/internal/manifest"
 )
 
@@ -30,14 +32,15 @@ type Options struct {
 	// SkipTests leaves out test hooks, as `helm template --skip-tests`. Off by default, like helm.
 	SkipTests bool
 	// HTTPClient fetches from Helm repositories and OCI registries. Default: a client with
-	// http.DefaultTransport.
+	// http.DefaultTransport. Its transport is wrapped to keep to Egress.
 	HTTPClient *http.Client
 	// Credentials returns the username and password for a Helm repository URL (https://…) or a
 	// registry ("oci://host"); empty strings for anonymous access. Nil: anonymous.
 	Credentials func(ctx context.Context, url string) (username, password string, err error)
-	// PlainHTTPRegistries are OCI registry hosts ("host:port") reached over plain HTTP. Registries
-	// on localhost, 127.0.0.1 and ::1 always are.
-	PlainHTTPRegistries []string
+	// Egress says which Helm repositories and OCI registries may be reached over plain HTTP, and
+	// which hosts besides a repository's own its index.yaml may send chart downloads to. The zero
+	// value: HTTPS only, downloads from the repository's host only.
+	Egress egress.Policy
 	// CacheDir keeps downloaded chart archives on disk by digest. Empty: in memory.
 	CacheDir string
 	// CacheMaxBytes bounds the in-memory archive cache. Default 32 MiB.
@@ -76,11 +79,14 @@ type Renderer struct {
 
 // New returns a Renderer.
 func New(opts Options) *Renderer {
-	r := &Renderer{opts: opts, http: opts.HTTPClient, indexes: map[string]*indexEntry{},
+	r := &Renderer{opts: opts, indexes: map[string]*indexEntry{},
 		tags: map[string]ociTag{}, locks: map[string]*sync.Mutex{}}
-	if r.http == nil {
-		r.http = &http.Client{Transport: http.DefaultTransport}
+	client := http.Client{}
+	if opts.HTTPClient != nil {
+		client = *opts.HTTPClient
 	}
+	client.Transport = opts.Egress.Transport(client.Transport) // redirects keep to it too
+	r.http = &client
 	if r.opts.IndexTTL == 0 {
 		r.opts.IndexTTL = time.Minute
 	}
@@ -143,9 +149,12 @@ func (r *Renderer) chart(ctx context.Context, fsys fs.FS, c *v1alpha1.HelmChart)
 	case strings.HasPrefix(c.RepoURL, "oci://"):
 		return r.ociChart(ctx, c)
 	case strings.HasPrefix(c.RepoURL, "https://") || strings.HasPrefix(c.RepoURL, "http://"):
+		if err := r.opts.Egress.CheckScheme("spec.helm.chart.repoURL", c.RepoURL); err != nil {
+			return nil, "", err
+		}
 		return r.repoChart(ctx, c)
 	case c.RepoURL != "":
-		return nil, "", fmt.Errorf("spec.helm.chart.repoURL %q: use an https:// Helm repository or an oci:// registry", c.RepoURL)
+		return nil, "", fmt.Errorf("spec.helm.chart.repoURL %q: use an https:// Helm repository or an oci:// registry", redact.URL(c.RepoURL))
 	}
 	return nil, "", fmt.Errorf("spec.helm.chart names no chart: set path (a chart directory in this repository) or repoURL, name and version")
 }
@@ -247,7 +256,7 @@ func (r *Renderer) credentials(ctx context.Context, url string) (string, string,
 	}
 	user, pass, err := r.opts.Credentials(ctx, url)
 	if err != nil {
-		return "", "", fmt.Errorf("credentials for %s: %w", url, err)
+		return "", "", fmt.Errorf("credentials for %s: %w", redact.URL(url), err)
 	}
 	return user, pass, nil
 }

@@ -5,9 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
+	"net/http"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +17,8 @@ import (
 	"oras.land/oras-go/v2/registry/remote/auth"
 
 	"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 // ociTag is a resolved OCI reference: the tag a version (or constraint) picked and its manifest
@@ -36,8 +37,9 @@ func (r *Renderer) ociChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.
 		ref += "/" + c.Name
 	}
 	host, _, _ := strings.Cut(ref, "/")
-	if host == "" || !strings.Contains(ref, "/") || strings.ContainsAny(ref, ":@") && strings.LastIndexAny(ref, ":@") > strings.Index(ref, "/") {
-		return nil, "", fmt.Errorf("spec.helm.chart.repoURL %q: write oci://host/path, with the chart name in spec.helm.chart.name and the version in spec.helm.chart.version", c.RepoURL)
+	if host == "" || strings.Contains(host, "@") || !strings.Contains(ref, "/") ||
+		strings.ContainsAny(ref, ":@") && strings.LastIndexAny(ref, ":@") > strings.Index(ref, "/") {
+		return nil, "", fmt.Errorf("spec.helm.chart.repoURL %q: write oci://host/path, with the chart name in spec.helm.chart.name and the version in spec.helm.chart.version (registry credentials are the server's, never in the URL)", redact.URL(c.RepoURL))
 	}
 	client, err := r.registryClient(ctx, host)
 	if err != nil {
@@ -54,7 +56,7 @@ func (r *Renderer) ociChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.
 	if !ok {
 		pulled, err := client.Pull(ref+":"+resolved.tag, registry.PullOptWithChart(true))
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: pull: %w%s", where, err, ctxHint(ctx))
+			return nil, "", fmt.Errorf("%s: pull: %w%s", where, egress.Sanitize(err), ctxHint(ctx))
 		}
 		data = pulled.Chart.Data
 		r.archives.put("oci/"+pulled.Manifest.Digest, data)
@@ -71,6 +73,7 @@ func (r *Renderer) ociChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.
 
 // resolveTag picks the tag for version and resolves its digest, reusing an answer for IndexTTL.
 func (r *Renderer) resolveTag(client *registry.Client, ref, version string) (ociTag, error) {
+	host, _, _ := strings.Cut(ref, "/")
 	key := ref + "@" + version
 	r.mu.Lock()
 	cached, ok := r.tags[key]
@@ -84,7 +87,7 @@ func (r *Renderer) resolveTag(client *registry.Client, ref, version string) (oci
 	} else {
 		tags, err := client.Tags(ref)
 		if err != nil {
-			return ociTag{}, fmt.Errorf("list tags of oci://%s: %w", ref, err)
+			return ociTag{}, fmt.Errorf("list tags of oci://%s: %w%s", ref, egress.Sanitize(err), r.registryHint(host, err))
 		}
 		if len(tags) == 0 {
 			return ociTag{}, fmt.Errorf("oci://%s has no semver tags: push the chart with `helm push`", ref)
@@ -96,7 +99,7 @@ func (r *Renderer) resolveTag(client *registry.Client, ref, version string) (oci
 	}
 	desc, err := client.Resolve(ref + ":" + tag)
 	if err != nil {
-		return ociTag{}, fmt.Errorf("resolve oci://%s:%s: %w (check spec.helm.chart.repoURL, name and version)", ref, tag, err)
+		return ociTag{}, fmt.Errorf("resolve oci://%s:%s: %w%s", ref, tag, egress.Sanitize(err), r.registryHint(host, err))
 	}
 	resolved := ociTag{tag: tag, digest: desc.Digest.String(), checked: time.Now()}
 	r.mu.Lock()
@@ -128,7 +131,7 @@ func (r *Renderer) registryClient(ctx context.Context, host string) (*registry.C
 		registry.ClientOptAuthorizer(authorizer),
 		registry.ClientOptWriter(io.Discard),
 	}
-	if r.plainHTTP(host) {
+	if r.opts.Egress.PlainHTTP(host) {
 		opts = append(opts, registry.ClientOptPlainHTTP())
 	}
 	client, err := registry.NewClient(opts...)
@@ -138,20 +141,15 @@ func (r *Renderer) registryClient(ctx context.Context, host string) (*registry.C
 	return client, nil
 }
 
-func (r *Renderer) plainHTTP(host string) bool {
-	if slices.Contains(r.opts.PlainHTTPRegistries, host) {
-		return true
+// registryHint says what to check after a registry of host failed.
+func (r *Renderer) registryHint(host string, err error) string {
+	switch {
+	case egress.Code(err) == http.StatusUnauthorized || egress.Code(err) == http.StatusForbidden:
+		return " (check the registry credentials)"
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") && !r.opts.Egress.PlainHTTP(host):
+		return fmt.Sprintf(" (%s answers over plain HTTP only: if you trust it, start the server with %s=%s)", host, egress.InsecureFlag, host)
 	}
-	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		name = h
-	}
-	name = strings.Trim(name, "[]")
-	if name == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(name)
-	return ip != nil && ip.IsLoopback()
+	return " (check spec.helm.chart.repoURL, name and version)"
 }
 
 func first(s []string, n int) []string {

@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
 const (
@@ -40,7 +42,7 @@ type indexEntry struct {
 // repository's index.yaml, and downloads the archive (or takes it from the cache by digest).
 func (r *Renderer) repoChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.Chart, string, error) {
 	if c.Name == "" {
-		return nil, "", fmt.Errorf("spec.helm.chart.name is empty: name the chart in the Helm repository %s", c.RepoURL)
+		return nil, "", fmt.Errorf("spec.helm.chart.name is empty: name the chart in the Helm repository %s", redact.URL(c.RepoURL))
 	}
 	idx, err := r.index(ctx, c.RepoURL)
 	if err != nil {
@@ -50,12 +52,15 @@ func (r *Renderer) repoChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart
 	if err != nil {
 		return nil, "", notFound(idx, c, err)
 	}
-	where := fmt.Sprintf("chart %s %s from %s", c.Name, cv.Version, c.RepoURL)
+	where := fmt.Sprintf("chart %s %s from %s", c.Name, cv.Version, redact.URL(c.RepoURL))
 	if len(cv.URLs) == 0 {
 		return nil, "", fmt.Errorf("%s: index.yaml lists no download URL", where)
 	}
 	chartURL, err := repo.ResolveReferenceURL(c.RepoURL, cv.URLs[0])
 	if err != nil {
+		return nil, "", fmt.Errorf("%s: index.yaml gives the download URL %q, which does not resolve: fix the repository's index", where, redact.URL(cv.URLs[0]))
+	}
+	if err := r.opts.Egress.CheckChartURL(c.RepoURL, chartURL); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", where, err)
 	}
 	data, err := r.archive(ctx, c.RepoURL, chartURL, cv.Digest)
@@ -64,10 +69,10 @@ func (r *Renderer) repoChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart
 	}
 	ch, err := loader.LoadArchive(bytes.NewReader(data))
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %s is not a chart archive: %w", where, chartURL, err)
+		return nil, "", fmt.Errorf("%s: %s is not a chart archive: %w", where, redact.URL(chartURL), err)
 	}
 	if ch.Name() != c.Name || ch.Metadata.Version != cv.Version {
-		return nil, "", fmt.Errorf("%s: %s holds chart %s %s, not what index.yaml says", where, chartURL, ch.Name(), ch.Metadata.Version)
+		return nil, "", fmt.Errorf("%s: %s holds chart %s %s, not what index.yaml says", where, redact.URL(chartURL), ch.Name(), ch.Metadata.Version)
 	}
 	return ch, where, nil
 }
@@ -82,7 +87,7 @@ func notFound(idx *repo.IndexFile, c *v1alpha1.HelmChart, err error) error {
 		if len(names) > 10 {
 			names = append(names[:10], "…")
 		}
-		return fmt.Errorf("spec.helm.chart.name %q is not in the Helm repository %s (it has: %s)", c.Name, c.RepoURL, strings.Join(names, ", "))
+		return fmt.Errorf("spec.helm.chart.name %q is not in the Helm repository %s (it has: %s)", c.Name, redact.URL(c.RepoURL), strings.Join(names, ", "))
 	}
 	if _, cerr := semver.NewConstraint(c.Version); cerr != nil {
 		return fmt.Errorf("spec.helm.chart.version %q is neither a version nor a semver constraint (e.g. 1.4.2, ^1.4, ~1.4.0)", c.Version)
@@ -95,7 +100,7 @@ func notFound(idx *repo.IndexFile, c *v1alpha1.HelmChart, err error) error {
 			break
 		}
 	}
-	return fmt.Errorf("spec.helm.chart.version %q: no version of chart %s in %s matches (newest first: %s)", c.Version, c.Name, c.RepoURL, strings.Join(versions, ", "))
+	return fmt.Errorf("spec.helm.chart.version %q: no version of chart %s in %s matches (newest first: %s)", c.Version, c.Name, redact.URL(c.RepoURL), strings.Join(versions, ", "))
 }
 
 // index returns the repository's index, fetched at most once per IndexTTL and revalidated with
@@ -103,11 +108,12 @@ func notFound(idx *repo.IndexFile, c *v1alpha1.HelmChart, err error) error {
 func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, error) {
 	u, err := url.Parse(repoURL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("spec.helm.chart.repoURL %q is not a URL", repoURL)
+		return nil, fmt.Errorf("spec.helm.chart.repoURL %q is not a URL", redact.URL(repoURL))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/index.yaml"
 	u.RawPath = ""
 	indexURL := u.String()
+	shown := redact.URL(indexURL)
 
 	l := r.lock(indexURL)
 	l.Lock()
@@ -121,7 +127,7 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, indexURL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("index of %s: %w", repoURL, err)
+		return nil, fmt.Errorf("index of %s: %w", redact.URL(repoURL), redact.Error(err))
 	}
 	if cached != nil && cached.etag != "" {
 		req.Header.Set("If-None-Match", cached.etag)
@@ -131,7 +137,7 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w (check spec.helm.chart.repoURL and that the server can reach it)", indexURL, err)
+		return nil, fmt.Errorf("fetch %s: %w (check spec.helm.chart.repoURL and that the server can reach it)", shown, egress.Sanitize(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified && cached != nil {
@@ -139,14 +145,14 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 		return cached.index, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %s%s", indexURL, resp.Status, statusHint(resp.StatusCode))
+		return nil, fmt.Errorf("fetch %s: %s%s", shown, egress.Status(resp.StatusCode), statusHint(resp.StatusCode))
 	}
 	body, ok, err := readLimited(resp.Body, maxIndexBytes)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", indexURL, err)
+		return nil, fmt.Errorf("fetch %s: %w", shown, egress.Sanitize(err))
 	}
 	if !ok {
-		return nil, fmt.Errorf("fetch %s: larger than %d MiB", indexURL, maxIndexBytes>>20)
+		return nil, fmt.Errorf("fetch %s: larger than %d MiB", shown, maxIndexBytes>>20)
 	}
 	sum := sha256.Sum256(body)
 	digest := hex.EncodeToString(sum[:])
@@ -154,7 +160,7 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 	if cached != nil && cached.digest == digest {
 		entry.index = cached.index
 	} else if entry.index, err = loadIndex(body); err != nil {
-		return nil, fmt.Errorf("%s: %w", indexURL, err)
+		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
 	r.store(indexURL, entry)
 	return entry.index, nil
@@ -180,7 +186,8 @@ func loadIndex(data []byte) (*repo.IndexFile, error) {
 		err = yaml.UnmarshalStrict(data, i)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("not a Helm repository index: %w", err)
+		// The parser's message may quote the body, which can be anything the URL answers.
+		return nil, errors.New("not a Helm repository index (it does not parse as one): check spec.helm.chart.repoURL")
 	}
 	for name, cvs := range i.Entries {
 		valid := cvs[:0]
@@ -217,9 +224,10 @@ func (r *Renderer) archive(ctx context.Context, repoURL, chartURL, digest string
 			return data, nil
 		}
 	}
+	shown := redact.URL(chartURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, chartURL, nil)
 	if err != nil {
-		return nil, err
+		return nil, redact.Error(err)
 	}
 	if sameHost(repoURL, chartURL) {
 		// As helm: credentials go only to the repository's own host.
@@ -229,22 +237,22 @@ func (r *Renderer) archive(ctx context.Context, repoURL, chartURL, digest string
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", chartURL, err)
+		return nil, fmt.Errorf("download %s: %w", shown, egress.Sanitize(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download %s: %s%s", chartURL, resp.Status, statusHint(resp.StatusCode))
+		return nil, fmt.Errorf("download %s: %s%s", shown, egress.Status(resp.StatusCode), statusHint(resp.StatusCode))
 	}
 	data, ok, err := readLimited(resp.Body, maxArchiveBytes)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", chartURL, err)
+		return nil, fmt.Errorf("download %s: %w", shown, egress.Sanitize(err))
 	}
 	if !ok {
-		return nil, fmt.Errorf("download %s: larger than %d MiB", chartURL, maxArchiveBytes>>20)
+		return nil, fmt.Errorf("download %s: larger than %d MiB", shown, maxArchiveBytes>>20)
 	}
 	if digest != "" {
 		if got := sha256Hex(data); got != strings.ToLower(digest) {
-			return nil, fmt.Errorf("download %s: sha256 %s does not match the digest %s in index.yaml", chartURL, got, digest)
+			return nil, fmt.Errorf("download %s: sha256 %s does not match the digest %s in index.yaml", shown, got, digest)
 		}
 		r.archives.put(key, data)
 	}

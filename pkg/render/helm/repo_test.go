@@ -18,7 +18,12 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 )
+
+// local lets the tests reach their servers on 127.0.0.1 over plain HTTP, as the server does only
+// when --insecure-registries names the host.
+var local = egress.Policy{InsecureHosts: []string{"127.0.0.1"}}
 
 // chartVersions packages the fixture chart as each version into dir and returns the archives.
 func chartVersions(t *testing.T, dir string, versions ...string) map[string][]byte {
@@ -108,7 +113,7 @@ func chartLabel(t *testing.T, objs []*unstructured.Unstructured) string {
 
 func TestRenderFromAHelmRepository(t *testing.T) {
 	s, srv := newRepoServer(t, "1.3.9", "1.4.2", "1.6.1", "1.7.0-rc.1", "2.0.0")
-	r := New(Options{})
+	r := New(Options{Egress: local})
 	ctx := context.Background()
 
 	objs, err := r.Render(ctx, repoRequest(srv.URL, "^1.4"))
@@ -141,7 +146,7 @@ func TestRenderFromAHelmRepository(t *testing.T) {
 
 func TestRepositoryIndexIsRevalidatedWithETag(t *testing.T) {
 	s, srv := newRepoServer(t, "1.4.2")
-	r := New(Options{IndexTTL: -1})
+	r := New(Options{IndexTTL: -1, Egress: local})
 	for i := 0; i < 3; i++ {
 		if _, err := r.Render(context.Background(), repoRequest(srv.URL, "^1.4")); err != nil {
 			t.Fatal(err)
@@ -156,7 +161,7 @@ func TestChartArchivesAreCachedOnDisk(t *testing.T) {
 	s, srv := newRepoServer(t, "1.4.2")
 	cache := t.TempDir()
 	for i := 0; i < 2; i++ {
-		if _, err := New(Options{CacheDir: cache}).Render(context.Background(), repoRequest(srv.URL, "1.4.2")); err != nil {
+		if _, err := New(Options{CacheDir: cache, Egress: local}).Render(context.Background(), repoRequest(srv.URL, "1.4.2")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,21 +184,21 @@ func TestHelmRepositoryErrors(t *testing.T) {
 		prepare func()
 		want    string
 	}{
-		{"unknown chart", func() Request { r := repoRequest(srv.URL, ""); r.Source.Chart.Name = "nope"; return r }(), Options{}, nil,
+		{"unknown chart", func() Request { r := repoRequest(srv.URL, ""); r.Source.Chart.Name = "nope"; return r }(), Options{Egress: local}, nil,
 			`spec.helm.chart.name "nope" is not in the Helm repository ` + srv.URL + ` (it has: winterlight)`},
-		{"no matching version", repoRequest(srv.URL, "^3"), Options{}, nil,
+		{"no matching version", repoRequest(srv.URL, "^3"), Options{Egress: local}, nil,
 			`spec.helm.chart.version "^3": no version of chart winterlight in ` + srv.URL + ` matches (newest first: 1.6.1, 1.4.2)`},
-		{"bad constraint", repoRequest(srv.URL, "not a version"), Options{}, nil, `spec.helm.chart.version "not a version" is neither a version nor a semver constraint`},
-		{"no name", func() Request { r := repoRequest(srv.URL, ""); r.Source.Chart.Name = ""; return r }(), Options{}, nil, "spec.helm.chart.name is empty"},
-		{"not a repository", repoRequest(srv.URL+"/nothing-here", "1.4.2"), Options{}, nil, "404 Not Found (check spec.helm.chart.repoURL)"},
-		{"credentials needed", repoRequest(srv.URL, "1.4.2"), Options{}, func() { s.user, s.pass = "u", "p" }, "401 Unauthorized (check the repository credentials)"},
-		{"credentials given", repoRequest(srv.URL, "1.4.2"), Options{Credentials: func(_ context.Context, url string) (string, string, error) {
+		{"bad constraint", repoRequest(srv.URL, "not a version"), Options{Egress: local}, nil, `spec.helm.chart.version "not a version" is neither a version nor a semver constraint`},
+		{"no name", func() Request { r := repoRequest(srv.URL, ""); r.Source.Chart.Name = ""; return r }(), Options{Egress: local}, nil, "spec.helm.chart.name is empty"},
+		{"not a repository", repoRequest(srv.URL+"/nothing-here", "1.4.2"), Options{Egress: local}, nil, "404 Not Found (check spec.helm.chart.repoURL)"},
+		{"credentials needed", repoRequest(srv.URL, "1.4.2"), Options{Egress: local}, func() { s.user, s.pass = "u", "p" }, "401 Unauthorized (check the repository credentials)"},
+		{"credentials given", repoRequest(srv.URL, "1.4.2"), Options{Egress: local, Credentials: func(_ context.Context, url string) (string, string, error) {
 			if url != srv.URL {
 				t.Errorf("credentials asked for %q", url)
 			}
 			return "u", "p", nil
 		}}, func() { s.user, s.pass = "u", "p" }, ""},
-		{"tampered archive", repoRequest(srv.URL, "1.4.2"), Options{}, func() {
+		{"tampered archive", repoRequest(srv.URL, "1.4.2"), Options{Egress: local}, func() {
 			s.user = ""
 			if err := os.WriteFile(filepath.Join(s.dir, "winterlight-1.4.2.tgz"), []byte("not the archive"), 0o644); err != nil {
 				t.Fatal(err)
