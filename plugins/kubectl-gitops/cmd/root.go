@@ -3,7 +3,6 @@ package cmd
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -17,6 +16,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/status"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/sync"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 // NewRoot returns `kubectl gitops` with the standard kubeconfig flags shared by every verb.
@@ -52,15 +52,16 @@ resources served by gitops-apiserver), never to Git.`,
 }
 
 // ExitCode prints err the way kubectl does (one line, no usage) and returns the exit code: an
-// options.ExitError's own code (diff's 1 for "differences"), 1 for any other error.
+// options.ExitError's own code (diff's 1 for "differences"), 1 for any other error. Errors carry
+// text from the server (API messages, names), so they are printed Safe.
 func ExitCode(err error, errOut io.Writer) int {
 	var exit *options.ExitError
 	if errors.As(err, &exit) {
 		if exit.Message != "" {
-			fmt.Fprintln(errOut, "error:", exit.Message)
+			view.Fprintln(errOut, "error:", exit.Message)
 		}
 		return exit.Code
 	}
-	fmt.Fprintln(errOut, "error:", err)
+	view.Fprintln(errOut, "error:", err)
 	return 1
 }
