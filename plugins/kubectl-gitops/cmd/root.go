@@ -10,6 +10,7 @@ import (
 
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/diff"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/history"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/initnamespace"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/install"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/promote"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/rollback"
@@ -28,7 +29,10 @@ func NewRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		Long: `kubectl gitops shows and drives the applications kube-gitops deploys from Git.
 It talks only to the Kubernetes API (the desiredstates and promotions
 resources served by gitops-apiserver), never to Git.`,
-		Example: `  # List the applications of a namespace
+		Example: `  # Let kube-gitops manage namespace apps (its admin runs this once)
+  kubectl gitops init-namespace apps
+
+  # List the applications of a namespace
   kubectl gitops status -n apps
 
   # Shell completion
@@ -41,6 +45,7 @@ resources served by gitops-apiserver), never to Git.`,
 	root.SetErr(streams.ErrOut)
 	root.AddCommand(newCompletion(streams))
 	root.AddCommand(install.NewCmd(o))
+	root.AddCommand(initnamespace.NewCmd(o))
 	root.AddCommand(status.NewCmd(o))
 	root.AddCommand(history.NewCmd(o))
 	root.AddCommand(sync.NewCmd(o))
