@@ -2,11 +2,8 @@ package cmd
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
 // evil is what a hostile server (or a Git author, through names and messages) can put in any
@@ -168,27 +166,10 @@ func failure(w http.ResponseWriter, code int, reason, message string) {
 		Status: metav1.StatusFailure, Reason: metav1.StatusReason(reason), Code: int32(code), Message: message})
 }
 
-// kubeconfigFor writes a kubeconfig for server, namespace apps, and returns its path.
-func kubeconfigFor(t *testing.T, server string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	cfg := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: fake, cluster: {server: %q}}]
-users: [{name: fake, user: {token: t}}]
-contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: apps}}]
-current-context: fake
-`, server)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func startHostileAPI(t *testing.T) (*hostileAPI, string) {
 	t.Helper()
 	api := newHostileAPI(time.Now())
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return api, kubeconfigFor(t, srv.URL)
+	return api, viewtest.Kubeconfig(t, srv.URL)
 }

@@ -24,6 +24,19 @@ func runRoot(t *testing.T, kubeconfig string, args ...string) (out, errOut strin
 	return stdout.String(), stderr.String(), code
 }
 
+// progressingTree and settledTree are web, before and after, as status and --watch draw them.
+const (
+	progressingTree = `apps/web  revision 1a2b3c4  version 1.1link  Synced  Progressing
+  waitinglink
+├── Servicelink/weblink         Synced      Healthy
+└── Deployment/web -n appslink  Syncedlink  Progressing  1 of 2 readylink
+`
+	settledTree = `apps/web  revision 1a2b3c4  version 1.1link  Synced  Healthy
+├── Servicelink/weblink         Synced  Healthy
+└── Deployment/web -n appslink  Synced  Healthy
+`
+)
+
 // TestServerTextIsNeutralised runs every verb that prints what the server sent against a server
 // that puts escape sequences, carriage returns, C1 controls and bidi overrides in every string,
 // and checks the golden output: the text is there, what a terminal would obey is not.
@@ -46,23 +59,9 @@ NAMESPACE   NAME     REVISION   VERSION   SYNC     HEALTH        AGE   SOURCE   
 apps        web      1a2b3c4    1.1link   Synced   Progressing   60m   apps/weblink   2m          waitinglink
 teamlink    dblink   1a2b3c4    1.1link   Synced   Progressing   60m   apps/weblink   2m          waitinglink
 `},
-		{name: "status tree", args: []string{"status", "web"}, stdout: `
-apps/web  revision 1a2b3c4  version 1.1link  Synced  Progressing
-  waitinglink
-├── Servicelink/weblink         Synced      Healthy
-└── Deployment/web -n appslink  Syncedlink  Progressing  1 of 2 readylink
-`},
-		{name: "status --watch", args: []string{"status", "web", "--watch", "--timeout", "30s"}, stdout: `
-apps/web  revision 1a2b3c4  version 1.1link  Synced  Progressing
-  waitinglink
-├── Servicelink/weblink         Synced      Healthy
-└── Deployment/web -n appslink  Syncedlink  Progressing  1 of 2 readylink
-progressing: 1/2 objects healthy
-apps/web  revision 1a2b3c4  version 1.1link  Synced  Healthy
-├── Servicelink/weblink         Synced  Healthy
-└── Deployment/web -n appslink  Synced  Healthy
-apps/web is Synced and Healthy at 1a2b3c4
-`},
+		{name: "status tree", args: []string{"status", "web"}, stdout: "\n" + progressingTree},
+		{name: "status --watch", args: []string{"status", "web", "--watch", "--timeout", "30s"},
+			stdout: "\n" + progressingTree + "progressing: 1/2 objects healthy\n" + settledTree + "apps/web is Synced and Healthy at 1a2b3c4\n"},
 		{name: "status -o name", args: []string{"status", "-o", "name"}, stdout: `
 desiredstate.gitops.kube-gitops.dev/web
 desiredstate.gitops.kube-gitops.dev/dblink
@@ -92,18 +91,8 @@ warning: v1/ConfigMap/apps/web +++ desired/forgedlink: dry runlink
 		{name: "diff error from the API", args: []string{"diff", "web", "--revision", "x\x1b[2J"}, code: 2, error: `
 error: revision xlink not found
 `},
-		{name: "sync --wait", args: []string{"sync", "web", "--wait", "--timeout", "30s"}, stdout: `
-sync of apps/weblink queued
-apps/web  revision 1a2b3c4  version 1.1link  Synced  Progressing
-  waitinglink
-├── Servicelink/weblink         Synced      Healthy
-└── Deployment/web -n appslink  Syncedlink  Progressing  1 of 2 readylink
-progressing: 1/2 objects healthy
-apps/web  revision 1a2b3c4  version 1.1link  Synced  Healthy
-├── Servicelink/weblink         Synced  Healthy
-└── Deployment/web -n appslink  Synced  Healthy
-sync of apps/web Succeeded at 1a2b3c4: applied 2link
-`},
+		{name: "sync --wait", args: []string{"sync", "web", "--wait", "--timeout", "30s"},
+			stdout: "\nsync of apps/weblink queued\n" + progressingTree + "progressing: 1/2 objects healthy\n" + settledTree + "sync of apps/web Succeeded at 1a2b3c4: applied 2link\n"},
 		{name: "rollback --force", args: []string{"rollback", "web", "1a2b3c4", "--force"}, stdout: `
 sync of apps/weblink queued
 automated sync of apps/web is paused until the next ` + "`kubectl gitops sync web -n apps`" + `
