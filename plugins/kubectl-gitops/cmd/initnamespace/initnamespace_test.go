@@ -182,15 +182,16 @@ func TestInitNamespaceServerDryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `serviceaccount/gitops applied (server dry run): the apps of team-a are applied as it
-rolebinding/gitops applied (server dry run): serviceaccount gitops -> clusterrole admin
-role/kube-gitops applied (server dry run): impersonate serviceaccount gitops, nothing else
-rolebinding/kube-gitops applied (server dry run): the opt-in, for the server
-Nothing was changed.
+	want := `serviceaccount/gitops checked: the apps of team-a are applied as it
+rolebinding/gitops checked: serviceaccount gitops -> clusterrole admin
+role/kube-gitops checked: impersonate serviceaccount gitops, nothing else
+rolebinding/kube-gitops checked: the opt-in, for the server
+Nothing was changed (server dry run).
 `
 	if out != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
+	within80(t, out)
 	patches := 0
 	for _, a := range client.Actions() {
 		if p, ok := a.(clienttesting.PatchActionImpl); ok {

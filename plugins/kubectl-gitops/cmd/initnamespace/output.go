@@ -83,9 +83,9 @@ func (o *InitNamespaceOptions) print(objs []object) error {
 
 // report says what was applied, what each object is for, and what to do next.
 func (o *InitNamespaceOptions) report(applied []object) error {
-	suffix := ""
+	done := "applied"
 	if o.DryRun == "server" {
-		suffix = " (server dry run)"
+		done = "checked"
 	}
 	ns, sa := o.Namespace, o.ServiceAccount
 	server := "system:serviceaccount:" + o.ServerNamespace + ":" + o.ServerServiceAccount
@@ -101,13 +101,13 @@ func (o *InitNamespaceOptions) report(applied []object) error {
 		if why == "" {
 			why = purpose[obj.kind+"/"+obj.name]
 		}
-		fmt.Fprintf(w, "%s/%s applied%s: %s\n", strings.ToLower(obj.kind), obj.name, suffix, why)
+		fmt.Fprintf(w, "%s/%s %s: %s\n", strings.ToLower(obj.kind), obj.name, done, why)
 	}
 	if len(o.Paths) > 0 {
 		fmt.Fprintf(w, "Only files matching %s may target %s.\n", strings.Join(o.Paths, ","), ns)
 	}
 	if o.DryRun == "server" {
-		_, err := fmt.Fprintln(w, "Nothing was changed.")
+		_, err := fmt.Fprintln(w, "Nothing was changed (server dry run).")
 		return err
 	}
 	return writeNextSteps(w, ns, sa, server)
