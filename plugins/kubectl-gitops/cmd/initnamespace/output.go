@@ -90,17 +90,14 @@ func (o *InitNamespaceOptions) report(applied []object) error {
 	ns, sa := o.Namespace, o.ServiceAccount
 	server := "system:serviceaccount:" + o.ServerNamespace + ":" + o.ServerServiceAccount
 	purpose := map[string]string{
-		"ServiceAccount":                 "the apps of " + ns + " are applied as it",
+		"ServiceAccount/" + sa:           "the apps of " + ns + " are applied as it",
 		"RoleBinding/" + appsBindingName: "serviceaccount " + sa + " -> clusterrole " + o.ClusterRole,
-		"Role":                           "impersonate serviceaccount " + sa + ", nothing else",
+		"Role/" + optInName:              "impersonate serviceaccount " + sa + ", nothing else",
 		"RoleBinding/" + optInName:       "the opt-in, for the server",
 	}
 	w := o.Out
 	for _, obj := range applied {
-		why := purpose[obj.kind]
-		if why == "" {
-			why = purpose[obj.kind+"/"+obj.name]
-		}
+		why := purpose[obj.kind+"/"+obj.name]
 		fmt.Fprintf(w, "%s/%s %s: %s\n", strings.ToLower(obj.kind), obj.name, done, why)
 	}
 	if len(o.Paths) > 0 {
