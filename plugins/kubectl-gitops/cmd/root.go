@@ -3,7 +3,6 @@ package cmd
 
 import (
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -11,12 +10,14 @@ import (
 
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/diff"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/history"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/initnamespace"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/install"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/promote"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/rollback"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/status"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/sync"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 // NewRoot returns `kubectl gitops` with the standard kubeconfig flags shared by every verb.
@@ -28,7 +29,10 @@ func NewRoot(streams genericiooptions.IOStreams) *cobra.Command {
 		Long: `kubectl gitops shows and drives the applications kube-gitops deploys from Git.
 It talks only to the Kubernetes API (the desiredstates and promotions
 resources served by gitops-apiserver), never to Git.`,
-		Example: `  # List the applications of a namespace
+		Example: `  # Let kube-gitops manage namespace apps (its admin runs this once)
+  kubectl gitops init-namespace apps
+
+  # List the applications of a namespace
   kubectl gitops status -n apps
 
   # Shell completion
@@ -41,6 +45,7 @@ resources served by gitops-apiserver), never to Git.`,
 	root.SetErr(streams.ErrOut)
 	root.AddCommand(newCompletion(streams))
 	root.AddCommand(install.NewCmd(o))
+	root.AddCommand(initnamespace.NewCmd(o))
 	root.AddCommand(status.NewCmd(o))
 	root.AddCommand(history.NewCmd(o))
 	root.AddCommand(sync.NewCmd(o))
@@ -52,15 +57,16 @@ resources served by gitops-apiserver), never to Git.`,
 }
 
 // ExitCode prints err the way kubectl does (one line, no usage) and returns the exit code: an
-// options.ExitError's own code (diff's 1 for "differences"), 1 for any other error.
+// options.ExitError's own code (diff's 1 for "differences"), 1 for any other error. Errors carry
+// text from the server (API messages, names), so they are printed Safe.
 func ExitCode(err error, errOut io.Writer) int {
 	var exit *options.ExitError
 	if errors.As(err, &exit) {
 		if exit.Message != "" {
-			fmt.Fprintln(errOut, "error:", exit.Message)
+			view.Fprintln(errOut, "error:", exit.Message)
 		}
 		return exit.Code
 	}
-	fmt.Fprintln(errOut, "error:", err)
+	view.Fprintln(errOut, "error:", err)
 	return 1
 }

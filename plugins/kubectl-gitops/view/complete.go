@@ -23,7 +23,8 @@ func Completion(o *options.Options, client func() (dynamic.Interface, error)) co
 }
 
 // Names lists the desiredstates of the namespace whose names start with prefix; nothing when the
-// cluster cannot be asked (completion must never print errors).
+// cluster cannot be asked (completion must never print errors). A name that is not Safe is left
+// out: the shell would show it, and completing it would not name the object anyway.
 func Names(ctx context.Context, o *options.Options, client func() (dynamic.Interface, error), prefix string) []string {
 	if ctx == nil {
 		ctx = context.Background()
@@ -42,8 +43,8 @@ func Names(ctx context.Context, o *options.Options, client func() (dynamic.Inter
 	}
 	var names []string
 	for _, item := range list.Items {
-		if strings.HasPrefix(item.GetName(), prefix) {
-			names = append(names, item.GetName())
+		if name := item.GetName(); strings.HasPrefix(name, prefix) && name == Safe(name) {
+			names = append(names, name)
 		}
 	}
 	return names

@@ -41,9 +41,9 @@ func colorOf(status string) string {
 
 // Table writes a header and rows with columns aligned three spaces apart, as kubectl does. The
 // columns numbered in painted hold statuses and are coloured. On a terminal the last column is
-// cut to fit the width.
+// cut to fit the width. Cells may come from the server: they are made Safe.
 func (t Terminal) Table(w io.Writer, header []string, rows [][]string, painted ...int) error {
-	all := append([][]string{header}, rows...)
+	all := safeRows(append([][]string{header}, rows...))
 	if t.TTY && len(header) > 1 && t.lastColumnStart(all, len("   ")) > t.Width-len(header[len(header)-1]) {
 		// Not even the last column's title fits: leave the column out rather than wrap.
 		for i := range all {
@@ -74,9 +74,11 @@ func (t Terminal) lastColumnStart(rows [][]string, sep int) int {
 	return start
 }
 
-// align pads every column but the last to its widest cell, joins with sep, paints the columns in
-// painted (in rows from firstPainted on) and, on a terminal, cuts the last column to the width.
+// align makes every cell Safe, pads every column but the last to its widest cell, joins with
+// sep, paints the columns in painted (in rows from firstPainted on) and, on a terminal, cuts the
+// last column to the width.
 func (t Terminal) align(rows [][]string, sep string, painted []int, firstPainted int) []string {
+	rows = safeRows(rows)
 	widths := map[int]int{}
 	for _, r := range rows {
 		for i, c := range r[:max(len(r)-1, 0)] {
@@ -113,6 +115,18 @@ func (t Terminal) align(rows [][]string, sep string, painted []int, firstPainted
 			}
 		}
 		out = append(out, strings.TrimRight(b.String(), " "))
+	}
+	return out
+}
+
+// safeRows is rows with every cell made Safe, so widths are measured on what is printed.
+func safeRows(rows [][]string) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = make([]string, len(r))
+		for j, c := range r {
+			out[i][j] = Safe(c)
+		}
 	}
 	return out
 }

@@ -39,7 +39,7 @@ func TimedOut(after time.Duration, ds *v1alpha1.DesiredState) error {
 		msg += " with a sync still pending"
 	}
 	if p := Problem(ds); p != "" {
-		msg += ": " + oneLine(p)
+		msg += ": " + oneLine(Safe(p))
 	}
 	return fmt.Errorf("%s", msg)
 }

@@ -1,4 +1,4 @@
-// Package view renders DesiredStates for a terminal (tables, the resource tree, colours) and follows one through a watch; the verbs of kubectl-gitops share it.
+// Package view renders DesiredStates for a terminal (tables, the resource tree, colours), makes what the server sends safe to print, and follows one through a watch; the verbs of kubectl-gitops share it.
 package view
 
 import (

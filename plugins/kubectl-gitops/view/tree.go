@@ -31,7 +31,7 @@ func (t Terminal) TreeString(ds *v1alpha1.DesiredState) string {
 	head = append(head, SyncStatus(ds), HealthStatus(ds))
 	n := len(head)
 	lines := t.align([][]string{append(head, "")}, "  ", []int{n - 2, n - 1}, 0)
-	if p := oneLine(Problem(ds)); p != "" {
+	if p := oneLine(Safe(Problem(ds))); p != "" {
 		if t.TTY {
 			p = Cut(p, t.Width-2)
 		}

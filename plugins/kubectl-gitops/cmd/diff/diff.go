@@ -14,6 +14,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 const example = `  # What a sync of guestbook would change (exit 1 if anything)
@@ -80,7 +81,7 @@ func run(ctx context.Context, o *options.Options, name, revision string) error {
 	}
 	for _, r := range d.Resources {
 		if r.Message != "" {
-			fmt.Fprintf(o.Streams.ErrOut, "warning: %s: %s\n", path(r), r.Message)
+			view.Fprintf(o.Streams.ErrOut, "warning: %s: %s\n", path(r), r.Message)
 		}
 	}
 	var changed bool

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
 const diffPath = "/apis/gitops.kube-gitops.dev/v1alpha1/namespaces/apps/desiredstates/web/diff"
@@ -95,17 +94,7 @@ func fakeServer(t *testing.T, status int, body string, revision *string) string 
 // buffers standing for stdout and stderr.
 func newOptions(t *testing.T, server string) (*options.Options, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	cfg := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: fake, cluster: {server: %q}}]
-users: [{name: fake, user: {token: t}}]
-contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: apps}}]
-current-context: fake
-`, server)
-	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := viewtest.Kubeconfig(t, server)
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
 	o := options.New(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: out, ErrOut: errOut})
 	o.Flags.KubeConfig = &kubeconfig

@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -55,16 +57,28 @@ func runExternal(program string, resources []v1alpha1.ResourceDiff, streams gene
 	return false, fmt.Errorf("run KUBECTL_EXTERNAL_DIFF %q: %v", program, err)
 }
 
-// writeTrees writes each object that exists on a side as <dir>/Kind_namespace_name.yaml.
+// writeTrees writes each object that exists on a side as <dir>/Kind_namespace_name.yaml, as
+// toYAML makes it (safe for a terminal). The names come from the server, so every file goes
+// through an os.Root of its directory: nothing a name holds can write outside it.
 func writeTrees(live, desired string, resources []v1alpha1.ResourceDiff) error {
+	roots := map[string]*os.Root{}
 	for _, d := range []string{live, desired} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
+		root, err := os.OpenRoot(d)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		roots[d] = root
 	}
 	used := map[string]bool{}
 	for _, r := range resources {
-		name := fileName(r, used)
+		name, err := fileName(r, used)
+		if err != nil {
+			return err
+		}
 		for _, side := range []struct {
 			dir string
 			obj func() (string, error)
@@ -79,26 +93,81 @@ func writeTrees(live, desired string, resources []v1alpha1.ResourceDiff) error {
 			if text == "" {
 				continue
 			}
-			if err := os.WriteFile(filepath.Join(side.dir, name), []byte(text), 0o600); err != nil {
-				return err
+			if err := writeNew(roots[side.dir], name, text); err != nil {
+				return fmt.Errorf("write %s for KUBECTL_EXTERNAL_DIFF: %w", filepath.Join(side.dir, name), err)
 			}
 		}
 	}
 	return nil
 }
 
+// writeNew creates name in root; it never follows or replaces an existing file.
+func writeNew(root *os.Root, name, text string) error {
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// maxFilePart bounds each part of a file name, so Kind_namespace_name.yaml stays well under the
+// 255 bytes file systems allow.
+const maxFilePart = 72
+
 // fileName is Kind_namespace_name.yaml (Kind_name.yaml for cluster-scoped objects), with the
-// group added to the kind if two objects would share a name.
-func fileName(r v1alpha1.ResourceDiff, used map[string]bool) string {
+// group added to the kind if two objects would share a name, and a counter after that. Each part
+// is made safe with filePart; the result is checked to be one local file name.
+func fileName(r v1alpha1.ResourceDiff, used map[string]bool) (string, error) {
 	parts := []string{r.Kind, r.Namespace, r.Name}
 	if r.Namespace == "" {
 		parts = []string{r.Kind, r.Name}
 	}
-	name := strings.Join(parts, "_") + ".yaml"
+	join := func(suffix string) string {
+		safe := make([]string, len(parts))
+		for i, p := range parts {
+			safe[i] = filePart(p)
+		}
+		return strings.Join(safe, "_") + suffix + ".yaml"
+	}
+	name := join("")
 	if used[name] && r.Group != "" {
 		parts[0] = r.Kind + "." + r.Group
-		name = strings.Join(parts, "_") + ".yaml"
+		name = join("")
+	}
+	for n := 2; used[name]; n++ {
+		name = join(fmt.Sprintf("-%d", n))
+	}
+	if !filepath.IsLocal(name) || filepath.Base(name) != name {
+		return "", fmt.Errorf("refusing the file name %q for %s: it is not a plain file name", name, path(r))
 	}
 	used[name] = true
-	return name
+	return name, nil
+}
+
+// filePart keeps [A-Za-z0-9._-] of a name the server sent and turns every other character into
+// "-"; a leading "." becomes "-" too (no ".", "..", or hidden files), an empty part "-", and a
+// part longer than maxFilePart is cut and ends in a hash of the whole, so it stays distinct.
+func filePart(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	out := b.String()
+	if out == "" || out[0] == '.' {
+		out = "-" + strings.TrimPrefix(out, ".")
+	}
+	if len(out) > maxFilePart {
+		sum := sha256.Sum256([]byte(s))
+		out = out[:maxFilePart-9] + "-" + hex.EncodeToString(sum[:4])
+	}
+	return out
 }

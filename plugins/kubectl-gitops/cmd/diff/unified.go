@@ -9,9 +9,9 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 const (
@@ -36,13 +36,16 @@ func writeUnified(w io.Writer, resources []v1alpha1.ResourceDiff, color bool) (b
 		if err != nil {
 			return changed, fmt.Errorf("desired %s: %w", path(r), err)
 		}
+		// The headers name the object on one line each: a name holding a newline must not forge
+		// diff lines. The YAML encoder escapes controls in values; SafeText catches the rest.
 		text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 			A: lines(live), B: lines(desired),
-			FromFile: "live/" + path(r), ToFile: "desired/" + path(r), Context: 3,
+			FromFile: "live/" + view.Safe(path(r)), ToFile: "desired/" + view.Safe(path(r)), Context: 3,
 		})
 		if err != nil {
 			return changed, err
 		}
+		text = view.SafeText(text)
 		if color {
 			text = colorize(text)
 		}
@@ -53,14 +56,13 @@ func writeUnified(w io.Writer, resources []v1alpha1.ResourceDiff, color bool) (b
 	return changed, nil
 }
 
-// toYAML turns an embedded JSON object into YAML; an absent object is empty.
+// toYAML turns an embedded JSON object into YAML fit for a terminal; an absent object is empty.
 func toYAML(raw runtime.RawExtension) (string, error) {
 	data := bytes.TrimSpace(raw.Raw)
 	if len(data) == 0 || string(data) == "null" {
 		return "", nil
 	}
-	out, err := yaml.JSONToYAML(data)
-	return string(out), err
+	return view.YAML(data)
 }
 
 // lines splits text after each newline (difflib.SplitLines adds an empty last line).

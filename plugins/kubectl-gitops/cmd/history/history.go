@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -79,11 +78,8 @@ func (c *command) run(ctx context.Context, name string) error {
 	if err != nil {
 		return options.Explain(err, "get", "desiredstates/history", ns, name)
 	}
-	switch c.output {
-	case "json":
-		return (&printers.JSONPrinter{}).PrintObj(u, c.o.Streams.Out)
-	case "yaml":
-		return (&printers.YAMLPrinter{}).PrintObj(u, c.o.Streams.Out)
+	if c.output != "" {
+		return view.PrintObject(c.o.Streams.Out, c.output, u)
 	}
 	h := &v1alpha1.DesiredStateHistory{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, h); err != nil {

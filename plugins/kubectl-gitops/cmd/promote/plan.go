@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 // fromGit is shown for a pin whose new value the server reads from Git when it promotes.
@@ -153,21 +154,21 @@ func (p *plan) print(w io.Writer) {
 	if p.viaBranch {
 		header += ", on a new branch for review"
 	}
-	fmt.Fprintln(w, header+":")
+	view.Fprintln(w, header+":")
 	anyFromGit := false
 	for _, c := range p.pins {
 		switch {
 		case c.fromGit:
 			anyFromGit = true
-			fmt.Fprintf(w, "  %s: %s → %s\n", c.name, orNone(c.old), fromGit)
+			view.Fprintf(w, "  %s: %s → %s\n", c.name, orNone(c.old), fromGit)
 		case c.new == c.old:
-			fmt.Fprintf(w, "  %s: %s (unchanged)\n", c.name, orNone(c.old))
+			view.Fprintf(w, "  %s: %s (unchanged)\n", c.name, orNone(c.old))
 		default:
-			fmt.Fprintf(w, "  %s: %s → %s\n", c.name, orNone(c.old), c.new)
+			view.Fprintf(w, "  %s: %s → %s\n", c.name, orNone(c.old), c.new)
 		}
 	}
 	if anyFromGit {
-		fmt.Fprintf(w, "The server reads the new values of environment %s from Git when it promotes.\n", p.from)
+		view.Fprintf(w, "The server reads the new values of environment %s from Git when it promotes.\n", p.from)
 	}
 }
 

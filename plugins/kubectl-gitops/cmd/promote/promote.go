@@ -14,6 +14,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 const example = `  # Promote winterlight from test into the prod cluster of the current context
@@ -113,7 +114,7 @@ func run(ctx context.Context, o *options.Options, f *flags, name string) error {
 		return options.Explain(err, "create", "promotions", ns, "")
 	}
 	if !f.wait {
-		fmt.Fprintf(o.Streams.Out, "promotion %s created; follow it with: kubectl get promotion %s -n %s -w\n", created, created, ns)
+		view.Fprintf(o.Streams.Out, "promotion %s created; follow it with: kubectl get promotion %s -n %s -w\n", created, created, ns)
 		return nil
 	}
 	done, err := waitDone(ctx, promotions, ns, created, f.timeout)

@@ -16,6 +16,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 // pollInterval is how often the Promotion is read while waiting.
@@ -83,11 +84,11 @@ func report(w io.Writer, p *v1alpha1.Promotion) error {
 	}
 	switch {
 	case len(moved) == 0:
-		fmt.Fprintf(w, "nothing promoted: %s\n", orDefault(st.Message, "already at these versions"))
+		view.Fprintf(w, "nothing promoted: %s\n", orDefault(st.Message, "already at these versions"))
 	case p.Spec.ViaBranch:
-		fmt.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, short(st.Commit), strings.Join(moved, ", "))
+		view.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, short(st.Commit), strings.Join(moved, ", "))
 	default:
-		fmt.Fprintf(w, "promoted: commit %s on %s (%s)\n", short(st.Commit), st.Branch, strings.Join(moved, ", "))
+		view.Fprintf(w, "promoted: commit %s on %s (%s)\n", short(st.Commit), st.Branch, strings.Join(moved, ", "))
 	}
 	return nil
 }

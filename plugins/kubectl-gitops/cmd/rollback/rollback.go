@@ -91,9 +91,9 @@ func (c *command) run(ctx context.Context, name, revision string) error {
 		return err
 	}
 	out := c.o.Streams.Out
-	fmt.Fprintln(out, answer.Message)
+	view.Fprintln(out, answer.Message)
 	if automated {
-		fmt.Fprintf(out, "automated sync of %s is paused until the next `kubectl gitops sync %s -n %s`\n", view.Key(before), name, ns)
+		view.Fprintf(out, "automated sync of %s is paused until the next `kubectl gitops sync %s -n %s`\n", view.Key(before), name, ns)
 	}
 	if !c.wait {
 		return nil
@@ -139,11 +139,11 @@ func (c *command) revisions(ctx context.Context, name string) []string {
 	var out []string
 	for _, r := range h.Items {
 		rev := view.Short(r.Revision)
-		if rev == "" || seen[rev] {
+		if rev == "" || seen[rev] || rev != view.Safe(rev) {
 			continue
 		}
 		seen[rev] = true
-		out = append(out, cobra.CompletionWithDesc(rev, r.Time.UTC().Format(time.RFC3339)+" "+r.Result))
+		out = append(out, cobra.CompletionWithDesc(rev, r.Time.UTC().Format(time.RFC3339)+" "+view.Safe(r.Result)))
 	}
 	return out
 }

@@ -10,8 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -39,7 +37,7 @@ func (c *command) list(ctx context.Context, client dynamic.Interface, ns string)
 		return a.GetNamespace() < b.GetNamespace() || a.GetNamespace() == b.GetNamespace() && a.GetName() < b.GetName()
 	})
 	if c.output != "" && c.output != "wide" {
-		return printObject(c.o.Streams.Out, c.output, list)
+		return view.PrintObject(c.o.Streams.Out, c.output, list)
 	}
 	if len(list.Items) == 0 {
 		if c.allNamespaces {
@@ -72,7 +70,7 @@ func (c *command) one(ctx context.Context, client dynamic.Interface, ns, name st
 	case "wide":
 		return c.table(c.o.Streams.Out, []*v1alpha1.DesiredState{ds})
 	}
-	return printObject(c.o.Streams.Out, c.output, u)
+	return view.PrintObject(c.o.Streams.Out, c.output, u)
 }
 
 // table prints NAME REVISION VERSION SYNC HEALTH AGE MESSAGE, NAMESPACE first with -A, SOURCE and
@@ -108,20 +106,6 @@ func lastSync(ds *v1alpha1.DesiredState) metav1.Time {
 		return *t
 	}
 	return metav1.Time{}
-}
-
-// printObject writes obj as json, yaml or name (resource/name per object).
-func printObject(w io.Writer, format string, obj runtime.Object) error {
-	var p printers.ResourcePrinter
-	switch format {
-	case "json":
-		p = &printers.JSONPrinter{}
-	case "yaml":
-		p = &printers.YAMLPrinter{}
-	default:
-		p = &printers.NamePrinter{}
-	}
-	return p.PrintObj(obj, w)
 }
 
 // explainList is options.Explain for a list, which has no name and with -A no namespace.

@@ -116,7 +116,7 @@ func (c *command) follow(ctx context.Context, client dynamic.Interface, ns, name
 	ds, err := c.terminal().Follow(ctx, client, ns, name, c.o.Streams.Out, settled)
 	switch {
 	case err == nil:
-		fmt.Fprintf(c.o.Streams.Out, "%s is Synced and Healthy at %s\n", view.Key(ds), view.Revision(ds))
+		view.Fprintf(c.o.Streams.Out, "%s is Synced and Healthy at %s\n", view.Key(ds), view.Revision(ds))
 		return nil
 	case errors.Is(err, context.DeadlineExceeded) && ds != nil:
 		return view.TimedOut(c.timeout, ds)

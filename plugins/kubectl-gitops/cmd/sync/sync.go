@@ -3,7 +3,6 @@ package sync
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,13 +91,13 @@ func (c *command) run(ctx context.Context, r Request) error {
 		return err
 	}
 	out := c.o.Streams.Out
-	fmt.Fprintln(out, answer.Message)
+	view.Fprintln(out, answer.Message)
 	switch {
 	case r.DryRun:
 	case before.Status.AutomationPaused != nil && r.Revision == "":
-		fmt.Fprintf(out, "automated sync of %s resumes with this sync\n", view.Key(before))
+		view.Fprintf(out, "automated sync of %s resumes with this sync\n", view.Key(before))
 	case before.Spec.Sync.Automated && r.Revision != "":
-		fmt.Fprintf(c.o.Streams.ErrOut, "Warning: %s is synced automatically: the next automated sync returns it to the tracked ref (to stay at %s: kubectl gitops rollback %s %s -n %s --force)\n",
+		view.Fprintf(c.o.Streams.ErrOut, "Warning: %s is synced automatically: the next automated sync returns it to the tracked ref (to stay at %s: kubectl gitops rollback %s %s -n %s --force)\n",
 			view.Key(before), r.Revision, r.Name, r.Revision, r.Namespace)
 	}
 	if !c.wait {

@@ -47,7 +47,7 @@ func Wait(ctx context.Context, client dynamic.Interface, t view.Terminal, w io.W
 	if failed(rec.Result) {
 		return errors.New(line)
 	}
-	fmt.Fprintln(w, line)
+	view.Fprintln(w, line)
 	return nil
 }
 

@@ -3,6 +3,10 @@ package viewtest
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +33,24 @@ func Options(ns string) (o *options.Options, out, errOut *bytes.Buffer) {
 	o = options.New(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: out, ErrOut: errOut})
 	o.Flags.Namespace = &ns
 	return o, out, errOut
+}
+
+// Kubeconfig writes a kubeconfig for the API server at url, namespace apps, and returns its path:
+// for tests that talk real HTTP to a fake server.
+func Kubeconfig(t *testing.T, url string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: %q}}]
+users: [{name: fake, user: {token: t}}]
+contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: apps}}]
+current-context: fake
+`, url)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Client is a fake dynamic client serving the desiredstates.
