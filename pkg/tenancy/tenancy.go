@@ -28,20 +28,10 @@ import (
 )
 
 const (
-	// AnnotationPaths on an opt-in RoleBinding lists, comma-separated, the repository files (path
-	// globs as in path.Match, e.g. clusters/*/team-a/*) whose DesiredStates may target the
-	// namespace.
-	AnnotationPaths = "gitops.kube-gitops.dev/paths"
-	// LabelOptIn marks the RoleBindings kubectl gitops init-namespace writes. The server does not
-	// need it (RBAC decides); it lets people find them: kubectl get rolebindings -A -l ...
-	LabelOptIn = "gitops.kube-gitops.dev/opt-in"
 	// DefaultRecheck is how often decisions are asked of the cluster again, so that a change of a
 	// Role (not only of a RoleBinding) is noticed.
 	DefaultRecheck = 30 * time.Second
 )
-
-// ProtectedNamespaces are never managed unless named by Options.AllowProtected.
-var ProtectedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
 
 // Options configure a Gate.
 type Options struct {
@@ -143,7 +133,7 @@ func (g *Gate) Check(ctx context.Context, namespace, serviceAccount, file string
 	if globs, from := g.paths(namespace); len(globs) > 0 && !matchAny(globs, file) {
 		return Decision{Reason: v1alpha1.ReasonPathNotAllowed, Message: fmt.Sprintf(
 			"file %s may not target namespace %s: its opt-in RoleBinding %s allows only %s; move the file or ask the namespace's admin to widen annotation %s",
-			file, namespace, strings.Join(from, ", "), strings.Join(globs, ","), AnnotationPaths)}
+			file, namespace, strings.Join(from, ", "), strings.Join(globs, ","), v1alpha1.AnnotationOptInPaths)}
 	}
 	return Decision{Allowed: true}
 }
@@ -152,7 +142,7 @@ func (g *Gate) protected(namespace string) bool {
 	if slices.Contains(g.opts.AllowProtected, namespace) {
 		return false
 	}
-	return namespace == g.opts.ServerNamespace || slices.Contains(ProtectedNamespaces, namespace)
+	return namespace == g.opts.ServerNamespace || slices.Contains(v1alpha1.ProtectedNamespaces, namespace)
 }
 
 // verdict returns the cached answer for a, asking the cluster when there is none or it is old.
@@ -245,7 +235,7 @@ func (g *Gate) paths(namespace string) (globs, from []string) {
 		return nil, nil
 	}
 	for _, rb := range list {
-		value, ok := rb.Annotations[AnnotationPaths]
+		value, ok := rb.Annotations[v1alpha1.AnnotationOptInPaths]
 		if !ok || !g.namesServer(rb) {
 			continue
 		}

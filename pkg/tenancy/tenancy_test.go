@@ -67,7 +67,7 @@ func optIn(ns, paths string) *rbacv1.RoleBinding {
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "gitops-apiserver", Namespace: "kube-gitops"}},
 	}
 	if paths != "" {
-		rb.Annotations = map[string]string{AnnotationPaths: paths}
+		rb.Annotations = map[string]string{v1alpha1.AnnotationOptInPaths: paths}
 	}
 	return rb
 }

@@ -10,6 +10,8 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/kubernetes"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 // The names and marks of the opt-in, which gitops-apiserver reads: a RoleBinding labelled
@@ -20,11 +22,11 @@ const (
 	fieldManager             = "kubectl-gitops"
 	partOfLabel              = "app.kubernetes.io/part-of"
 	partOf                   = "kube-gitops"
-	optInLabel               = "gitops.kube-gitops.dev/opt-in"
-	serviceAccountAnnotation = "gitops.kube-gitops.dev/service-account"
-	pathsAnnotation          = "gitops.kube-gitops.dev/paths"
-	optInName                = "kube-gitops" // the Role and the RoleBinding of the opt-in
-	appsBindingName          = "gitops"      // the RoleBinding of the apps' ServiceAccount
+	optInLabel               = v1alpha1.LabelOptIn
+	serviceAccountAnnotation = v1alpha1.AnnotationOptInServiceAccount
+	pathsAnnotation          = v1alpha1.AnnotationOptInPaths
+	optInName                = v1alpha1.OptInName // the Role and the RoleBinding of the opt-in
+	appsBindingName          = "gitops"           // the RoleBinding of the apps' ServiceAccount
 )
 
 // object is one object init-namespace applies: what the report and errors call it, and either

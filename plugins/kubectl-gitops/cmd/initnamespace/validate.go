@@ -9,10 +9,12 @@ import (
 
 	pathvalidation "k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 // systemNamespaces are never managed: the server refuses them whatever is bound there.
-var systemNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+var systemNamespaces = v1alpha1.ProtectedNamespaces
 
 // validate checks NS, the names of the flags and the path globs. Messages are short (the
 // validation package's own run far past one line) and say what is allowed.
