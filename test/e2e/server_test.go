@@ -258,40 +258,36 @@ func (en *env) createSyncAccount(ctx context.Context, namespace string) error {
 	return en.optIn(namespace, "gitops", "")
 }
 
-// optIn does what `kubectl gitops init-namespace` does for a namespace's admin: the
+// optIn opts namespace in as its admin would: kubectl gitops init-namespace, which applies the
 // ServiceAccount apps are applied as, its admin role in the namespace, and the opt-in (a Role
 // that lets the server impersonate that ServiceAccount, bound to the server), with path globs
 // when paths is not empty.
 func (en *env) optIn(namespace, serviceAccount, paths string) error {
-	annotations := ""
+	args := []string{"init-namespace", namespace, "--service-account", serviceAccount}
 	if paths != "" {
-		annotations = fmt.Sprintf("\n  annotations: {gitops.kube-gitops.dev/paths: %q}", paths)
+		args = append(args, "--paths", paths)
 	}
-	manifest := fmt.Sprintf(`apiVersion: v1
-kind: ServiceAccount
-metadata: {name: %[2]s, namespace: %[1]s}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: %[2]s, namespace: %[1]s}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
-subjects: [{kind: ServiceAccount, name: %[2]s, namespace: %[1]s}]
----
-apiVersion: rbac.authorization.k8s.io/v1
+	out, errOut, code := en.plugin(args...)
+	if code != 0 {
+		return fmt.Errorf("kubectl gitops %s: exit %d: %s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return nil
+}
+
+// optInByHand writes the opt-in's Role and RoleBinding directly, for namespaces that
+// init-namespace refuses (the server must refuse them too, even when they are bound).
+func (en *env) optInByHand(namespace string) error {
+	return en.kubectlApply(fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: kube-gitops, namespace: %[1]s}
-rules: [{apiGroups: [""], resources: [serviceaccounts], verbs: [impersonate], resourceNames: [%[2]s]}]
+rules: [{apiGroups: [""], resources: [serviceaccounts], verbs: [impersonate], resourceNames: [gitops]}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata:
-  name: kube-gitops
-  namespace: %[1]s
-  labels: {gitops.kube-gitops.dev/opt-in: "true"}%[3]s
+metadata: {name: kube-gitops, namespace: %[1]s}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: kube-gitops}
 subjects: [{kind: ServiceAccount, name: gitops-apiserver, namespace: kube-gitops}]
-`, namespace, serviceAccount, annotations)
-	return en.kubectlApply(manifest)
+`, namespace))
 }
 
 // optOut removes a namespace's opt-in RoleBinding, as its admin would to revoke it.

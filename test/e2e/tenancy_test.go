@@ -148,11 +148,11 @@ func TestNamespaceOptIn(t *testing.T) {
 // TestProtectedNamespacesRefused: kube-public is never managed, even when it opted in.
 func TestProtectedNamespacesRefused(t *testing.T) {
 	const ns = "kube-public"
-	if err := e.optIn(ns, "gitops", ""); err != nil {
+	if err := e.optInByHand(ns); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
-		_, _ = e.kubectl("delete", "rolebinding/kube-gitops", "role/kube-gitops", "rolebinding/gitops", "serviceaccount/gitops", "-n", ns, "--ignore-not-found")
+		_, _ = e.kubectl("delete", "rolebinding/kube-gitops", "role/kube-gitops", "-n", ns, "--ignore-not-found")
 	}()
 	files := map[string]string{
 		"clusters/test/intruder.yaml":  desiredStateFile("intruder", ns, "apps/intruder") + "  sync: {automated: true}\n",

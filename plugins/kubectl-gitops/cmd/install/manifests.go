@@ -27,15 +27,25 @@ const name = "gitops-apiserver"
 
 // Manifests returns every object of an installation, in apply order.
 func Manifests(s Settings) ([]*unstructured.Unstructured, error) {
-	objs := []*unstructured.Unstructured{
+	// The internal CRDs come first: the server only waits for them (it may not write CRDs).
+	objs, err := configObjects(s.Namespace, config.CRDs, "crds/internal.yaml")
+	if err != nil {
+		return nil, err
+	}
+	objs = append(objs,
 		obj("v1", "Namespace", "", s.Namespace, nil),
 		obj("v1", "ServiceAccount", s.Namespace, name, nil),
+	)
+	rbac, err := configObjects(s.Namespace, config.RBAC, "rbac/server.yaml", "rbac/user-roles.yaml")
+	if err != nil {
+		return nil, err
 	}
-	rbac, err := rbacObjects(s.Namespace)
+	admission, err := configObjects(s.Namespace, config.Admission, "admission/internal-records.yaml")
 	if err != nil {
 		return nil, err
 	}
 	objs = append(objs, rbac...)
+	objs = append(objs, admission...)
 	objs = append(objs,
 		obj("v1", "Secret", s.Namespace, name+"-tls", map[string]any{
 			"type": "kubernetes.io/tls",
@@ -114,15 +124,17 @@ func deployment(s Settings) *unstructured.Unstructured {
 	}})
 }
 
-// rbacObjects reads the embedded RBAC files, moved to namespace.
-func rbacObjects(namespace string) ([]*unstructured.Unstructured, error) {
+// configObjects reads embedded config files, moved to namespace (the server's ServiceAccount
+// included, which the admission policy names).
+func configObjects(namespace string, files fs.FS, names ...string) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
-	for _, file := range []string{"rbac/server.yaml", "rbac/user-roles.yaml"} {
-		data, err := fs.ReadFile(config.RBAC, file)
+	for _, file := range names {
+		data, err := fs.ReadFile(files, file)
 		if err != nil {
 			return nil, err
 		}
 		data = bytes.ReplaceAll(data, []byte("namespace: kube-gitops"), []byte("namespace: "+namespace))
+		data = bytes.ReplaceAll(data, []byte("system:serviceaccount:kube-gitops:"), []byte("system:serviceaccount:"+namespace+":"))
 		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 		for {
 			u := &unstructured.Unstructured{}
