@@ -116,14 +116,18 @@ func (g *gatedFS) ReadFile(name string) ([]byte, error) {
 	return g.MapFS.ReadFile(name)
 }
 
-func TestMemoryBudgetKillsOnlyThatWorker(t *testing.T) {
-	for _, tt := range []struct{ name, payload string }{
-		{"growing allocations", "alloc:4096"},
-		{"a string that doubles", "double"},
+func TestABudgetKillSparesTheOtherWorker(t *testing.T) {
+	for _, tt := range []struct {
+		name, payload string
+		memory        bool
+		want          string
+	}{
+		{"a loop that never ends", "spin", false, "exceeded its time budget of 500ms"},
+		{"growing allocations", "alloc:4096", true, "exceeded its memory budget of 160 MiB"},
+		{"a string that doubles", "double", true, "exceeded its memory budget of 160 MiB"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			const limit = 160 << 20
-			p := newTestPool(t, Options{Workers: 2, MemoryLimit: limit})
+			p := newTestPool(t, Options{Workers: 2, MemoryLimit: 160 << 20})
 
 			// A job on the other worker is in flight (waiting for a file) while the hog is killed.
 			gate := &gatedFS{MapFS: fstest.MapFS{"gate": {Data: []byte("other job done")}}, reading: make(chan struct{}), open: make(chan struct{})}
@@ -136,13 +140,17 @@ func TestMemoryBudgetKillsOnlyThatWorker(t *testing.T) {
 			}()
 			<-gate.reading
 
-			_, err := p.Run(context.Background(), Job{Payload: []byte(tt.payload), Timeout: time.Minute})
+			budget := time.Minute
+			if !tt.memory {
+				budget = 500 * time.Millisecond
+			}
+			_, err := p.Run(context.Background(), Job{Payload: []byte(tt.payload), Timeout: budget})
 			var b *BudgetError
-			if !errors.As(err, &b) || !b.Memory || err.Error() != "exceeded its memory budget of 160 MiB" {
-				t.Fatalf("error = %v, want the memory budget", err)
+			if !errors.As(err, &b) || b.Memory != tt.memory || err.Error() != tt.want {
+				t.Fatalf("error = %v, want %q", err, tt.want)
 			}
 			if alive(b.PID) {
-				t.Errorf("worker %d still exists after it went over its memory budget", b.PID)
+				t.Errorf("worker %d still exists after it went over its budget", b.PID)
 			}
 			close(gate.open)
 			if err := <-other; err != nil || string(otherOut) != "other job done" {
