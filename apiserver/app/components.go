@@ -97,7 +97,8 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	if v, err := disco.ServerVersion(); err == nil {
 		kubeVersion = v.GitVersion
 	}
-	renderer := render.New(render.Options{Timeout: o.RenderTimeout, KubeVersion: kubeVersion})
+	renderer := render.New(render.Options{Timeout: o.RenderTimeout, KubeVersion: kubeVersion,
+		Workers: o.RenderWorkers, WorkerMemoryLimit: o.RenderMemoryLimit.Value()})
 	renderFn := func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error) {
 		return renderer.Render(ctx, render.Request{Name: ds.Name, Namespace: ds.Namespace, Spec: ds.Spec, Files: files})
 	}

@@ -65,7 +65,8 @@ type Options struct {
 	// stay in this process), so that a render over its time or memory budget is killed rather
 	// than waited for. 0 renders in this process, where a runaway render cannot be stopped.
 	Workers int
-	// WorkerMemoryLimit is each worker's memory budget in bytes. Default 512 MiB.
+	// WorkerMemoryLimit is each worker's memory budget in bytes (see worker.Options). Default
+	// 512 MiB.
 	WorkerMemoryLimit int64
 	// WorkerCommand starts a worker. Default: this program with the argument
 	// worker.Command, whose main must then call ServeWorker.

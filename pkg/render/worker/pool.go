@@ -20,7 +20,9 @@ import (
 type Options struct {
 	// Workers is how many worker processes run jobs at once. Default 2.
 	Workers int
-	// MemoryLimit is the budget of each worker's resident memory, in bytes. Default 512 MiB.
+	// MemoryLimit is each worker's memory budget in bytes: the memory it allocated and
+	// touched (heap and stacks, about 20 MiB at rest; the program's own pages, shared with the
+	// server, do not count). Default 512 MiB.
 	MemoryLimit int64
 	// Command starts a worker. Default: this program (os.Executable) with the argument Command.
 	Command []string
@@ -37,11 +39,11 @@ const (
 	softLimitPercent = 80
 	// addressSpaceFactor × MemoryLimit, above what an idle worker has mapped, is its address
 	// space cap (RLIMIT_AS): an allocation past it fails at once, and the Go runtime exits
-	// with "out of memory". Measured on linux/amd64 (Go 1.26): an idle worker maps ~1.6 GB
-	// for ~80 MiB resident, and a growing heap maps ~1.15 bytes per resident byte; so at 2×
-	// the watchdog (polling every 10 ms, which overshot by at most 12 MiB in our tests) acts
-	// first on gradual growth, and the cap catches a jump between two polls (one make of a
-	// few hundred MiB). TestTheAddressSpaceCapStopsWhatTheWatchdogMisses checks it alone.
+	// with "out of memory". Measured on linux/amd64 (Go 1.26): an idle worker maps ~1.7 GB
+	// for ~20 MiB of its own memory, and a growing heap maps ~1.15 bytes per resident byte;
+	// so at 2× the watchdog (polling every 10 ms, which overshot by at most 12 MiB in our
+	// tests) acts first on gradual growth, and the cap catches a jump between two polls (one
+	// make of a few hundred MiB). TestTheAddressSpaceCapStopsWhatTheWatchdogMisses checks it.
 	addressSpaceFactor = 2
 	// maxPreloadBytes bounds the file contents sent with a job.
 	maxPreloadBytes = 32 << 20

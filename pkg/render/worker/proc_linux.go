@@ -48,9 +48,10 @@ func limitMemory(limit int64) error {
 	return unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: cap, Max: cap})
 }
 
-// residentBytes returns the peak resident memory (VmHWM) of a process.
+// residentBytes returns the memory a process has allocated and touched (RssAnon): its heap and
+// stacks, not the pages of its program file, which it shares with the server that started it.
 func residentBytes(pid int) (int64, error) {
-	return statusField(pid, "VmHWM:")
+	return statusField(pid, "RssAnon:")
 }
 
 // statusField reads a "kB" field of /proc/PID/status, in bytes.

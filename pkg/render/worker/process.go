@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +35,14 @@ func start(opts Options) (*process, error) {
 		}
 		command = []string{self, Command}
 	}
-	cmd := exec.Command(command[0], command[1:]...)
+	program := command[0]
+	if strings.Contains(program, "/") && !filepath.IsAbs(program) {
+		// The worker runs in "/": a relative path would be resolved from there.
+		if abs, err := filepath.Abs(program); err == nil {
+			program = abs
+		}
+	}
+	cmd := exec.Command(program, command[1:]...)
 	// A worker needs no environment from the server (which may hold credentials): only its
 	// memory budget, and the runtime's soft limit below it.
 	cmd.Env = []string{
