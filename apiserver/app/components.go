@@ -40,7 +40,7 @@ type components struct {
 	reader     *store.Reader
 	statuses   *store.Statuses
 	sources    *store.SourceRecords
-	preview    controller.Preview
+	preview    *controller.Preview
 	controller *controller.Controller
 	loop       *refresh.Loop
 	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
@@ -104,7 +104,9 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	}
 
 	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(dyn), sources: store.NewSourceRecords(dyn, o.Namespace)}
-	c.preview = controller.Preview{Sources: sources, Render: renderFn, Engine: engine, AllowOtherNamespaces: o.AllowOtherNamespaces}
+	// Previews of other revisions leave a render worker to the sync loop.
+	c.preview = controller.NewPreview(controller.PreviewOptions{Sources: sources, Render: renderFn, Engine: engine,
+		AllowOtherNamespaces: o.AllowOtherNamespaces, MaxRevisionPreviews: max(1, o.RenderWorkers-1)})
 	events := o.eventRecorder(ctx, kube)
 	c.controller = controller.New(controller.Options{
 		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
