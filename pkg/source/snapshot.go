@@ -36,8 +36,12 @@ func newSnapshot(repo *git.Repository, hash plumbing.Hash, url, ref string) (*Sn
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s in %s: %w", hash, url, err)
 	}
-	return &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When,
-		files: &treeFS{root: tree, mtime: commit.Committer.When}}, nil
+	s := &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When,
+		files: &treeFS{root: tree, mtime: commit.Committer.When}}
+	if err := s.files.checkSize(); err != nil {
+		return nil, fmt.Errorf("commit %s of %s: %w", s.ShortRevision(), url, err)
+	}
+	return s, nil
 }
 
 // ShortRevision is the first 7 characters of the commit hash, as git shows it.
