@@ -268,9 +268,22 @@ func TestARunawayRenderIsStopped(t *testing.T) {
 }
 
 // BenchmarkRenderTheFixtureChart measures what the process boundary costs a Helm render:
-// compare in-process with workers (go test -bench RenderTheFixtureChart ./pkg/render).
+// compare in-process with workers (go test -bench RenderTheFixtureChart ./pkg/render). The
+// files are in memory, as a Git snapshot's are.
 func BenchmarkRenderTheFixtureChart(b *testing.B) {
-	req := Request{Name: "winterlight", Namespace: "apps", Files: os.DirFS(fixture), Spec: v1alpha1.DesiredStateSpec{
+	files := fstest.MapFS{}
+	err := fs.WalkDir(os.DirFS(fixture), ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			data, err := os.ReadFile(filepath.Join(fixture, p))
+			files[p] = &fstest.MapFile{Data: data, Mode: 0o644}
+			return err
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := Request{Name: "winterlight", Namespace: "apps", Files: files, Spec: v1alpha1.DesiredStateSpec{
 		Helm: &v1alpha1.HelmSource{Chart: v1alpha1.HelmChart{Path: "charts/winterlight"},
 			ValuesFiles: []string{"apps/winterlight/values.yaml", "envs/test/winterlight.yaml"}}}}
 	for _, bb := range []struct {

@@ -24,33 +24,43 @@ type frame struct {
 }
 
 // conn reads and writes frames. It is not safe for concurrent use: each side has one job at a
-// time, and within a job every Call waits for its Reply.
+// time, and within a job every Call waits for its Reply. Its gob encoder and decoder live as long
+// as the pipe, so that type information crosses once, not with every frame; after any error the
+// conn is not used again (the worker exits, or the pool kills it).
 type conn struct {
 	r *bufio.Reader
 	w *bufio.Writer
 	// maxFrame bounds what receive accepts, so that the parent never buffers an unbounded
 	// frame from a worker.
 	maxFrame int64
+
+	out *bytes.Buffer
+	enc *gob.Encoder
+	in  *frameBody
+	dec *gob.Decoder
 }
 
 func newConn(r io.Reader, w io.Writer, maxFrame int64) *conn {
-	return &conn{r: bufio.NewReaderSize(r, 64<<10), w: bufio.NewWriterSize(w, 64<<10), maxFrame: maxFrame}
+	c := &conn{r: bufio.NewReaderSize(r, 64<<10), w: bufio.NewWriterSize(w, 64<<10), maxFrame: maxFrame,
+		out: &bytes.Buffer{}, in: &frameBody{}}
+	c.enc, c.dec = gob.NewEncoder(c.out), gob.NewDecoder(c.in)
+	return c
 }
 
 func (c *conn) send(f *frame) error {
-	var body bytes.Buffer
-	if err := gob.NewEncoder(&body).Encode(f); err != nil {
+	c.out.Reset()
+	if err := c.enc.Encode(f); err != nil {
 		return fmt.Errorf("encode frame: %w", err)
 	}
-	if int64(body.Len()) > 1<<32-1 {
-		return fmt.Errorf("frame of %d bytes is too large to send", body.Len())
+	if int64(c.out.Len()) > 1<<32-1 {
+		return fmt.Errorf("frame of %d bytes is too large to send", c.out.Len())
 	}
 	var size [4]byte
-	binary.BigEndian.PutUint32(size[:], uint32(body.Len()))
+	binary.BigEndian.PutUint32(size[:], uint32(c.out.Len()))
 	if _, err := c.w.Write(size[:]); err != nil {
 		return err
 	}
-	if _, err := c.w.Write(body.Bytes()); err != nil {
+	if _, err := c.w.Write(c.out.Bytes()); err != nil {
 		return err
 	}
 	return c.w.Flush()
@@ -69,12 +79,20 @@ func (c *conn) receive() (*frame, error) {
 	if _, err := io.ReadFull(c.r, body); err != nil {
 		return nil, unexpectedEOF(err)
 	}
+	c.in.Reset(body)
 	f := &frame{}
-	if err := gob.NewDecoder(bytes.NewReader(body)).Decode(f); err != nil {
+	if err := c.dec.Decode(f); err != nil {
 		return nil, fmt.Errorf("decode frame: %w", err)
+	}
+	if c.in.Len() != 0 {
+		return nil, fmt.Errorf("decode frame: %d bytes left over", c.in.Len())
 	}
 	return f, nil
 }
+
+// frameBody feeds one frame at a time to the conn's decoder. It is an io.ByteReader, so that gob
+// reads from it directly and never ahead of the frame.
+type frameBody struct{ bytes.Reader }
 
 type frameTooLargeError struct{ size, limit int64 }
 
