@@ -137,7 +137,8 @@ func explain(ctx context.Context, app string, opts Options, err error) error {
 	case errors.As(err, new(*manifest.TooLargeError)):
 		return fmt.Errorf("rendered output of %s exceeds %s: split the application or render less", app, manifest.FormatBytes(opts.MaxOutputBytes))
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
-		return fmt.Errorf("render of %s exceeded its time budget of %s and was stopped: %w", app, opts.Timeout, err)
+		// Only a download is stopped here; templating in this process cannot be (a worker's is).
+		return fmt.Errorf("render of %s exceeded its time budget of %s: %w", app, opts.Timeout, err)
 	}
 	return fmt.Errorf("render %s: %w", app, err)
 }
