@@ -40,7 +40,7 @@ type components struct {
 	reader     *store.Reader
 	statuses   *store.Statuses
 	sources    *store.SourceRecords
-	preview    controller.Preview
+	preview    *controller.Preview
 	revisions  controller.GitSources // checks a sync's revision at request time
 	controller *controller.Controller
 	loop       *refresh.Loop
@@ -94,7 +94,8 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	if v, err := disco.ServerVersion(); err == nil {
 		kubeVersion = v.GitVersion
 	}
-	renderer := render.New(render.Options{Timeout: o.RenderTimeout, KubeVersion: kubeVersion, Egress: o.egress()})
+	renderer := render.New(render.Options{Timeout: o.RenderTimeout, KubeVersion: kubeVersion, Egress: o.egress(),
+		Workers: o.RenderWorkers, WorkerMemoryLimit: o.RenderMemoryLimit.Value()})
 	renderFn := func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error) {
 		return renderer.Render(ctx, render.Request{Name: ds.Name, Namespace: ds.Namespace, Spec: ds.Spec, Files: files})
 	}
@@ -112,7 +113,9 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 			}
 		},
 	})
-	c.preview = controller.Preview{Sources: sources, Render: renderFn, Engine: engine, AllowOtherNamespaces: o.AllowOtherNamespaces, Tenancy: c.tenancy}
+	// Previews of other revisions leave a render worker to the sync loop.
+	c.preview = controller.NewPreview(controller.PreviewOptions{Sources: sources, Render: renderFn, Engine: engine,
+		AllowOtherNamespaces: o.AllowOtherNamespaces, MaxRevisionPreviews: max(1, o.RenderWorkers-1), Tenancy: c.tenancy})
 	events := o.eventRecorder(ctx, kube)
 	live, err := controller.NewLive(hostConfig, mapper)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 
 	"github.com/kube-gitops/kube-gitops/pkg/egress"
@@ -49,6 +50,8 @@ type Options struct {
 	SyncWorkers          int
 	ApplyWorkers         int
 	RenderTimeout        time.Duration
+	RenderWorkers        int
+	RenderMemoryLimit    resource.QuantityValue
 	AllowOtherNamespaces bool
 
 	ManageProtectedNamespaces []string
@@ -66,18 +69,20 @@ func NewOptions() *Options {
 		ns = "kube-gitops"
 	}
 	return &Options{
-		Recommended:      rec,
-		Ref:              "main",
-		Namespace:        ns,
-		GitTimeout:       60 * time.Second,
-		PollInterval:     60 * time.Second,
-		LeaderElect:      true,
-		LeaseName:        "gitops-apiserver",
-		SyncWorkers:      8,
-		ApplyWorkers:     16,
-		RenderTimeout:    30 * time.Second,
-		VersionInterval:  5 * time.Minute,
-		RegistryCacheTTL: time.Minute,
+		Recommended:       rec,
+		Ref:               "main",
+		Namespace:         ns,
+		GitTimeout:        60 * time.Second,
+		PollInterval:      60 * time.Second,
+		LeaderElect:       true,
+		LeaseName:         "gitops-apiserver",
+		SyncWorkers:       8,
+		ApplyWorkers:      16,
+		RenderTimeout:     30 * time.Second,
+		RenderWorkers:     2,
+		RenderMemoryLimit: resource.QuantityValue{Quantity: resource.MustParse("512Mi")},
+		VersionInterval:   5 * time.Minute,
+		RegistryCacheTTL:  time.Minute,
 	}
 }
 
@@ -108,7 +113,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.RegistryCacheTTL, "registry-cache-ttl", o.RegistryCacheTTL, "How long a registry's tag list, a tag's digest or a Helm repository index is reused.")
 	fs.IntVar(&o.SyncWorkers, "sync-workers", o.SyncWorkers, "How many applications sync at once.")
 	fs.IntVar(&o.ApplyWorkers, "apply-workers", o.ApplyWorkers, "How many apply requests to the cluster are in flight at once, across all applications.")
-	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "Limit for rendering one application.")
+	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "Time budget for rendering one application (chart download included); a render over it is killed with its worker.")
+	fs.IntVar(&o.RenderWorkers, "render-workers", o.RenderWorkers, "How many worker processes render applications (Helm templates, kustomize builds) at once. A render over --render-timeout, or a worker over --render-memory-limit, is killed and replaced, and the application says so. 0 renders inside the server, where a runaway render cannot be stopped.")
+	fs.Var(&o.RenderMemoryLimit, "render-memory-limit", "Memory budget of each render worker: the memory it allocates (about 20Mi at rest; the program's pages, shared with the server, do not count). Worker memory counts in the server's: give the server's container its own memory plus --render-workers × this (by default 2 × 512Mi).")
 	fs.StringSliceVar(&o.ManageProtectedNamespaces, "manage-protected-namespaces", o.ManageProtectedNamespaces, "Protected namespaces (kube-system, kube-public, kube-node-lease, the server's own) that applications may deploy into anyway, once they opted in like any other namespace.")
 	fs.BoolVar(&o.AllowOtherNamespaces, "allow-other-namespaces", o.AllowOtherNamespaces, "Let an application create objects in namespaces other than its DesiredState's (its ServiceAccount's RBAC still applies).")
 }
@@ -132,6 +139,12 @@ func (o *Options) Validate() error {
 	}
 	if o.WebhookPort != 0 && o.WebhookSecretFile == "" {
 		errs = append(errs, errors.New("--webhook-port needs --webhook-secret-file: unsigned webhooks would let anyone trigger refreshes"))
+	}
+	if o.RenderWorkers < 0 {
+		errs = append(errs, fmt.Errorf("--render-workers %d: use 1 or more (0 renders inside the server)", o.RenderWorkers))
+	}
+	if min := resource.MustParse("64Mi"); o.RenderWorkers > 0 && o.RenderMemoryLimit.Cmp(min) < 0 {
+		errs = append(errs, fmt.Errorf("--render-memory-limit %s is too small: a render worker takes about 20Mi at rest; use 64Mi or more", o.RenderMemoryLimit.String()))
 	}
 	if o.PollInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--poll-interval %s is too short; use 1s or more", o.PollInterval))

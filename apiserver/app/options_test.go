@@ -62,3 +62,37 @@ func TestValidateRedactsTheRepoURL(t *testing.T) {
 		t.Errorf("Validate = %v", err)
 	}
 }
+
+func TestRenderWorkerFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string // in the error; empty: valid
+	}{
+		{nil, ""},
+		{[]string{"--render-workers=4", "--render-memory-limit=1Gi"}, ""},
+		{[]string{"--render-workers=0", "--render-memory-limit=32Mi"}, ""},
+		{[]string{"--render-workers=-1"}, "--render-workers -1: use 1 or more"},
+		{[]string{"--render-memory-limit=32Mi"}, "--render-memory-limit 32Mi is too small: a render worker takes about 20Mi at rest; use 64Mi or more"},
+	} {
+		o := NewOptions()
+		o.Repo, o.Path, o.Environment = "https://git.example/x.git", "clusters/test", "test"
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		err := o.Validate()
+		if (err == nil) != (tt.want == "") || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	o := NewOptions()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	if o.RenderWorkers != 2 || o.RenderMemoryLimit.Value() != 512<<20 {
+		t.Errorf("defaults: %d workers of %s", o.RenderWorkers, o.RenderMemoryLimit.String())
+	}
+	if err := fs.Parse([]string{"--render-memory-limit=256Mi"}); err != nil || o.RenderMemoryLimit.Value() != 256<<20 {
+		t.Errorf("--render-memory-limit=256Mi: %v, %d", err, o.RenderMemoryLimit.Value())
+	}
+}

@@ -9,9 +9,16 @@ import (
 	"k8s.io/component-base/cli"
 
 	"github.com/kube-gitops/kube-gitops/apiserver/app"
+	"github.com/kube-gitops/kube-gitops/pkg/render"
+	"github.com/kube-gitops/kube-gitops/pkg/render/worker"
 )
 
 func main() {
+	// The server starts copies of itself to render in (pkg/render/worker), with this one hidden
+	// argument; they talk to it over stdin and stdout, and take no flags.
+	if len(os.Args) == 2 && os.Args[1] == worker.Command {
+		os.Exit(render.ServeWorker())
+	}
 	o := app.NewOptions()
 	cmd := &cobra.Command{
 		Use:   "gitops-apiserver --repo URL --path DIR --environment ENV",

@@ -101,7 +101,7 @@ func TestLimitsNameTheApplication(t *testing.T) {
 	spec = v1alpha1.DesiredStateSpec{Helm: &v1alpha1.HelmSource{Chart: v1alpha1.HelmChart{RepoURL: hang.URL, Name: "c", Version: "1.0.0"}}}
 	start := time.Now()
 	_, err = New(Options{Timeout: 200 * time.Millisecond, Egress: egress.Policy{InsecureHosts: []string{"127.0.0.1"}}}).Render(context.Background(), Request{Name: "x", Namespace: "apps", Spec: spec, Files: fsys})
-	if err == nil || !strings.HasPrefix(err.Error(), "rendering apps/x took longer than 200ms and was stopped") {
+	if err == nil || !strings.HasPrefix(err.Error(), "render of apps/x exceeded its time budget of 200ms: ") {
 		t.Errorf("error = %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {

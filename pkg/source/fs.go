@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // ErrSymlink is the error (inside an *fs.PathError) for a symbolic link or a path through one.
@@ -20,6 +21,44 @@ var ErrSymlink = errors.New("is a symbolic link, which kube-gitops does not foll
 
 // ErrSubmodule is the error (inside an *fs.PathError) for a Git submodule.
 var ErrSubmodule = errors.New("is a Git submodule, which kube-gitops does not fetch; commit the files instead")
+
+// Limits on what one commit may hold, checked when it is fetched: a snapshot lives in memory,
+// and anyone who may preview can ask for any branch or pull request.
+var (
+	maxSnapshotBytes int64 = 256 << 20
+	maxFileBytes     int64 = 16 << 20
+)
+
+// checkSize refuses a tree that holds a file larger than maxFileBytes, or whose files add up to
+// more than maxSnapshotBytes (a file at two paths counts twice: a render may read both).
+func (t *treeFS) checkSize() error {
+	t.index()
+	var total int64
+	largest, largestSize := "", int64(0)
+	for name, e := range t.entries {
+		if e.Mode != filemode.Regular && e.Mode != filemode.Executable && e.Mode != filemode.Deprecated {
+			continue
+		}
+		f, err := t.root.TreeEntryFile(&e)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		total += f.Size
+		if f.Size > largestSize || f.Size == largestSize && name < largest {
+			largest, largestSize = name, f.Size
+		}
+	}
+	if largestSize > maxFileBytes {
+		return fmt.Errorf("%s is larger than %s, the most kube-gitops reads in one file: keep large files out of the config repository", largest, quantity(maxFileBytes))
+	}
+	if total > maxSnapshotBytes {
+		return fmt.Errorf("its files add up to more than %s, the most kube-gitops keeps of one commit: keep large files out of the config repository", quantity(maxSnapshotBytes))
+	}
+	return nil
+}
+
+// quantity writes a size as Kubernetes does ("16Mi").
+func quantity(n int64) string { return resource.NewQuantity(n, resource.BinarySI).String() }
 
 // FS returns the snapshot as a read-only, in-memory fs.FS (with ReadDir, ReadFile and Stat),
 // rooted at the repository root. Names follow the io/fs rules: slash-separated, no "..", no

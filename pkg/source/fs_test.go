@@ -147,3 +147,46 @@ func TestFSIsSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestACommitOverTheSizeLimitsIsRefused(t *testing.T) {
+	defer func(total, file int64) { maxSnapshotBytes, maxFileBytes = total, file }(maxSnapshotBytes, maxFileBytes)
+	maxSnapshotBytes, maxFileBytes = 4<<10, 2<<10
+	kib := func(n int) string { return strings.Repeat("x", n<<10) }
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		err   string
+	}{
+		{"within the limits", map[string]string{"a.yaml": kib(2), "b/c.yaml": kib(1)}, ""},
+		{"a file too large", map[string]string{"a.yaml": kib(1), "charts/big.tgz": kib(3)},
+			"charts/big.tgz is larger than 2Ki, the most kube-gitops reads in one file: keep large files out of the config repository"},
+		{"too much in all", map[string]string{"a.yaml": kib(2), "b.yaml": kib(2), "c/d.yaml": kib(1)},
+			"its files add up to more than 4Ki, the most kube-gitops keeps of one commit: keep large files out of the config repository"},
+		{"the same file at many paths", map[string]string{"a.yaml": kib(1), "b.yaml": kib(1), "c.yaml": kib(1), "d.yaml": kib(1), "e.yaml": kib(1)},
+			"its files add up to more than 4Ki"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			url, commit := gitRepo(t)
+			commit(tt.files, nil)
+			f := NewFetcher(Repo{URL: url, Ref: "main"}, 30*time.Second)
+			for _, fetch := range []func() (*Snapshot, error){
+				func() (*Snapshot, error) { return f.Fetch(context.Background()) },
+				func() (*Snapshot, error) { return f.FetchRevision(context.Background(), "main") },
+			} {
+				_, err := fetch()
+				if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), " of "+url+": ")) {
+					t.Errorf("error = %v, want %q", err, tt.err)
+				}
+			}
+		})
+	}
+}
+
+func TestTheFileSizeLimitIs16MiB(t *testing.T) {
+	url, commit := gitRepo(t)
+	commit(map[string]string{"charts/big.tgz": strings.Repeat("\x00", 16<<20+1)}, nil)
+	_, err := NewFetcher(Repo{URL: url, Ref: "main"}, 30*time.Second).Fetch(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "charts/big.tgz is larger than 16Mi, the most kube-gitops reads in one file") {
+		t.Errorf("error = %v", err)
+	}
+}

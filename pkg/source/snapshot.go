@@ -37,8 +37,12 @@ func newSnapshot(s storer.EncodedObjectStorer, hash plumbing.Hash, url, ref stri
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s in %s: %w", hash, url, err)
 	}
-	return &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When,
-		files: &treeFS{root: tree, mtime: commit.Committer.When}}, nil
+	snap := &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When,
+		files: &treeFS{root: tree, mtime: commit.Committer.When}}
+	if err := snap.files.checkSize(); err != nil {
+		return nil, fmt.Errorf("commit %s of %s: %w", snap.ShortRevision(), url, err)
+	}
+	return snap, nil
 }
 
 // ShortRevision is the first 7 characters of the commit hash, as git shows it.

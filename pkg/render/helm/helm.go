@@ -61,6 +61,9 @@ type Request struct {
 	Source *v1alpha1.HelmSource
 	// Files is the repository at the revision being rendered.
 	Files fs.FS
+	// Chart, when set, is the chart spec.helm.chart names, already downloaded (Download): it is
+	// rendered without network access.
+	Chart *Archive
 }
 
 // Renderer renders charts; it is safe for concurrent use and caches what it downloads.
@@ -122,7 +125,7 @@ func (r *Renderer) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 	if err != nil {
 		return nil, err
 	}
-	ch, where, err := r.chart(ctx, req.Files, &src.Chart)
+	ch, where, err := r.chart(ctx, req.Files, &src.Chart, req.Chart)
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +139,9 @@ func (r *Renderer) Render(ctx context.Context, req Request) ([]*unstructured.Uns
 	return manifest.Decode(where+" rendered", []byte(text), &manifest.Budget{Max: r.opts.MaxOutputBytes})
 }
 
-// chart loads the chart that spec.helm.chart names, and says where it came from for errors.
-func (r *Renderer) chart(ctx context.Context, fsys fs.FS, c *v1alpha1.HelmChart) (*chart.Chart, string, error) {
+// chart loads the chart that spec.helm.chart names (downloaded already, or downloading it now),
+// and says where it came from for errors.
+func (r *Renderer) chart(ctx context.Context, fsys fs.FS, c *v1alpha1.HelmChart, downloaded *Archive) (*chart.Chart, string, error) {
 	switch {
 	case c.Path != "" && c.RepoURL != "":
 		return nil, "", fmt.Errorf("spec.helm.chart has both path and repoURL: keep path for a chart in this repository, or repoURL and name for a published chart")
@@ -146,17 +150,16 @@ func (r *Renderer) chart(ctx context.Context, fsys fs.FS, c *v1alpha1.HelmChart)
 		// charts from Git, the chart's own Chart.yaml is what is rendered.
 		ch, dir, err := loadDir(fsys, "spec.helm.chart.path", c.Path)
 		return ch, "chart " + dir, err
-	case strings.HasPrefix(c.RepoURL, "oci://"):
-		return r.ociChart(ctx, c)
-	case strings.HasPrefix(c.RepoURL, "https://") || strings.HasPrefix(c.RepoURL, "http://"):
-		if err := r.opts.Egress.CheckScheme("spec.helm.chart.repoURL", c.RepoURL); err != nil {
+	case c.RepoURL == "":
+		return nil, "", fmt.Errorf("spec.helm.chart names no chart: set path (a chart directory in this repository) or repoURL, name and version")
+	}
+	if downloaded == nil {
+		var err error
+		if downloaded, err = r.Download(ctx, c); err != nil {
 			return nil, "", err
 		}
-		return r.repoChart(ctx, c)
-	case c.RepoURL != "":
-		return nil, "", fmt.Errorf("spec.helm.chart.repoURL %q: use an https:// Helm repository or an oci:// registry", redact.URL(c.RepoURL))
 	}
-	return nil, "", fmt.Errorf("spec.helm.chart names no chart: set path (a chart directory in this repository) or repoURL, name and version")
+	return downloaded.load()
 }
 
 // checkChart refuses what `helm template` refuses: library charts and missing dependencies.

@@ -1,7 +1,6 @@
 package helm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,8 +10,6 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/registry"
 	"oras.land/oras-go/v2/registry/remote/auth"
 
@@ -28,10 +25,10 @@ type ociTag struct {
 	checked     time.Time
 }
 
-// ociChart pulls a chart from an OCI registry with helm's registry client: repoURL
+// ociArchive pulls a chart from an OCI registry with helm's registry client: repoURL
 // "oci://host/path" and name (appended unless repoURL already ends with it); version is a tag
 // or a semver constraint resolved against the repository's tags (empty: the newest).
-func (r *Renderer) ociChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.Chart, string, error) {
+func (r *Renderer) ociArchive(ctx context.Context, c *v1alpha1.HelmChart) (*Archive, error) {
 	ref := strings.TrimSuffix(strings.TrimPrefix(c.RepoURL, "oci://"), "/")
 	if c.Name != "" && path.Base(ref) != c.Name {
 		ref += "/" + c.Name
@@ -39,15 +36,15 @@ func (r *Renderer) ociChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.
 	host, _, _ := strings.Cut(ref, "/")
 	if host == "" || strings.Contains(host, "@") || !strings.Contains(ref, "/") ||
 		strings.ContainsAny(ref, ":@") && strings.LastIndexAny(ref, ":@") > strings.Index(ref, "/") {
-		return nil, "", fmt.Errorf("spec.helm.chart.repoURL %q: write oci://host/path, with the chart name in spec.helm.chart.name and the version in spec.helm.chart.version (registry credentials are the server's, never in the URL)", redact.URL(c.RepoURL))
+		return nil, fmt.Errorf("spec.helm.chart.repoURL %q: write oci://host/path, with the chart name in spec.helm.chart.name and the version in spec.helm.chart.version (registry credentials are the server's, never in the URL)", redact.URL(c.RepoURL))
 	}
 	client, err := r.registryClient(ctx, host)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	resolved, err := r.resolveTag(client, ref, c.Version)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	version := strings.ReplaceAll(resolved.tag, "_", "+")
 	where := fmt.Sprintf("chart oci://%s:%s", ref, resolved.tag)
@@ -56,19 +53,12 @@ func (r *Renderer) ociChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.
 	if !ok {
 		pulled, err := client.Pull(ref+":"+resolved.tag, registry.PullOptWithChart(true))
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: pull: %w%s", where, egress.Sanitize(err), ctxHint(ctx))
+			return nil, fmt.Errorf("%s: pull: %w%s", where, egress.Sanitize(err), ctxHint(ctx))
 		}
 		data = pulled.Chart.Data
 		r.archives.put("oci/"+pulled.Manifest.Digest, data)
 	}
-	ch, err := loader.LoadArchive(bytes.NewReader(data))
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: not a chart archive: %w", where, err)
-	}
-	if ch.Name() != path.Base(ref) || ch.Metadata.Version != version {
-		return nil, "", fmt.Errorf("%s holds chart %s %s, not %s %s", where, ch.Name(), ch.Metadata.Version, path.Base(ref), version)
-	}
-	return ch, where, nil
+	return &Archive{Data: data, Where: where, Name: path.Base(ref), Version: version}, nil
 }
 
 // resolveTag picks the tag for version and resolves its digest, reusing an answer for IndexTTL.

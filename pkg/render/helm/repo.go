@@ -16,7 +16,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/repo"
 	"sigs.k8s.io/yaml"
 
@@ -38,43 +37,36 @@ type indexEntry struct {
 	checked time.Time
 }
 
-// repoChart resolves name and version (exact, or a semver constraint; empty: newest) against the
-// repository's index.yaml, and downloads the archive (or takes it from the cache by digest).
-func (r *Renderer) repoChart(ctx context.Context, c *v1alpha1.HelmChart) (*chart.Chart, string, error) {
+// repoArchive resolves name and version (exact, or a semver constraint; empty: newest) against
+// the repository's index.yaml, and downloads the archive (or takes it from the cache by digest).
+func (r *Renderer) repoArchive(ctx context.Context, c *v1alpha1.HelmChart) (*Archive, error) {
 	if c.Name == "" {
-		return nil, "", fmt.Errorf("spec.helm.chart.name is empty: name the chart in the Helm repository %s", redact.URL(c.RepoURL))
+		return nil, fmt.Errorf("spec.helm.chart.name is empty: name the chart in the Helm repository %s", redact.URL(c.RepoURL))
 	}
 	idx, err := r.index(ctx, c.RepoURL)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	cv, err := idx.Get(c.Name, c.Version)
 	if err != nil {
-		return nil, "", notFound(idx, c, err)
+		return nil, notFound(idx, c, err)
 	}
 	where := fmt.Sprintf("chart %s %s from %s", c.Name, cv.Version, redact.URL(c.RepoURL))
 	if len(cv.URLs) == 0 {
-		return nil, "", fmt.Errorf("%s: index.yaml lists no download URL", where)
+		return nil, fmt.Errorf("%s: index.yaml lists no download URL", where)
 	}
 	chartURL, err := repo.ResolveReferenceURL(c.RepoURL, cv.URLs[0])
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: index.yaml gives the download URL %q, which does not resolve: fix the repository's index", where, redact.URL(cv.URLs[0]))
+		return nil, fmt.Errorf("%s: index.yaml gives the download URL %q, which does not resolve: fix the repository's index", where, redact.URL(cv.URLs[0]))
 	}
 	if err := r.opts.Egress.CheckChartURL(c.RepoURL, chartURL); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	data, err := r.archive(ctx, c.RepoURL, chartURL, cv.Digest)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	ch, err := loader.LoadArchive(bytes.NewReader(data))
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %s is not a chart archive: %w", where, redact.URL(chartURL), err)
-	}
-	if ch.Name() != c.Name || ch.Metadata.Version != cv.Version {
-		return nil, "", fmt.Errorf("%s: %s holds chart %s %s, not what index.yaml says", where, redact.URL(chartURL), ch.Name(), ch.Metadata.Version)
-	}
-	return ch, where, nil
+	return &Archive{Data: data, Where: where, From: chartURL, Name: c.Name, Version: cv.Version}, nil
 }
 
 func notFound(idx *repo.IndexFile, c *v1alpha1.HelmChart, err error) error {

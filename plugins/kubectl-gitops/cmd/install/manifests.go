@@ -113,7 +113,9 @@ func deployment(s Settings) *unstructured.Unstructured {
 					},
 					"readinessProbe": probe("/readyz"),
 					"livenessProbe":  probe("/livez"),
-					"resources":      map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "128Mi"}, "limits": map[string]any{"memory": "512Mi"}},
+					// The limit is the server's 512Mi plus its render workers' budgets
+					// (--render-workers 2 × --render-memory-limit 512Mi): they count in it.
+					"resources": map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "128Mi"}, "limits": map[string]any{"memory": "1536Mi"}},
 					"securityContext": map[string]any{"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
 						"capabilities": map[string]any{"drop": []any{"ALL"}}},
 					"volumeMounts": append(mounts, map[string]any{"name": "tmp", "mountPath": "/tmp"}),
