@@ -53,6 +53,7 @@ type ExtraConfig struct {
 	Git       desiredstate.GitLocation
 	Previewer desiredstate.Previewer
 	Syncs     desiredstate.SyncRequester
+	Removals  desiredstate.RemovalConfirmer
 	Revisions desiredstate.RevisionChecker
 
 	Promotions       *store.Promotions
@@ -88,6 +89,7 @@ func (c CompletedConfig) New() (*genericapiserver.GenericAPIServer, error) {
 		"desiredstates":           desiredstate.NewREST(c.extra.Reader, c.extra.Git),
 		"desiredstates/history":   desiredstate.NewHistoryREST(c.extra.Reader),
 		"desiredstates/sync":      desiredstate.NewSyncREST(c.extra.Reader, c.extra.Syncs, c.extra.Revisions),
+		"desiredstates/removal":   desiredstate.NewRemovalREST(c.extra.Reader, c.extra.Removals),
 		"desiredstates/manifests": desiredstate.NewManifestsREST(c.extra.Reader, c.extra.Previewer),
 		"desiredstates/diff":      desiredstate.NewDiffREST(c.extra.Reader, c.extra.Previewer),
 		"promotions":              promotion.NewREST(c.extra.Promotions, c.extra.PromotionRecords),

@@ -127,6 +127,8 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
 	})
 	c.refreshNow = make(chan struct{}, 1)
+	records := store.NewWriter(dyn, c.reader, 16)
+	records.Guard = store.RemovalGuard{Share: float64(o.RemovalGuardPercent) / 100, Min: o.RemovalGuardMin}
 	c.loop = &refresh.Loop{
 		Trigger:     c.refreshNow,
 		Fetcher:     root,
@@ -134,7 +136,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		Environment: o.Environment,
 		Namespace:   o.Namespace,
 		Reader:      c.reader,
-		Writer:      store.NewWriter(dyn, c.reader, 16),
+		Writer:      records,
 		Sources:     c.sources,
 		Events:      events,
 		Interval:    o.PollInterval,

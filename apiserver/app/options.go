@@ -55,6 +55,9 @@ type Options struct {
 	AllowOtherNamespaces bool
 
 	ManageProtectedNamespaces []string
+
+	RemovalGuardPercent int
+	RemovalGuardMin     int
 }
 
 // NewOptions returns the defaults: no etcd (the store lives in the host cluster as CRs), no
@@ -117,6 +120,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.RenderWorkers, "render-workers", o.RenderWorkers, "How many worker processes render applications (Helm templates, kustomize builds) at once. A render over --render-timeout, or a worker over --render-memory-limit, is killed and replaced, and the application says so. 0 renders inside the server, where a runaway render cannot be stopped.")
 	fs.Var(&o.RenderMemoryLimit, "render-memory-limit", "Memory budget of each render worker: the memory it allocates (about 20Mi at rest; the program's pages, shared with the server, do not count). Worker memory counts in the server's: give the server's container its own memory plus --render-workers × this (by default 2 × 512Mi).")
 	fs.StringSliceVar(&o.ManageProtectedNamespaces, "manage-protected-namespaces", o.ManageProtectedNamespaces, "Protected namespaces (kube-system, kube-public, kube-node-lease, the server's own) that applications may deploy into anyway, once they opted in like any other namespace.")
+	fs.IntVar(&o.RemovalGuardPercent, "removal-guard-percent", o.RemovalGuardPercent, "A read of Git that removes more than this percentage of the environment's DesiredStates at once (and at least --removal-guard-min), or every one of them, is held until confirmed with kubectl gitops confirm-removal: a wrong --path or a broken merge must not wipe the cluster. 100 turns the percentage check off.")
+	fs.IntVar(&o.RemovalGuardMin, "removal-guard-min", o.RemovalGuardMin, "The fewest removals at once that --removal-guard-percent holds.")
 	fs.BoolVar(&o.AllowOtherNamespaces, "allow-other-namespaces", o.AllowOtherNamespaces, "Let an application create objects in namespaces other than its DesiredState's (its ServiceAccount's RBAC still applies).")
 }
 
@@ -148,6 +153,12 @@ func (o *Options) Validate() error {
 	}
 	if o.PollInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--poll-interval %s is too short; use 1s or more", o.PollInterval))
+	}
+	if o.RemovalGuardPercent < 0 || o.RemovalGuardPercent > 100 {
+		errs = append(errs, fmt.Errorf("--removal-guard-percent %d: use 0 to 100", o.RemovalGuardPercent))
+	}
+	if o.RemovalGuardMin < 1 {
+		errs = append(errs, fmt.Errorf("--removal-guard-min %d: use 1 or more", o.RemovalGuardMin))
 	}
 	errs = append(errs, o.Recommended.Validate()...)
 	return errors.Join(errs...)

@@ -46,6 +46,7 @@ func (o *Options) Run(ctx context.Context) error {
 		Git:       desiredstate.GitLocation{RepoURL: o.Repo, Ref: o.Ref, Path: o.Path},
 		Previewer: c.preview,
 		Syncs:     c.statuses,
+		Removals:  c.statuses,
 		Revisions: c.revisions,
 
 		Promotions:       c.promotions,

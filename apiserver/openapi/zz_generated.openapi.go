@@ -25,6 +25,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.DesiredStateList{}.OpenAPIModelName():           schema_pkg_apis_gitops_v1alpha1_DesiredStateList(ref),
 		v1alpha1.DesiredStateManifests{}.OpenAPIModelName():      schema_pkg_apis_gitops_v1alpha1_DesiredStateManifests(ref),
 		v1alpha1.DesiredStatePreviewOptions{}.OpenAPIModelName(): schema_pkg_apis_gitops_v1alpha1_DesiredStatePreviewOptions(ref),
+		v1alpha1.DesiredStateRemoval{}.OpenAPIModelName():        schema_pkg_apis_gitops_v1alpha1_DesiredStateRemoval(ref),
 		v1alpha1.DesiredStateSpec{}.OpenAPIModelName():           schema_pkg_apis_gitops_v1alpha1_DesiredStateSpec(ref),
 		v1alpha1.DesiredStateStatus{}.OpenAPIModelName():         schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref),
 		v1alpha1.DesiredStateSync{}.OpenAPIModelName():           schema_pkg_apis_gitops_v1alpha1_DesiredStateSync(ref),
@@ -39,6 +40,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.PromotionPolicy{}.OpenAPIModelName():            schema_pkg_apis_gitops_v1alpha1_PromotionPolicy(ref),
 		v1alpha1.PromotionSpec{}.OpenAPIModelName():              schema_pkg_apis_gitops_v1alpha1_PromotionSpec(ref),
 		v1alpha1.PromotionStatus{}.OpenAPIModelName():            schema_pkg_apis_gitops_v1alpha1_PromotionStatus(ref),
+		v1alpha1.RemovalStatus{}.OpenAPIModelName():              schema_pkg_apis_gitops_v1alpha1_RemovalStatus(ref),
 		v1alpha1.ResourceDiff{}.OpenAPIModelName():               schema_pkg_apis_gitops_v1alpha1_ResourceDiff(ref),
 		v1alpha1.ResourceStatus{}.OpenAPIModelName():             schema_pkg_apis_gitops_v1alpha1_ResourceStatus(ref),
 		v1alpha1.Source{}.OpenAPIModelName():                     schema_pkg_apis_gitops_v1alpha1_Source(ref),
@@ -449,6 +451,56 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStatePreviewOptions(ref common.Refer
 	}
 }
 
+func schema_pkg_apis_gitops_v1alpha1_DesiredStateRemoval(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "DesiredStateRemoval is the body of a create on desiredstates/removal: confirm a held removal of the DesiredState from Git (status.removal).",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the DesiredState's name.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"accepted": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Accepted is set in the response once the confirmation is recorded.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message says what happens next.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_gitops_v1alpha1_DesiredStateSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -614,6 +666,12 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 							Ref:         ref(v1alpha1.SyncOperation{}.OpenAPIModelName()),
 						},
 					},
+					"removal": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Removal is set while the removal of this DesiredState from Git is held: its file went away in a change that would remove many applications at once (every application of the environment, or more than the server's --removal-guard-share of them), which is what a wrong --path or a broken merge looks like. Nothing is deleted until someone allowed to create desiredstates/removal confirms it (kubectl gitops confirm-removal) or the file comes back.",
+							Ref:         ref(v1alpha1.RemovalStatus{}.OpenAPIModelName()),
+						},
+					},
 					"conditions": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
@@ -639,7 +697,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.AutomationPause{}.OpenAPIModelName(), v1alpha1.HealthStatus{}.OpenAPIModelName(), v1alpha1.PinStatus{}.OpenAPIModelName(), v1alpha1.ResourceStatus{}.OpenAPIModelName(), v1alpha1.SourceStatus{}.OpenAPIModelName(), v1alpha1.SyncOperation{}.OpenAPIModelName(), v1alpha1.SyncRecord{}.OpenAPIModelName(), v1alpha1.SyncStatus{}.OpenAPIModelName(), v1.Condition{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			v1alpha1.AutomationPause{}.OpenAPIModelName(), v1alpha1.HealthStatus{}.OpenAPIModelName(), v1alpha1.PinStatus{}.OpenAPIModelName(), v1alpha1.RemovalStatus{}.OpenAPIModelName(), v1alpha1.ResourceStatus{}.OpenAPIModelName(), v1alpha1.SourceStatus{}.OpenAPIModelName(), v1alpha1.SyncOperation{}.OpenAPIModelName(), v1alpha1.SyncRecord{}.OpenAPIModelName(), v1alpha1.SyncStatus{}.OpenAPIModelName(), v1.Condition{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -1206,6 +1264,50 @@ func schema_pkg_apis_gitops_v1alpha1_PromotionStatus(ref common.ReferenceCallbac
 		},
 		Dependencies: []string{
 			v1alpha1.PinChange{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_gitops_v1alpha1_RemovalStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RemovalStatus is a held removal of a DesiredState from Git.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"revision": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Revision is the commit that removed the DesiredState's file.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"since": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Since is when the removal was first held.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message says how many applications that commit removes and how to confirm.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"confirmedBy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ConfirmedBy is who confirmed the removal; the server then deletes the DesiredState (and, with spec.sync.prune, its objects).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"revision", "since"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
 	}
 }
 

@@ -191,7 +191,8 @@ func needsSync(oldObj, newObj any) bool {
 	if !ok1 || !ok2 {
 		return true
 	}
-	return !apiequality.Semantic.DeepEqual(o.Spec, n.Spec) ||
+	return (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) ||
+		!apiequality.Semantic.DeepEqual(o.Spec, n.Spec) ||
 		!apiequality.Semantic.DeepEqual(o.Labels, n.Labels) ||
 		!apiequality.Semantic.DeepEqual(o.Annotations, n.Annotations) ||
 		o.Status.Source != n.Status.Source ||

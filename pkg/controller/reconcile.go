@@ -31,6 +31,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		c.forget(k)
 		return nil
 	}
+	if ds.DeletionTimestamp != nil {
+		return c.cleanup(ctx, ds)
+	}
 	op := ds.Status.Operation
 	if d := c.admit(ctx, ds); !d.Allowed {
 		return c.refuse(ctx, ds, op, d)

@@ -98,6 +98,7 @@ func (l *Loop) Once(ctx context.Context) error {
 	}
 	state.RepoURL, state.Ref, state.Path = redact.URL(snap.URL), snap.Ref, l.Path
 	state.SetFetched(snap.Revision, time.Now(), messages)
+	state.SetRemovalsHeld(out.Held, out.Total, snap.Revision)
 	if err := l.Sources.Put(ctx, l.Environment, state); err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ func (l *Loop) Once(ctx context.Context) error {
 	}
 	klog.V(2).InfoS("Refreshed from Git", "environment", l.Environment, "revision", snap.ShortRevision(),
 		"desiredStates", len(res.States), "created", out.Created, "updated", out.Updated, "deleted", out.Deleted,
-		"kept", out.Kept, "problems", len(problems), "duration", time.Since(start).Round(time.Millisecond))
+		"kept", out.Kept, "held", out.Held, "problems", len(problems), "duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

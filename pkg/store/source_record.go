@@ -36,7 +36,20 @@ const (
 	SourceReady = "Ready"
 	// SourceValid is True when every DesiredState file could be used.
 	SourceValid = "Valid"
+	// SourceRemovalsHeld is True while DesiredStates removed from Git wait for a confirmation
+	// (kubectl gitops confirm-removal): too many went at once.
+	SourceRemovalsHeld = "RemovalsHeld"
 )
+
+// SetRemovalsHeld records how many removals of the read of revision wait for confirmation.
+func (s *SourceState) SetRemovalsHeld(held, total int, revision string) {
+	if held == 0 {
+		meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: SourceRemovalsHeld, Status: metav1.ConditionFalse, Reason: "NoneHeld", Message: "no removal waits for confirmation"})
+		return
+	}
+	meta.SetStatusCondition(&s.Conditions, metav1.Condition{Type: SourceRemovalsHeld, Status: metav1.ConditionTrue, Reason: "TooManyRemovals", Message: fmt.Sprintf(
+		"revision %s removes %d of %d DesiredStates at once; they are kept until confirmed: kubectl gitops confirm-removal --all -A (or fix --path, or restore the files)", revision, held, total)})
+}
 
 // SetFetched records a successful read of revision with the given file errors.
 func (s *SourceState) SetFetched(revision string, now time.Time, fileErrors []string) {

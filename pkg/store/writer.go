@@ -21,12 +21,18 @@ import (
 // kept (so nothing is pruned by mistake) and the condition says what to fix.
 const reasonInvalidSpec = "InvalidSpec"
 
+// FinalizerCleanup keeps the record of a DesiredState removed from Git until the sync loop has
+// pruned its application's objects (spec.sync.prune) or labelled them as orphans.
+const FinalizerCleanup = "gitops.kube-gitops.dev/cleanup"
+
 // Writer makes the records equal to one load of the environment's DesiredState files. Only the
 // replica holding the Lease runs it.
 type Writer struct {
 	client  dynamic.Interface
 	reader  *Reader
 	workers int
+	// Guard holds removals that look like a mistake rather than a change.
+	Guard RemovalGuard
 }
 
 // NewWriter returns a Writer that reads the current records from reader's cache and writes with
@@ -39,7 +45,10 @@ func NewWriter(client dynamic.Interface, reader *Reader, workers int) *Writer {
 // as those whose namespace does not exist.
 type Outcome struct {
 	Created, Updated, Deleted, Kept int
-	Errors                          []desired.FileError
+	// Held DesiredStates were removed from Git but are kept until a removal is confirmed, out of
+	// Total before this load.
+	Held, Total int
+	Errors      []desired.FileError
 }
 
 // Publish creates, updates and deletes records so that they equal res. A record whose file is
@@ -95,7 +104,12 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 			return nil
 		})
 	}
+	var removed []*v1alpha1.DesiredState
 	for k, old := range existing {
+		if old.DeletionTimestamp != nil {
+			continue // removed earlier; the sync loop is cleaning up after it
+		}
+		out.Total++
 		if wanted[k] {
 			continue
 		}
@@ -106,6 +120,15 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 		if ok {
 			count(&out.Kept)
 			g.Go(func() error { return w.markBroken(gctx, old, broken) })
+			continue
+		}
+		removed = append(removed, old)
+	}
+	hold := w.Guard.Holds(len(removed), out.Total)
+	for _, old := range removed {
+		if hold && (old.Status.Removal == nil || old.Status.Removal.ConfirmedBy == "") {
+			count(&out.Held)
+			g.Go(func() error { return w.markHeld(gctx, old, res.Origin.Revision, len(removed), out.Total) })
 			continue
 		}
 		g.Go(func() error {
@@ -128,6 +151,7 @@ func next(old, s *v1alpha1.DesiredState) *v1alpha1.DesiredState {
 	if old == nil {
 		n.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusUnknown}
 		n.Status.Health = v1alpha1.HealthStatus{Status: v1alpha1.HealthUnknown}
+		n.Finalizers = []string{FinalizerCleanup}
 		return n
 	}
 	status := *old.Status.DeepCopy()
@@ -142,7 +166,9 @@ func next(old, s *v1alpha1.DesiredState) *v1alpha1.DesiredState {
 	if c := meta.FindStatusCondition(status.Conditions, v1alpha1.ConditionStalled); c != nil && c.Reason == reasonInvalidSpec {
 		meta.RemoveStatusCondition(&status.Conditions, v1alpha1.ConditionStalled)
 	}
+	status.Removal = nil // the file is back
 	n.Status = status
+	n.Finalizers = []string{FinalizerCleanup}
 	n.ObjectMeta.UID, n.ObjectMeta.ResourceVersion = old.UID, old.ResourceVersion
 	return n
 }
@@ -161,6 +187,7 @@ func isCurrent(old, s *v1alpha1.DesiredState) bool {
 	return apiequality.Semantic.DeepEqual(old.Spec, n.Spec) &&
 		apiequality.Semantic.DeepEqual(old.Labels, n.Labels) &&
 		apiequality.Semantic.DeepEqual(old.Annotations, n.Annotations) &&
+		apiequality.Semantic.DeepEqual(old.Finalizers, n.Finalizers) &&
 		apiequality.Semantic.DeepEqual(old.Status, n.Status)
 }
 

@@ -32,6 +32,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&DesiredState{},
 		&DesiredStateList{},
 		&DesiredStateSync{},
+		&DesiredStateRemoval{},
 		&DesiredStateManifests{},
 		&DesiredStateDiff{},
 		&DesiredStateHistory{},

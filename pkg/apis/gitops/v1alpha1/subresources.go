@@ -7,6 +7,22 @@ import (
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
+// DesiredStateRemoval is the body of a create on desiredstates/removal: confirm a held removal
+// of the DesiredState from Git (status.removal).
+type DesiredStateRemoval struct {
+	metav1.TypeMeta `json:",inline"`
+	// Name is the DesiredState's name.
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	// Accepted is set in the response once the confirmation is recorded.
+	// +optional
+	Accepted bool `json:"accepted,omitempty"`
+	// Message says what happens next.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
 // DesiredStateSync is the body of a create on desiredstates/sync: sync now, optionally another
 // revision (a rollback), with or without prune, or as a dry run.
 type DesiredStateSync struct {

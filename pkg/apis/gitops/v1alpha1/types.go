@@ -232,11 +232,34 @@ type DesiredStateStatus struct {
 	// Operation is a sync that was requested (through desiredstates/sync) and has not finished.
 	// +optional
 	Operation *SyncOperation `json:"operation,omitempty"`
+	// Removal is set while the removal of this DesiredState from Git is held: its file went away
+	// in a change that would remove many applications at once (every application of the
+	// environment, or more than the server's --removal-guard-share of them), which is what a
+	// wrong --path or a broken merge looks like. Nothing is deleted until someone allowed to
+	// create desiredstates/removal confirms it (kubectl gitops confirm-removal) or the file
+	// comes back.
+	// +optional
+	Removal *RemovalStatus `json:"removal,omitempty"`
 	// Conditions: Ready, Stalled, Reconciling and Stale.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// RemovalStatus is a held removal of a DesiredState from Git.
+type RemovalStatus struct {
+	// Revision is the commit that removed the DesiredState's file.
+	Revision string `json:"revision"`
+	// Since is when the removal was first held.
+	Since metav1.Time `json:"since"`
+	// Message says how many applications that commit removes and how to confirm.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// ConfirmedBy is who confirmed the removal; the server then deletes the DesiredState (and,
+	// with spec.sync.prune, its objects).
+	// +optional
+	ConfirmedBy string `json:"confirmedBy,omitempty"`
 }
 
 // AutomationPause says who paused automated sync, when, and at which revision.

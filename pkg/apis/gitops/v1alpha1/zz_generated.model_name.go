@@ -43,6 +43,11 @@ func (in DesiredStatePreviewOptions) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in DesiredStateRemoval) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.DesiredStateRemoval"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in DesiredStateSpec) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.DesiredStateSpec"
 }
@@ -110,6 +115,11 @@ func (in PromotionSpec) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PromotionStatus) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.PromotionStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RemovalStatus) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.RemovalStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -1,0 +1,62 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
+)
+
+// cleanupRecheck is how often the objects of a removed application are looked at again while
+// their own finalizers run.
+const cleanupRecheck = 2 * time.Second
+
+// cleanup handles a DesiredState removed from Git (its record is being deleted): with
+// spec.sync.prune its objects are deleted, and the record goes once they are gone; without, they
+// are left in place, labelled as orphans. An Event says which. Objects in a namespace that is no
+// longer opted in are left alone.
+func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) error {
+	k := key(ds.Namespace, ds.Name)
+	if !slices.Contains(ds.Finalizers, store.FinalizerCleanup) {
+		return nil
+	}
+	req := applyRequest(ds, nil, c.AllowOtherNamespaces)
+	req.AllowEmpty = true
+	switch d := c.admit(ctx, ds); {
+	case !d.Allowed:
+		c.warn(ds, "RemovedNotCleanedUp", "removed from Git; its objects were left in place: "+d.Message)
+	case ds.Spec.Sync.Prune:
+		res, err := c.Engine.Apply(ctx, req) // nothing desired: prunes the inventory, carefully
+		if res == nil {
+			return fmt.Errorf("prune the objects of %s, removed from Git: %w", k, err)
+		}
+		left, err := c.Engine.Remaining(ctx, req)
+		if err != nil {
+			return fmt.Errorf("check the objects of %s, removed from Git: %w", k, err)
+		}
+		if len(left) > 0 {
+			// Deleted, but finalizers still run (or a delete failed): look again shortly.
+			c.queue.AddAfter(k, cleanupRecheck)
+			return nil
+		}
+		c.Events.Event(ref(ds), corev1.EventTypeNormal, "Pruned",
+			fmt.Sprintf("removed from Git: its %d object(s) were deleted", res.Pruned))
+	default:
+		if err := c.Engine.MarkOrphaned(ctx, req); err != nil {
+			return fmt.Errorf("label the objects of %s, removed from Git: %w", k, err)
+		}
+		c.Events.Event(ref(ds), corev1.EventTypeNormal, "Orphaned", fmt.Sprintf(
+			"removed from Git without spec.sync.prune: its %d object(s) were left in place, labelled %s=true", len(ds.Status.Resources), apply.LabelOrphaned))
+	}
+	if err := c.Statuses.ReleaseFinalizer(ctx, ds.Namespace, ds.Name, ds.UID); err != nil {
+		return fmt.Errorf("release %s, removed from Git: %w", k, err)
+	}
+	c.forget(k)
+	return nil
+}
