@@ -90,7 +90,8 @@ func (o *Options) Run(ctx context.Context) error {
 		go c.promotions.Run(hook)
 		go c.tenancy.Run(hook)
 		go o.lead(hook, c.kube, func(ctx context.Context) {
-			if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) {
+			// The opt-ins too: until the RoleBindings are read, no path limit would be known.
+			if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) || !waitSynced(ctx, c.tenancy) {
 				return
 			}
 			go c.controller.Run(ctx)

@@ -120,6 +120,11 @@ func (g *Gate) Check(ctx context.Context, namespace, serviceAccount, file string
 		return Decision{Reason: v1alpha1.ReasonNamespaceProtected, Message: fmt.Sprintf(
 			"namespace %s is protected: the server never manages it unless started with --manage-protected-namespaces=%s; deploy into another namespace", namespace, namespace)}
 	}
+	if !g.HasSynced() {
+		// Fail closed: until the RoleBindings are read, a path limit would go unnoticed.
+		return Decision{Reason: v1alpha1.ReasonNamespaceNotOptedIn, Message: fmt.Sprintf(
+			"the server has not read the opt-ins (RoleBindings) yet; namespace %s is checked again in a moment", namespace)}
+	}
 	v := g.verdict(ctx, account{namespace, serviceAccount})
 	if !v.allowed {
 		why := fmt.Sprintf("the server may not impersonate ServiceAccount %s/%s", namespace, serviceAccount)

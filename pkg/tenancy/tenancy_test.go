@@ -110,6 +110,15 @@ func TestAllowProtected(t *testing.T) {
 	r := &rbac{allowed: map[string]bool{"kube-system/gitops": true}}
 	kube.PrependReactor("create", "selfsubjectaccessreviews", r.react)
 	g := New(Options{Kube: kube, ServerNamespace: "kube-gitops", ServerUser: serverUser, AllowProtected: []string{"kube-system"}})
+	if d := g.Check(context.Background(), "kube-system", "gitops", "f.yaml"); d.Allowed {
+		t.Fatalf("allowed before the RoleBindings were read: %+v", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+	for !g.HasSynced() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if d := g.Check(context.Background(), "kube-system", "gitops", "f.yaml"); !d.Allowed {
 		t.Fatalf("kube-system named by AllowProtected: %+v", d)
 	}

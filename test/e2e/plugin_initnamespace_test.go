@@ -69,7 +69,7 @@ func TestPluginInitNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"}); apps.RoleRef != want ||
+	if want := (rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"}); apps.RoleRef != want ||
 		!reflect.DeepEqual(apps.Subjects, []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "gitops"}}) {
 		t.Errorf("rolebinding gitops: %+v %+v", apps.RoleRef, apps.Subjects)
 	}

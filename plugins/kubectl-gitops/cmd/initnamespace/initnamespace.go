@@ -16,15 +16,16 @@ import (
 )
 
 const example = `  # Let kube-gitops apply the apps of team-a, as its ServiceAccount gitops
-  # with the built-in admin role there
+  # with the built-in edit role there
   kubectl gitops init-namespace team-a
 
-  # Only DesiredState files under clusters/*/team-a/ may target team-a
-  kubectl gitops init-namespace team-a --paths 'clusters/*/team-a/*'
+  # Only DesiredState files named clusters/<env>/team-a.<app>.yaml may
+  # target team-a (a dot cannot be part of a namespace name)
+  kubectl gitops init-namespace team-a --paths 'clusters/*/team-a.*.yaml'
 
-  # Apps of team-b may only edit, as ServiceAccount deployer
+  # Apps of team-b may also manage Roles, as ServiceAccount deployer
   kubectl gitops init-namespace team-b --service-account deployer \
-    --clusterrole edit
+    --clusterrole admin
 
   # Print the objects instead of applying them
   kubectl gitops init-namespace team-a --dry-run
@@ -54,8 +55,11 @@ type InitNamespaceOptions struct {
 // NewInitNamespaceOptions returns the options with their defaults.
 func NewInitNamespaceOptions(streams genericiooptions.IOStreams, newClient func() (kubernetes.Interface, error)) *InitNamespaceOptions {
 	return &InitNamespaceOptions{
-		ServiceAccount:       "gitops",
-		ClusterRole:          "admin",
+		ServiceAccount: "gitops",
+		// edit, not admin: the built-in edit role lets every editor of NS act as
+		// the apps' ServiceAccount (impersonate serviceaccounts), so anything more
+		// would hand editors the admin's rights.
+		ClusterRole:          "edit",
 		ServerNamespace:      "kube-gitops",
 		ServerServiceAccount: "gitops-apiserver",
 		DryRun:               "none",
@@ -79,8 +83,9 @@ func newCmd(o *InitNamespaceOptions) *cobra.Command {
 of NS (it does not create NS: a cluster admin does). It server-side applies:
 
   serviceaccount/gitops     what the apps of NS are applied as
-  rolebinding/gitops        that ServiceAccount -> clusterrole admin: what
-                            the apps may do in NS
+  rolebinding/gitops        that ServiceAccount -> clusterrole edit: what
+                            the apps may do in NS (every editor of NS may
+                            act as it: grant more only with care)
   role/kube-gitops          impersonate that ServiceAccount, nothing else
   rolebinding/kube-gitops   the opt-in: role kube-gitops -> the server's
                             ServiceAccount

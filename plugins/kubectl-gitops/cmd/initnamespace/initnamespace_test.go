@@ -59,7 +59,7 @@ func within80(t *testing.T, text string) {
 }
 
 const report = `serviceaccount/gitops applied: the apps of team-a are applied as it
-rolebinding/gitops applied: serviceaccount gitops -> clusterrole admin
+rolebinding/gitops applied: serviceaccount gitops -> clusterrole edit
 role/kube-gitops applied: impersonate serviceaccount gitops, nothing else
 rolebinding/kube-gitops applied: the opt-in, for the server
 Only files matching clusters/*/team-a/*,apps/team-a/* may target team-a.
@@ -90,7 +90,7 @@ func TestInitNamespaceAppliesTheOptIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRef := rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"}
+	wantRef := rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "edit"}
 	wantSubjects := []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: "team-a", Name: "gitops"}}
 	if apps.RoleRef != wantRef || !reflect.DeepEqual(apps.Subjects, wantSubjects) || !reflect.DeepEqual(apps.Labels, partOf) {
 		t.Errorf("rolebinding gitops: %+v %+v %v", apps.RoleRef, apps.Subjects, apps.Labels)
@@ -183,7 +183,7 @@ func TestInitNamespaceServerDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `serviceaccount/gitops checked: the apps of team-a are applied as it
-rolebinding/gitops checked: serviceaccount gitops -> clusterrole admin
+rolebinding/gitops checked: serviceaccount gitops -> clusterrole edit
 role/kube-gitops checked: impersonate serviceaccount gitops, nothing else
 rolebinding/kube-gitops checked: the opt-in, for the server
 Nothing was changed (server dry run).
