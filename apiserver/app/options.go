@@ -72,20 +72,22 @@ func NewOptions() *Options {
 		ns = "kube-gitops"
 	}
 	return &Options{
-		Recommended:       rec,
-		Ref:               "main",
-		Namespace:         ns,
-		GitTimeout:        60 * time.Second,
-		PollInterval:      60 * time.Second,
-		LeaderElect:       true,
-		LeaseName:         "gitops-apiserver",
-		SyncWorkers:       8,
-		ApplyWorkers:      16,
-		RenderTimeout:     30 * time.Second,
-		RenderWorkers:     2,
-		RenderMemoryLimit: resource.QuantityValue{Quantity: resource.MustParse("512Mi")},
-		VersionInterval:   5 * time.Minute,
-		RegistryCacheTTL:  time.Minute,
+		Recommended:         rec,
+		Ref:                 "main",
+		Namespace:           ns,
+		GitTimeout:          60 * time.Second,
+		PollInterval:        60 * time.Second,
+		LeaderElect:         true,
+		LeaseName:           "gitops-apiserver",
+		SyncWorkers:         8,
+		ApplyWorkers:        16,
+		RenderTimeout:       30 * time.Second,
+		RenderWorkers:       2,
+		RenderMemoryLimit:   resource.QuantityValue{Quantity: resource.MustParse("512Mi")},
+		VersionInterval:     5 * time.Minute,
+		RegistryCacheTTL:    time.Minute,
+		RemovalGuardPercent: 25,
+		RemovalGuardMin:     2,
 	}
 }
 

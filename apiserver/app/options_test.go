@@ -96,3 +96,14 @@ func TestRenderWorkerFlags(t *testing.T) {
 		t.Errorf("--render-memory-limit=256Mi: %v, %d", err, o.RenderMemoryLimit.Value())
 	}
 }
+
+func TestRemovalGuardDefaults(t *testing.T) {
+	o := NewOptions()
+	o.Repo, o.Path, o.Environment = "https://git.example/x.git", "clusters/test", "test"
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if o.RemovalGuardPercent != 25 || o.RemovalGuardMin != 2 {
+		t.Errorf("defaults: %d%% and at least %d", o.RemovalGuardPercent, o.RemovalGuardMin)
+	}
+}

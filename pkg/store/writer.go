@@ -38,7 +38,7 @@ type Writer struct {
 // NewWriter returns a Writer that reads the current records from reader's cache and writes with
 // up to workers parallel requests.
 func NewWriter(client dynamic.Interface, reader *Reader, workers int) *Writer {
-	return &Writer{client: client, reader: reader, workers: workers}
+	return &Writer{client: client, reader: reader, workers: workers, Guard: DefaultRemovalGuard}
 }
 
 // Outcome counts what a Publish changed. Errors are DesiredStates that could not be stored, such

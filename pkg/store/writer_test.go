@@ -48,7 +48,7 @@ func publish(t *testing.T, w *Writer, r *Reader, res *desired.Result) Outcome {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		items, _ := r.List("", nil)
-		if len(items) == len(res.States)+out.Kept {
+		if len(items) == len(res.States)+out.Kept+out.Held {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -126,5 +126,53 @@ func TestPublishKeepsBrokenAndDeletesRemoved(t *testing.T) {
 	a, _ = r.Get("apps", "a")
 	if meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionStalled) != nil {
 		t.Error("Stalled stays after the file was fixed")
+	}
+}
+
+// TestPublishHoldsMassRemovals: a read that removes every DesiredState (a wrong --path, an
+// emptied directory) deletes nothing until each removal is confirmed; then it goes.
+func TestPublishHoldsMassRemovals(t *testing.T) {
+	w, r, client := newTestWriter(t)
+	publish(t, w, r, &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev1"), state("b", "apps/b", "rev1")}})
+	out := publish(t, w, r, &desired.Result{Origin: desired.Origin{Revision: "rev2"}})
+	if out.Held != 2 || out.Deleted != 0 || out.Total != 2 {
+		t.Fatalf("held %d deleted %d of %d, want 2, 0 of 2", out.Held, out.Deleted, out.Total)
+	}
+	for _, name := range []string{"a", "b"} {
+		ds, ok := r.Get("apps", name)
+		if !ok {
+			t.Fatalf("%s was deleted though its removal is held", name)
+		}
+		if ds.Status.Removal == nil || ds.Status.Removal.Revision != "rev2" || !strings.Contains(ds.Status.Removal.Message, "kubectl gitops confirm-removal "+name+" -n apps") {
+			t.Errorf("%s: status.removal = %+v", name, ds.Status.Removal)
+		}
+	}
+	if err := NewStatuses(client).ConfirmRemoval(context.Background(), "apps", "a", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { ds, _ := r.Get("apps", "a"); return ds.Status.Removal.ConfirmedBy == "alice" })
+	out = publish(t, w, r, &desired.Result{Origin: desired.Origin{Revision: "rev2"}})
+	if out.Deleted != 1 || out.Held != 1 {
+		t.Fatalf("after confirming a: deleted %d held %d, want 1 and 1", out.Deleted, out.Held)
+	}
+	// The file of b comes back: nothing is held any more.
+	publish(t, w, r, &desired.Result{States: []*v1alpha1.DesiredState{state("b", "apps/b", "rev3")}})
+	if b, _ := r.Get("apps", "b"); b.Status.Removal != nil {
+		t.Errorf("status.removal stays after the file came back: %+v", b.Status.Removal)
+	}
+	if err := NewStatuses(client).ConfirmRemoval(context.Background(), "apps", "b", "alice"); err != ErrNoRemovalHeld {
+		t.Errorf("confirming a removal that is not held: %v", err)
+	}
+}
+
+// waitFor polls cond (the reader's cache) for up to 5 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

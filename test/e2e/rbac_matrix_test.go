@@ -51,7 +51,7 @@ func TestRBACMatrix(t *testing.T) {
 	if _, err := e.commit(files, "one app per matrix namespace"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove matrix apps", remove...) }()
+	defer e.removeFiles(remove...)
 	for _, ns := range namespaces {
 		waitStatus(t, ns, "app", "", "", 60*time.Second)
 	}

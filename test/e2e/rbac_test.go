@@ -25,7 +25,7 @@ func TestRBACPerNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		_, _ = e.commit(nil, "remove team apps", "clusters/test/team-a-app.yaml", "clusters/test/team-b-app.yaml")
+		e.removeFiles("clusters/test/team-a-app.yaml", "clusters/test/team-b-app.yaml")
 	}()
 	for _, args := range [][]string{
 		{"create", "rolebinding", "alice-gitops-view", "-n", "team-a", "--clusterrole", "kube-gitops-view", "--user", "alice"},

@@ -192,6 +192,23 @@ func (en *env) commit(files map[string]string, message string, remove ...string)
 	return en.git.Commit(en.repo, "main", files, message, remove...)
 }
 
+// removeFiles removes files from main as a test's clean-up: the DesiredState files one commit each,
+// so that the server's guard against mass removals (more than a quarter of the apps at once) does
+// not hold them, then the rest.
+func (en *env) removeFiles(files ...string) {
+	var rest []string
+	for _, f := range files {
+		if strings.HasPrefix(f, "clusters/") {
+			_, _ = en.commit(nil, "remove "+f, f)
+			continue
+		}
+		rest = append(rest, f)
+	}
+	if len(rest) > 0 {
+		_, _ = en.commit(nil, "remove test files", rest...)
+	}
+}
+
 // eventually polls check every 250 ms until it returns nil or timeout passes.
 func eventually(timeout time.Duration, check func() error) error {
 	deadline := time.Now().Add(timeout)

@@ -80,7 +80,7 @@ func TestNamespaceOptIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		_, _ = e.commit(nil, "remove optin", "clusters/test/optin.yaml", "apps/optin/configmap.yaml", "clusters/test/witness.yaml", "apps/witness/configmap.yaml")
+		e.removeFiles("clusters/test/optin.yaml", "apps/optin/configmap.yaml", "clusters/test/witness.yaml", "apps/witness/configmap.yaml")
 	}()
 
 	const hint = "kubectl gitops init-namespace " + ns
@@ -190,7 +190,7 @@ func TestOptInPathGlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		_, _ = e.commit(nil, "remove globs apps", "clusters/test/globs-ok.yaml", "apps/globs-ok/configmap.yaml",
+		e.removeFiles("clusters/test/globs-ok.yaml", "apps/globs-ok/configmap.yaml",
 			"clusters/test/elsewhere.yaml", "apps/globs-bad/configmap.yaml")
 	}()
 	waitStatus(t, ns, "allowed", "Synced", "Healthy", 60*time.Second)

@@ -35,11 +35,7 @@ spec:
 	if _, err := e.commit(files, "a DesiredState on the server's disk, one with a token in its URL"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if _, err := e.commit(nil, "remove the URL test files", "clusters/test/local-disk.yaml", "clusters/test/with-token.yaml"); err != nil {
-			t.Error(err)
-		}
-	}()
+	defer e.removeFiles("clusters/test/local-disk.yaml", "clusters/test/with-token.yaml")
 
 	if err := eventually(30*time.Second, func() error {
 		return eventsContain(ctx, "apps", `clusters/test/local-disk.yaml:5: spec.source.repoURL: "file:///etc" is a path on the server`)

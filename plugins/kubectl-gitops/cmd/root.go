@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/confirmremoval"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/diff"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/history"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/initnamespace"
@@ -52,6 +53,7 @@ resources served by gitops-apiserver), never to Git.`,
 	root.AddCommand(rollback.NewCmd(o))
 	root.AddCommand(diff.NewCmd(o))
 	root.AddCommand(promote.NewCmd(o))
+	root.AddCommand(confirmremoval.NewCmd(o))
 	// Verbs register here, one package each: root.AddCommand(<verb>.NewCmd(o)).
 	return root
 }

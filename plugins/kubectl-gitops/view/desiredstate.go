@@ -65,6 +65,9 @@ func HealthStatus(ds *v1alpha1.DesiredState) string { return OrUnknown(ds.Status
 // or that automated sync is paused; "" when nothing does.
 func Problem(ds *v1alpha1.DesiredState) string {
 	st := ds.Status
+	if st.Removal != nil {
+		return "removal held: " + st.Removal.Message
+	}
 	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
 		return c.Message
 	}
