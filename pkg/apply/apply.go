@@ -11,8 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply/ignore"
 	"github.com/kube-gitops/kube-gitops/pkg/health"
 )
 
@@ -138,6 +140,10 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 		it.result, it.action = out, actionCreated
 		return
 	}
+	ign := ignore.For(r.req.Ignore, it.ref.Group, it.ref.Kind, it.ref.Namespace, it.ref.Name)
+	if live != nil {
+		keepLive(it.obj, live, ign)
+	}
 	dry := opts
 	dry.DryRun = []string{metav1.DryRunAll}
 	out, err := ri.Apply(ctx, it.ref.Name, it.obj, dry)
@@ -163,12 +169,24 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 	case err != nil:
 		it.fail(r.describe(it, verbFor(live), err))
 		return
+	}
+	if live != nil {
+		out = r.withoutDrift(ctx, ri, it, ign, out)
+	}
+	switch {
 	case live != nil && !needsWrite(live, out):
-		it.result, it.action = live, actionUnchanged
+		it.result, it.action, it.drift = live, actionUnchanged, nil
 		return
 	case r.req.DryRun:
 		it.result, it.action = out, actionFor(live)
 		return
+	}
+	if len(it.drift) > 0 {
+		klog.InfoS("Undoing changes made in the cluster", "object", it.ref.String(), "owner", r.req.Owner.String(), "managers", it.drift)
+		if err := r.takeOver(ctx, ri, it, ign); err != nil {
+			it.fail(r.describe(it, "patch", err))
+			return
+		}
 	}
 	out, err = ri.Apply(ctx, it.ref.Name, it.obj, opts)
 	if err != nil {
