@@ -170,8 +170,9 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 		it.fail(r.describe(it, verbFor(live), err))
 		return
 	}
+	takeOver := false
 	if live != nil {
-		out = r.withoutDrift(ctx, ri, it, ign, out)
+		out, takeOver = r.withoutDrift(ctx, ri, it, ign, out)
 	}
 	switch {
 	case live != nil && !needsWrite(live, out):
@@ -183,6 +184,8 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 	}
 	if len(it.drift) > 0 {
 		klog.InfoS("Undoing changes made in the cluster", "object", it.ref.String(), "owner", r.req.Owner.String(), "managers", it.drift)
+	}
+	if takeOver {
 		if err := r.takeOver(ctx, ri, it, ign); err != nil {
 			it.fail(r.describe(it, "patch", err))
 			return

@@ -35,16 +35,17 @@ type ownership struct {
 }
 
 // ownershipOf reads the managed fields of u. An entry's fields are taken over when its manager
-// matches driftManagers, it is on the main resource (not status or scale), at apiVersion (the
-// field paths of other versions may differ), and no ignore rule names the manager; fields at the
-// ignored pointers (and the built-in exceptions) are kept even then.
-func ownershipOf(u *unstructured.Unstructured, apiVersion string, driftManagers []string, ign ignore.Fields) *ownership {
+// matches driftManagers, it is on the main resource (not status or scale), at the apiVersion of
+// desired (the field paths of other versions may differ), and no ignore rule names the manager;
+// fields at the ignored pointers (and the built-in exceptions) are kept even then.
+func ownershipOf(u, desired *unstructured.Unstructured, driftManagers []string, ign ignore.Fields) *ownership {
 	o := &ownership{entries: u.GetManagedFields(), ours: -1}
 	o.sets = make([]*fieldpath.Set, len(o.entries))
 	o.taken = make([]*fieldpath.Set, len(o.entries))
+	apiVersion := desired.GetAPIVersion()
 	var kept []location
 	for _, p := range append(append([]ignore.Pointer(nil), ignore.NeverDrift...), ign.Pointers...) {
-		kept = append(kept, pointerLocation(u.Object, p))
+		kept = append(kept, pointerLocation(desired.Object, u.Object, p))
 	}
 	for i, e := range o.entries {
 		if e.FieldsV1 == nil {
@@ -111,12 +112,22 @@ func (o *ownership) kept() *fieldpath.Set {
 // removed is the fields only drift managers own, which an apply after the take-over removes.
 func (o *ownership) removed() *fieldpath.Set { return o.takenAll().Difference(o.kept()) }
 
-// managers names the drift managers whose fields the apply would remove or revert.
-func (o *ownership) managers(removed *fieldpath.Set) []string {
+// undone names the drift managers whose changes the apply undoes: fields of theirs that it
+// removes, or that it takes back from them (o is the dry run's ownership and before the live
+// object's: a forced apply takes from other managers the fields whose values it changes).
+func (o *ownership) undone(removed *fieldpath.Set, before *ownership) []string {
 	seen := map[string]bool{}
 	for i, t := range o.taken {
 		if t != nil && !t.Intersection(removed).Empty() {
 			seen[o.entries[i].Manager] = true
+		}
+	}
+	for i, t := range before.taken {
+		if t == nil || t.Empty() || seen[before.entries[i].Manager] {
+			continue
+		}
+		if after := o.setOf(before.entries[i]); after == nil || !t.Difference(after).Empty() {
+			seen[before.entries[i].Manager] = true
 		}
 	}
 	out := make([]string, 0, len(seen))
@@ -125,6 +136,16 @@ func (o *ownership) managers(removed *fieldpath.Set) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// setOf returns the fields of the entry of the same manager, operation and subresource as e.
+func (o *ownership) setOf(e metav1.ManagedFieldsEntry) *fieldpath.Set {
+	for i, x := range o.entries {
+		if x.Manager == e.Manager && x.Operation == e.Operation && x.Subresource == e.Subresource {
+			return o.sets[i]
+		}
+	}
+	return nil
 }
 
 // takeOver returns the managed fields with the taken fields moved into kube-gitops' apply entry
@@ -220,7 +241,7 @@ func identityField(loc location) bool {
 // the apply does not touch them, and ownershipOf keeps them from being taken over.
 func keepLive(desired, live *unstructured.Unstructured, ign ignore.Fields) {
 	for _, p := range ign.Pointers {
-		keepAt(desired.Object, live.Object, pointerLocation(desired.Object, p), pointerLocation(live.Object, p), true)
+		keepAt(desired.Object, live.Object, pointerLocation(nil, desired.Object, p), pointerLocation(desired.Object, live.Object, p), true)
 	}
 	if len(ign.Managers) == 0 {
 		return

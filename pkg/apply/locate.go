@@ -92,28 +92,63 @@ func keyMatches(item map[string]any, key value.FieldList) bool {
 	return true
 }
 
-// pointerLocation turns a JSON pointer into a location in obj: a token selects a list item by
-// index where obj has a list, and a map key everywhere else.
-func pointerLocation(obj any, p ignore.Pointer) location {
+// pointerLocation turns a JSON pointer into a location in obj, guided by desired (the object
+// as Git renders it): a token selects a list item by its index in desired's list, and that item
+// is found in obj by its name where it has one (the order of a live list may differ: kubectl
+// edit can put a new container first), else by the same index; everywhere else a token is a
+// map key. desired may be nil.
+func pointerLocation(desired, obj any, p ignore.Pointer) location {
 	loc := make(location, 0, len(p))
-	node := obj
+	node, guide := obj, desired
 	for _, token := range p {
-		if list, ok := node.([]any); ok {
-			i, err := strconv.Atoi(token)
-			if err != nil || i < 0 || i >= len(list) {
-				return append(loc, token) // names nothing that exists; kept as written
-			}
-			loc, node = append(loc, i), list[i]
+		list, ok := node.([]any)
+		if !ok {
+			loc = append(loc, token)
+			node, guide = child(node, token), child(guide, token)
 			continue
 		}
-		loc = append(loc, token)
-		if m, ok := node.(map[string]any); ok {
-			node = m[token]
-		} else {
-			node = nil
+		i, err := strconv.Atoi(token)
+		if err != nil || i < 0 {
+			return append(loc, token) // names nothing in a list; kept as written
 		}
+		var want any
+		if g, ok := guide.([]any); ok && i < len(g) {
+			want = g[i]
+			if name, ok := nameOf(want); ok {
+				i = indexOfName(list, name)
+			}
+		}
+		if i < 0 || i >= len(list) {
+			return append(loc, token)
+		}
+		loc, node, guide = append(loc, i), list[i], want
 	}
 	return loc
+}
+
+func child(node any, key string) any {
+	if m, ok := node.(map[string]any); ok {
+		return m[key]
+	}
+	return nil
+}
+
+func nameOf(item any) (string, bool) {
+	m, ok := item.(map[string]any)
+	if !ok {
+		return "", false
+	}
+	name, ok := m["name"].(string)
+	return name, ok
+}
+
+func indexOfName(list []any, name string) int {
+	for i, item := range list {
+		if n, ok := nameOf(item); ok && n == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // get returns the value at loc in obj.

@@ -17,18 +17,21 @@ import (
 )
 
 // withoutDrift returns what the apply leaves once it has taken over the drift managers' fields:
-// out (the apply's dry run) without the fields only they own, and records those managers in
-// it.drift. The apiserver is asked for the exact result with a dry-run update, as it defaults
-// again some of what is removed (`kubectl create` owns the defaults it was given); if it cannot
-// answer, the local prediction is used.
-func (r *run) withoutDrift(ctx context.Context, ri dynamic.ResourceInterface, it *item, ign ignore.Fields, out *unstructured.Unstructured) *unstructured.Unstructured {
-	o := ownershipOf(out, it.obj.GetAPIVersion(), r.e.drift, ign)
+// out (the apply's dry run) without the fields only they own, and whether a take-over is needed
+// for that. It records in it.drift the managers whose changes the apply undoes. The apiserver
+// is asked for the exact result with a dry-run update, as it defaults again some of what is
+// removed (`kubectl create` owns the defaults it was given); if it cannot answer, the local
+// prediction is used.
+func (r *run) withoutDrift(ctx context.Context, ri dynamic.ResourceInterface, it *item, ign ignore.Fields, out *unstructured.Unstructured) (*unstructured.Unstructured, bool) {
+	o := ownershipOf(out, it.obj, r.e.drift, ign)
 	removed := o.removed()
-	if removed.Empty() {
+	it.drift = o.undone(removed, ownershipOf(it.live, it.obj, r.e.drift, ign))
+	if len(it.drift) == 0 {
 		it.drift = nil
-		return out
 	}
-	it.drift = o.managers(removed)
+	if removed.Empty() {
+		return out, false
+	}
 	want := withoutFields(out, removed, o.kept())
 	check := want.DeepCopy()
 	check.SetManagedFields(nil) // the update keeps the live ones
@@ -36,10 +39,10 @@ func (r *run) withoutDrift(ctx context.Context, ri dynamic.ResourceInterface, it
 	if err != nil {
 		// The message may quote field values (of a Secret, too): only the reason is logged.
 		klog.V(2).InfoS("Cannot dry-run the object without drift; using the local prediction", "object", it.ref.String(), "reason", apierrors.ReasonForError(err))
-		return want
+		return want, true
 	}
 	checked.SetManagedFields(out.GetManagedFields())
-	return checked
+	return checked, true
 }
 
 // takeOver hands the drift managers' fields of it's live object to kube-gitops (see ownership),
@@ -48,7 +51,6 @@ func (r *run) withoutDrift(ctx context.Context, ri dynamic.ResourceInterface, it
 // between, it is read again and the patch computed anew.
 func (r *run) takeOver(ctx context.Context, ri dynamic.ResourceInterface, it *item, ign ignore.Fields) error {
 	live := it.live
-	apiVersion := it.obj.GetAPIVersion()
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if live == nil {
 			var err error
@@ -56,7 +58,7 @@ func (r *run) takeOver(ctx context.Context, ri dynamic.ResourceInterface, it *it
 				return err
 			}
 		}
-		entries, err := ownershipOf(live, apiVersion, r.e.drift, ign).takeOver(apiVersion, metav1.Now())
+		entries, err := ownershipOf(live, it.obj, r.e.drift, ign).takeOver(it.obj.GetAPIVersion(), metav1.Now())
 		if err != nil || entries == nil {
 			return err
 		}
