@@ -48,7 +48,7 @@ var (
 		`{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"registry.example/miner:1"}]}}}}`, ""}
 	setEnv = change{"kubectl-set", types.StrategicMergePatchType,
 		`{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"DEBUG","value":"1"}]}]}}}}`, ""}
-	labelTeam = change{"kubectl-label", types.MergePatchType, `{"metadata":{"labels":{"team":"blue"}}}`, ""}
+	labelTeam  = change{"kubectl-label", types.MergePatchType, `{"metadata":{"labels":{"team":"blue"}}}`, ""}
 	patchImage = change{"kubectl-patch", types.StrategicMergePatchType,
 		`{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.example/web:6.6.6"}]}}}}`, ""}
 )
@@ -124,7 +124,9 @@ func TestKubectlDriftIsShownThenUndone(t *testing.T) {
 		}, 2},
 		{"kubectl apply --server-side --force-conflicts takes the image and adds a label", change{"kubectl", types.ApplyPatchType,
 			`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","labels":{"by":"hand"}},"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.example/web:7"}]}}}}`, ""},
-			func(u *unstructured.Unstructured) bool { return image(u) == "registry.example/web:7" || u.GetLabels()["by"] == "hand" }, 2},
+			func(u *unstructured.Unstructured) bool {
+				return image(u) == "registry.example/web:7" || u.GetLabels()["by"] == "hand"
+			}, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
