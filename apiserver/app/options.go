@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 )
 
 // Options are the flags of gitops-apiserver.
@@ -46,6 +48,7 @@ type Options struct {
 	ApplyWorkers         int
 	RenderTimeout        time.Duration
 	AllowOtherNamespaces bool
+	DriftManagers        []string
 
 	ManageProtectedNamespaces []string
 }
@@ -74,6 +77,7 @@ func NewOptions() *Options {
 		RenderTimeout:    30 * time.Second,
 		VersionInterval:  5 * time.Minute,
 		RegistryCacheTTL: time.Minute,
+		DriftManagers:    apply.DefaultDriftManagers,
 	}
 }
 
@@ -105,6 +109,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.ApplyWorkers, "apply-workers", o.ApplyWorkers, "How many apply requests to the cluster are in flight at once, across all applications.")
 	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "Limit for rendering one application.")
 	fs.StringSliceVar(&o.ManageProtectedNamespaces, "manage-protected-namespaces", o.ManageProtectedNamespaces, "Protected namespaces (kube-system, kube-public, kube-node-lease, the server's own) that applications may deploy into anyway, once they opted in like any other namespace.")
+	fs.StringSliceVar(&o.DriftManagers, "drift-field-managers", o.DriftManagers, "Field managers (shell patterns) whose changes to applied objects a sync undoes and a diff shows: kubectl's by default. Changes by other managers (controllers, operators) are left alone; an empty value turns drift removal off.")
 	fs.BoolVar(&o.AllowOtherNamespaces, "allow-other-namespaces", o.AllowOtherNamespaces, "Let an application create objects in namespaces other than its DesiredState's (its ServiceAccount's RBAC still applies).")
 }
 

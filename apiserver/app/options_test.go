@@ -1,9 +1,12 @@
 package app
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func TestValidateNamesEveryProblem(t *testing.T) {
@@ -30,5 +33,29 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	}
 	if o.PollInterval != 60*time.Second || o.Ref != "main" {
 		t.Errorf("defaults: poll %s ref %s", o.PollInterval, o.Ref)
+	}
+}
+
+// TestDriftFieldManagersFlag: kubectl's managers by default, a list, or none when empty (nil
+// would mean the default to the apply engine).
+func TestDriftFieldManagersFlag(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"kubectl*", "before-first-apply"}},
+		{[]string{"--drift-field-managers=kubectl-edit,helm"}, []string{"kubectl-edit", "helm"}},
+		{[]string{"--drift-field-managers="}, []string{}},
+	}
+	for _, tc := range cases {
+		o := NewOptions()
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(o.DriftManagers, tc.want) || o.DriftManagers == nil {
+			t.Errorf("%v: drift managers %#v, want %#v", tc.args, o.DriftManagers, tc.want)
+		}
 	}
 }

@@ -108,7 +108,7 @@ func (c *Controller) Run(ctx context.Context) {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
 	reg, err := c.Reader.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { c.enqueue(obj) },
+		AddFunc: func(obj any) { c.enqueue(obj) },
 		UpdateFunc: func(oldObj, obj any) {
 			if needsSync(oldObj, obj) {
 				c.enqueue(obj)

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 )
 
 func TestDecide(t *testing.T) {
@@ -68,5 +69,28 @@ func TestFinishOperationRecordsAndKeepsNewerRequests(t *testing.T) {
 	}
 	if len(st.History) != 2 {
 		t.Errorf("history keeps %d, want the limit 2", len(st.History))
+	}
+}
+
+// TestDigestCoversIgnoreRules: new ignore rules are new content, so an automated app applies (or
+// a manual one compares) with them at once.
+func TestDigestCoversIgnoreRules(t *testing.T) {
+	base := apply.Request{Prune: true}
+	withRule := base
+	withRule.Ignore = []v1alpha1.IgnoreRule{{Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}}}
+	otherRule := base
+	otherRule.Ignore = []v1alpha1.IgnoreRule{{Kind: "Deployment", Managers: []string{"kubectl-edit"}}}
+	digests := map[string]string{}
+	for name, req := range map[string]apply.Request{"none": base, "pointer": withRule, "manager": otherRule} {
+		d := digestOf(nil, req)
+		for other, seen := range digests {
+			if seen == d {
+				t.Errorf("ignore rules %s and %s have the same digest", name, other)
+			}
+		}
+		digests[name] = d
+	}
+	if digestOf(nil, withRule) != digests["pointer"] {
+		t.Error("the digest of the same request changes")
 	}
 }

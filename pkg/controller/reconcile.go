@@ -206,7 +206,7 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		r := v1alpha1.ResourceStatus{Group: d.Ref.Group, Version: d.Ref.Version, Kind: d.Ref.Kind, Namespace: d.Ref.Namespace, Name: d.Ref.Name,
 			Sync: v1alpha1.SyncStatusSynced}
 		if d.Action != apply.ActionNone {
-			r.Sync, r.Message = v1alpha1.SyncStatusOutOfSync, strings.ToLower(string(d.Action))+" pending"
+			r.Sync, r.Message = v1alpha1.SyncStatusOutOfSync, pendingMessage(d)
 			outOfSync++
 		}
 		if d.Error != "" {
@@ -222,12 +222,25 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		st.Sync.Status = v1alpha1.SyncStatusSynced
 		st.Sync.Message = "the cluster equals " + short(revision)
 		if outOfSync > 0 {
+			off := "automated sync is off"
+			if ds.Spec.Sync.Automated && ds.Status.AutomationPaused == nil {
+				off = "self-heal is off (spec.sync.selfHeal)"
+			}
 			st.Sync.Status = v1alpha1.SyncStatusOutOfSync
-			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; automated sync is off: sync with kubectl gitops sync %s -n %s", outOfSync, short(revision), ds.Name, ds.Namespace)
+			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; %s: sync with kubectl gitops sync %s -n %s", outOfSync, short(revision), off, ds.Name, ds.Namespace)
 		}
 		setHealth(st)
 		setReady(st)
 	})
+}
+
+// pendingMessage says what a sync would do to an object, and who changed it in the cluster.
+func pendingMessage(d apply.ObjectDiff) string {
+	msg := strings.ToLower(string(d.Action)) + " pending"
+	if len(d.Drift) > 0 {
+		msg += "; changed in the cluster by " + strings.Join(d.Drift, ", ") + ", which a sync undoes (keep such a change with spec.sync.ignore)"
+	}
+	return msg
 }
 
 // refreshHealth recomputes health from the watched objects only.
@@ -291,7 +304,9 @@ func digestOf(objects []*unstructured.Unstructured, req apply.Request) string {
 		h.Write(data)
 		h.Write([]byte{0})
 	}
-	fmt.Fprintf(h, "%v|%v|%v|%s", req.Prune, req.AllowEmpty, req.AllowOtherNamespaces, req.ServiceAccount)
+	fmt.Fprintf(h, "%v|%v|%v|%s|", req.Prune, req.AllowEmpty, req.AllowOtherNamespaces, req.ServiceAccount)
+	ignore, _ := json.Marshal(req.Ignore) // new ignore rules change what an apply leaves alone
+	h.Write(ignore)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

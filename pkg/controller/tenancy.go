@@ -59,4 +59,3 @@ func clearRefusal(st *v1alpha1.DesiredStateStatus) {
 func serviceAccountOf(ds *v1alpha1.DesiredState) string {
 	return orDefault(ds.Spec.Sync.ServiceAccountName, apply.DefaultServiceAccount)
 }
-
