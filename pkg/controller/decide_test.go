@@ -17,6 +17,7 @@ func TestDecide(t *testing.T) {
 	fresh := appliedState{digest: "d1", at: time.Now()}
 	drifted := appliedState{digest: "d1", at: time.Now(), drifted: true}
 	old := appliedState{digest: "d1", at: time.Now().Add(-time.Hour)}
+	differs := appliedState{digest: "d1", at: time.Now(), differs: true}
 	op := &v1alpha1.SyncOperation{}
 	cases := []struct {
 		name   string
@@ -36,6 +37,8 @@ func TestDecide(t *testing.T) {
 		{"resync with self-heal", &old, "d1", heal, nil, actApply},
 		{"resync without self-heal", &old, "d1", auto, nil, actCompare},
 		{"requested sync, manual", &fresh, "d1", manual, op, actApply},
+		{"found different, then self-heal turned on", &differs, "d1", heal, nil, actApply},
+		{"found different, self-heal still off", &differs, "d1", auto, nil, actHealth},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

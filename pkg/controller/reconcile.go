@@ -110,7 +110,7 @@ func (c *Controller) decide(k, digest string, policy v1alpha1.SyncPolicy, op *v1
 		return actApply
 	case policy.Automated && newContent:
 		return actApply
-	case policy.Automated && policy.SelfHeal && recheck:
+	case policy.Automated && policy.SelfHeal && (recheck || st.differs):
 		return actApply
 	case newContent || recheck:
 		c.applied[k] = appliedState{digest: digest, at: time.Now()} // compared at this content
@@ -215,6 +215,12 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		resources = append(resources, r)
 	}
 	c.Live.Track(req.Owner, req.ServiceAccount, resources)
+	c.mu.Lock()
+	if st, ok := c.applied[key(ds.Namespace, ds.Name)]; ok {
+		st.differs = outOfSync > 0 // e.g. drift seen with self-heal off: heal when it is turned on
+		c.applied[key(ds.Namespace, ds.Name)] = st
+	}
+	c.mu.Unlock()
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
 		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
