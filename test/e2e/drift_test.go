@@ -230,6 +230,19 @@ func TestDriftByKubectlIsHealed(t *testing.T) {
 		}
 	})
 
+	t.Run("kubectl explain documents the ignore rules", func(t *testing.T) {
+		// The aggregator fetches the server's OpenAPI shortly after the APIService is available.
+		if err := eventually(90*time.Second, func() error {
+			out, err := e.kubectl("explain", "desiredstates.spec.sync.ignore")
+			if err != nil {
+				return fmt.Errorf("%v: %s", err, out)
+			}
+			return containsAll(out, "jsonPointers", "managers", "RFC 6901", "neither reverted nor removed")
+		}); err != nil {
+			t.Error(err)
+		}
+	})
+
 	t.Run("nothing was re-created", func(t *testing.T) {
 		for name, uid := range uids {
 			if got := deploymentObject(t, ns, name).GetUID(); got != uid {
