@@ -39,8 +39,8 @@ spec:
     ignore:
     - {group: apps, kind: Deployment, name: tuned, managers: [kubectl-set], jsonPointers: [/metadata/labels/team]}
 `, selfHeal),
-		"apps/healer/web.yaml":    deployment("web", "  replicas: 1\n"),
-		"apps/healer/tuned.yaml":  deployment("tuned", "  replicas: 1\n"),
+		"apps/healer/web.yaml":   deployment("web", "  replicas: 1\n"),
+		"apps/healer/tuned.yaml": deployment("tuned", "  replicas: 1\n"),
 		"apps/healer/scaled.yaml": deployment("scaled", "") + "---\n" + fmt.Sprintf(`apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: {name: scaled, namespace: %s}

@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-
 // matrixCheck is one request a user may or may not make.
 type matrixCheck struct {
 	name string

@@ -161,7 +161,9 @@ func TestProtectedNamespacesRefused(t *testing.T) {
 	if _, err := e.commit(files, "an app aimed at kube-public"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove intruder", "clusters/test/intruder.yaml", "apps/intruder/configmap.yaml") }()
+	defer func() {
+		_, _ = e.commit(nil, "remove intruder", "clusters/test/intruder.yaml", "apps/intruder/configmap.yaml")
+	}()
 	waitStalled(t, ns, "intruder", "NamespaceProtected", "--manage-protected-namespaces")
 	if uid, _ := configMapUID(t, ns, "intruder"); uid != "" {
 		t.Error("an object was applied in kube-public")
@@ -215,7 +217,9 @@ func TestStatusRevealsNothingOutsideTheApp(t *testing.T) {
 	if _, err := e.commit(files, "team b's app"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove victim", "clusters/test/victim.yaml", "apps/victim/configmap.yaml") }()
+	defer func() {
+		_, _ = e.commit(nil, "remove victim", "clusters/test/victim.yaml", "apps/victim/configmap.yaml")
+	}()
 	waitStatus(t, "oracle-b", "victim", "Synced", "Healthy", 60*time.Second)
 
 	probe := configMap("secret-plans", "oracle-b", "x") + "---\n" + configMap("no-such-plans", "oracle-b", "x")
