@@ -1612,7 +1612,7 @@ func schema_pkg_apis_gitops_v1alpha1_SyncPolicy(ref common.ReferenceCallback) co
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Ignore names live fields that a sync leaves as they are. Without a rule, a sync (and self-heal) puts back every field Git sets, and removes fields added with kubectl (edit, patch, apply, set, label...; the server's --drift-field-managers) that Git does not set; fields that controllers own (an HPA's replicas, a webhook's defaults) are always left alone. A field an ignore rule names is neither reverted nor removed, and does not make the application OutOfSync.",
+							Description: "Ignore names live fields that a sync leaves as they are. Without a rule, a sync (and self-heal) puts back every field Git sets, and removes fields added with kubectl (edit, patch, apply, set, label...; the server's --drift-field-managers) that Git does not set; fields that only controllers set (an HPA's replicas, a webhook's defaults) are left alone. A field Git sets is Git's even if a controller changes it: leave replicas out of Git for an HPA to scale (or ignore /spec/replicas). A field an ignore rule names is neither reverted nor removed, and does not make the application OutOfSync.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{

@@ -59,12 +59,36 @@ func ownershipOf(u, desired *unstructured.Unstructured, driftManagers []string, 
 		switch {
 		case e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "":
 			o.ours = i
-		case e.Manager != FieldManager && e.Subresource == "" && e.APIVersion == apiVersion &&
-			ignore.MatchManager(driftManagers, e.Manager) && !ignore.MatchManager(ign.Managers, e.Manager):
+		case driftEntry(e, driftManagers) && e.APIVersion == apiVersion && !ignore.MatchManager(ign.Managers, e.Manager):
 			o.taken[i] = takeable(u.Object, set, kept)
 		}
 	}
 	return o
+}
+
+// driftEntry reports whether a managed-fields entry records changes a sync undoes: those of a
+// drift manager on the main resource. kube-gitops itself only ever applies, so an entry of its
+// name that is not an apply was made by someone borrowing the name (kubectl edit
+// --field-manager=kube-gitops), and is drift too.
+func driftEntry(e metav1.ManagedFieldsEntry, driftManagers []string) bool {
+	if e.Subresource != "" {
+		return false
+	}
+	if e.Manager == FieldManager {
+		return e.Operation != metav1.ManagedFieldsOperationApply
+	}
+	return ignore.MatchManager(driftManagers, e.Manager)
+}
+
+// mayHaveDrift reports whether u has an entry of a drift manager at all: most objects do not,
+// and need no further look.
+func mayHaveDrift(u *unstructured.Unstructured, driftManagers []string) bool {
+	for _, e := range u.GetManagedFields() {
+		if driftEntry(e, driftManagers) {
+			return true
+		}
+	}
+	return false
 }
 
 // takeable returns the fields of set that are not at (or around) a location that is kept.

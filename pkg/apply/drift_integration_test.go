@@ -122,6 +122,8 @@ func TestKubectlDriftIsShownThenUndone(t *testing.T) {
 			`{"spec":{"template":{"spec":{"nodeSelector":{"disk":"ssd"}}}}}`, ""}, func(u *unstructured.Unstructured) bool {
 			return nested(u, "spec", "template", "spec", "nodeSelector") != nil
 		}, 2},
+		{"an edit under kube-gitops' own name adds a label", change{FieldManager, types.MergePatchType, `{"metadata":{"labels":{"borrowed":"name"}}}`, ""},
+			func(u *unstructured.Unstructured) bool { return u.GetLabels()["borrowed"] == "name" }, 2},
 		{"kubectl apply --server-side --force-conflicts takes the image and adds a label", change{"kubectl", types.ApplyPatchType,
 			`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","labels":{"by":"hand"}},"spec":{"template":{"spec":{"containers":[{"name":"web","image":"registry.example/web:7"}]}}}}`, ""},
 			func(u *unstructured.Unstructured) bool {
@@ -177,8 +179,8 @@ func TestKubectlDriftIsShownThenUndone(t *testing.T) {
 }
 
 // TestControllerChangesAreLeftAlone: changes made by controllers (an HPA scaling through the scale
-// subresource, an operator's server-side apply) are no drift, shown as no difference, and an
-// apply writes nothing.
+// subresource, an operator's server-side apply), and the restart a kubectl rollout restart asks
+// for, are no drift: shown as no difference, and an apply writes nothing.
 func TestControllerChangesAreLeftAlone(t *testing.T) {
 	ns := setupNamespace(t, "controllers")
 	ctx := testContext(t)
@@ -190,6 +192,9 @@ func TestControllerChangesAreLeftAlone(t *testing.T) {
 	change{"kube-controller-manager", types.MergePatchType, `{"spec":{"replicas":3}}`, "scale"}.make(t, ctx, ns)
 	change{"my-operator", types.ApplyPatchType,
 		`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","annotations":{"operator.example/seen":"yes"}},"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"INJECTED","value":"1"}]}]}}}}`, ""}.make(t, ctx, ns)
+
+	change{"kubectl-rollout", types.StrategicMergePatchType,
+		`{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2026-01-01T00:00:00Z"}}}}}`, ""}.make(t, ctx, ns)
 
 	if d := deploymentDiff(t, ctx, testEngine, req); d.Action != ActionNone || d.Drift != nil {
 		t.Errorf("diff: action %s, drift %v; want None:\nlive:\n%s\ndesired:\n%s", d.Action, d.Drift, yamlOf(d.Live.Object), yamlOf(d.Desired.Object))
@@ -203,7 +208,7 @@ func TestControllerChangesAreLeftAlone(t *testing.T) {
 	}
 	live := getObject(t, ctx, deploymentsGVR, ns, "web")
 	if r, _, _ := unstructured.NestedInt64(live.Object, "spec", "replicas"); r != 3 || live.GetAnnotations()["operator.example/seen"] != "yes" ||
-		!strings.Contains(yamlOf(live.Object["spec"]), "INJECTED") {
+		!strings.Contains(yamlOf(live.Object["spec"]), "INJECTED") || !strings.Contains(yamlOf(live.Object["spec"]), "restartedAt") {
 		t.Errorf("the controllers' changes did not survive:\n%s", yamlOf(live.Object))
 	}
 }

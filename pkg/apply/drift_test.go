@@ -25,8 +25,11 @@ func withManagers(t *testing.T, doc string, managers map[string]string) *unstruc
 	for _, name := range slices.Sorted(maps.Keys(managers)) {
 		e := metav1.ManagedFieldsEntry{Manager: name, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: u.GetAPIVersion(),
 			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(managers[name])}}
-		if name == FieldManager {
+		switch name {
+		case FieldManager:
 			e.Operation = metav1.ManagedFieldsOperationApply
+		case FieldManager + "-update": // kube-gitops' name, borrowed for an update
+			e.Manager = FieldManager
 		}
 		if strings.HasSuffix(name, "-status") {
 			e.Subresource = "status"
@@ -117,6 +120,7 @@ func TestOwnershipKeepsIgnoredAndOtherFields(t *testing.T) {
 		{"kubectl-edit", "kubectl-edit", ignore.Fields{}, "apps/v1", true},
 		{"ignored manager", "kubectl-edit", ignore.Fields{Managers: []string{"kubectl-e*"}}, "apps/v1", false},
 		{"controller", "kube-controller-manager", ignore.Fields{}, "apps/v1", false},
+		{"someone updating under kube-gitops' name", FieldManager + "-update", ignore.Fields{}, "apps/v1", true},
 		{"on the status subresource", "kubectl-edit-status", ignore.Fields{}, "apps/v1", false},
 		{"another API version", "kubectl-edit", ignore.Fields{}, "apps/v1beta2", false},
 	}

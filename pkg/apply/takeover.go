@@ -23,6 +23,10 @@ import (
 // removed (`kubectl create` owns the defaults it was given); if it cannot answer, the local
 // prediction is used.
 func (r *run) withoutDrift(ctx context.Context, ri dynamic.ResourceInterface, it *item, ign ignore.Fields, out *unstructured.Unstructured) (*unstructured.Unstructured, bool) {
+	if !mayHaveDrift(it.live, r.e.drift) && !mayHaveDrift(out, r.e.drift) {
+		it.drift = nil
+		return out, false
+	}
 	o := ownershipOf(out, it.obj, r.e.drift, ign)
 	removed := o.removed()
 	it.drift = o.undone(removed, ownershipOf(it.live, it.obj, r.e.drift, ign))

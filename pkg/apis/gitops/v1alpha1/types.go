@@ -109,9 +109,10 @@ type SyncPolicy struct {
 	// Ignore names live fields that a sync leaves as they are. Without a rule, a sync (and
 	// self-heal) puts back every field Git sets, and removes fields added with kubectl (edit,
 	// patch, apply, set, label...; the server's --drift-field-managers) that Git does not set;
-	// fields that controllers own (an HPA's replicas, a webhook's defaults) are always left
-	// alone. A field an ignore rule names is neither reverted nor removed, and does not make
-	// the application OutOfSync.
+	// fields that only controllers set (an HPA's replicas, a webhook's defaults) are left alone.
+	// A field Git sets is Git's even if a controller changes it: leave replicas out of Git for
+	// an HPA to scale (or ignore /spec/replicas). A field an ignore rule names is neither
+	// reverted nor removed, and does not make the application OutOfSync.
 	// +optional
 	// +listType=atomic
 	Ignore []IgnoreRule `json:"ignore,omitempty"`
