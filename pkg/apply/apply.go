@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -292,6 +293,9 @@ func (r *run) result(items []*item) *Result {
 			st = it.ref.status(v1alpha1.SyncStatusSynced, h, healthMessage(h, msg))
 		default: // created or configured
 			res.Changed++
+			if len(it.drift) > 0 {
+				res.Undone = append(res.Undone, it.ref.String()+": "+strings.Join(it.drift, ", "))
+			}
 			if r.req.DryRun {
 				h, _ := r.liveHealth(it)
 				msg := it.note

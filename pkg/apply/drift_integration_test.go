@@ -151,6 +151,9 @@ func TestKubectlDriftIsShownThenUndone(t *testing.T) {
 			if st := findStatus(res.Resources, "Deployment", "web"); res.Changed != 1 || st.Sync != v1alpha1.SyncStatusSynced {
 				t.Errorf("apply: changed %d, Deployment %+v; want 1 and Synced", res.Changed, st)
 			}
+			if want := []string{"Deployment " + ns + "/web (apps/v1): " + tc.change.manager}; !reflect.DeepEqual(res.Undone, want) {
+				t.Errorf("apply: undone %q, want %q", res.Undone, want)
+			}
 			if w := writes.since(mark); len(w) != tc.writes {
 				t.Errorf("undoing the change wrote %v, want %d writes", w, tc.writes)
 			}

@@ -168,6 +168,9 @@ type Result struct {
 	Abandoned []v1alpha1.ResourceStatus
 	// PruneSkipped says why nothing was pruned, if pruning was wanted and did not run.
 	PruneSkipped string
+	// Undone says whose changes in the cluster were undone (or, with DryRun, would be), one
+	// entry per object, e.g. "Deployment apps/web (apps/v1): kubectl-edit, kubectl-set".
+	Undone []string
 	// Counts of objects. With DryRun, Changed and Pruned count what would change.
 	Changed, Unchanged, Pruned, Failed int
 }

@@ -160,6 +160,11 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 	} else if res.Changed+res.Pruned > 0 && !req.DryRun {
 		c.Events.Event(ref(ds), corev1.EventTypeNormal, "Synced", message)
 	}
+	if len(res.Undone) > 0 && !req.DryRun {
+		// Say whose kubectl changes vanished, and how to keep such a change.
+		c.Events.Event(ref(ds), corev1.EventTypeNormal, "DriftUndone", "undid changes made in the cluster to "+strings.Join(res.Undone, "; ")+
+			"; to keep such a change, commit it to Git or name it in spec.sync.ignore")
+	}
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
 		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")

@@ -219,6 +219,11 @@ func TestDriftByKubectlIsHealed(t *testing.T) {
 		}
 		waitStatus(t, ns, "healer", "Synced", "", 60*time.Second)
 		pluginUntil(t, 0, "diff", "healer", "-n", ns)
+		if err := eventually(30*time.Second, func() error {
+			return eventsContain(t.Context(), ns, "undid changes made in the cluster to Deployment "+ns+"/web (apps/v1): kubectl-label, kubectl-patch, kubectl-set")
+		}); err != nil {
+			t.Error(err)
+		}
 	})
 
 	t.Run("ignored changes and the HPA's replicas stay", func(t *testing.T) {
