@@ -122,7 +122,9 @@ func (r *run) getLive(ctx context.Context, it *item) (*unstructured.Unstructured
 
 // applyOne reads the live object, asks the apiserver what an apply would make of it (a
 // dry run), and writes only if that differs from what is live. A new object is created without
-// the dry run, as there is nothing to compare with.
+// the dry run, as there is nothing to compare with. Fields the ignore rules name keep their live
+// values; changes made by drift managers (kubectl) count as differences, and are undone by
+// taking their fields over before the apply (see ownership).
 func (r *run) applyOne(ctx context.Context, it *item) {
 	live, err := r.getLive(ctx, it)
 	if err != nil {
