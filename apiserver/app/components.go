@@ -79,7 +79,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		return nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	engine, err := apply.New(hostConfig, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper})
+	engine, err := apply.New(hostConfig, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
 	if err != nil {
 		return nil, err
 	}

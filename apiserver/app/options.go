@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/egress"
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
@@ -53,6 +54,7 @@ type Options struct {
 	RenderWorkers        int
 	RenderMemoryLimit    resource.QuantityValue
 	AllowOtherNamespaces bool
+	DriftManagers        []string
 
 	ManageProtectedNamespaces []string
 
@@ -88,6 +90,7 @@ func NewOptions() *Options {
 		RegistryCacheTTL:    time.Minute,
 		RemovalGuardPercent: 25,
 		RemovalGuardMin:     2,
+		DriftManagers:       apply.DefaultDriftManagers,
 	}
 }
 
@@ -124,6 +127,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.ManageProtectedNamespaces, "manage-protected-namespaces", o.ManageProtectedNamespaces, "Protected namespaces (kube-system, kube-public, kube-node-lease, the server's own) that applications may deploy into anyway, once they opted in like any other namespace.")
 	fs.IntVar(&o.RemovalGuardPercent, "removal-guard-percent", o.RemovalGuardPercent, "A read of Git that removes more than this percentage of the environment's DesiredStates at once (and at least --removal-guard-min), or every one of them, is held until confirmed with kubectl gitops confirm-removal: a wrong --path or a broken merge must not wipe the cluster. 100 turns the percentage check off.")
 	fs.IntVar(&o.RemovalGuardMin, "removal-guard-min", o.RemovalGuardMin, "The fewest removals at once that --removal-guard-percent holds.")
+	fs.StringSliceVar(&o.DriftManagers, "drift-field-managers", o.DriftManagers, "Field managers (shell patterns) whose changes to applied objects a sync undoes and a diff shows: kubectl's by default. Changes by other managers (controllers, operators) are left alone; an empty value turns drift removal off.")
 	fs.BoolVar(&o.AllowOtherNamespaces, "allow-other-namespaces", o.AllowOtherNamespaces, "Let an application create objects in namespaces other than its DesiredState's (its ServiceAccount's RBAC still applies).")
 }
 

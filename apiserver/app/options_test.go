@@ -1,6 +1,7 @@
 package app
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,29 @@ func TestRemovalGuardDefaults(t *testing.T) {
 	}
 	if o.RemovalGuardPercent != 25 || o.RemovalGuardMin != 2 {
 		t.Errorf("defaults: %d%% and at least %d", o.RemovalGuardPercent, o.RemovalGuardMin)
+	}
+}
+
+// TestDriftFieldManagersFlag: kubectl's managers by default, a list, or none when empty (nil
+// would mean the default to the apply engine).
+func TestDriftFieldManagersFlag(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"kubectl*", "before-first-apply"}},
+		{[]string{"--drift-field-managers=kubectl-edit,helm"}, []string{"kubectl-edit", "helm"}},
+		{[]string{"--drift-field-managers="}, []string{}},
+	}
+	for _, tc := range cases {
+		o := NewOptions()
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(o.DriftManagers, tc.want) || o.DriftManagers == nil {
+			t.Errorf("%v: drift managers %#v, want %#v", tc.args, o.DriftManagers, tc.want)
+		}
 	}
 }

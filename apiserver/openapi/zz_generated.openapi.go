@@ -32,6 +32,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.HealthStatus{}.OpenAPIModelName():               schema_pkg_apis_gitops_v1alpha1_HealthStatus(ref),
 		v1alpha1.HelmChart{}.OpenAPIModelName():                  schema_pkg_apis_gitops_v1alpha1_HelmChart(ref),
 		v1alpha1.HelmSource{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_HelmSource(ref),
+		v1alpha1.IgnoreRule{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_IgnoreRule(ref),
 		v1alpha1.PinChange{}.OpenAPIModelName():                  schema_pkg_apis_gitops_v1alpha1_PinChange(ref),
 		v1alpha1.PinStatus{}.OpenAPIModelName():                  schema_pkg_apis_gitops_v1alpha1_PinStatus(ref),
 		v1alpha1.PinValue{}.OpenAPIModelName():                   schema_pkg_apis_gitops_v1alpha1_PinValue(ref),
@@ -895,6 +896,85 @@ func schema_pkg_apis_gitops_v1alpha1_HelmSource(ref common.ReferenceCallback) co
 	}
 }
 
+func schema_pkg_apis_gitops_v1alpha1_IgnoreRule(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "IgnoreRule selects objects of the application and names fields of theirs that a sync leaves as they are live. Selectors left empty match every object; at least one of jsonPointers and managers is required. Example, to let people scale a Deployment by hand: {group: apps, kind: Deployment, name: web, jsonPointers: [/spec/replicas]}.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"group": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Group is the API group of the objects, e.g. apps; empty matches every group (there is no way to select only the core group, whose objects have no group).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind of the objects, e.g. Deployment; empty matches every kind.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the objects; empty matches every name.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Namespace of the objects; empty matches every namespace.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"jsonPointers": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "JSONPointers are RFC 6901 pointers to fields left as they are live, e.g. /spec/replicas or /metadata/annotations/example.com~1note (\"~1\" stands for \"/\", \"~0\" for \"~\"); list items are selected by index (/spec/template/spec/containers/0/image). Where Git sets such a field, the live value is kept; where it does not, whatever was added there stays. The object's identity (apiVersion, kind, name, namespace) and kube-gitops' own label and annotations cannot be ignored.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"managers": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Managers are field managers (as in metadata.managedFields, e.g. kubectl-edit or my-operator; shell-style patterns such as kubectl* are allowed) whose fields are left as they are live: neither reverted to Git's values nor removed.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_gitops_v1alpha1_PinChange(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -1627,9 +1707,29 @@ func schema_pkg_apis_gitops_v1alpha1_SyncPolicy(ref common.ReferenceCallback) co
 							Format:      "",
 						},
 					},
+					"ignore": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Ignore names live fields that a sync leaves as they are. Without a rule, a sync (and self-heal) puts back every field Git sets, and removes fields added with kubectl (edit, patch, apply, set, label...; the server's --drift-field-managers) that Git does not set; fields that only controllers set (an HPA's replicas, a webhook's defaults) are left alone. A field Git sets is Git's even if a controller changes it: leave replicas out of Git for an HPA to scale (or ignore /spec/replicas). A field an ignore rule names is neither reverted nor removed, and does not make the application OutOfSync.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.IgnoreRule{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
+		Dependencies: []string{
+			v1alpha1.IgnoreRule{}.OpenAPIModelName()},
 	}
 }
 

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,8 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply/ignore"
 	"github.com/kube-gitops/kube-gitops/pkg/health"
 )
 
@@ -119,7 +122,9 @@ func (r *run) getLive(ctx context.Context, it *item) (*unstructured.Unstructured
 
 // applyOne reads the live object, asks the apiserver what an apply would make of it (a
 // dry run), and writes only if that differs from what is live. A new object is created without
-// the dry run, as there is nothing to compare with.
+// the dry run, as there is nothing to compare with. Fields the ignore rules name keep their live
+// values; changes made by drift managers (kubectl) count as differences, and are undone by
+// taking their fields over before the apply (see ownership).
 func (r *run) applyOne(ctx context.Context, it *item) {
 	live, err := r.getLive(ctx, it)
 	if err != nil {
@@ -137,6 +142,10 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 		}
 		it.result, it.action = out, actionCreated
 		return
+	}
+	ign := ignore.For(r.req.Ignore, it.ref.Group, it.ref.Kind, it.ref.Namespace, it.ref.Name)
+	if live != nil {
+		keepLive(it.obj, live, ign)
 	}
 	dry := opts
 	dry.DryRun = []string{metav1.DryRunAll}
@@ -163,12 +172,27 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 	case err != nil:
 		it.fail(r.describe(it, verbFor(live), err))
 		return
+	}
+	takeOver := false
+	if live != nil {
+		out, takeOver = r.withoutDrift(ctx, ri, it, ign, out)
+	}
+	switch {
 	case live != nil && !needsWrite(live, out):
-		it.result, it.action = live, actionUnchanged
+		it.result, it.action, it.drift = live, actionUnchanged, nil
 		return
 	case r.req.DryRun:
 		it.result, it.action = out, actionFor(live)
 		return
+	}
+	if len(it.drift) > 0 {
+		klog.InfoS("Undoing changes made in the cluster", "object", it.ref.String(), "owner", r.req.Owner.String(), "managers", it.drift)
+	}
+	if takeOver {
+		if err := r.takeOver(ctx, ri, it, ign); err != nil {
+			it.fail(r.describe(it, "patch", err))
+			return
+		}
 	}
 	out, err = ri.Apply(ctx, it.ref.Name, it.obj, opts)
 	if err != nil {
@@ -271,6 +295,9 @@ func (r *run) result(items []*item) *Result {
 			st = it.ref.status(v1alpha1.SyncStatusSynced, h, healthMessage(h, msg))
 		default: // created or configured
 			res.Changed++
+			if len(it.drift) > 0 {
+				res.Undone = append(res.Undone, it.ref.String()+": "+strings.Join(it.drift, ", "))
+			}
 			if r.req.DryRun {
 				h, _ := r.liveHealth(it)
 				msg := it.note

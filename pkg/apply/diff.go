@@ -33,6 +33,9 @@ type ObjectDiff struct {
 	Desired *unstructured.Unstructured `json:"desired,omitempty"`
 	// Error says why the object could not be dry-run; Desired then is the rendered object.
 	Error string `json:"error,omitempty"`
+	// Drift names the field managers (e.g. kubectl-edit) whose changes in the cluster a sync
+	// removes or reverts.
+	Drift []string `json:"drift,omitempty"`
 }
 
 // Diff compares each desired object with the cluster using a server-side-apply dry run as the
@@ -63,6 +66,8 @@ func (e *Engine) Diff(ctx context.Context, req Request) ([]ObjectDiff, error) {
 			d.Action = ActionUpdate
 			if equality.Semantic.DeepEqual(d.Live, d.Desired) {
 				d.Action = ActionNone
+			} else {
+				d.Drift = it.drift
 			}
 		}
 		out = append(out, d)

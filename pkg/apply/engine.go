@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"path"
 	"sync"
 	"time"
 
@@ -58,9 +59,13 @@ type Options struct {
 	// Mapper maps kinds to resources. Default: deferred discovery with the Engine's config,
 	// reset when a kind is not found and after CRDs are applied.
 	Mapper meta.ResettableRESTMapperWithContext
-	// Live reads the current state of an object, e.g. from an informer cache. It returns nil and
-	// no error if the object does not exist. Default: a GET as the applying ServiceAccount.
+	// Live reads the current state of an object, e.g. from an informer cache, managedFields
+	// included. It returns nil and no error if the object does not exist. Default: a GET as the
+	// applying ServiceAccount.
 	Live LiveGetter
+	// DriftManagers are patterns (as in path.Match) of the field managers whose changes a sync
+	// removes or reverts, and a diff shows. nil means DefaultDriftManagers; empty, none.
+	DriftManagers []string
 }
 
 // LiveGetter reads the live state of one object; nil and no error means it does not exist.
@@ -75,6 +80,7 @@ type Engine struct {
 	slots  chan struct{} // one per request in flight
 	wait   time.Duration
 	mask   *masker
+	drift  []string // field-manager patterns whose changes a sync undoes
 
 	mu      sync.Mutex
 	clients map[string]dynamic.Interface // by "<namespace>/<serviceaccount>"
@@ -103,6 +109,14 @@ func New(config *rest.Config, opts Options) (*Engine, error) {
 		}
 		mapper = restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(discovery.ToDiscoveryInterfaceWithContext(dc)))
 	}
+	if opts.DriftManagers == nil {
+		opts.DriftManagers = DefaultDriftManagers
+	}
+	for _, p := range opts.DriftManagers {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			return nil, fmt.Errorf("apply: drift field manager pattern %q is not a valid pattern (use e.g. kubectl*)", p)
+		}
+	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("apply: create the Secret masking key: %w", err)
@@ -114,6 +128,7 @@ func New(config *rest.Config, opts Options) (*Engine, error) {
 		slots:   make(chan struct{}, opts.Workers),
 		wait:    opts.EstablishTimeout,
 		mask:    &masker{key: key},
+		drift:   opts.DriftManagers,
 		clients: map[string]dynamic.Interface{},
 	}, nil
 }
@@ -138,6 +153,8 @@ type Request struct {
 	DryRun bool
 	// AllowOtherNamespaces lets objects target namespaces other than Owner.Namespace.
 	AllowOtherNamespaces bool
+	// Ignore names live fields the sync leaves as they are (spec.sync.ignore).
+	Ignore []v1alpha1.IgnoreRule
 }
 
 // Result is what an Apply did.
@@ -151,6 +168,9 @@ type Result struct {
 	Abandoned []v1alpha1.ResourceStatus
 	// PruneSkipped says why nothing was pruned, if pruning was wanted and did not run.
 	PruneSkipped string
+	// Undone says whose changes in the cluster were undone (or, with DryRun, would be), one
+	// entry per object, e.g. "Deployment apps/web (apps/v1): kubectl-edit, kubectl-set".
+	Undone []string
 	// Counts of objects. With DryRun, Changed and Pruned count what would change.
 	Changed, Unchanged, Pruned, Failed int
 }

@@ -78,6 +78,7 @@ type item struct {
 	action action
 	live   *unstructured.Unstructured // before the apply; nil if it did not exist
 	result *unstructured.Unstructured // after the apply (or as it would be, in a dry run)
+	drift  []string                   // managers whose changes in the cluster the apply undoes
 }
 
 // action is what happened to one object.

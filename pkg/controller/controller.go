@@ -81,6 +81,7 @@ type appliedState struct {
 	digest   string // of the rendered objects and the sync options
 	at       time.Time
 	drifted  bool // a watched object changed since
+	differs  bool // the last compare found the cluster different: self-heal, once on, syncs
 }
 
 // New returns a Controller; call Run.

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 )
 
 func TestDecide(t *testing.T) {
@@ -16,6 +17,7 @@ func TestDecide(t *testing.T) {
 	fresh := appliedState{digest: "d1", at: time.Now()}
 	drifted := appliedState{digest: "d1", at: time.Now(), drifted: true}
 	old := appliedState{digest: "d1", at: time.Now().Add(-time.Hour)}
+	differs := appliedState{digest: "d1", at: time.Now(), differs: true}
 	op := &v1alpha1.SyncOperation{}
 	cases := []struct {
 		name   string
@@ -35,6 +37,8 @@ func TestDecide(t *testing.T) {
 		{"resync with self-heal", &old, "d1", heal, nil, actApply},
 		{"resync without self-heal", &old, "d1", auto, nil, actCompare},
 		{"requested sync, manual", &fresh, "d1", manual, op, actApply},
+		{"found different, then self-heal turned on", &differs, "d1", heal, nil, actApply},
+		{"found different, self-heal still off", &differs, "d1", auto, nil, actHealth},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,5 +72,28 @@ func TestFinishOperationRecordsAndKeepsNewerRequests(t *testing.T) {
 	}
 	if len(st.History) != 2 {
 		t.Errorf("history keeps %d, want the limit 2", len(st.History))
+	}
+}
+
+// TestDigestCoversIgnoreRules: new ignore rules are new content, so an automated app applies (or
+// a manual one compares) with them at once.
+func TestDigestCoversIgnoreRules(t *testing.T) {
+	base := apply.Request{Prune: true}
+	withRule := base
+	withRule.Ignore = []v1alpha1.IgnoreRule{{Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}}}
+	otherRule := base
+	otherRule.Ignore = []v1alpha1.IgnoreRule{{Kind: "Deployment", Managers: []string{"kubectl-edit"}}}
+	digests := map[string]string{}
+	for name, req := range map[string]apply.Request{"none": base, "pointer": withRule, "manager": otherRule} {
+		d := digestOf(nil, req)
+		for other, seen := range digests {
+			if seen == d {
+				t.Errorf("ignore rules %s and %s have the same digest", name, other)
+			}
+		}
+		digests[name] = d
+	}
+	if digestOf(nil, withRule) != digests["pointer"] {
+		t.Error("the digest of the same request changes")
 	}
 }

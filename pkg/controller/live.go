@@ -188,7 +188,10 @@ func (l *Live) watch(k watchKey, mapping *meta.RESTMapping) {
 }
 
 // changed routes an event to the object's owner; it is drift unless only status and server
-// bookkeeping changed.
+// bookkeeping (managedFields too: a take-over before an apply changes nothing else) changed. An
+// object whose owner annotation was removed (e.g. with kubectl annotate) goes to the owner it
+// had, which puts the annotation back. One that another application took over does not: if
+// both render it, waking the first on each apply of the second would make them fight at once.
 func (l *Live) changed(oldObj, newObj any) {
 	if d, ok := newObj.(cache.DeletedFinalStateUnknown); ok {
 		newObj = d.Obj
@@ -197,15 +200,18 @@ func (l *Live) changed(oldObj, newObj any) {
 	if !ok || l.onChange == nil {
 		return
 	}
+	old, _ := oldObj.(*unstructured.Unstructured)
+	drift := old == nil || !apiequality.Semantic.DeepEqual(comparable(old), comparable(u))
 	owner, ok := ownerOf(u)
-	if !ok {
+	if ok {
+		l.onChange(owner, drift)
+	}
+	if old == nil {
 		return
 	}
-	drift := true
-	if old, ok := oldObj.(*unstructured.Unstructured); ok {
-		drift = !apiequality.Semantic.DeepEqual(comparable(old), comparable(u))
+	if before, wasOwned := ownerOf(old); wasOwned && !ok {
+		l.onChange(before, drift)
 	}
-	l.onChange(owner, drift)
 }
 
 func ownerOf(u *unstructured.Unstructured) (types.NamespacedName, bool) {

@@ -113,7 +113,7 @@ func (c *Controller) decide(k, digest string, policy v1alpha1.SyncPolicy, op *v1
 		return actApply
 	case policy.Automated && newContent:
 		return actApply
-	case policy.Automated && policy.SelfHeal && recheck:
+	case policy.Automated && policy.SelfHeal && (recheck || st.differs):
 		return actApply
 	case newContent || recheck:
 		c.applied[k] = appliedState{digest: digest, at: time.Now()} // compared at this content
@@ -163,6 +163,11 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 	} else if res.Changed+res.Pruned > 0 && !req.DryRun {
 		c.Events.Event(ref(ds), corev1.EventTypeNormal, "Synced", message)
 	}
+	if len(res.Undone) > 0 && !req.DryRun {
+		// Say whose kubectl changes vanished, and how to keep such a change.
+		c.Events.Event(ref(ds), corev1.EventTypeNormal, "DriftUndone", "undid changes made in the cluster to "+strings.Join(res.Undone, "; ")+
+			"; to keep such a change, commit it to Git or name it in spec.sync.ignore")
+	}
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
 		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
@@ -209,7 +214,7 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		r := v1alpha1.ResourceStatus{Group: d.Ref.Group, Version: d.Ref.Version, Kind: d.Ref.Kind, Namespace: d.Ref.Namespace, Name: d.Ref.Name,
 			Sync: v1alpha1.SyncStatusSynced}
 		if d.Action != apply.ActionNone {
-			r.Sync, r.Message = v1alpha1.SyncStatusOutOfSync, strings.ToLower(string(d.Action))+" pending"
+			r.Sync, r.Message = v1alpha1.SyncStatusOutOfSync, pendingMessage(d)
 			outOfSync++
 		}
 		if d.Error != "" {
@@ -218,6 +223,12 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		resources = append(resources, r)
 	}
 	c.Live.Track(req.Owner, req.ServiceAccount, resources)
+	c.mu.Lock()
+	if st, ok := c.applied[key(ds.Namespace, ds.Name)]; ok {
+		st.differs = outOfSync > 0 // e.g. drift seen with self-heal off: heal when it is turned on
+		c.applied[key(ds.Namespace, ds.Name)] = st
+	}
+	c.mu.Unlock()
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
 		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
@@ -225,12 +236,25 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		st.Sync.Status = v1alpha1.SyncStatusSynced
 		st.Sync.Message = "the cluster equals " + short(revision)
 		if outOfSync > 0 {
+			off := "automated sync is off"
+			if ds.Spec.Sync.Automated && ds.Status.AutomationPaused == nil {
+				off = "self-heal is off (spec.sync.selfHeal)"
+			}
 			st.Sync.Status = v1alpha1.SyncStatusOutOfSync
-			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; automated sync is off: sync with kubectl gitops sync %s -n %s", outOfSync, short(revision), ds.Name, ds.Namespace)
+			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; %s: sync with kubectl gitops sync %s -n %s", outOfSync, short(revision), off, ds.Name, ds.Namespace)
 		}
 		setHealth(st)
 		setReady(st)
 	})
+}
+
+// pendingMessage says what a sync would do to an object, and who changed it in the cluster.
+func pendingMessage(d apply.ObjectDiff) string {
+	msg := strings.ToLower(string(d.Action)) + " pending"
+	if len(d.Drift) > 0 {
+		msg += "; changed in the cluster by " + strings.Join(d.Drift, ", ") + ", which a sync undoes (keep such a change with spec.sync.ignore)"
+	}
+	return msg
 }
 
 // refreshHealth recomputes health from the watched objects only.
@@ -294,7 +318,9 @@ func digestOf(objects []*unstructured.Unstructured, req apply.Request) string {
 		h.Write(data)
 		h.Write([]byte{0})
 	}
-	fmt.Fprintf(h, "%v|%v|%v|%s", req.Prune, req.AllowEmpty, req.AllowOtherNamespaces, req.ServiceAccount)
+	fmt.Fprintf(h, "%v|%v|%v|%s|", req.Prune, req.AllowEmpty, req.AllowOtherNamespaces, req.ServiceAccount)
+	ignore, _ := json.Marshal(req.Ignore) // new ignore rules change what an apply leaves alone
+	h.Write(ignore)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -19,6 +19,7 @@ func applyRequest(ds *v1alpha1.DesiredState, objects []*unstructured.Unstructure
 		Prune:                ds.Spec.Sync.Prune,
 		AllowEmpty:           ds.Spec.Sync.AllowEmpty,
 		AllowOtherNamespaces: allowOtherNamespaces,
+		Ignore:               ds.Spec.Sync.Ignore,
 	}
 }
 

@@ -84,6 +84,14 @@ func TestLoadBadFilesDoNotHideGoodOnes(t *testing.T) {
 			`spec.versions[0].file: file "envs/test/winterlight.json" is not a YAML file`},
 		{"pin path out of the grammar", strings.Replace(good, "path: image.tag", "path: image..tag", 1), 10, "spec.versions[0].path: path \"image..tag\" has an empty segment"},
 		{"duplicate", other, 1, "already defined in clusters/test/a.yaml:1"},
+		{"ignore pointer without a slash", strings.Replace(good, "sync: {automated: true}", "sync:\n    automated: true\n    ignore:\n    - {kind: Deployment, jsonPointers: [/spec/replicas, spec/template]}", 1), 11,
+			`spec.sync.ignore[0].jsonPointers[1]: "spec/template" is not a JSON pointer: start it with /`},
+		{"ignore of kube-gitops' owner annotation", strings.Replace(good, "sync: {automated: true}", "sync:\n    ignore:\n    - jsonPointers: [/metadata/annotations/gitops.kube-gitops.dev~1owner]", 1), 10,
+			`spec.sync.ignore[0].jsonPointers[0]: "/metadata/annotations/gitops.kube-gitops.dev~1owner" is kube-gitops' own mark`},
+		{"ignore of kube-gitops' manager", strings.Replace(good, "sync: {automated: true}", "sync:\n    ignore:\n    - {kind: ConfigMap, managers: [kube-*]}", 1), 10,
+			`spec.sync.ignore[0].managers[0]: "kube-*" matches kube-gitops`},
+		{"ignore rule naming no field", strings.Replace(good, "sync: {automated: true}", "sync:\n    ignore:\n    - {kind: ConfigMap}", 1), 10,
+			"spec.sync.ignore[0]: names no field"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

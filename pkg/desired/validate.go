@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply/ignore"
 	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
@@ -46,6 +47,9 @@ func validate(s *v1alpha1.DesiredState, rootURL string) *problem {
 		if errs := validation.IsDNS1123Subdomain(s.Spec.Sync.ServiceAccountName); len(errs) > 0 {
 			return &problem{"spec.sync.serviceAccountName", strings.Join(errs, "; ")}
 		}
+	}
+	if p := validateIgnore(s.Spec.Sync.Ignore); p != nil {
+		return p
 	}
 	if p := validatePins(s.Spec.Versions); p != nil {
 		return p
@@ -89,6 +93,28 @@ func validateSource(spec v1alpha1.DesiredStateSpec) *problem {
 	for i, f := range spec.Helm.ValuesFiles {
 		if p := repoPath(fmt.Sprintf("spec.helm.valuesFiles[%d]", i), f); p != nil {
 			return p
+		}
+	}
+	return nil
+}
+
+// validateIgnore checks each rule's JSON pointers and field managers, so that a rule that
+// would never match, or would ignore what kube-gitops needs, is refused with the file.
+func validateIgnore(rules []v1alpha1.IgnoreRule) *problem {
+	for i, r := range rules {
+		field := fmt.Sprintf("spec.sync.ignore[%d]", i)
+		if len(r.JSONPointers) == 0 && len(r.Managers) == 0 {
+			return &problem{field, "names no field: add jsonPointers (e.g. [/spec/replicas]) or managers (e.g. [kubectl-edit])"}
+		}
+		for j, p := range r.JSONPointers {
+			if _, err := ignore.ParsePointer(p); err != nil {
+				return &problem{fmt.Sprintf("%s.jsonPointers[%d]", field, j), err.Error()}
+			}
+		}
+		for j, m := range r.Managers {
+			if err := ignore.CheckManager(m); err != nil {
+				return &problem{fmt.Sprintf("%s.managers[%d]", field, j), err.Error()}
+			}
 		}
 	}
 	return nil

@@ -106,6 +106,51 @@ type SyncPolicy struct {
 	// AllowEmpty lets a render with no objects prune everything that was applied before.
 	// +optional
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// Ignore names live fields that a sync leaves as they are. Without a rule, a sync (and
+	// self-heal) puts back every field Git sets, and removes fields added with kubectl (edit,
+	// patch, apply, set, label...; the server's --drift-field-managers) that Git does not set;
+	// fields that only controllers set (an HPA's replicas, a webhook's defaults) are left alone.
+	// A field Git sets is Git's even if a controller changes it: leave replicas out of Git for
+	// an HPA to scale (or ignore /spec/replicas). A field an ignore rule names is neither
+	// reverted nor removed, and does not make the application OutOfSync.
+	// +optional
+	// +listType=atomic
+	Ignore []IgnoreRule `json:"ignore,omitempty"`
+}
+
+// IgnoreRule selects objects of the application and names fields of theirs that a sync leaves as
+// they are live. Selectors left empty match every object; at least one of jsonPointers and
+// managers is required. Example, to let people scale a Deployment by hand:
+// {group: apps, kind: Deployment, name: web, jsonPointers: [/spec/replicas]}.
+type IgnoreRule struct {
+	// Group is the API group of the objects, e.g. apps; empty matches every group (there is no
+	// way to select only the core group, whose objects have no group).
+	// +optional
+	Group string `json:"group,omitempty"`
+	// Kind of the objects, e.g. Deployment; empty matches every kind.
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// Name of the objects; empty matches every name.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Namespace of the objects; empty matches every namespace.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// JSONPointers are RFC 6901 pointers to fields left as they are live, e.g. /spec/replicas or
+	// /metadata/annotations/example.com~1note ("~1" stands for "/", "~0" for "~"); list items
+	// are selected by index (/spec/template/spec/containers/0/image). Where Git sets such a
+	// field, the live value is kept; where it does not, whatever was added there stays. The
+	// object's identity (apiVersion, kind, name, namespace) and kube-gitops' own label and
+	// annotations cannot be ignored.
+	// +optional
+	// +listType=atomic
+	JSONPointers []string `json:"jsonPointers,omitempty"`
+	// Managers are field managers (as in metadata.managedFields, e.g. kubectl-edit or
+	// my-operator; shell-style patterns such as kubectl* are allowed) whose fields are left as
+	// they are live: neither reverted to Git's values nor removed.
+	// +optional
+	// +listType=atomic
+	Managers []string `json:"managers,omitempty"`
 }
 
 // VersionPin names where one version of the application lives in Git.

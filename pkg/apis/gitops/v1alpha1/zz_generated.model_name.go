@@ -78,6 +78,11 @@ func (in HelmSource) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in IgnoreRule) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.IgnoreRule"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in PinChange) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.PinChange"
 }
