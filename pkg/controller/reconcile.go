@@ -281,11 +281,20 @@ func (c *Controller) forget(k string) {
 }
 
 func (c *Controller) update(ctx context.Context, ds *v1alpha1.DesiredState, mutate func(*v1alpha1.DesiredStateStatus)) error {
+	return c.updateStatus(ctx, ds, true, mutate)
+}
+
+// updateStatus writes the status of ds as mutate changes it, with the Stale condition of the root
+// repository; admitted clears a Stalled condition of an earlier refusal (a refusal keeps its own,
+// so that its lastTransitionTime, and thus the record, stays as it was).
+func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState, admitted bool, mutate func(*v1alpha1.DesiredStateStatus)) error {
 	rootErr := c.rootError()
 	root := c.Sources.Root(ds)
 	_, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, func(st *v1alpha1.DesiredStateStatus) {
-		clearRefusal(st) // set again by mutate if the application is still refused
 		mutate(st)
+		if admitted {
+			clearRefusal(st)
+		}
 		if root {
 			if rootErr != nil {
 				setCondition(st, v1alpha1.ConditionStale, true, "FetchFailed", "cannot read Git: "+rootErr.Error()+"; the last synced state stays in effect")

@@ -42,7 +42,7 @@ func (c *Controller) refuse(ctx context.Context, ds *v1alpha1.DesiredState, op *
 	if cond := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionStalled); cond == nil || cond.Reason != d.Reason || cond.Message != d.Message {
 		c.warn(ds, d.Reason, d.Message)
 	}
-	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+	return c.updateStatus(ctx, ds, false, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStalled, true, d.Reason, d.Message)
 		setConditionValue(st, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: d.Reason, Message: d.Message})
 		finishOperation(st, op, "", "Failed", d.Message, c.HistoryLimit)

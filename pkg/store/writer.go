@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 
@@ -33,6 +35,9 @@ type Writer struct {
 	workers int
 	// Guard holds removals that look like a mistake rather than a change.
 	Guard RemovalGuard
+
+	mu      sync.Mutex
+	deleted map[types.UID]time.Time // records deleted lately, which the cache may still show
 }
 
 // NewWriter returns a Writer that reads the current records from reader's cache and writes with
@@ -106,7 +111,7 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 	}
 	var removed []*v1alpha1.DesiredState
 	for k, old := range existing {
-		if old.DeletionTimestamp != nil {
+		if old.DeletionTimestamp != nil || w.deletedRecently(old.UID) {
 			continue // removed earlier; the sync loop is cleaning up after it
 		}
 		out.Total++
@@ -124,11 +129,20 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 		}
 		removed = append(removed, old)
 	}
-	hold := w.Guard.Holds(len(removed), out.Total)
+	// Only removals new in this read make a batch; those held before stay held until confirmed
+	// (or their file comes back), without making a later, single removal look like a mass one.
+	fresh := 0
 	for _, old := range removed {
-		if hold && (old.Status.Removal == nil || old.Status.Removal.ConfirmedBy == "") {
+		if old.Status.Removal == nil {
+			fresh++
+		}
+	}
+	hold := w.Guard.Holds(fresh, out.Total)
+	for _, old := range removed {
+		held := old.Status.Removal != nil || hold
+		if held && (old.Status.Removal == nil || old.Status.Removal.ConfirmedBy == "") {
 			count(&out.Held)
-			g.Go(func() error { return w.markHeld(gctx, old, res.Origin.Revision, len(removed), out.Total) })
+			g.Go(func() error { return w.markHeld(gctx, old, res.Origin.Revision, fresh, out.Total) })
 			continue
 		}
 		g.Go(func() error {
@@ -245,8 +259,27 @@ func (w *Writer) markBroken(ctx context.Context, old *v1alpha1.DesiredState, bro
 	return err
 }
 
+// deletedRecently reports whether this Writer deleted the record with uid in the last minute.
+func (w *Writer) deletedRecently(uid types.UID) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for u, at := range w.deleted {
+		if time.Since(at) > time.Minute {
+			delete(w.deleted, u)
+		}
+	}
+	_, ok := w.deleted[uid]
+	return ok
+}
+
 func (w *Writer) delete(ctx context.Context, old *v1alpha1.DesiredState) error {
 	uid := old.UID
+	w.mu.Lock()
+	if w.deleted == nil {
+		w.deleted = map[types.UID]time.Time{}
+	}
+	w.deleted[uid] = time.Now()
+	w.mu.Unlock()
 	err := w.client.Resource(RecordsResource).Namespace(old.Namespace).Delete(ctx, old.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil

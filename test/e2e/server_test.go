@@ -192,14 +192,17 @@ func (en *env) commit(files map[string]string, message string, remove ...string)
 	return en.git.Commit(en.repo, "main", files, message, remove...)
 }
 
-// removeFiles removes files from main as a test's clean-up: the DesiredState files one commit each,
-// so that the server's guard against mass removals (more than a quarter of the apps at once) does
-// not hold them, then the rest.
+// removeFiles removes files from main as a test's clean-up: the DesiredState files one commit (and
+// one read of Git) each, so that the server's guard against mass removals (more than a quarter of
+// the apps at once) does not hold them, then the rest.
 func (en *env) removeFiles(files ...string) {
 	var rest []string
 	for _, f := range files {
 		if strings.HasPrefix(f, "clusters/") {
-			_, _ = en.commit(nil, "remove "+f, f)
+			// One read of Git per removal: two commits read at once are one batch.
+			if _, err := en.commit(nil, "remove "+f, f); err == nil {
+				_ = en.waitCaughtUp(context.Background())
+			}
 			continue
 		}
 		rest = append(rest, f)
