@@ -47,7 +47,7 @@ func validate(s *v1alpha1.DesiredState, rootURL string) *problem {
 			return &problem{"spec.sync.serviceAccountName", strings.Join(errs, "; ")}
 		}
 	}
-	if p := validatePins(s.Spec.Versions); p != nil {
+	if p := validatePins(s.Spec); p != nil {
 		return p
 	}
 	if s.Spec.Promotion != nil {
@@ -94,12 +94,12 @@ func validateSource(spec v1alpha1.DesiredStateSpec) *problem {
 	return nil
 }
 
-func validatePins(versions []v1alpha1.VersionPin) *problem {
+func validatePins(spec v1alpha1.DesiredStateSpec) *problem {
 	seen := map[string]bool{}
-	for i, pin := range versions {
+	for i, pin := range spec.Versions {
 		field := fmt.Sprintf("spec.versions[%d]", i)
 		var bad *pins.SpecError
-		switch err := pins.Check(pin); {
+		switch err := pins.Check(spec, pin); {
 		case errors.As(err, &bad):
 			return &problem{field + "." + bad.Field, bad.Message}
 		case err != nil:

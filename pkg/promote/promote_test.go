@@ -27,6 +27,7 @@ var (
 func prodState(namespace string, versions ...v1alpha1.VersionPin) *v1alpha1.DesiredState {
 	ds := &v1alpha1.DesiredState{}
 	ds.Name, ds.Namespace, ds.Status.Source.File = "winterlight", namespace, "clusters/prod/apps.yaml"
+	ds.Spec.Helm = &v1alpha1.HelmSource{ValuesFiles: []string{"envs/prod/winterlight.yaml"}}
 	ds.Spec.Versions = versions
 	return ds
 }
