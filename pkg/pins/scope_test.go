@@ -14,7 +14,9 @@ func TestFilePinOnlyEditsFilesItsDesiredStateReads(t *testing.T) {
 	helm := func(chartPath string, values ...string) v1alpha1.DesiredStateSpec {
 		return v1alpha1.DesiredStateSpec{Helm: &v1alpha1.HelmSource{Chart: v1alpha1.HelmChart{Path: chartPath}, ValuesFiles: values}}
 	}
-	dir := func(p string) v1alpha1.DesiredStateSpec { return v1alpha1.DesiredStateSpec{Source: v1alpha1.Source{Path: p}} }
+	dir := func(p string) v1alpha1.DesiredStateSpec {
+		return v1alpha1.DesiredStateSpec{Source: v1alpha1.Source{Path: p}}
+	}
 	for _, tc := range []struct {
 		name string
 		spec v1alpha1.DesiredStateSpec
