@@ -154,3 +154,14 @@ func For(ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, value string) (Edit
 		APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: desiredStateKind, Namespace: ds.Namespace, Name: ds.Name,
 	}}, nil
 }
+
+// CheckGiven refuses a value a person gives by hand (a Promotion's spec.versions) for a pin that
+// may only be copied from another environment's files in Git: spec.source.ref picks the commits
+// the application runs, and a ref named by hand could deploy a branch no review let into this
+// environment.
+func CheckGiven(pin v1alpha1.VersionPin) error {
+	if pin.Field == SourceRefField {
+		return fmt.Errorf("pin %s is %s, the Git revision the application runs: a Promotion may not set it by hand (it could deploy a branch no review let in); promote it with spec.from, which copies the ref the source environment's file in Git holds", pin.Name, SourceRefField)
+	}
+	return nil
+}

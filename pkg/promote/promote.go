@@ -161,7 +161,8 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 }
 
 // valuesFor merges the source environment's pin values with the Promotion's exact values (which
-// win), by pin name; an exact value for a pin ds does not have is refused.
+// win), by pin name; an exact value for a pin ds does not have, or for a pin whose value only Git
+// may give (pins.CheckGiven), is refused.
 func valuesFor(ds *v1alpha1.DesiredState, fromSource []v1alpha1.PinStatus, exact []v1alpha1.PinValue) (map[string]string, error) {
 	values := map[string]string{}
 	for _, v := range fromSource {
@@ -170,8 +171,12 @@ func valuesFor(ds *v1alpha1.DesiredState, fromSource []v1alpha1.PinStatus, exact
 		}
 	}
 	for i, v := range exact {
-		if !slices.ContainsFunc(ds.Spec.Versions, func(p v1alpha1.VersionPin) bool { return p.Name == v.Name }) {
+		at := slices.IndexFunc(ds.Spec.Versions, func(p v1alpha1.VersionPin) bool { return p.Name == v.Name })
+		if at < 0 {
 			return nil, fmt.Errorf("spec.versions[%d].name: %s has no pin %q (%s): name one of its pins", i, ds.Name, v.Name, pinNames(ds))
+		}
+		if err := pins.CheckGiven(ds.Spec.Versions[at]); err != nil {
+			return nil, fmt.Errorf("spec.versions[%d].value: %w", i, err)
 		}
 		values[v.Name] = v.Value
 	}
