@@ -90,7 +90,9 @@ func (o *Options) Run(ctx context.Context) error {
 		go c.promotions.Run(hook)
 		go c.tenancy.Run(hook)
 		go o.lead(hook, c.kube, func(ctx context.Context) {
-			if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) {
+			// The gate reads opt-in path limits from its RoleBindings cache: empty before it
+			// synced, which would limit nothing.
+			if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) || !waitSynced(ctx, c.tenancy) {
 				return
 			}
 			go c.controller.Run(ctx)
