@@ -92,7 +92,7 @@ func (c CompletedConfig) New() (*genericapiserver.GenericAPIServer, error) {
 		"desiredstates/removal":   desiredstate.NewRemovalREST(c.extra.Reader, c.extra.Removals),
 		"desiredstates/manifests": desiredstate.NewManifestsREST(c.extra.Reader, c.extra.Previewer),
 		"desiredstates/diff":      desiredstate.NewDiffREST(c.extra.Reader, c.extra.Previewer),
-		"promotions":              promotion.NewREST(c.extra.Promotions, c.extra.PromotionRecords),
+		"promotions":              promotion.NewREST(c.extra.Promotions, c.extra.PromotionRecords, c.extra.Reader),
 	}
 	if err := server.InstallAPIGroup(&group); err != nil {
 		return nil, err

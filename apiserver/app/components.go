@@ -151,12 +151,12 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	c.promotions = store.NewPromotions(dyn)
 	c.promotionRecords = store.NewPromotionRecords(dyn)
 	c.promoter = promote.New(promote.Options{
-		Promotions: c.promotions, Records: c.promotionRecords, Reader: c.reader, Root: root,
+		Promotions: c.promotions, Records: c.promotionRecords, Reader: c.reader, Root: root, Tenancy: c.tenancy,
 		Path: o.Path, Environment: o.Environment, Writer: writer, OnCommit: c.refreshSoon,
 	})
 	imageOptions := versions.ImageOptions{Egress: o.egress(), CacheTTL: o.RegistryCacheTTL}
 	c.automation = automation.New(automation.Options{
-		Reader: c.reader, Statuses: c.statuses, Writer: writer,
+		Reader: c.reader, Statuses: c.statuses, Writer: writer, Tenancy: c.tenancy,
 		Images: versions.NewImages(imageOptions), ImageOptions: imageOptions,
 		Charts: versions.NewCharts(versions.ChartOptions{Egress: o.egress(), CacheTTL: o.RegistryCacheTTL}),
 		// Pull secrets are read as each DesiredState's ServiceAccount, never as the server.

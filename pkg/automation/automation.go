@@ -12,6 +12,7 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
@@ -37,6 +38,10 @@ type Options struct {
 	// key .dockerconfigjson) is read as the DesiredState's spec.sync.serviceAccountName, never
 	// with the server's own rights. Nil: pull secrets cannot be used.
 	SecretsAs func(namespace, serviceAccount string) (corev1client.SecretsGetter, error)
+	// Tenancy refuses applications whose namespace did not opt in, or whose file its opt-in does
+	// not allow (pkg/tenancy.Gate): their pins are not checked, their pull secrets not read and
+	// nothing is committed for them; the condition says why. Nil allows every application.
+	Tenancy Tenancy
 	// Environment names the environment in commit messages ("… in test").
 	Environment string
 	// DefaultInterval is how often a pin is checked when update.interval is not set; default 5m.
@@ -46,6 +51,12 @@ type Options struct {
 	OnCommit func()
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
+}
+
+// Tenancy decides whether the application read from file may be managed in namespace as its
+// ServiceAccount (pkg/tenancy.Gate).
+type Tenancy interface {
+	Check(ctx context.Context, namespace, serviceAccount, file string) tenancy.Decision
 }
 
 // Automation checks the automated pins of every DesiredState when they are due and writes each

@@ -10,8 +10,10 @@ import (
 	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
+	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
 )
 
@@ -43,10 +45,18 @@ func (a *Automation) check(ctx context.Context, namespace, name string, only []s
 		}
 	}
 	outs := make([]outcome, len(pins))
-	for i, pin := range pins {
-		outs[i] = a.checkPin(ctx, ds, pin)
+	if d := a.admit(ctx, ds); !d.Allowed {
+		// Neither a registry asked nor a pull secret read, nor a commit made with the server's
+		// credentials, for an application the server may not manage.
+		for i, pin := range pins {
+			outs[i] = newOutcome(ds, pin).fail(d.Reason, "pin %s was not checked and nothing was committed: %s", pin.Name, d.Message)
+		}
+	} else {
+		for i, pin := range pins {
+			outs[i] = a.checkPin(ctx, ds, pin)
+		}
+		a.writeBack(ctx, ds, outs)
 	}
-	a.writeBack(ctx, ds, outs)
 	if err := ctx.Err(); err != nil {
 		return err // shutting down: a canceled check says nothing about the pins
 	}
@@ -68,9 +78,22 @@ func (a *Automation) check(ctx context.Context, namespace, name string, only []s
 	return errors.Join(errs...)
 }
 
+// admit asks Tenancy whether ds may be managed; without a Tenancy every application may.
+func (a *Automation) admit(ctx context.Context, ds *v1alpha1.DesiredState) tenancy.Decision {
+	if a.opts.Tenancy == nil {
+		return tenancy.Decision{Allowed: true}
+	}
+	return a.opts.Tenancy.Check(ctx, ds.Namespace, apply.ServiceAccountOf(ds), ds.Status.Source.File)
+}
+
+// newOutcome is the outcome of checking pin of ds, before anything is known.
+func newOutcome(ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin) outcome {
+	return outcome{pin: pin.Name, key: key(ds.Namespace, ds.Name) + "/" + pin.Name, spec: fingerprint(ds, pin), policy: policyText(pin.Update)}
+}
+
 // checkPin finds the version pin should hold and, if it differs, the edit that writes it.
 func (a *Automation) checkPin(ctx context.Context, ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin) outcome {
-	o := outcome{pin: pin.Name, key: key(ds.Namespace, ds.Name) + "/" + pin.Name, spec: fingerprint(ds, pin), policy: policyText(pin.Update)}
+	o := newOutcome(ds, pin)
 	current, problem, found := pinValue(ds, pin.Name)
 	switch {
 	case !found:

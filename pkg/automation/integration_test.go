@@ -113,7 +113,9 @@ const agentState = `apiVersion: gitops.kube-gitops.dev/v1alpha1
 kind: DesiredState
 metadata: {name: agent, namespace: apps}
 spec:
-  source: {path: apps/agent}
+  helm:
+    chart: {path: charts/agent}
+    valuesFiles: [envs/test/agent.yaml]
   versions:
     - {name: image, file: envs/test/agent.yaml, path: image.digest, update: {image: REGISTRY/acme/agent, tag: test}}
     - {name: sidecar, file: envs/test/agent.yaml, path: sidecar.tag, update: {image: REGISTRY/acme/agent, tag: test}}
@@ -163,6 +165,7 @@ metadata: {name: NAME, namespace: apps}
 spec:
   helm:
     chart: {repoURL: HELM, name: winterlight, version: 1.4.2}
+    valuesFiles: [envs/test/NAME.yaml]
   versions:
     - {name: image, file: envs/test/NAME.yaml, path: image.tag,
        update: {image: REGISTRY/acme/winterlight, constraint: "~1.1"PULLSECRET}}

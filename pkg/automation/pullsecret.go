@@ -64,14 +64,6 @@ func ImpersonatingSecrets(config *rest.Config) func(namespace, serviceAccount st
 	}
 }
 
-// serviceAccountOf is the ServiceAccount the DesiredState acts as.
-func serviceAccountOf(ds *v1alpha1.DesiredState) string {
-	if sa := ds.Spec.Sync.ServiceAccountName; sa != "" {
-		return sa
-	}
-	return apply.DefaultServiceAccount
-}
-
 // imagesFor returns the Images to look up a pin of ds with update.pullSecret secret:
 // Options.Images without one, else one made with the Secret's credentials (kept while the
 // Secret's content stays the same, so its cache and rate limits carry over between checks). The
@@ -80,7 +72,7 @@ func (a *Automation) imagesFor(ctx context.Context, ds *v1alpha1.DesiredState, s
 	if secret == "" {
 		return a.images, nil
 	}
-	namespace, sa := ds.Namespace, serviceAccountOf(ds)
+	namespace, sa := ds.Namespace, apply.ServiceAccountOf(ds)
 	ref := namespace + "/" + secret
 	bad := func(format string, args ...any) error {
 		return &failure{reason: ReasonInvalidPullSecret, msg: fmt.Sprintf(format, args...)}

@@ -13,6 +13,7 @@ import (
 func testState(name string, pins ...v1alpha1.VersionPin) *v1alpha1.DesiredState {
 	ds := &v1alpha1.DesiredState{}
 	ds.Name, ds.Namespace = name, "apps"
+	ds.Spec.Source.Path = "envs/test" // its file pins' files are under it
 	ds.Spec.Versions = pins
 	ds.Status.Source.File = "clusters/test/" + name + ".yaml"
 	return ds

@@ -82,6 +82,8 @@ func TestLoadBadFilesDoNotHideGoodOnes(t *testing.T) {
 			`spec.versions[0].field: "metadata.namespace" cannot be pinned`},
 		{"pin in a file that is not YAML", strings.Replace(good, "envs/test/winterlight.yaml, path", "envs/test/winterlight.json, path", 1), 10,
 			`spec.versions[0].file: file "envs/test/winterlight.json" is not a YAML file`},
+		{"pin of another team's file", strings.Replace(good, "file: envs/test/winterlight.yaml", "file: apps/team-a/values.yaml", 1), 10,
+			`spec.versions[0].file: "apps/team-a/values.yaml" is not a file this DesiredState reads, so pin "image" may not edit it (a file pin edits only its own DesiredState's files): it reads spec.helm.valuesFiles (envs/test/winterlight.yaml) or a file under spec.helm.chart.path charts/winterlight; point file at one of them`},
 		{"pin path out of the grammar", strings.Replace(good, "path: image.tag", "path: image..tag", 1), 10, "spec.versions[0].path: path \"image..tag\" has an empty segment"},
 		{"duplicate", other, 1, "already defined in clusters/test/a.yaml:1"},
 		{"ignore pointer without a slash", strings.Replace(good, "sync: {automated: true}", "sync:\n    automated: true\n    ignore:\n    - {kind: Deployment, jsonPointers: [/spec/replicas, spec/template]}", 1), 11,

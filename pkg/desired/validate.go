@@ -51,7 +51,7 @@ func validate(s *v1alpha1.DesiredState, rootURL string) *problem {
 	if p := validateIgnore(s.Spec.Sync.Ignore); p != nil {
 		return p
 	}
-	if p := validatePins(s.Spec.Versions); p != nil {
+	if p := validatePins(s.Spec); p != nil {
 		return p
 	}
 	if s.Spec.Promotion != nil {
@@ -120,12 +120,12 @@ func validateIgnore(rules []v1alpha1.IgnoreRule) *problem {
 	return nil
 }
 
-func validatePins(versions []v1alpha1.VersionPin) *problem {
+func validatePins(spec v1alpha1.DesiredStateSpec) *problem {
 	seen := map[string]bool{}
-	for i, pin := range versions {
+	for i, pin := range spec.Versions {
 		field := fmt.Sprintf("spec.versions[%d]", i)
 		var bad *pins.SpecError
-		switch err := pins.Check(pin); {
+		switch err := pins.Check(spec, pin); {
 		case errors.As(err, &bad):
 			return &problem{field + "." + bad.Field, bad.Message}
 		case err != nil:

@@ -55,9 +55,11 @@ type SpecError struct {
 
 func (e *SpecError) Error() string { return e.Field + ": " + e.Message }
 
-// Check checks a pin as written in Git: a field pin names an allowed field, a file pin a YAML
-// file inside the repository and a path in the grammar of Path.
-func Check(pin v1alpha1.VersionPin) error {
+// Check checks a pin of a DesiredState with spec as written in Git: a field pin names an allowed
+// field; a file pin a YAML file inside the repository that the DesiredState itself reads (one of
+// its spec.helm.valuesFiles, or a file under its spec.source.path or spec.helm.chart.path), and
+// a path in the grammar of Path.
+func Check(spec v1alpha1.DesiredStateSpec, pin v1alpha1.VersionPin) error {
 	switch {
 	case pin.Name == "":
 		return &SpecError{"name", "is required"}
@@ -77,7 +79,7 @@ func Check(pin v1alpha1.VersionPin) error {
 	if _, err := ParsePath(pin.Path); err != nil {
 		return &SpecError{"path", err.Error()}
 	}
-	return nil
+	return checkScope(spec, pin)
 }
 
 // CheckFile refuses a pin file that is not plainly a YAML file inside the repository. Symbolic
@@ -114,7 +116,7 @@ type FileReader interface {
 // Current reads pin's value: from the DesiredState itself for a field pin, from its YAML file
 // in files for a file pin.
 func Current(files FileReader, ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin) (string, error) {
-	if err := Check(pin); err != nil {
+	if err := Check(ds.Spec, pin); err != nil {
 		return "", err
 	}
 	if f, ok := fields[pin.Field]; ok {
@@ -127,11 +129,12 @@ func Current(files FileReader, ds *v1alpha1.DesiredState, pin v1alpha1.VersionPi
 	return Read(data, pin.File, Document{}, pin.Path)
 }
 
-// For is the edit that sets pin of ds to value, after checking the pin and that value suits it:
-// promotions and version updates build their edits here, and nowhere else. A field pin edits
-// only its own DesiredState document of the file it was read from.
+// For is the edit that sets pin of ds to value, after checking the pin (again: a file pin edits
+// only a file ds reads) and that value suits it: promotions and version updates build their
+// edits here, and nowhere else. A field pin edits only its own DesiredState document of the
+// file it was read from.
 func For(ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, value string) (Edit, error) {
-	if err := Check(pin); err != nil {
+	if err := Check(ds.Spec, pin); err != nil {
 		return Edit{}, fmt.Errorf("pin %s: %w", pin.Name, err)
 	}
 	if err := ValidateValue(KindOf(pin), value); err != nil {
@@ -150,4 +153,15 @@ func For(ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, value string) (Edit
 	return Edit{File: file, Path: pin.Field, Value: value, Name: pin.Name, Document: Document{
 		APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: desiredStateKind, Namespace: ds.Namespace, Name: ds.Name,
 	}}, nil
+}
+
+// CheckGiven refuses a value a person gives by hand (a Promotion's spec.versions) for a pin that
+// may only be copied from another environment's files in Git: spec.source.ref picks the commits
+// the application runs, and a ref named by hand could deploy a branch no review let into this
+// environment.
+func CheckGiven(pin v1alpha1.VersionPin) error {
+	if pin.Field == SourceRefField {
+		return fmt.Errorf("pin %s is %s, the Git revision the application runs: a Promotion may not set it by hand (it could deploy a branch no review let in); promote it with spec.from, which copies the ref the source environment's file in Git holds", pin.Name, SourceRefField)
+	}
+	return nil
 }

@@ -50,7 +50,7 @@ func TestCheck(t *testing.T) {
 		{v1alpha1.VersionPin{Name: "x", File: "Chart.lock", Path: "x"}, "file", "is not a YAML file"},
 		{v1alpha1.VersionPin{Name: "x", File: "a.yaml", Path: "a..b"}, "path", "empty segment"},
 	} {
-		err := Check(tc.pin)
+		err := Check(v1alpha1.DesiredStateSpec{Source: v1alpha1.Source{Path: "envs/test"}}, tc.pin)
 		var se *SpecError
 		switch {
 		case tc.error == "" && err != nil:
@@ -74,7 +74,7 @@ func (m memFiles) ReadFile(name string) ([]byte, error) {
 func TestCurrent(t *testing.T) {
 	files := memFiles{"envs/test/app.yaml": "image: {tag: 1.1.2}\nlabels: {app.kubernetes.io/version: 7.0.0}\n"}
 	ds := state("apps", "app", "clusters/test/app.yaml")
-	ds.Spec.Helm = &v1alpha1.HelmSource{Chart: v1alpha1.HelmChart{Version: "1.4.2"}}
+	ds.Spec.Helm = &v1alpha1.HelmSource{Chart: v1alpha1.HelmChart{Version: "1.4.2"}, ValuesFiles: []string{"envs/test/app.yaml", "envs/test/missing.yaml"}}
 	ds.Spec.Source.Ref = "v3"
 	for _, tc := range []struct {
 		pin       v1alpha1.VersionPin
@@ -97,6 +97,7 @@ func TestCurrent(t *testing.T) {
 
 func TestFor(t *testing.T) {
 	ds := state("apps", "winterlight", "clusters/test/winterlight.yaml")
+	ds.Spec.Helm = &v1alpha1.HelmSource{ValuesFiles: []string{"envs/test/winterlight.yaml"}}
 	image := v1alpha1.VersionPin{Name: "image", File: "envs/test/winterlight.yaml", Path: "image.tag", Update: &v1alpha1.UpdatePolicy{Image: "r/w"}}
 	e, err := For(ds, image, "1.1.5")
 	if err != nil || e != (Edit{File: "envs/test/winterlight.yaml", Path: "image.tag", Value: "1.1.5", Name: "image"}) {

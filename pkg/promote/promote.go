@@ -18,18 +18,24 @@ import (
 	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
 	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
 
 // Options configure a Promoter.
 type Options struct {
-	Promotions  *store.Promotions
-	Records     *store.PromotionRecords
-	Reader      *store.Reader
+	Promotions *store.Promotions
+	Records    *store.PromotionRecords
+	Reader     DesiredStates
+	// Tenancy refuses promotions into applications whose namespace did not opt in, or whose
+	// file its opt-in does not allow (pkg/tenancy.Gate): the server commits with its own
+	// credentials, so it writes only for applications it may manage. Nil allows every one.
+	Tenancy     Tenancy
 	Root        *source.Fetcher // the root repository, where every environment's files are
 	Path        string          // this environment's directory, e.g. clusters/prod
 	Environment string
@@ -37,6 +43,17 @@ type Options struct {
 	// OnCommit is called after a promotion was pushed to the tracked branch, so the server
 	// reads Git at once instead of at the next poll.
 	OnCommit func()
+}
+
+// DesiredStates finds this environment's DesiredStates (store.Reader).
+type DesiredStates interface {
+	Get(namespace, name string) (*v1alpha1.DesiredState, bool)
+}
+
+// Tenancy decides whether the application read from file may be managed in namespace as its
+// ServiceAccount (pkg/tenancy.Gate).
+type Tenancy interface {
+	Check(ctx context.Context, namespace, serviceAccount, file string) tenancy.Decision
 }
 
 // Promoter carries out Pending Promotions. Only the Lease holder runs it.
@@ -130,6 +147,11 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 	if !ok {
 		return writeback.Change{}, "", fmt.Errorf("DesiredState %s/%s not found: spec.desiredState must name an application of this environment", pr.Namespace, pr.Spec.DesiredState)
 	}
+	if p.Tenancy != nil {
+		if d := p.Tenancy.Check(ctx, ds.Namespace, apply.ServiceAccountOf(ds), ds.Status.Source.File); !d.Allowed {
+			return writeback.Change{}, "", fmt.Errorf("nothing written to Git: %s", d.Message)
+		}
+	}
 	from := pr.Spec.From
 	if from == "" && ds.Spec.Promotion != nil {
 		from = ds.Spec.Promotion.From
@@ -161,7 +183,8 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 }
 
 // valuesFor merges the source environment's pin values with the Promotion's exact values (which
-// win), by pin name; an exact value for a pin ds does not have is refused.
+// win), by pin name; an exact value for a pin ds does not have, or for a pin whose value only Git
+// may give (pins.CheckGiven), is refused.
 func valuesFor(ds *v1alpha1.DesiredState, fromSource []v1alpha1.PinStatus, exact []v1alpha1.PinValue) (map[string]string, error) {
 	values := map[string]string{}
 	for _, v := range fromSource {
@@ -170,8 +193,12 @@ func valuesFor(ds *v1alpha1.DesiredState, fromSource []v1alpha1.PinStatus, exact
 		}
 	}
 	for i, v := range exact {
-		if !slices.ContainsFunc(ds.Spec.Versions, func(p v1alpha1.VersionPin) bool { return p.Name == v.Name }) {
+		at := slices.IndexFunc(ds.Spec.Versions, func(p v1alpha1.VersionPin) bool { return p.Name == v.Name })
+		if at < 0 {
 			return nil, fmt.Errorf("spec.versions[%d].name: %s has no pin %q (%s): name one of its pins", i, ds.Name, v.Name, pinNames(ds))
+		}
+		if err := pins.CheckGiven(ds.Spec.Versions[at]); err != nil {
+			return nil, fmt.Errorf("spec.versions[%d].value: %w", i, err)
 		}
 		values[v.Name] = v.Value
 	}
@@ -215,16 +242,22 @@ func (p *Promoter) source(ctx context.Context, ds *v1alpha1.DesiredState, from s
 	if err != nil {
 		return nil, fmt.Errorf("environment %s: %w", from, err)
 	}
-	var src *v1alpha1.DesiredState
+	// Only the same namespace: a same-named application of another team is not this one's source.
+	var elsewhere []string
 	for _, s := range loaded.States {
-		if s.Name == ds.Name && (src == nil || s.Namespace == ds.Namespace) {
-			src = s
+		switch {
+		case s.Name != ds.Name:
+		case s.Namespace == ds.Namespace:
+			return s, nil
+		default:
+			elsewhere = append(elsewhere, s.Namespace+"/"+s.Name)
 		}
 	}
-	if src == nil {
-		return nil, fmt.Errorf("environment %s has no DesiredState %s in %s", from, ds.Name, dir)
+	if len(elsewhere) > 0 {
+		return nil, fmt.Errorf("environment %s has no DesiredState %s/%s in %s, only %s: a promotion copies only from the same namespace; add %s/%s to environment %s",
+			from, ds.Namespace, ds.Name, dir, strings.Join(elsewhere, ", "), ds.Namespace, ds.Name, from)
 	}
-	return src, nil
+	return nil, fmt.Errorf("environment %s has no DesiredState %s/%s in %s", from, ds.Namespace, ds.Name, dir)
 }
 
 func orDefault(s, def string) string {

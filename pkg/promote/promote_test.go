@@ -27,6 +27,7 @@ var (
 func prodState(namespace string, versions ...v1alpha1.VersionPin) *v1alpha1.DesiredState {
 	ds := &v1alpha1.DesiredState{}
 	ds.Name, ds.Namespace, ds.Status.Source.File = "winterlight", namespace, "clusters/prod/apps.yaml"
+	ds.Spec.Helm = &v1alpha1.HelmSource{ValuesFiles: []string{"envs/prod/winterlight.yaml"}}
 	ds.Spec.Versions = versions
 	return ds
 }
@@ -41,6 +42,33 @@ func TestValuesFor(t *testing.T) {
 	if _, err := valuesFor(ds, source, []v1alpha1.PinValue{{Name: "image", Value: "1"}, {Name: "sidecar", Value: "1"}}); err == nil ||
 		err.Error() != `spec.versions[1].name: winterlight has no pin "sidecar" (image, chart): name one of its pins` {
 		t.Errorf("an exact value for a pin the DesiredState lacks: %v", err)
+	}
+}
+
+// A spec.source.ref pin takes its value only from the source environment's file in Git: an exact
+// value would let an editor deploy any unreviewed branch.
+func TestValuesForRefusesAGivenSourceRef(t *testing.T) {
+	ds := prodState("apps", imagePin, refPin)
+	for _, tc := range []struct {
+		name   string
+		source []v1alpha1.PinStatus
+		exact  []v1alpha1.PinValue
+		want   map[string]string
+		err    string
+	}{
+		{name: "copied from Git", source: []v1alpha1.PinStatus{{Name: "ref", Value: "v1.5.0"}}, want: map[string]string{"ref": "v1.5.0"}},
+		{name: "given by hand", exact: []v1alpha1.PinValue{{Name: "image", Value: "1.1.4"}, {Name: "ref", Value: "attacker/unreviewed"}},
+			err: "spec.versions[1].value: pin ref is spec.source.ref, the Git revision the application runs: a Promotion may not set it by hand"},
+		{name: "given over the source's", source: []v1alpha1.PinStatus{{Name: "ref", Value: "v1.5.0"}}, exact: []v1alpha1.PinValue{{Name: "ref", Value: "v1.5.0"}},
+			err: "promote it with spec.from"},
+	} {
+		got, err := valuesFor(ds, tc.source, tc.exact)
+		switch {
+		case tc.err == "" && (err != nil || !reflect.DeepEqual(got, tc.want)):
+			t.Errorf("%s: valuesFor = %v, %v; want %v", tc.name, got, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: valuesFor = %v, %v; want an error saying %q", tc.name, got, err, tc.err)
+		}
 	}
 }
 

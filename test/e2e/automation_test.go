@@ -105,7 +105,7 @@ func TestVersionAutomation(t *testing.T) {
 		}
 		original[f] = content
 	}
-	added := []string{"clusters/test/charted.yaml", "envs/test/canary.yaml", "clusters/test/unreachable.yaml"}
+	added := []string{"clusters/test/charted.yaml", "envs/test/canary.yaml", "clusters/test/unreachable.yaml", "apps/unreachable/version.yaml"}
 	defer func() {
 		if _, err := e.commit(original, "back to the fixture's pins", added...); err != nil {
 			t.Error(err)
@@ -119,6 +119,7 @@ metadata: {name: charted, namespace: apps}
 spec:
   helm:
     chart: {repoURL: %q, name: winterlight, version: 1.4.2}
+    valuesFiles: [envs/test/canary.yaml]
   sync: {automated: true, prune: true, selfHeal: true}
   versions:
     - {name: chart, field: spec.helm.chart.version, update: {constraint: "^1.4"}}
@@ -129,10 +130,11 @@ spec:
 kind: DesiredState
 metadata: {name: unreachable, namespace: apps}
 spec:
-  source: {path: apps/guestbook}
+  source: {path: apps/unreachable}
   versions:
-    - {name: image, file: envs/test/winterlight.yaml, path: image.tag, update: {image: 127.0.0.1:1/acme/nothing, constraint: "~1.1"}}
+    - {name: image, file: apps/unreachable/version.yaml, path: data.value, update: {image: 127.0.0.1:1/acme/nothing, constraint: "~1.1"}}
 `,
+		"apps/unreachable/version.yaml": configMap("version", "apps", "1.1.2"),
 	}
 	if _, err := e.commit(files, "follow the test registry and Helm repository"); err != nil {
 		t.Fatal(err)

@@ -232,7 +232,16 @@ func TestPromotionViaBranchAndBadPins(t *testing.T) {
 	}
 
 	const file = "clusters/test/badpins.yaml"
-	badpins := desiredStateFile("badpins", "apps", "apps/guestbook") + `  versions:
+	// Its pins' files are its own values files (a file pin edits only a file its DesiredState
+	// reads); one of them is missing, so it never renders, and nothing is applied.
+	badpins := `apiVersion: gitops.kube-gitops.dev/v1alpha1
+kind: DesiredState
+metadata: {name: badpins, namespace: apps}
+spec:
+  helm:
+    chart: {path: charts/winterlight}
+    valuesFiles: [envs/test/missing.yaml, envs/test/winterlight.yaml]
+  versions:
     - {name: missing, file: envs/test/missing.yaml, path: image.tag}
     - {name: malformed, file: envs/test/winterlight.yaml, path: image.nothing.here}
 `

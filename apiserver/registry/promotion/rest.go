@@ -32,11 +32,18 @@ import (
 type REST struct {
 	cache   *store.Promotions
 	records *store.PromotionRecords
+	states  desiredStates
+}
+
+// desiredStates finds the DesiredState a Promotion names (store.Reader), so that values its pins
+// never take by hand are refused at create, not only later by the server.
+type desiredStates interface {
+	Get(namespace, name string) (*v1alpha1.DesiredState, bool)
 }
 
 // NewREST returns the storage of promotions.
-func NewREST(cache *store.Promotions, records *store.PromotionRecords) *REST {
-	return &REST{cache: cache, records: records}
+func NewREST(cache *store.Promotions, records *store.PromotionRecords, states desiredStates) *REST {
+	return &REST{cache: cache, records: records, states: states}
 }
 
 var (
@@ -75,7 +82,13 @@ func (r *REST) Create(ctx context.Context, obj runtime.Object, validate rest.Val
 	if p.Name == "" && p.GenerateName != "" {
 		p.Name = names.SimpleNameGenerator.GenerateName(p.GenerateName)
 	}
-	if errs := validatePromotion(p); len(errs) > 0 {
+	errs := validatePromotion(p)
+	if r.states != nil {
+		if ds, ok := r.states.Get(namespace, p.Spec.DesiredState); ok {
+			errs = append(errs, validateGiven(ds, p)...)
+		}
+	}
+	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(v1alpha1.SchemeGroupVersion.WithKind("Promotion").GroupKind(), p.Name, errs)
 	}
 	if validate != nil {
@@ -207,6 +220,23 @@ func validatePromotion(p *v1alpha1.Promotion) field.ErrorList {
 			errs = append(errs, field.Invalid(at.Child("value"), v.Value, bad.Reason))
 		} else if err != nil {
 			errs = append(errs, field.Invalid(at.Child("value"), v.Value, err.Error()))
+		}
+	}
+	return errs
+}
+
+// validateGiven refuses exact values for pins of ds that only Git may give (pins.CheckGiven). A
+// DesiredState the cache does not hold yet is checked by the server before it writes.
+func validateGiven(ds *v1alpha1.DesiredState, p *v1alpha1.Promotion) field.ErrorList {
+	var errs field.ErrorList
+	for i, v := range p.Spec.Versions {
+		for _, pin := range ds.Spec.Versions {
+			if pin.Name != v.Name {
+				continue
+			}
+			if err := pins.CheckGiven(pin); err != nil {
+				errs = append(errs, field.Forbidden(field.NewPath("spec", "versions").Index(i).Child("value"), err.Error()))
+			}
 		}
 	}
 	return errs

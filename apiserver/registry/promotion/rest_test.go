@@ -69,3 +69,36 @@ func TestValidatePromotionAcceptsVersions(t *testing.T) {
 		t.Errorf("valid versions refused: %v", errs)
 	}
 }
+
+// states is a fixed set of DesiredStates, as store.Reader serves them.
+type states map[string]*v1alpha1.DesiredState
+
+func (s states) Get(namespace, name string) (*v1alpha1.DesiredState, bool) {
+	ds, ok := s[namespace+"/"+name]
+	return ds, ok
+}
+
+// An exact value for a spec.source.ref pin is refused at create (422 on the value), since it could
+// point the application at any unreviewed branch; such a pin is promoted only from Git (spec.from).
+func TestCreateRefusesGivenSourceRef(t *testing.T) {
+	ds := &v1alpha1.DesiredState{ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "winterlight"}, Spec: v1alpha1.DesiredStateSpec{
+		Versions: []v1alpha1.VersionPin{{Name: "image", File: "envs/test/winterlight.yaml", Path: "image.tag"}, {Name: "ref", Field: "spec.source.ref"}},
+	}}
+	r := &REST{states: states{"apps/winterlight": ds}}
+	ctx := request.WithNamespace(context.Background(), "apps")
+	p := &v1alpha1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: v1alpha1.PromotionSpec{DesiredState: "winterlight",
+		Versions: []v1alpha1.PinValue{{Name: "image", Value: "1.1.4"}, {Name: "ref", Value: "attacker/unreviewed"}}}}
+	_, err := r.Create(ctx, p, nil, nil)
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) || status.Status().Code != http.StatusUnprocessableEntity {
+		t.Fatalf("got %v, want 422 Invalid", err)
+	}
+	causes := status.Status().Details.Causes
+	if len(causes) != 1 || causes[0].Field != "spec.versions[1].value" || !strings.Contains(causes[0].Message, "pin ref is spec.source.ref") ||
+		!strings.Contains(causes[0].Message, "promote it with spec.from") {
+		t.Errorf("causes %+v, want one for spec.versions[1].value naming the pin and spec.from", causes)
+	}
+	if errs := validateGiven(ds, &v1alpha1.Promotion{Spec: v1alpha1.PromotionSpec{Versions: []v1alpha1.PinValue{{Name: "image", Value: "1.1.4"}}}}); len(errs) != 0 {
+		t.Errorf("an image value refused: %v", errs)
+	}
+}

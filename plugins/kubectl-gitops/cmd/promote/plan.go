@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
@@ -73,7 +74,11 @@ func newPlan(target, source *v1alpha1.DesiredState, f *flags) (*plan, error) {
 	}
 	for _, pin := range target.Spec.Versions {
 		c := pinChange{name: pin.Name, old: current[pin.Name]}
-		if value, ok := given[pin.Name]; ok {
+		value, ok := given[pin.Name]
+		if _, byHand := explicit[pin.Name]; ok && !byHand && pins.CheckGiven(pin) != nil {
+			ok = false // the server takes no value sent for it: it copies it from Git (--from)
+		}
+		if ok {
 			c.new = value
 			p.versions = append(p.versions, v1alpha1.PinValue{Name: pin.Name, Value: value})
 		} else if p.from != "" {

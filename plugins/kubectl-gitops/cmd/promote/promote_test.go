@@ -341,3 +341,29 @@ func TestPromoteAsksOnATerminal(t *testing.T) {
 		})
 	}
 }
+
+// A spec.source.ref pin is never sent as an exact value (the server refuses those: a ref given
+// by hand could deploy an unreviewed branch); with --from-context the server copies it from Git.
+func TestPromoteFromContextLeavesTheSourceRefToGit(t *testing.T) {
+	withRef := func(env, ref string) *v1alpha1.DesiredState {
+		ds := desiredState(env, "Synced", "Healthy")
+		ds.Spec.Versions = append(ds.Spec.Versions, v1alpha1.VersionPin{Name: "ref", Field: "spec.source.ref"})
+		ds.Status.Versions = append(ds.Status.Versions, v1alpha1.PinStatus{Name: "ref", Value: ref})
+		return ds
+	}
+	prod := &fakeAPI{ds: withRef("prod", "v1.4.0"), final: succeeded("main")}
+	o, out := setUp(t, cluster{prod: prod, test: &fakeAPI{ds: withRef("test", "v1.5.0")}}, strings.NewReader(""))
+	if err := promote(o, "winterlight", "--from-context", "test", "--yes"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(prod.created) != 1 {
+		t.Fatalf("%d Promotions created, want 1", len(prod.created))
+	}
+	want := []v1alpha1.PinValue{{Name: "image", Value: "1.1.4"}, {Name: "chart", Value: "1.4.2"}}
+	if got := prod.created[0].Spec; got.From != "test" || !reflect.DeepEqual(got.Versions, want) {
+		t.Errorf("spec %+v, want from test and versions %+v (no ref)", got, want)
+	}
+	if !strings.Contains(out.String(), "  ref: v1.4.0 → (from Git at promotion time)\n") {
+		t.Errorf("output lacks the ref read from Git:\n%s", out)
+	}
+}
