@@ -1,0 +1,228 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+func TestBoundedStorageCountsWhatItHolds(t *testing.T) {
+	blob := func(content string) plumbing.EncodedObject {
+		o := &plumbing.MemoryObject{}
+		o.SetType(plumbing.BlobObject)
+		_, _ = o.Write([]byte(content))
+		return o
+	}
+	b := budget{what: "one commit", objectBytes: 4, totalBytes: 10, objects: 3}
+	for _, tc := range []struct {
+		name  string
+		blobs []string
+		err   string // of the last; "" when all are stored
+	}{
+		{"within the budget", []string{"aaaa", "bbbb", "cc"}, ""},
+		{"the same object twice counts once", []string{"aaaa", "aaaa", "aaaa", "bbbb"}, ""},
+		{"an object too large", []string{"aaaaa"}, "a file or directory of 5 bytes, more than 4"},
+		{"too much in all", []string{"aaaa", "bbbb", "ccc"}, "its objects add up to more than 10, the most kube-gitops unpacks for one commit"},
+		{"too many objects", []string{"a", "b", "c", "d"}, "more than 3 objects"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newBoundedStorage(b)
+			var err error
+			for _, content := range tc.blobs {
+				if _, err = s.SetEncodedObject(blob(content)); err != nil {
+					break
+				}
+			}
+			if tc.err == "" && err != nil || tc.err != "" && (!errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("error = %v, want %q", err, tc.err)
+			}
+			if err != nil && len(s.Objects) != len(tc.blobs)-1 {
+				t.Errorf("%d objects held after a refusal, want %d", len(s.Objects), len(tc.blobs)-1)
+			}
+		})
+	}
+}
+
+// TestALargeFileIsRefusedBeforeItIsUnpacked fetches a file of zeros over the file limit: its
+// pack is a few kilobytes, and the fetch must refuse it from the pack's headers, never holding
+// it in memory, then remember the refusal rather than fetch it again.
+func TestALargeFileIsRefusedBeforeItIsUnpacked(t *testing.T) {
+	const size = 20 << 20 // over the 16Mi file limit
+	repo := newTrackedRepo(t)
+	repo.commit("main", "small")
+	big, err := repo.server.Commit(repo.name, "refs/pull/7/head", map[string]string{"charts/big.tgz": strings.Repeat("\x00", size)}, "a large file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.git("update-ref", "refs/heads/big", big)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		ref   string // the Fetcher's ref
+		fetch func(*Fetcher) error
+	}{
+		{"the poll's fetch of the tracked ref", "big", func(f *Fetcher) error { _, err := f.Fetch(ctx); return err }},
+		{"a preview of a ref", "main", func(f *Fetcher) error { _, err := f.FetchRevision(ctx, "refs/pull/7/head"); return err }},
+		{"a preview of a commit", "main", func(f *Fetcher) error { _, err := f.FetchRevision(ctx, big); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := repo.fetcher(tc.ref)
+			// TotalAlloc counts every byte allocated, even if freed since: a fetch that
+			// unpacked the file, then refused it, shows here as well.
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			uploads := repo.uploads.Load()
+			err := tc.fetch(f)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), fmt.Sprintf("a file or directory of %d bytes, more than 16Mi", size)) {
+				t.Fatalf("error = %v, want the file refused", err)
+			}
+			if grown := after.TotalAlloc - before.TotalAlloc; grown > size/4 {
+				t.Errorf("the fetch allocated %d MiB: the %d MiB file was unpacked", grown>>20, size>>20)
+			}
+			if repo.uploads.Load() != uploads+1 {
+				t.Fatalf("%d fetches, want 1", repo.uploads.Load()-uploads)
+			}
+			again := tc.fetch(f)
+			if again == nil || again.Error() != err.Error() {
+				t.Errorf("asked again: %v, want the same refusal", again)
+			}
+			if n := repo.uploads.Load() - uploads; n != 1 {
+				t.Errorf("asked again, the commit was fetched again (%d fetches): a refusal is remembered", n)
+			}
+		})
+	}
+}
+
+func TestACommitOfTooManyFilesIsRefusedWhileFetched(t *testing.T) {
+	defer func(n int) { maxEntries = n }(maxEntries)
+	maxEntries = 500
+	files := func(n int) map[string]string {
+		m := map[string]string{}
+		for i := range n {
+			m[fmt.Sprintf("apps/%04d.yaml", i)] = fmt.Sprint(i) // all different: an object each
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name  string
+		files int
+		err   string
+	}{
+		{"within the limit", 400, ""},
+		{"over it", 800, "it holds more than 500 objects (files, directories, commits), the most kube-gitops unpacks for one commit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, commit := gitRepo(t)
+			commit(files(tc.files), nil)
+			f := NewFetcher(Repo{URL: url, Ref: "main"}, 30*time.Second)
+			for _, fetch := range []func() (*Snapshot, error){
+				func() (*Snapshot, error) { return f.Fetch(context.Background()) },
+				func() (*Snapshot, error) { return f.FetchRevision(context.Background(), "main") },
+			} {
+				snap, err := fetch()
+				if tc.err == "" && err != nil || tc.err != "" && (!errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tc.err)) {
+					t.Fatalf("error = %v, want %q", err, tc.err)
+				}
+				if err == nil {
+					if names, _ := snap.ListFiles("apps"); len(names) != tc.files {
+						t.Errorf("%d files listed, want %d", len(names), tc.files)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestATreeOfTooManyPathsIsRefused names one directory of 500 empty files 500 times: three
+// objects, 250,000 paths, over the default limit of 200,000.
+func TestATreeOfTooManyPathsIsRefused(t *testing.T) {
+	const n = 500
+	url, commit := gitRepo(t)
+	commit(map[string]string{"a.yaml": "a"}, nil)
+	gitDir := strings.TrimPrefix(url, "file://") + "/.git"
+	git := func(stdin string, args ...string) string { return runGit(t, gitDir, stdin, args...) }
+	var dir, root strings.Builder
+	empty := git("", "hash-object", "-w", "--stdin")
+	for i := range n {
+		fmt.Fprintf(&dir, "100644 blob %s\tf%03d\n", empty, i)
+	}
+	sub := git(dir.String(), "mktree")
+	for i := range n {
+		fmt.Fprintf(&root, "040000 tree %s\td%03d\n", sub, i)
+	}
+	bomb := git("", "commit-tree", git(root.String(), "mktree"), "-p", "main", "-m", "many paths")
+	git("", "update-ref", "refs/heads/bomb", bomb)
+	git("", "update-ref", "refs/heads/main", bomb)
+	commit(map[string]string{"b.yaml": "b"}, nil) // the bomb is now one commit back on main
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		fetch func(*Fetcher) (*Snapshot, error)
+	}{
+		{"the poll's fetch", func(*Fetcher) (*Snapshot, error) {
+			return NewFetcher(Repo{URL: url, Ref: "bomb"}, 30*time.Second).Fetch(ctx)
+		}},
+		{"a preview", func(f *Fetcher) (*Snapshot, error) { return f.FetchRevision(ctx, "bomb") }},
+		{"a rollback, from the tracked history", func(f *Fetcher) (*Snapshot, error) { return f.FetchTracked(ctx, bomb) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.fetch(NewFetcher(Repo{URL: url, Ref: "main"}, 30*time.Second))
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "its tree holds more than 200000 files and directories") {
+				t.Errorf("error = %v, want refused", err)
+			}
+		})
+	}
+}
+
+// TestTheTrackedHistoryIsBounded asks for a sync of a commit that is nowhere, which deepens the
+// tracked history: within the history budget it is searched, past it refused, and the refusal
+// remembered.
+func TestTheTrackedHistoryIsBounded(t *testing.T) {
+	defer func(n int64) { maxSnapshotBytes = n }(maxSnapshotBytes)
+	maxSnapshotBytes = 64 << 10 // the history may hold 2 × 72Ki
+	repo := newTrackedRepo(t)
+	first := repo.commit("main", "first")
+	// 150 commits that each set a.yaml to 2Ki of its own: the last 32 hold 64Ki, the last 128
+	// 256Ki.
+	var stream strings.Builder
+	for i := range 150 {
+		fmt.Fprintf(&stream, "commit refs/heads/main\nmark :%d\ncommitter t <t@x> %d +0000\ndata 2\nc\n", i+1, 1700000000+i)
+		if i == 0 {
+			fmt.Fprintf(&stream, "from %s\n", first)
+		}
+		content := strings.Repeat(fmt.Sprintf("%07d\n", i), 256)
+		fmt.Fprintf(&stream, "M 644 inline a.yaml\ndata %d\n%s\n", len(content), content)
+	}
+	runGit(t, repo.server.Path(repo.name), stream.String(), "fast-import", "--quiet")
+	log := strings.Fields(repo.git("rev-list", "main"))
+	ctx := context.Background()
+	f := repo.fetcher("main")
+
+	if _, err := f.FetchTracked(ctx, log[3]); err != nil {
+		t.Fatalf("3 commits back, within the budget: %v", err)
+	}
+	nowhere := strings.Repeat("ab", 20)
+	_, err := f.ResolveTracked(ctx, nowhere)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "fetch the last 128 commits of main") ||
+		!strings.Contains(err.Error(), "its objects add up to more than 144Ki, the most kube-gitops unpacks for the history searched for a sync") {
+		t.Fatalf("a commit that is nowhere: %v, want the deeper history refused", err)
+	}
+	uploads := repo.uploads.Load()
+	if _, again := f.ResolveTracked(ctx, nowhere); again == nil || again.Error() != err.Error() {
+		t.Errorf("asked again: %v, want the same refusal", again)
+	}
+	if _, err := f.FetchTracked(ctx, log[5]); err != nil {
+		t.Errorf("5 commits back, after a refusal: %v; the history held must stay usable", err)
+	}
+	if n := repo.uploads.Load() - uploads; n != 0 {
+		t.Errorf("%d fetches after the refusal, want none: the refusal is remembered and the history held kept", n)
+	}
+}
