@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -77,7 +76,7 @@ func (s *boundedStorage) PackfileWriter() (io.WriteCloser, error) {
 // packWriter keeps a pack, compressed, up to limit bytes.
 type packWriter struct {
 	s      *boundedStorage
-	pack   bytes.Buffer
+	pack   packBuffer
 	limit  int64
 	failed error
 }
@@ -86,7 +85,7 @@ func (w *packWriter) Write(p []byte) (int, error) {
 	if w.failed != nil {
 		return 0, w.failed
 	}
-	if int64(w.pack.Len()+len(p)) > w.limit {
+	if w.pack.Len()+int64(len(p)) > w.limit {
 		w.failed = w.s.budget.totalTooLarge()
 		return 0, w.failed
 	}
@@ -98,10 +97,10 @@ func (w *packWriter) Close() error {
 	if w.failed != nil {
 		return w.failed
 	}
-	if err := w.s.checkPack(bytes.NewReader(w.pack.Bytes())); err != nil {
+	if err := w.s.checkPack(w.pack.Reader()); err != nil {
 		return err
 	}
-	parser, err := packfile.NewParserWithStorage(packfile.NewScanner(bytes.NewReader(w.pack.Bytes())), w.s)
+	parser, err := packfile.NewParserWithStorage(packfile.NewScanner(w.pack.Reader()), w.s)
 	if err != nil {
 		return err
 	}

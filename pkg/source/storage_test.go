@@ -1,15 +1,19 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 func TestBoundedStorageCountsWhatItHolds(t *testing.T) {
@@ -236,5 +240,120 @@ func TestTheTrackedHistoryIsBounded(t *testing.T) {
 	log = strings.Fields(repo.git("rev-list", "main"))
 	if _, err := f.FetchTracked(ctx, log[3]); err != nil {
 		t.Errorf("3 commits back from a new tip: %v; the history of the old tip must make room", err)
+	}
+}
+
+func TestPackBufferReadsWhatWasWritten(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		writes []int // sizes of the writes, in order
+	}{
+		{"nothing", nil},
+		{"one small write", []int{10}},
+		{"writes across the first chunks", []int{3000, 3000, 3000, 10000}},
+		{"one write of many chunks", []int{5 << 20}},
+		{"past the largest chunk", []int{maxChunk - 1, 2, maxChunk + 7, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b packBuffer
+			var want []byte
+			for i, n := range tc.writes {
+				p := make([]byte, n)
+				for j := range p {
+					p[j] = byte(i*7 + j*13)
+				}
+				if k, err := b.Write(p); k != n || err != nil {
+					t.Fatalf("Write = %d, %v", k, err)
+				}
+				want = append(want, p...)
+			}
+			got, err := io.ReadAll(b.Reader())
+			if err != nil || !bytes.Equal(got, want) || b.Len() != int64(len(want)) {
+				t.Fatalf("read back %d bytes (Len %d), %v; want the %d written", len(got), b.Len(), err, len(want))
+			}
+			for _, off := range []int64{0, 1, 4095, 4096, int64(len(want)) / 2, int64(len(want)) - 1} {
+				if off < 0 || off >= int64(len(want)) {
+					continue
+				}
+				p := make([]byte, 5000)
+				n, err := b.ReadAt(p, off)
+				end := min(off+5000, int64(len(want)))
+				if !bytes.Equal(p[:n], want[off:end]) || (end-off < 5000) != (err == io.EOF) {
+					t.Errorf("ReadAt(%d) = %d bytes, %v", off, n, err)
+				}
+			}
+		})
+	}
+}
+
+// TestAPackIsCheckedBeforeItIsUnpacked hands a pack of a blob and a delta of it to the storage
+// as a fetch does: a pack over the budget is refused with nothing unpacked.
+func TestAPackIsCheckedBeforeItIsUnpacked(t *testing.T) {
+	src := memory.NewStorage()
+	var hashes []plumbing.Hash
+	for _, content := range []string{strings.Repeat("a", 2000), strings.Repeat("a", 1990) + strings.Repeat("b", 10)} {
+		o := src.NewEncodedObject()
+		o.SetType(plumbing.BlobObject)
+		_, _ = o.(*plumbing.MemoryObject).Write([]byte(content))
+		h, err := src.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, h)
+	}
+	var pack bytes.Buffer
+	if _, err := packfile.NewEncoder(&pack, src, false).Encode(hashes, 10); err != nil {
+		t.Fatal(err)
+	}
+	scanner := packfile.NewScanner(bytes.NewReader(pack.Bytes()))
+	if _, _, err := scanner.Header(); err != nil {
+		t.Fatal(err)
+	}
+	deltas := 0
+	for range 2 {
+		if h, err := scanner.NextObjectHeader(); err != nil {
+			t.Fatal(err)
+		} else if h.Type.IsDelta() {
+			deltas++
+		}
+	}
+	if deltas != 1 {
+		t.Fatalf("the pack holds %d deltas, want 1: the test needs one", deltas)
+	}
+
+	for _, tc := range []struct {
+		name string
+		b    budget
+		err  string
+	}{
+		{"within the budget", budget{objectBytes: 2000, totalBytes: 4000, objects: 2}, ""},
+		{"a file too large", budget{objectBytes: 1999, totalBytes: 4000, objects: 2}, "a file or directory of 2000 bytes"},
+		{"too much in all, with the size a delta makes", budget{objectBytes: 2000, totalBytes: 3999, objects: 2}, "add up to more than 3999"},
+		{"too many objects", budget{objectBytes: 2000, totalBytes: 4000, objects: 1}, "more than 1 objects"},
+		{"a pack larger than the budget allows", budget{objectBytes: 2000, totalBytes: 50, objects: 2}, "add up to more than 50"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newBoundedStorage(tc.b)
+			w, err := s.PackfileWriter()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = w.Write(pack.Bytes())
+			if closeErr := w.Close(); err == nil {
+				err = closeErr
+			}
+			if tc.err == "" {
+				if err != nil || len(s.Objects) != 2 {
+					t.Fatalf("error = %v, %d objects held; want both", err, len(s.Objects))
+				}
+				return
+			}
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("error = %v, want %q", err, tc.err)
+			}
+			if len(s.Objects) != 0 {
+				t.Errorf("%d objects unpacked before the refusal, want none", len(s.Objects))
+			}
+		})
 	}
 }
