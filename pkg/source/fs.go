@@ -13,7 +13,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // ErrSymlink is the error (inside an *fs.PathError) for a symbolic link or a path through one.
@@ -22,17 +21,14 @@ var ErrSymlink = errors.New("is a symbolic link, which kube-gitops does not foll
 // ErrSubmodule is the error (inside an *fs.PathError) for a Git submodule.
 var ErrSubmodule = errors.New("is a Git submodule, which kube-gitops does not fetch; commit the files instead")
 
-// Limits on what one commit may hold, checked when it is fetched: a snapshot lives in memory,
-// and anyone who may preview can ask for any branch or pull request.
-var (
-	maxSnapshotBytes int64 = 256 << 20
-	maxFileBytes     int64 = 16 << 20
-)
-
-// checkSize refuses a tree that holds a file larger than maxFileBytes, or whose files add up to
-// more than maxSnapshotBytes (a file at two paths counts twice: a render may read both).
+// checkSize refuses a tree that holds more than maxEntries paths, a file larger than
+// maxFileBytes, or files that add up to more than maxSnapshotBytes (a file at two paths counts
+// twice: a render may read both). The fetch bounds the objects; this bounds what they name.
 func (t *treeFS) checkSize() error {
 	t.index()
+	if t.tooLarge != nil {
+		return t.tooLarge
+	}
 	var total int64
 	largest, largestSize := "", int64(0)
 	for name, e := range t.entries {
@@ -49,16 +45,13 @@ func (t *treeFS) checkSize() error {
 		}
 	}
 	if largestSize > maxFileBytes {
-		return fmt.Errorf("%s is larger than %s, the most kube-gitops reads in one file: keep large files out of the config repository", largest, quantity(maxFileBytes))
+		return tooLarge(fmt.Sprintf("%s is larger than %s, the most kube-gitops reads in one file: keep large files out of the config repository", largest, quantity(maxFileBytes)))
 	}
 	if total > maxSnapshotBytes {
-		return fmt.Errorf("its files add up to more than %s, the most kube-gitops keeps of one commit: keep large files out of the config repository", quantity(maxSnapshotBytes))
+		return tooLarge(fmt.Sprintf("its files add up to more than %s, the most kube-gitops keeps of one commit: keep large files out of the config repository", quantity(maxSnapshotBytes)))
 	}
 	return nil
 }
-
-// quantity writes a size as Kubernetes does ("16Mi").
-func quantity(n int64) string { return resource.NewQuantity(n, resource.BinarySI).String() }
 
 // FS returns the snapshot as a read-only, in-memory fs.FS (with ReadDir, ReadFile and Stat),
 // rooted at the repository root. Names follow the io/fs rules: slash-separated, no "..", no
@@ -78,9 +71,10 @@ type treeFS struct {
 	root  *object.Tree
 	mtime time.Time
 
-	once    sync.Once
-	entries map[string]object.TreeEntry   // every path below the root
-	dirs    map[string][]object.TreeEntry // directory ("." for the root) → children sorted by name
+	once     sync.Once
+	entries  map[string]object.TreeEntry   // every path below the root
+	dirs     map[string][]object.TreeEntry // directory ("." for the root) → children sorted by name
+	tooLarge error                         // set when the tree names more than maxEntries paths
 }
 
 var (
@@ -98,9 +92,13 @@ func (t *treeFS) index() {
 		}
 		w := object.NewTreeWalker(t.root, true, nil)
 		defer w.Close()
-		for {
+		for seen := 0; ; seen++ {
 			name, entry, err := w.Next()
 			if err == io.EOF || errors.Is(err, object.ErrMaxTreeDepth) {
+				break
+			}
+			if seen == maxEntries {
+				t.tooLarge = tooManyPaths() // e.g. a small directory named a million times
 				break
 			}
 			if err != nil {

@@ -159,7 +159,7 @@ func TestACommitOverTheSizeLimitsIsRefused(t *testing.T) {
 	}{
 		{"within the limits", map[string]string{"a.yaml": kib(2), "b/c.yaml": kib(1)}, ""},
 		{"a file too large", map[string]string{"a.yaml": kib(1), "charts/big.tgz": kib(3)},
-			"charts/big.tgz is larger than 2Ki, the most kube-gitops reads in one file: keep large files out of the config repository"},
+			"it holds a file or directory of 3072 bytes, more than 2Ki, the most kube-gitops reads in one file: keep large files out of the config repository"},
 		{"too much in all", map[string]string{"a.yaml": kib(2), "b.yaml": kib(2), "c/d.yaml": kib(1)},
 			"its files add up to more than 4Ki, the most kube-gitops keeps of one commit: keep large files out of the config repository"},
 		{"the same file at many paths", map[string]string{"a.yaml": kib(1), "b.yaml": kib(1), "c.yaml": kib(1), "d.yaml": kib(1), "e.yaml": kib(1)},
@@ -186,7 +186,7 @@ func TestTheFileSizeLimitIs16MiB(t *testing.T) {
 	url, commit := gitRepo(t)
 	commit(map[string]string{"charts/big.tgz": strings.Repeat("\x00", 16<<20+1)}, nil)
 	_, err := NewFetcher(Repo{URL: url, Ref: "main"}, 30*time.Second).Fetch(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "charts/big.tgz is larger than 16Mi, the most kube-gitops reads in one file") {
+	if err == nil || !strings.Contains(err.Error(), "it holds a file or directory of 16777217 bytes, more than 16Mi, the most kube-gitops reads in one file") {
 		t.Errorf("error = %v", err)
 	}
 }

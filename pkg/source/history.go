@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -66,7 +67,7 @@ func (h *history) find(ctx context.Context, f *Fetcher, auth transport.AuthMetho
 		}
 		fetchedTip := h.tip
 		if h.repo == nil || h.tip != tip || depth > h.depth { // else this tip is held that deep
-			if fetchedTip, err = h.fetch(ctx, f, auth, ref, depth); err != nil {
+			if fetchedTip, err = h.fetch(ctx, f, auth, ref, tip, depth); err != nil {
 				return plumbing.ZeroHash, false, err
 			}
 		}
@@ -93,32 +94,64 @@ type answer struct {
 	complete bool
 }
 
-// fetch brings the tracked ref's history to depth commits from its current tip and returns the
-// tip it fetched. Objects already held are not fetched again.
-func (h *history) fetch(ctx context.Context, f *Fetcher, auth transport.AuthMethod, ref plumbing.ReferenceName, depth int) (plumbing.Hash, error) {
-	if h.repo != nil && len(h.repo.Storer.(*memory.Storage).Commits) > 2*MaxHistory {
-		h.repo = nil // commits of tips long gone pile up: start afresh
+// fetch brings the tracked ref's history to depth commits from its current tip (which the
+// remote listed as tip) and returns the tip it fetched. Objects already held are not fetched
+// again. The history holds at most historyBudget: a deeper history is refused, and the refusal
+// remembered for the tip and depth, while what is held stays usable.
+func (h *history) fetch(ctx context.Context, f *Fetcher, auth transport.AuthMethod, ref plumbing.ReferenceName, tip plumbing.Hash, depth int) (plumbing.Hash, error) {
+	key := fmt.Sprintf("history %s %d", tip, depth)
+	if err := f.refused(key); err != nil {
+		return plumbing.ZeroHash, err
 	}
-	if h.repo == nil {
-		repo, err := newRemoteRepo(f.repo.URL)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		h.repo, h.tip, h.depth = repo, plumbing.ZeroHash, 0
+	if h.repo != nil && len(h.storage().Commits) > 2*MaxHistory {
+		h.repo = nil // commits of tips long gone pile up: start afresh
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	tip, err := fetchRefInto(ctx, h.repo, auth, ref, depth)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("fetch the last %d commits of %s in %s: %w", depth, ref.Short(), f.repo.URL, err)
+	for {
+		if h.repo == nil {
+			repo, err := newRemoteRepo(f.repo.URL, historyBudget())
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			h.repo, h.tip, h.depth = repo, plumbing.ZeroHash, 0
+		}
+		shallow, err := h.storage().Shallow()
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		shallow = slices.Clone(shallow) // the fetch may change it in place
+		fetched, err := fetchRefInto(ctx, h.repo, auth, ref, depth)
+		if err == nil {
+			h.tip, h.depth = fetched, depth
+			return fetched, nil
+		}
+		if !errors.Is(err, ErrTooLarge) {
+			h.repo = nil // a fetch that failed midway may leave the history half done
+			return plumbing.ZeroHash, fmt.Errorf("fetch the last %d commits of %s in %s: %w", depth, ref.Short(), f.repo.URL, err)
+		}
+		if !h.tip.IsZero() && h.tip != tip {
+			h.repo = nil // the objects of an earlier tip counted too: once more, afresh
+			continue
+		}
+		// Refused before the refs moved (and, but for a lying pack, before anything was
+		// unpacked), but after the fetch moved the shallow boundary: put it back, and the
+		// history held stays usable as it was.
+		if err := h.storage().SetShallow(shallow); err != nil {
+			h.repo = nil
+		}
+		err = fmt.Errorf("fetch the last %d commits of %s in %s: %w", depth, ref.Short(), f.repo.URL, err)
+		return plumbing.ZeroHash, f.refuse(key, err)
 	}
-	h.tip, h.depth = tip, depth
-	return tip, nil
 }
 
-// newRemoteRepo returns an empty in-memory repository whose remote "origin" is url.
-func newRemoteRepo(url string) (*git.Repository, error) {
-	repo, err := git.Init(memory.NewStorage(), nil)
+// storage is the bounded storage of the history's repository.
+func (h *history) storage() *boundedStorage { return h.repo.Storer.(*boundedStorage) }
+
+// newRemoteRepo returns an empty in-memory repository whose remote "origin" is url, which a
+// fetch fills within budget b.
+func newRemoteRepo(url string, b budget) (*git.Repository, error) {
+	repo, err := git.Init(newBoundedStorage(b), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -231,10 +264,13 @@ func (h *history) snapshotAt(commit plumbing.Hash, url, ref string) (*Snapshot, 
 	}
 	w := object.NewTreeWalker(tree, true, nil)
 	defer w.Close()
-	for {
+	for seen := 0; ; seen++ {
 		_, entry, err := w.Next()
 		if err == io.EOF || errors.Is(err, object.ErrMaxTreeDepth) {
 			break
+		}
+		if seen == maxEntries {
+			return nil, fmt.Errorf("commit %s of %s: %w", commit, url, tooManyPaths())
 		}
 		if err != nil {
 			continue // a name the snapshot leaves out too (see treeFS.index)

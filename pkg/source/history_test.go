@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -29,18 +33,14 @@ type trackedRepo struct {
 	t       *testing.T
 	server  *gitserver.Server
 	name    string
+	url     string       // through a proxy that counts uploads
 	uploads atomic.Int64 // git-upload-pack requests: fetches, not ref listings
 }
 
 func newTrackedRepo(t *testing.T) *trackedRepo {
 	t.Helper()
 	r := &trackedRepo{t: t, name: "config"}
-	s, err := gitserver.Start(gitserver.Options{Dir: t.TempDir(), Username: gitUser, Password: gitPassword,
-		Logf: func(format string, args ...any) {
-			if line := fmt.Sprintf(format, args...); strings.HasPrefix(line, "POST ") && strings.Contains(line, "git-upload-pack") {
-				r.uploads.Add(1)
-			}
-		}})
+	s, err := gitserver.Start(gitserver.Options{Dir: t.TempDir(), Username: gitUser, Password: gitPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +49,18 @@ func newTrackedRepo(t *testing.T) *trackedRepo {
 	if _, err := s.CreateRepo(r.name, ""); err != nil {
 		t.Fatal(err)
 	}
+	// Counted as each request arrives, before it is answered: a count read after a fetch
+	// returned includes that fetch (the server's own log is written after it answers).
+	backend := &url.URL{Scheme: "http", Host: s.Addr()}
+	proxy := httputil.NewSingleHostReverseProxy(backend)
+	counter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/git-upload-pack") {
+			r.uploads.Add(1)
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(counter.Close)
+	r.url = strings.Replace(s.URL(r.name), backend.String(), counter.URL, 1)
 	return r
 }
 
@@ -84,7 +96,7 @@ func (r *trackedRepo) fetcher(ref string) *Fetcher {
 	auth := func(context.Context) (transport.AuthMethod, error) {
 		return &githttp.BasicAuth{Username: gitUser, Password: gitPassword}, nil
 	}
-	return NewFetcher(Repo{URL: r.server.URL(r.name), Ref: ref, Auth: auth}, 30*time.Second)
+	return NewFetcher(Repo{URL: r.url, Ref: ref, Auth: auth}, 30*time.Second)
 }
 
 func TestSyncRevisionsMustBeInTheTrackedHistory(t *testing.T) {

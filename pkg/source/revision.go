@@ -130,9 +130,12 @@ func (f *Fetcher) FetchRevision(ctx context.Context, revision string) (*Snapshot
 		if snap := f.cached(hash.String()); snap != nil {
 			return snap, nil
 		}
+		if err := f.refused(hash.String()); err != nil {
+			return nil, err
+		}
 		snap, err := f.fetchRef(ctx, auth, name)
 		if err != nil {
-			return nil, err
+			return nil, f.refuse(hash.String(), err)
 		}
 		return f.remember(snap), nil
 	}
@@ -147,9 +150,12 @@ func (f *Fetcher) FetchRevision(ctx context.Context, revision string) (*Snapshot
 	if snap := f.cached(revision); snap != nil {
 		return snap, nil
 	}
+	if err := f.refused(revision); err != nil {
+		return nil, err
+	}
 	snap, err := f.fetchCommit(ctx, auth, plumbing.NewHash(revision))
 	if err != nil {
-		return nil, err
+		return nil, f.refuse(revision, err)
 	}
 	return f.remember(snap), nil
 }
@@ -236,7 +242,7 @@ func (f *Fetcher) resolveTracked(ctx context.Context, revision string) (commit, 
 
 // fetchRef fetches the commit a ref points at: a branch, a tag or any other ref.
 func (f *Fetcher) fetchRef(ctx context.Context, auth transportAuth, ref plumbing.ReferenceName) (*Snapshot, error) {
-	repo, err := newRemoteRepo(f.repo.URL)
+	repo, err := newRemoteRepo(f.repo.URL, commitBudget())
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +256,7 @@ func (f *Fetcher) fetchRef(ctx context.Context, auth transportAuth, ref plumbing
 // fetchCommit fetches one commit by hash (the server must allow it, as GitHub, GitLab and git
 // with uploadpack.allowReachableSHA1InWant do).
 func (f *Fetcher) fetchCommit(ctx context.Context, auth transportAuth, hash plumbing.Hash) (*Snapshot, error) {
-	repo, err := newRemoteRepo(f.repo.URL)
+	repo, err := newRemoteRepo(f.repo.URL, commitBudget())
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"k8s.io/apimachinery/pkg/util/cache"
 
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
@@ -41,11 +42,13 @@ type Fetcher struct {
 	revisions []*Snapshot // other revisions fetched on request, newest first
 
 	history *history // the tracked ref's recent history, fetched when a sync names a revision
+
+	refusals *cache.LRUExpireCache // commits refused as too large, recently: not fetched again
 }
 
 // NewFetcher returns a Fetcher for repo; each network operation is bounded by timeout.
 func NewFetcher(repo Repo, timeout time.Duration) *Fetcher {
-	return &Fetcher{repo: repo, timeout: timeout, history: newHistory()}
+	return &Fetcher{repo: repo, timeout: timeout, history: newHistory(), refusals: cache.NewLRUExpireCache(refusalCacheSize)}
 }
 
 // Fetch returns the snapshot of the ref's current commit. Asking the remote for its refs costs one
@@ -67,9 +70,12 @@ func (f *Fetcher) Fetch(ctx context.Context) (*Snapshot, error) {
 	if last := f.Last(); last != nil && last.Revision == hash.String() {
 		return last, nil
 	}
+	if err := f.refused(hash.String()); err != nil {
+		return nil, err
+	}
 	snap, err := f.clone(ctx, auth, ref)
 	if err != nil {
-		return nil, redact.Error(err) // the snapshot's own errors name the URL too
+		return nil, f.refuse(hash.String(), redact.Error(err)) // the snapshot's own errors name the URL too
 	}
 	f.mu.Lock()
 	f.last = snap
@@ -116,7 +122,7 @@ func candidateRefs(ref string) []plumbing.ReferenceName {
 }
 
 func (f *Fetcher) clone(ctx context.Context, auth transport.AuthMethod, ref plumbing.ReferenceName) (*Snapshot, error) {
-	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+	repo, err := git.CloneContext(ctx, newBoundedStorage(commitBudget()), nil, &git.CloneOptions{
 		URL:           f.repo.URL,
 		Auth:          auth,
 		ReferenceName: ref,
