@@ -82,7 +82,7 @@ func (p *Preview) Manifests(ctx context.Context, ds *v1alpha1.DesiredState, revi
 // Diff compares the rendering at revision with the cluster by a server-side-apply dry run.
 func (p *Preview) Diff(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (*v1alpha1.DesiredStateDiff, error) {
 	if p.Tenancy != nil {
-		if d := p.Tenancy.Check(ctx, ds.Namespace, serviceAccountOf(ds), ds.Status.Source.File); !d.Allowed {
+		if d := p.Tenancy.Check(ctx, ds.Namespace, apply.ServiceAccountOf(ds), ds.Status.Source.File); !d.Allowed {
 			return nil, apierrors.NewBadRequest(d.Message)
 		}
 	}

@@ -26,7 +26,7 @@ func (c *Controller) admit(ctx context.Context, ds *v1alpha1.DesiredState) tenan
 	if c.Tenancy == nil {
 		return tenancy.Decision{Allowed: true}
 	}
-	return c.Tenancy.Check(ctx, ds.Namespace, serviceAccountOf(ds), ds.Status.Source.File)
+	return c.Tenancy.Check(ctx, ds.Namespace, apply.ServiceAccountOf(ds), ds.Status.Source.File)
 }
 
 // refuse leaves a refused application's objects as they are (nothing applied, nothing deleted),
@@ -37,7 +37,7 @@ func (c *Controller) refuse(ctx context.Context, ds *v1alpha1.DesiredState, op *
 	delete(c.applied, k) // re-checked from scratch once admitted again
 	c.mu.Unlock()
 	if d.Reason != v1alpha1.ReasonPathNotAllowed {
-		c.Live.Stop(ds.Namespace, serviceAccountOf(ds))
+		c.Live.Stop(ds.Namespace, apply.ServiceAccountOf(ds))
 	}
 	if cond := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionStalled); cond == nil || cond.Reason != d.Reason || cond.Message != d.Message {
 		c.warn(ds, d.Reason, d.Message)
@@ -54,8 +54,4 @@ func clearRefusal(st *v1alpha1.DesiredStateStatus) {
 	if cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); cond != nil && slices.Contains(refusalReasons, cond.Reason) {
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
 	}
-}
-
-func serviceAccountOf(ds *v1alpha1.DesiredState) string {
-	return orDefault(ds.Spec.Sync.ServiceAccountName, apply.DefaultServiceAccount)
 }
