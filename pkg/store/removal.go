@@ -53,16 +53,7 @@ func (w *Writer) markHeld(ctx context.Context, old *v1alpha1.DesiredState, revis
 	n.Status.Removal = &v1alpha1.RemovalStatus{Revision: revision, Since: metav1.NewTime(time.Now()), Message: fmt.Sprintf(
 		"its file was removed from Git at %s, which removes %d of the environment's %d applications at once: held so that a wrong --path or a broken merge cannot wipe the cluster; confirm with kubectl gitops confirm-removal %s -n %s, or restore the file",
 		short, removed, total, old.Name, old.Namespace)}
-	rec, err := toRecord(n)
-	if err != nil {
-		return err
-	}
-	rec.SetResourceVersion(old.ResourceVersion)
-	_, err = w.client.Resource(RecordsResource).Namespace(old.Namespace).Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
-	if apierrors.IsConflict(err) {
-		return nil // the cache was behind; the next load retries
-	}
-	return err
+	return w.replace(ctx, old, n)
 }
 
 // ReleaseFinalizer lets the record of a DesiredState removed from Git go, once its objects are

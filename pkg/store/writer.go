@@ -247,6 +247,12 @@ func (w *Writer) markBroken(ctx context.Context, old *v1alpha1.DesiredState, bro
 	if !changed {
 		return nil
 	}
+	return w.replace(ctx, old, n)
+}
+
+// replace writes n over the record of old as the cache last saw it; a conflict is left for the
+// next load (the cache was behind).
+func (w *Writer) replace(ctx context.Context, old, n *v1alpha1.DesiredState) error {
 	rec, err := toRecord(n)
 	if err != nil {
 		return err
@@ -254,7 +260,7 @@ func (w *Writer) markBroken(ctx context.Context, old *v1alpha1.DesiredState, bro
 	rec.SetResourceVersion(old.ResourceVersion)
 	_, err = w.client.Resource(RecordsResource).Namespace(old.Namespace).Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
 	if apierrors.IsConflict(err) {
-		return nil // the cache was behind; the next load retries
+		return nil
 	}
 	return err
 }
