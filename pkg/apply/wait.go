@@ -7,6 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -44,7 +45,30 @@ func (r *run) settleCRDs(ctx context.Context, first []*item) {
 	}
 	if changed {
 		r.e.resetMapper(ctx, true)
+		for _, it := range crds {
+			if it.err == nil {
+				r.waitDiscovered(ctx, it)
+			}
+		}
 	}
+}
+
+// waitDiscovered waits, bounded by ctx, until discovery serves the kind of an Established CRD:
+// kube-apiserver publishes a new group's discovery a moment after the CRD is Established, and a
+// mapping looked up in between would fail the CRD's own custom resources.
+func (r *run) waitDiscovered(ctx context.Context, it *item) {
+	group, _, _ := unstructured.NestedString(it.result.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(it.result.Object, "spec", "names", "kind")
+	if group == "" || kind == "" {
+		return
+	}
+	_ = wait.PollUntilContextCancel(ctx, establishPoll, true, func(ctx context.Context) (bool, error) {
+		if _, err := r.e.mapper.RESTMappingWithContext(ctx, schema.GroupKind{Group: group, Kind: kind}); err == nil {
+			return true, nil
+		}
+		r.e.resetMapper(ctx, true)
+		return false, nil
+	})
 }
 
 // waitEstablished polls one CRD until its health is Healthy (Established), failing at once if
