@@ -38,7 +38,7 @@ func newSnapshot(s storer.EncodedObjectStorer, hash plumbing.Hash, url, ref stri
 		return nil, fmt.Errorf("read tree of %s in %s: %w", hash, url, err)
 	}
 	return &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When,
-		files: &treeFS{root: tree, mtime: commit.Committer.When}}, nil
+		files: &treeFS{root: tree, objects: s, mtime: commit.Committer.When}}, nil
 }
 
 // ShortRevision is the first 7 characters of the commit hash, as git shows it.
