@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
@@ -41,14 +42,14 @@ func state(name, path, revision string) *v1alpha1.DesiredState {
 }
 
 // publish publishes and waits until the reader's cache holds exactly what the client holds.
-func publish(t *testing.T, w *Writer, r *Reader, client *dynamicfake.FakeDynamicClient, res *desired.Result) Outcome {
+func publish(t *testing.T, w *Writer, r *Reader, res *desired.Result) Outcome {
 	t.Helper()
 	out, err := w.Publish(context.Background(), res)
 	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !cacheMatches(t, r, client) {
+	for !cacheMatches(t, r, w.client) {
 		if time.Now().After(deadline) {
 			t.Fatal("the reader's cache does not show what was published")
 		}
@@ -59,7 +60,7 @@ func publish(t *testing.T, w *Writer, r *Reader, client *dynamicfake.FakeDynamic
 
 // cacheMatches reports whether every record of the client is in the cache, as it is, and
 // nothing else.
-func cacheMatches(t *testing.T, r *Reader, client *dynamicfake.FakeDynamicClient) bool {
+func cacheMatches(t *testing.T, r *Reader, client dynamic.Interface) bool {
 	t.Helper()
 	list, err := client.Resource(RecordsResource).Namespace("").List(context.Background(), metav1.ListOptions{})
 	if err != nil {
@@ -95,19 +96,19 @@ func writes(client *dynamicfake.FakeDynamicClient) int {
 func TestPublishWritesOnlyWhatChanged(t *testing.T) {
 	w, r, client := newTestWriter(t)
 	first := &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev1"), state("b", "apps/b", "rev1")}}
-	if out := publish(t, w, r, client, first); out.Created != 2 {
+	if out := publish(t, w, r, first); out.Created != 2 {
 		t.Fatalf("created %d, want 2", out.Created)
 	}
 	before := writes(client)
 	// A new commit that changes neither DesiredState must write nothing.
 	same := &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev2"), state("b", "apps/b", "rev2")}}
-	publish(t, w, r, client, same)
+	publish(t, w, r, same)
 	if got := writes(client) - before; got != 0 {
 		t.Errorf("an unrelated commit caused %d writes, want 0", got)
 	}
 	// A commit that changes one writes one, and records that commit.
 	changed := &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a2", "rev3"), state("b", "apps/b", "rev3")}}
-	out := publish(t, w, r, client, changed)
+	out := publish(t, w, r, changed)
 	if out.Updated != 1 || writes(client)-before != 1 {
 		t.Errorf("updated %d with %d writes, want 1 and 1", out.Updated, writes(client)-before)
 	}
@@ -122,12 +123,12 @@ func TestPublishWritesOnlyWhatChanged(t *testing.T) {
 }
 
 func TestPublishKeepsBrokenAndDeletesRemoved(t *testing.T) {
-	w, r, client := newTestWriter(t)
-	publish(t, w, r, client, &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev1"), state("b", "apps/b", "rev1")}})
+	w, r, _ := newTestWriter(t)
+	publish(t, w, r, &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev1"), state("b", "apps/b", "rev1")}})
 
 	// a's file is broken so badly that its name is unknown; b's file is gone.
 	broken := &desired.Result{Errors: []desired.FileError{{File: "clusters/test/a.yaml", Line: 3, Message: "invalid YAML: oops"}}}
-	out := publish(t, w, r, client, broken)
+	out := publish(t, w, r, broken)
 	if out.Kept != 1 || out.Deleted != 1 {
 		t.Fatalf("kept %d deleted %d, want 1 and 1", out.Kept, out.Deleted)
 	}
@@ -146,7 +147,7 @@ func TestPublishKeepsBrokenAndDeletesRemoved(t *testing.T) {
 		t.Errorf("the last good spec was not kept: %+v", a.Spec)
 	}
 
-	publish(t, w, r, client, &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev2")}})
+	publish(t, w, r, &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev2")}})
 	a, _ = r.Get("apps", "a")
 	if meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionStalled) != nil {
 		t.Error("Stalled stays after the file was fixed")
