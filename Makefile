@@ -3,8 +3,9 @@ SHELL := /usr/bin/env bash
 GO ?= go
 BIN := bin
 E2E_TIMEOUT ?= 40m
+FUZZTIME ?= 30s
 
-.PHONY: all build cluster generate verify test test-unit test-e2e demo bench local-up local-down clean
+.PHONY: all build cluster generate verify test test-unit test-e2e fuzz demo bench local-up local-down clean
 
 all: build
 
@@ -23,11 +24,15 @@ verify: ## generated code is current, code is formatted and vetted
 
 test: verify test-unit test-e2e ## every test: unit, then e2e on a real local cluster
 
+# Unit tests run with the race detector; the seed corpus of every fuzz target runs with them.
 test-unit: cluster
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/cluster)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/cluster)
 
 test-e2e: build cluster
 	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) ./test/cluster/... ./test/e2e/...
+
+fuzz: ## each fuzz target for FUZZTIME (default 30s), one after the other
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
 demo: build cluster ## the local cluster, Git server and server, until Ctrl-C
 	hack/demo.sh

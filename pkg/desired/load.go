@@ -50,6 +50,10 @@ type Result struct {
 	Errors []FileError
 }
 
+// maxFileBytes bounds a DesiredState file: each DesiredState is stored as one object in the
+// cluster, and the API server refuses objects over about 1.5 MiB; its status needs room too.
+const maxFileBytes = 512 << 10
+
 // Load reads every *.yaml, *.yml and *.json file directly in dir. A missing dir is an error of
 // the whole load (so that nothing is taken for deleted); a bad file only adds to Result.Errors.
 func Load(files Files, dir string, origin Origin) (*Result, error) {
@@ -65,7 +69,13 @@ func Load(files Files, dir string, origin Origin) (*Result, error) {
 		}
 		data, err := files.ReadFile(name)
 		if err != nil {
-			res.Errors = append(res.Errors, FileError{File: name, Message: err.Error()})
+			res.Errors = append(res.Errors, FileError{File: name, Message: strings.TrimPrefix(err.Error(), name+": ")})
+			continue
+		}
+		if len(data) > maxFileBytes {
+			res.Errors = append(res.Errors, FileError{File: name, Message: fmt.Sprintf("is %.1f MiB, more than the %d KiB a DesiredState file may hold "+
+				"(each DesiredState is stored as one object in the cluster): move large values into a values file (spec.helm.valuesFiles)",
+				float64(len(data))/(1<<20), maxFileBytes>>10)})
 			continue
 		}
 		docs, errs := parseFile(name, data, origin.RepoURL)

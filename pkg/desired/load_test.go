@@ -73,6 +73,7 @@ func TestLoadBadFilesDoNotHideGoodOnes(t *testing.T) {
 		wantMsg       string
 	}{
 		{"syntax", "apiVersion: x\nkind: {a: [1\n", 2, "invalid YAML"},
+		{"unclosed at the end of the file", "apiVersion: x\nkind: {", 2, "invalid YAML"},
 		{"unknown field", strings.Replace(good, "sync: {automated: true}", "sync: {automated: true}\n  bogus: 1", 1), 9, `unknown field "spec.bogus"`},
 		{"wrong kind", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: apps}\n", 2, "only gitops.kube-gitops.dev/v1alpha1 DesiredState"},
 		{"no namespace", strings.Replace(good, ", namespace: apps", "", 1), 3, "metadata.namespace: is required"},

@@ -36,6 +36,8 @@ func parseFile(file string, data []byte, rootURL string) ([]document, []FileErro
 		if err != nil {
 			// A syntax error ends the file: the decoder cannot find the next document reliably.
 			line, msg := yamlErrorLine(err)
+			// An error at the end of the stream is reported one line past it.
+			line = min(line, lineCount(data))
 			errs = append(errs, FileError{File: file, Line: line, Message: "invalid YAML: " + msg})
 			break
 		}
@@ -128,6 +130,21 @@ func yamlErrorLine(err error) (int, string) {
 		return n, m[2]
 	}
 	return 0, msg
+}
+
+// lineCount is the number of lines YAML sees in data: \n, \r\n, \r, NEL, LS and PS end one.
+func lineCount(data []byte) int {
+	n := 1
+	s := string(data)
+	for i, r := range s {
+		switch {
+		case r == '\r' && i+1 < len(s) && s[i+1] == '\n':
+			// counted at the \n
+		case r == '\n', r == '\r', r == '\u0085', r == '\u2028', r == '\u2029':
+			n++
+		}
+	}
+	return n
 }
 
 // lineOf finds the line of a dotted field path such as "spec.versions[1].file" in a mapping node;

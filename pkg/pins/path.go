@@ -88,6 +88,10 @@ func parseKey(s string, i int) (string, int, error) {
 		if key == "" {
 			return "", 0, fmt.Errorf("path %q has an empty quoted key: name the key", s)
 		}
+		if !utf8.ValidString(key) {
+			// An escape such as \x80 makes bytes that no YAML key holds (YAML is UTF-8 text).
+			return "", 0, fmt.Errorf("path %q has a quoted key that is not UTF-8 text: use the key's characters, or \\u escapes", s)
+		}
 		return key, i + len(q), nil
 	}
 	j := i

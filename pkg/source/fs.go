@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // ErrSymlink is the error (inside an *fs.PathError) for a symbolic link or a path through one.
@@ -66,14 +67,16 @@ func (s *Snapshot) FS() fs.FS {
 }
 
 // treeFS is an fs.FS over a go-git tree. It never calls methods of the shared tree that mutate
-// the tree's internal caches (FindEntry, Tree): it indexes directories with a TreeWalker.
+// the tree's internal caches (FindEntry, Tree): it indexes directories with walkTree.
 type treeFS struct {
-	root  *object.Tree
-	mtime time.Time
+	root    *object.Tree
+	objects storer.EncodedObjectStorer // where the tree's subtrees are read from
+	mtime   time.Time
 
 	once     sync.Once
 	entries  map[string]object.TreeEntry   // every path below the root
 	dirs     map[string][]object.TreeEntry // directory ("." for the root) → children sorted by name
+	tooDeep  map[string]bool               // directories not read (see walkTree)
 	tooLarge error                         // set when the tree names more than maxEntries paths
 }
 
@@ -87,38 +90,79 @@ func (t *treeFS) index() {
 	t.once.Do(func() {
 		t.entries = map[string]object.TreeEntry{}
 		t.dirs = map[string][]object.TreeEntry{".": nil}
+		t.tooDeep = map[string]bool{}
 		if t.root == nil {
 			return
 		}
-		w := object.NewTreeWalker(t.root, true, nil)
-		defer w.Close()
-		for seen := 0; ; seen++ {
-			name, entry, err := w.Next()
-			if err == io.EOF || errors.Is(err, object.ErrMaxTreeDepth) {
-				break
-			}
-			if seen == maxEntries {
+		seen := 0
+		_ = walkTree(t.objects, t.root, func(name string, entry object.TreeEntry, tooDeep bool) error {
+			if seen++; seen > maxEntries {
 				t.tooLarge = tooManyPaths() // e.g. a small directory named a million times
-				break
-			}
-			if err != nil {
-				// A name that is unsafe to materialise (".git", traversal): leave it out.
-				continue
+				return t.tooLarge
 			}
 			t.entries[name] = entry
 			parent := path.Dir(name)
 			t.dirs[parent] = append(t.dirs[parent], entry)
-			if entry.Mode == filemode.Dir {
+			switch {
+			case tooDeep:
+				t.tooDeep[name] = true
+			case entry.Mode == filemode.Dir:
 				if _, ok := t.dirs[name]; !ok {
 					t.dirs[name] = nil
 				}
 			}
-		}
+			return nil
+		})
 		for _, children := range t.dirs {
 			// Git orders a directory "a" as "a/"; io/fs wants plain name order.
 			sort.Slice(children, func(i, j int) bool { return children[i].Name < children[j].Name })
 		}
 	})
+}
+
+// maxTreeDepth is how many directories deep a tree is read, as deep as go-git's TreeWalker goes.
+const maxTreeDepth = 1024
+
+// ErrTooDeep is the error (inside an *fs.PathError) for a directory nested deeper than
+// maxTreeDepth, or a path through one.
+var ErrTooDeep = fmt.Errorf("is nested more than %d directories deep, which kube-gitops does not read; flatten the directory tree", maxTreeDepth)
+
+// walkTree calls visit for every entry below tree with its slash-separated path, parents before
+// their children, in Git's order. Names that are unsafe to materialise (".git", traversal: go-git's
+// TreeWalker checks them) are left out. A directory deeper than maxTreeDepth is visited with
+// tooDeep set and not entered: go-git's recursive TreeWalker stops the whole walk there instead,
+// which would hide every entry after it. A subtree that cannot be read is left empty.
+func walkTree(objects storer.EncodedObjectStorer, tree *object.Tree, visit func(name string, entry object.TreeEntry, tooDeep bool) error) error {
+	return walkLevel(objects, tree, ".", 1, visit)
+}
+
+func walkLevel(objects storer.EncodedObjectStorer, tree *object.Tree, dir string, depth int, visit func(string, object.TreeEntry, bool) error) error {
+	w := object.NewTreeWalker(tree, false, nil)
+	defer w.Close()
+	for {
+		_, entry, err := w.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			continue // a name that is unsafe to materialise: leave it out
+		}
+		name := path.Join(dir, entry.Name)
+		tooDeep := entry.Mode == filemode.Dir && depth > maxTreeDepth
+		if err := visit(name, entry, tooDeep); err != nil {
+			return err
+		}
+		if entry.Mode != filemode.Dir || tooDeep {
+			continue
+		}
+		sub, err := object.GetTree(objects, entry.Hash)
+		if err != nil {
+			continue
+		}
+		if err := walkLevel(objects, sub, name, depth+1, visit); err != nil {
+			return err
+		}
+	}
 }
 
 // lookup finds name, refusing paths through links or submodules.
@@ -138,12 +182,17 @@ func (t *treeFS) lookup(op, name string) (object.TreeEntry, bool, error) {
 		if e, ok := t.entries[name[:i]]; ok && e.Mode != filemode.Dir {
 			return object.TreeEntry{}, false, &fs.PathError{Op: op, Path: name, Err: notDirErr(name[:i], e.Mode)}
 		}
+		if t.tooDeep[name[:i]] {
+			return object.TreeEntry{}, false, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("%s %w", name[:i], ErrTooDeep)}
+		}
 	}
 	e, ok := t.entries[name]
 	if !ok {
 		return object.TreeEntry{}, false, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}
 	switch {
+	case t.tooDeep[name]:
+		return object.TreeEntry{}, false, &fs.PathError{Op: op, Path: name, Err: ErrTooDeep}
 	case e.Mode == filemode.Dir:
 		return e, true, nil
 	case e.Mode == filemode.Symlink:

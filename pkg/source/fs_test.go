@@ -190,3 +190,36 @@ func TestTheFileSizeLimitIs16MiB(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+// TestFSReadsBesideATooDeepDirectory: a directory nested deeper than Git trees are read is
+// refused by name, and hides nothing beside it (go-git's walker stops the whole walk there), in
+// the snapshot of the tracked ref and in a snapshot of a commit of its history.
+func TestFSReadsBesideATooDeepDirectory(t *testing.T) {
+	deep := strings.Repeat("a/", maxTreeDepth+10) + "deep.yaml"
+	url, commit := gitRepo(t)
+	commit(map[string]string{deep: "x", "b.yaml": "b", "z/ok.yaml": "ok", strings.Repeat("s/", maxTreeDepth-1) + "shallow.yaml": "s"}, nil)
+	tip, err := NewFetcher(Repo{URL: url, Ref: "main"}, 30*time.Second).Fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(map[string]string{"later.yaml": "a later commit, so that the first is read from the history"}, nil)
+	fromHistory, err := NewFetcher(Repo{URL: url, Ref: "main"}, 30*time.Second).FetchTracked(context.Background(), tip.Revision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, snap := range map[string]*Snapshot{"tip": tip, "history": fromHistory} {
+		fsys := snap.FS()
+		for _, p := range []string{"b.yaml", "z/ok.yaml", strings.Repeat("s/", maxTreeDepth-1) + "shallow.yaml"} {
+			if _, err := fs.ReadFile(fsys, p); err != nil {
+				t.Errorf("%s: %.80s... hidden by the deep directory: %v", name, p, err)
+			}
+		}
+		if _, err := fs.ReadFile(fsys, deep); !errors.Is(err, ErrTooDeep) {
+			t.Errorf("%s: reading below the limit: %.200v, want ErrTooDeep", name, err)
+		}
+		tooDeep := strings.Repeat("a/", maxTreeDepth) + "a"
+		if _, err := fs.ReadDir(fsys, tooDeep); !errors.Is(err, ErrTooDeep) {
+			t.Errorf("%s: listing the directory at the limit: %.200v, want ErrTooDeep", name, err)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -262,25 +261,22 @@ func (h *history) snapshotAt(commit plumbing.Hash, url, ref string) (*Snapshot, 
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s in %s: %w", commit, url, err)
 	}
-	w := object.NewTreeWalker(tree, true, nil)
-	defer w.Close()
-	for seen := 0; ; seen++ {
-		_, entry, err := w.Next()
-		if err == io.EOF || errors.Is(err, object.ErrMaxTreeDepth) {
-			break
-		}
-		if seen == maxEntries {
-			return nil, fmt.Errorf("commit %s of %s: %w", commit, url, tooManyPaths())
-		}
-		if err != nil {
-			continue // a name the snapshot leaves out too (see treeFS.index)
+	// The same walk as the snapshot's index: what it leaves out is not copied.
+	seen := 0
+	err = walkTree(src, tree, func(name string, entry object.TreeEntry, _ bool) error {
+		if seen++; seen > maxEntries {
+			return fmt.Errorf("commit %s of %s: %w", commit, url, tooManyPaths())
 		}
 		if entry.Mode == filemode.Submodule {
-			continue // a commit of another repository: not held, and never read
+			return nil // a commit of another repository: not held, and never read
 		}
 		if err := copyObject(src, dst, entry.Hash); err != nil {
-			return nil, fmt.Errorf("read %s of %s: %w", entry.Name, commit, err)
+			return fmt.Errorf("read %s of %s: %w", name, commit, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return newSnapshot(dst, commit, url, ref)
 }

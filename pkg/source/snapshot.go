@@ -38,7 +38,7 @@ func newSnapshot(s storer.EncodedObjectStorer, hash plumbing.Hash, url, ref stri
 		return nil, fmt.Errorf("read tree of %s in %s: %w", hash, url, err)
 	}
 	snap := &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When,
-		files: &treeFS{root: tree, mtime: commit.Committer.When}}
+		files: &treeFS{root: tree, objects: s, mtime: commit.Committer.When}}
 	if err := snap.files.checkSize(); err != nil {
 		return nil, fmt.Errorf("commit %s of %s: %w", snap.ShortRevision(), url, err)
 	}

@@ -6,9 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
@@ -38,23 +41,45 @@ func state(name, path, revision string) *v1alpha1.DesiredState {
 	return s
 }
 
-// publish publishes and waits until the reader's cache shows the result.
+// publish publishes and waits until the reader's cache holds exactly what the client holds.
 func publish(t *testing.T, w *Writer, r *Reader, res *desired.Result) Outcome {
 	t.Helper()
 	out, err := w.Publish(context.Background(), res)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		items, _ := r.List("", nil)
-		if len(items) == len(res.States)+out.Kept+out.Held {
-			break
+	deadline := time.Now().Add(10 * time.Second)
+	for !cacheMatches(t, r, w.client) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader's cache does not show what was published")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // let updates reach the cache too
 	return out
+}
+
+// cacheMatches reports whether every record of the client is in the cache, as it is, and
+// nothing else.
+func cacheMatches(t *testing.T, r *Reader, client dynamic.Interface) bool {
+	t.Helper()
+	list, err := client.Resource(RecordsResource).Namespace("").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached, _ := r.List("", nil); len(cached) != len(list.Items) {
+		return false
+	}
+	for i := range list.Items {
+		want, err := FromRecord(&list.Items[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := r.Get(want.Namespace, want.Name)
+		if !ok || !equality.Semantic.DeepEqual(got, want) {
+			return false
+		}
+	}
+	return true
 }
 
 func writes(client *dynamicfake.FakeDynamicClient) int {

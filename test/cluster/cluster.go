@@ -3,6 +3,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -94,25 +95,44 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		defer cancel()
 	}
 
-	c := &Cluster{Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), log: logw}
-	defer func() {
-		if err != nil {
-			if stopErr := c.Stop(); stopErr != nil {
-				err = fmt.Errorf("%w (and stopping: %v)", err, stopErr)
-			}
-			err = fmt.Errorf("cluster: %w", err)
+	// The ports are found free and released before etcd and kube-apiserver bind them, so another
+	// process may take one in between: then the cluster starts again on other ports.
+	for attempt := 1; ; attempt++ {
+		c := &Cluster{Dir: dir, Kubeconfig: filepath.Join(dir, "kubeconfig"), log: logw}
+		err := c.start(ctx, kubeLocal, kwok)
+		if err == nil {
+			return c, nil
 		}
-	}()
-	if err := c.start(ctx, kubeLocal, kwok); err != nil {
-		return nil, err
+		if stopErr := c.Stop(); stopErr != nil {
+			return nil, fmt.Errorf("cluster: %w (and stopping: %v)", err, stopErr)
+		}
+		if !c.portTaken() || attempt == maxStartAttempts || ctx.Err() != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		c.logf("a port was taken before its component could bind it; starting again on other ports (attempt %d of %d)", attempt+1, maxStartAttempts)
+		if err := resetDir(dir); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
 	}
-	return c, nil
+}
+
+// maxStartAttempts bounds the starts Start makes when a port it picked was taken meanwhile.
+const maxStartAttempts = 3
+
+// portTaken reports whether a component failed because its port was taken.
+func (c *Cluster) portTaken() bool {
+	for _, path := range c.Logs() {
+		if data, err := os.ReadFile(path); err == nil && bytes.Contains(data, []byte("address already in use")) {
+			return true
+		}
+	}
+	return false
 }
 
 // start does the work of Start; c.Stop cleans up after it on error.
 func (c *Cluster) start(ctx context.Context, kubeLocal, kwok string) error {
 	begin := time.Now()
-	ports, err := freePorts(3)
+	ports, err := pickPorts(3)
 	if err != nil {
 		return err
 	}
@@ -346,6 +366,9 @@ func resetDir(dir string) error {
 	}
 	return nil
 }
+
+// pickPorts picks the ports of etcd (client and peer) and kube-apiserver; a test replaces it.
+var pickPorts = freePorts
 
 // freePorts returns n distinct TCP ports that were free on 127.0.0.1 a moment ago.
 func freePorts(n int) ([]int, error) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -96,6 +97,39 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 	}
 	if left := processesMentioning(t, c.Dir); len(left) > 0 {
 		t.Errorf("processes still running with the state dir %s in their command line:\n%s", c.Dir, strings.Join(left, "\n"))
+	}
+}
+
+// TestStartRetriesWhenAPortIsTaken: a port that was free when picked but is taken when etcd
+// binds it (another process was quicker) makes Start begin again on other ports, not fail.
+func TestStartRetriesWhenAPortIsTaken(t *testing.T) {
+	binDir := requireBinaries(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	picks := 0
+	pickPorts = func(n int) ([]int, error) {
+		picks++
+		ports, err := freePorts(n)
+		if picks == 1 && err == nil {
+			ports[0] = taken.Addr().(*net.TCPAddr).Port // etcd's client port
+		}
+		return ports, err
+	}
+	defer func() { pickPorts = freePorts }()
+	c, err := Start(ctx, Options{Dir: t.TempDir(), BinDir: binDir, Log: testLog{t}})
+	if err != nil {
+		t.Fatalf("start cluster with its first etcd port taken: %v", err)
+	}
+	if err := c.Stop(); err != nil {
+		t.Errorf("stop cluster: %v", err)
+	}
+	if picks != 2 {
+		t.Errorf("ports were picked %d times, want 2 (the first pick, then one retry)", picks)
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// adminUser is the static-token identity of the admin kubeconfig; its group system:masters may
+// AdminUser is the static-token identity of the admin kubeconfig; its group system:masters may
 // do anything, impersonation included.
-const adminUser = "kube-gitops-admin"
+const AdminUser = "kube-gitops-admin"
 
 // newToken returns a random bearer token.
 func newToken() (string, error) {
@@ -30,7 +30,7 @@ func newToken() (string, error) {
 
 // writeTokenFile writes a kube-apiserver --token-auth-file holding the admin token.
 func writeTokenFile(path, token string) error {
-	line := fmt.Sprintf("%s,%s,%s,\"system:masters\"\n", token, adminUser, adminUser)
+	line := fmt.Sprintf("%s,%s,%s,\"system:masters\"\n", token, AdminUser, AdminUser)
 	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
 		return fmt.Errorf("write token file: %w", err)
 	}
@@ -41,8 +41,8 @@ func writeTokenFile(path, token string) error {
 func writeKubeconfig(path, host string, caPEM []byte, token string) error {
 	cfg := clientcmdapi.NewConfig()
 	cfg.Clusters["local"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: caPEM}
-	cfg.AuthInfos[adminUser] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: adminUser, Namespace: "default"}
+	cfg.AuthInfos[AdminUser] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: AdminUser, Namespace: "default"}
 	cfg.CurrentContext = "local"
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		return fmt.Errorf("write kubeconfig %s: %w", path, err)

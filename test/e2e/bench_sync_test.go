@@ -62,11 +62,14 @@ func BenchmarkSync100(b *testing.B) {
 	// Let the cluster settle first (the deployment controller updates status for a while after
 	// the cold sync): only writes by kube-gitops should be counted.
 	var before map[string]string
+	var unchangedSince time.Time
 	if err := eventually(5*time.Minute, func() error {
-		before = managedVersions(ctx, b)
-		time.Sleep(5 * time.Second)
-		if fmt.Sprint(managedVersions(ctx, b)) != fmt.Sprint(before) {
-			return fmt.Errorf("objects still changing")
+		now := managedVersions(ctx, b)
+		if fmt.Sprint(now) != fmt.Sprint(before) {
+			before, unchangedSince = now, time.Now()
+		}
+		if quiet := time.Since(unchangedSince); quiet < 5*time.Second {
+			return fmt.Errorf("objects changed %s ago", quiet.Round(time.Second))
 		}
 		return nil
 	}); err != nil {

@@ -2,18 +2,20 @@ package e2e
 
 import (
 	"context"
-	"time"
-
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // serverMetrics reads the server's /metrics, as the admin.
@@ -31,6 +33,20 @@ func serverMetrics(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// fetchCount is how many Git reads the server has made with the given result (ok or error).
+func fetchCount(t *testing.T, result string) int {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^gitops_git_fetch_duration_seconds_count\{result="` + regexp.QuoteMeta(result) + `"\} (\d+)$`).FindStringSubmatch(serverMetrics(t))
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // TestMetrics: the sync and fetch metrics are served on /metrics to an authorized client.

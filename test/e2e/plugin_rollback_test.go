@@ -33,7 +33,7 @@ func TestPluginRollbackForceAndUnavailable(t *testing.T) {
 	if v := configMapValue(t, ns, "one"); v != "a" {
 		t.Fatalf("after the rollback: value %q, want a", v)
 	}
-	time.Sleep(3 * time.Second)
+	changedWhilePaused(t, ns, "prb", map[string]string{"apps/prb/config.yaml": configMap("one", ns, "v2") + "---\n" + configMap("two", ns, "c")})
 	if v := configMapValue(t, ns, "one"); v != "a" {
 		t.Fatalf("automation undid the rollback: value %q", v)
 	}

@@ -143,28 +143,34 @@ spec:
 	}()
 	waitStatus(t, ns, app, "OutOfSync", "", 30*time.Second)
 
-	type result struct {
-		out, errOut string
-		code        int
+	watch := e.pluginCommand("status", app, "-n", ns, "--watch", "--timeout", "60s")
+	var out, errOut lockedBuffer
+	watch.Stdout, watch.Stderr = &out, &errOut
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
 	}
-	watched := make(chan result, 1)
-	go func() {
-		out, errOut, code := e.plugin("status", app, "-n", ns, "--watch", "--timeout", "60s")
-		watched <- result{out, errOut, code}
-	}()
-	time.Sleep(2 * time.Second) // let the watch draw the OutOfSync state first (it takes ~0.1 s)
+	watched := make(chan error, 1)
+	go func() { watched <- watch.Wait() }()
+	defer func() { _ = watch.Process.Kill() }()
+	// The sync starts once the watch has drawn the OutOfSync state, so that it has a change to follow.
+	if err := eventually(30*time.Second, func() error { return containsAll(out.String(), "OutOfSync") }); err != nil {
+		t.Fatalf("status --watch did not draw the state before the sync: %v\n%s", err, errOut.String())
+	}
 	if out, errOut, code := e.plugin("sync", app, "-n", ns, "--wait", "--timeout", "60s"); code != 0 {
 		t.Fatalf("sync --wait: exit %d: %s\n%s", code, errOut, out)
 	}
-	var r result
+	var code int
+	var why string
 	select {
-	case r = <-watched:
+	case err := <-watched:
+		code, why = exitCode(err)
 	case <-time.After(70 * time.Second):
 		t.Fatal("status --watch did not end")
 	}
-	t.Logf("kubectl gitops status %s --watch:\n%s", app, r.out)
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	drawn := out.String()
+	t.Logf("kubectl gitops status %s --watch:\n%s", app, drawn)
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, errOut.String(), why)
 	}
 	want := []string{
 		"OutOfSync",
@@ -173,7 +179,7 @@ spec:
 		"Deployment/web", "ConfigMap/settings",
 		ns + "/" + app + " is Synced and Healthy at ",
 	}
-	if err := containsAll(r.out, want...); err != nil {
+	if err := containsAll(drawn, want...); err != nil {
 		t.Error(err)
 	}
 }

@@ -152,15 +152,13 @@ func TestConcurrentPromotionsLoseNone(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		done := 0
+		done, unknown := 0, ""
 		for _, p := range list.Items {
 			phase, _, _ := unstructured.NestedString(p.Object, "status", "phase")
 			msg, _, _ := unstructured.NestedString(p.Object, "status", "message")
 			switch {
 			case p.GetName() == "no-such-app":
-				if phase == "Failed" && !strings.Contains(msg, "DesiredState apps/does-not-exist not found") {
-					t.Errorf("no-such-app failed with %q", msg)
-				}
+				unknown = phase + ": " + msg
 			case strings.HasPrefix(p.GetName(), "bump-") && phase == "Succeeded":
 				done++
 			case strings.HasPrefix(p.GetName(), "bump-") && phase == "Failed":
@@ -170,6 +168,9 @@ func TestConcurrentPromotionsLoseNone(t *testing.T) {
 		if done < n {
 			return fmt.Errorf("%d of %d promotions succeeded", done, n)
 		}
+		if want := "Failed: " + unknownAppMessage; unknown != want {
+			return fmt.Errorf("no-such-app is %q, want %q", unknown, want)
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -178,6 +179,9 @@ func TestConcurrentPromotionsLoseNone(t *testing.T) {
 		t.Errorf("%d commits for %d promotions", got, n)
 	}
 }
+
+// unknownAppMessage is the whole status message of a Promotion of a DesiredState that does not exist.
+const unknownAppMessage = "DesiredState apps/does-not-exist not found: spec.desiredState must name an application of this environment"
 
 func createPromotion(ctx context.Context, name, app, version string) error {
 	obj := &unstructured.Unstructured{Object: map[string]any{

@@ -2,10 +2,14 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,15 +47,11 @@ type gitopsServer struct {
 }
 
 // startServer starts bin/gitops-apiserver against the cluster and the Git server, on port (0
-// picks a free one), with its serving certificate in a directory of its own. It polls every
-// second so tests see pushes quickly.
+// picks a free one), with its serving certificate in a directory of its own, and returns once it
+// listens on its ports. It polls every second so tests see pushes quickly. A port picked here may
+// be taken by another process before the server binds it: then the server starts again on other
+// ports.
 func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error) {
-	if port == 0 {
-		var err error
-		if port, err = freePort(); err != nil {
-			return nil, err
-		}
-	}
 	passwordFile := filepath.Join(en.dir, "git-password")
 	if err := os.WriteFile(passwordFile, []byte(en.gitPass), 0o600); err != nil {
 		return nil, err
@@ -60,16 +60,44 @@ func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error)
 	if err := os.WriteFile(webhookSecretFile, []byte(en.webhookSecret), 0o600); err != nil {
 		return nil, err
 	}
-	webhookPort, err := freePort()
-	if err != nil {
-		return nil, err
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		securePort, webhookPort := port, 0
+		var err error
+		if securePort == 0 {
+			if securePort, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+		if webhookPort, err = freePort(); err != nil {
+			return nil, err
+		}
+		s, err := en.startServerOn(ctx, securePort, webhookPort, passwordFile, webhookSecretFile)
+		var taken *portTakenError
+		if !errors.As(err, &taken) || attempt == attempts || taken.port == port {
+			return s, err
+		}
+		fmt.Fprintf(os.Stderr, "e2e: %v; starting gitops-apiserver again on other ports\n", err)
 	}
+}
+
+// portTakenError says that a port the server was given was taken when it tried to listen.
+type portTakenError struct{ port int }
+
+func (e *portTakenError) Error() string {
+	return fmt.Sprintf("port %d was taken before gitops-apiserver could listen on it", e.port)
+}
+
+// startServerOn starts the server on the given ports and waits until it listens on both, or
+// stops it again and returns a *portTakenError when one was taken.
+func (en *env) startServerOn(ctx context.Context, port, webhookPort int, passwordFile, webhookSecretFile string) (*gitopsServer, error) {
 	poll := en.pollInterval
 	if poll == "" {
 		poll = "1s"
 	}
 	name := fmt.Sprintf("gitops-apiserver-%d", port)
 	s := &gitopsServer{port: port, webhookPort: webhookPort, certDir: filepath.Join(en.dir, name+"-certs"), logPath: filepath.Join(en.dir, name+".log"), done: make(chan struct{})}
+	logStart := fileSize(s.logPath)
 	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -93,17 +121,61 @@ func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error)
 		return nil, fmt.Errorf("start gitops-apiserver: %w", err)
 	}
 	go func() { _ = s.cmd.Wait(); logFile.Close(); close(s.done) }()
-	// The serving certificate is written at start-up; the APIService's caBundle needs it.
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
+		if taken := s.portTaken(logStart); taken != nil {
+			return false, taken
+		}
 		select {
 		case <-s.done:
 			return false, fmt.Errorf("gitops-apiserver exited:\n%s", tailFile(s.logPath, 30))
 		default:
 		}
-		_, err := os.Stat(filepath.Join(s.certDir, "apiserver.crt"))
-		return err == nil, nil
+		return s.listening(), nil
 	})
+	var taken *portTakenError
+	if errors.As(err, &taken) {
+		s.stop()
+	}
 	return s, err
+}
+
+// portTaken returns the port the server's log (after offset) says was in use, or nil.
+func (s *gitopsServer) portTaken(offset int64) *portTakenError {
+	data, _ := os.ReadFile(s.logPath)
+	for _, line := range strings.Split(string(data[min(offset, int64(len(data))):]), "\n") {
+		if !strings.Contains(line, "address already in use") {
+			continue
+		}
+		if strings.Contains(line, "Webhook receiver") {
+			return &portTakenError{s.webhookPort}
+		}
+		return &portTakenError{s.port}
+	}
+	return nil
+}
+
+// listening reports whether this server answers on both of its ports: the secure port with the
+// serving certificate in its own certificate directory, the webhook port with its receiver's
+// answer to a GET. Another process on one of the ports answers neither.
+func (s *gitopsServer) listening() bool {
+	ca, err := os.ReadFile(filepath.Join(s.certDir, "apiserver.crt"))
+	if err != nil {
+		return false
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", s.webhookPort))
+	if err != nil {
+		return false
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusMethodNotAllowed && strings.Contains(string(body), "point the webhook at this URL")
 }
 
 // stop sends SIGTERM and waits; SIGKILL after 10 s.

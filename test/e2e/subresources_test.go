@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kube-gitops/kube-gitops/test/cluster"
 )
 
 func subresource(ns, name, sub string) string {
@@ -26,6 +30,12 @@ func requestSync(t *testing.T, ns, name, revision string) {
 	if err != nil || !strings.Contains(out, `"accepted":true`) {
 		t.Fatalf("sync request: %v\n%s", err, out)
 	}
+}
+
+// syncRevision is the revision a DesiredState's status says it is synced at.
+func syncRevision(u *unstructured.Unstructured) string {
+	rev, _, _ := unstructured.NestedString(u.Object, "status", "sync", "revision")
+	return rev
 }
 
 func configMapValue(t *testing.T, ns, name string) string {
@@ -61,7 +71,7 @@ func TestManualSyncDiffPreviewRollbackAndHistory(t *testing.T) {
 	}
 
 	requestSync(t, ns, "manual", "")
-	waitStatus(t, ns, "manual", "Synced", "", 60*time.Second)
+	firstSync := syncRevision(waitStatus(t, ns, "manual", "Synced", "", 60*time.Second))
 	if v := configMapValue(t, ns, "settings"); v != "a" {
 		t.Fatalf("after sync: value %q, want a", v)
 	}
@@ -91,19 +101,19 @@ func TestManualSyncDiffPreviewRollbackAndHistory(t *testing.T) {
 		t.Errorf("an unknown revision must be a clear error: %v\n%s", err, out)
 	}
 
-	// Merge b to main and sync it; then roll back to the first commit.
-	if _, err := e.commit(map[string]string{"apps/manual/config.yaml": configMap("settings", ns, "b")}, "merge b"); err != nil {
+	// Merge b to main and sync it once the server has read the merge; then roll back to the first
+	// commit.
+	merged, err := e.commit(map[string]string{"apps/manual/config.yaml": configMap("settings", ns, "b")}, "merge b")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eventually(30*time.Second, func() error {
-		requestSync(t, ns, "manual", "")
-		time.Sleep(2 * time.Second)
-		if v := configMapValue(t, ns, "settings"); v != "b" {
-			return fmt.Errorf("value %q, want b", v)
-		}
-		return nil
-	}); err != nil {
+	if err := e.waitCaughtUp(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+	requestSync(t, ns, "manual", "")
+	waitSyncedAt(t, ns, "manual", merged, 30*time.Second)
+	if v := configMapValue(t, ns, "settings"); v != "b" {
+		t.Fatalf("after syncing the merge: value %q, want b", v)
 	}
 	requestSync(t, ns, "manual", first)
 	if err := eventually(30*time.Second, func() error {
@@ -119,14 +129,16 @@ func TestManualSyncDiffPreviewRollbackAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("history: %v\n%s", err, history)
 	}
-	var h struct {
-		Items []struct{ Revision, Result, Trigger string }
-	}
-	if err := json.Unmarshal([]byte(history), &h); err != nil || len(h.Items) < 3 {
+	type entry struct{ Revision, Result, Trigger string }
+	var h struct{ Items []entry }
+	if err := json.Unmarshal([]byte(history), &h); err != nil {
 		t.Fatalf("history: %v\n%s", err, history)
 	}
-	if h.Items[0].Revision != first || h.Items[0].Result != "Succeeded" || h.Items[0].Trigger == "" {
-		t.Errorf("newest history entry %+v, want the rollback to %s with who asked", h.Items[0], first[:7])
+	// Newest first: the rollback, the sync of the merge, the first sync; each asked for by the
+	// admin user of the test cluster, and nothing else (no automated sync, no drift).
+	want := []entry{{first, "Succeeded", cluster.AdminUser}, {merged, "Succeeded", cluster.AdminUser}, {firstSync, "Succeeded", cluster.AdminUser}}
+	if fmt.Sprint(h.Items) != fmt.Sprint(want) {
+		t.Errorf("history:\n%v\nwant\n%v", h.Items, want)
 	}
 }
 
@@ -166,9 +178,13 @@ func TestForcedRollbackPausesAutomation(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(5 * time.Second) // several polls and resyncs: automation must not undo it
+	// A new revision that changes the application: automation must compare, not sync.
+	third := changedWhilePaused(t, ns, "rolled", map[string]string{"apps/rolled/config.yaml": configMap("one", ns, "v2") + "---\n" + configMap("two", ns, "c")})
 	if v := configMapValue(t, ns, "one"); v != "a" {
 		t.Fatalf("automation undid the forced rollback: value %q", v)
+	}
+	if v := configMapValue(t, ns, "two"); v != "b" {
+		t.Fatalf("automation applied a new revision while paused: value %q", v)
 	}
 	out, _ := e.kubectl("get", "desiredstate", "rolled", "-n", ns, "-o", "jsonpath={.status.automationPaused.revision} {.status.sync.status}")
 	if !strings.HasPrefix(out, first) || !strings.HasSuffix(out, "OutOfSync") {
@@ -176,11 +192,33 @@ func TestForcedRollbackPausesAutomation(t *testing.T) {
 	}
 
 	requestSync(t, ns, "rolled", "")
-	waitSyncedAt(t, ns, "rolled", second, 60*time.Second)
+	waitSyncedAt(t, ns, "rolled", third, 60*time.Second)
 	if v := configMapValue(t, ns, "one"); v != "v2" {
 		t.Fatalf("after resuming: value %q, want v2", v)
 	}
 	if out, _ := e.kubectl("get", "desiredstate", "rolled", "-n", ns, "-o", "jsonpath={.status.automationPaused}"); out != "" {
 		t.Errorf("automation still paused: %s", out)
 	}
+}
+
+// changedWhilePaused pushes a change to an application whose automation a forced rollback
+// paused, and waits until the server has compared the application with it (its sync message
+// names the new commit): the round in which automated sync would have applied it. It returns
+// the commit.
+func changedWhilePaused(t *testing.T, ns, name string, files map[string]string) string {
+	t.Helper()
+	head, err := e.commit(files, "a change while automation is paused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eventually(30*time.Second, func() error {
+		out, err := e.kubectl("get", "desiredstate", name, "-n", ns, "-o", "jsonpath={.status.sync.message}")
+		if err != nil || !strings.Contains(out, "differ from "+head[:7]+"; automated sync is off") {
+			return fmt.Errorf("sync message %q (%v), want a comparison with %.7s", out, err, head)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return head
 }

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // TestTeamStaysInItsNamespace: an application may create objects only in its own namespace, and
@@ -140,7 +142,8 @@ func TestSecretValuesAppearNowhere(t *testing.T) {
 }
 
 // TestKillDuringSyncDeletesNothing kills the server (SIGKILL) while it applies many objects; after
-// a restart every object is still there and the application converges.
+// a restart the application converges, no object was deleted and re-created (every uid is the
+// one it had before the kill), and no history or inventory entry was lost.
 func TestKillDuringSyncDeletesNothing(t *testing.T) {
 	ctx := context.Background()
 	const ns = "kill-test"
@@ -155,11 +158,17 @@ func TestKillDuringSyncDeletesNothing(t *testing.T) {
 		"clusters/test/big.yaml": desiredStateFile("big", ns, "apps/big") + "  sync: {automated: true, prune: true, selfHeal: true}\n",
 		"apps/big/objects.yaml":  strings.Join(objects, "---\n"),
 	}
-	if _, err := e.commit(files, "a big app"); err != nil {
+	v1, err := e.commit(files, "a big app")
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _, _ = e.commit(nil, "remove big", "clusters/test/big.yaml", "apps/big/objects.yaml") }()
-	waitStatus(t, ns, "big", "Synced", "", 90*time.Second)
+	waitSyncedAt(t, ns, "big", v1, 90*time.Second)
+	uids := configMapUIDs(t, ns)
+	if len(uids) != len(objects) {
+		t.Fatalf("%d ConfigMaps after the first sync, want %d", len(uids), len(objects))
+	}
+	before := desiredState(t, ns, "big")
 
 	// A new revision changes every object; kill the server while it applies them.
 	for i := range objects {
@@ -186,11 +195,13 @@ func TestKillDuringSyncDeletesNothing(t *testing.T) {
 	port := e.server.port
 	_ = syscall.Kill(-e.server.cmd.Process.Pid, syscall.SIGKILL)
 	<-e.server.done
-	list, err := e.kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
+	changed := 0
+	for _, c := range configMapList(t, ns) {
+		if c.Data["value"] == "v2" {
+			changed++
+		}
 	}
-	t.Logf("killed mid-sync with %d ConfigMaps present", len(list.Items))
+	t.Logf("killed mid-sync with %d of %d ConfigMaps changed", changed, len(objects))
 	if e.server, err = e.startServer(ctx, port); err != nil {
 		t.Fatal(err)
 	}
@@ -198,16 +209,86 @@ func TestKillDuringSyncDeletesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSyncedAt(t, ns, "big", v2, 90*time.Second)
-	list, err = e.kube.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=kube-gitops"})
-	if err != nil {
-		t.Fatal(err)
+
+	after := configMapUIDs(t, ns)
+	if len(after) != len(objects) {
+		t.Errorf("%d ConfigMaps after the restart, want %d", len(after), len(objects))
 	}
-	if len(list.Items) != len(objects) {
-		t.Fatalf("%d ConfigMaps after the restart, want %d", len(list.Items), len(objects))
+	for name, uid := range uids {
+		if after[name] != uid {
+			t.Errorf("ConfigMap %s was deleted and re-created (uid %s before the kill, %q after)", name, uid, after[name])
+		}
 	}
-	for _, c := range list.Items {
+	for _, c := range configMapList(t, ns) {
 		if c.Data["value"] != "v2" {
 			t.Errorf("%s has %q after converging, want v2", c.Name, c.Data["value"])
 		}
 	}
+	now := desiredState(t, ns, "big")
+	if now.GetUID() != before.GetUID() {
+		t.Errorf("the DesiredState was re-created: uid %s before the kill, %s after", before.GetUID(), now.GetUID())
+	}
+	if missing := lostEntries(before, now, "history", "revision", "time"); len(missing) > 0 {
+		t.Errorf("history entries lost across the kill: %v", missing)
+	}
+	if missing := lostEntries(before, now, "resources", "kind", "namespace", "name"); len(missing) > 0 {
+		t.Errorf("inventory entries lost across the kill: %v", missing)
+	}
+	if first, _, _ := unstructured.NestedSlice(now.Object, "status", "history"); len(first) == 0 || first[0].(map[string]any)["revision"] != v2 {
+		t.Errorf("the newest history entry is not the sync of %.7s: %v", v2, first)
+	}
+}
+
+func desiredState(t *testing.T, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	u, err := e.dyn.Resource(desiredStates).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func configMapList(t *testing.T, ns string) []corev1.ConfigMap {
+	t.Helper()
+	list, err := e.kube.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/managed-by=kube-gitops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
+// configMapUIDs maps the name of every ConfigMap kube-gitops manages in ns to its uid.
+func configMapUIDs(t *testing.T, ns string) map[string]types.UID {
+	t.Helper()
+	out := map[string]types.UID{}
+	for _, c := range configMapList(t, ns) {
+		out[c.Name] = c.UID
+	}
+	return out
+}
+
+// lostEntries lists the entries of status.<list> in before that are not in after, an entry
+// being identified by the given fields.
+func lostEntries(before, after *unstructured.Unstructured, list string, fields ...string) []string {
+	id := func(item any) string {
+		m, _ := item.(map[string]any)
+		var parts []string
+		for _, f := range fields {
+			parts = append(parts, fmt.Sprint(m[f]))
+		}
+		return strings.Join(parts, " ")
+	}
+	now, _, _ := unstructured.NestedSlice(after.Object, "status", list)
+	present := map[string]bool{}
+	for _, item := range now {
+		present[id(item)] = true
+	}
+	was, _, _ := unstructured.NestedSlice(before.Object, "status", list)
+	var lost []string
+	for _, item := range was {
+		if !present[id(item)] {
+			lost = append(lost, id(item))
+		}
+	}
+	return lost
 }

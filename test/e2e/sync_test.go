@@ -161,19 +161,31 @@ func TestPruneOnlyWhatGitDropped(t *testing.T) {
 		}
 	})
 	t.Run("render error deletes nothing", func(t *testing.T) {
-		if _, err := e.commit(map[string]string{"apps/pruner/config.yaml": "kind: [broken\n"}, "break pruner"); err != nil {
+		broken, err := e.commit(map[string]string{"apps/pruner/config.yaml": "kind: [broken\n"}, "break pruner")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := eventually(30*time.Second, func() error {
-			u, err := e.dyn.Resource(desiredStates).Namespace(ns).Get(context.Background(), "pruner", metav1.GetOptions{})
-			if err != nil {
-				return err
+		waitStalledAt := func(revision string) {
+			t.Helper()
+			if err := eventually(30*time.Second, func() error {
+				u, err := e.dyn.Resource(desiredStates).Namespace(ns).Get(context.Background(), "pruner", metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				return stalledWith(u, "render at "+revision[:7])
+			}); err != nil {
+				t.Fatal(err)
 			}
-			return stalledWith(u, "render at")
-		}); err != nil {
+		}
+		waitStalledAt(broken)
+		// One more revision: the server renders and decides again, and still prunes nothing.
+		const unrelated = "docs/prune-test.md"
+		later, err := e.commit(map[string]string{unrelated: "a commit that changes no application"}, "an unrelated commit")
+		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(3 * time.Second)
+		defer func() { _, _ = e.commit(nil, "remove "+unrelated, unrelated) }()
+		waitStalledAt(later)
 		if !configMapExists(t, ns, "one") {
 			t.Fatal("a render error pruned ConfigMap one")
 		}
@@ -236,7 +248,16 @@ func TestPruneOnlyWhatGitDropped(t *testing.T) {
 		}); err != nil {
 			t.Error(err)
 		}
-		time.Sleep(3 * time.Second)
+		// Several more reads of the unreachable server: none may delete anything either.
+		failed := fetchCount(t, "error")
+		if err := eventually(30*time.Second, func() error {
+			if n := fetchCount(t, "error"); n < failed+2 {
+				return fmt.Errorf("%d failed Git reads since the application went Stale, want 2", n-failed)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 		if !configMapExists(t, ns, "one") {
 			t.Fatal("an unreachable Git server pruned ConfigMap one")
 		}

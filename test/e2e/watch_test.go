@@ -47,12 +47,15 @@ func TestWatchSeesPushes(t *testing.T) {
 	}
 	defer w.Stop()
 
+	// -v=6 logs each request when its answer arrives: the watch's tells when kubectl watches.
 	kubectlW := exec.CommandContext(ctx, e.kubectlBinary(), "--kubeconfig", e.kubeconfig, "--cache-dir", filepath.Join(e.dir, "kube-cache"),
-		"get", "desiredstates", "-n", ns, "--watch", "--output-watch-events")
+		"get", "desiredstates", "-n", ns, "--watch", "--output-watch-events", "-v=6")
 	stdout, err := kubectlW.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var requests lockedBuffer
+	kubectlW.Stderr = &requests
 	if err := kubectlW.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +68,9 @@ func TestWatchSeesPushes(t *testing.T) {
 		}
 		close(kubectlLines)
 	}()
-	time.Sleep(time.Second) // let kubectl reach its watch before the push
+	if err := eventually(30*time.Second, func() error { return kubectlWatching(requests.String()) }); err != nil {
+		t.Fatalf("kubectl get -w did not start watching: %v", err)
+	}
 
 	file := "clusters/test/watched.yaml"
 	if _, err := e.commit(map[string]string{file: desiredStateFile("watched", ns, "apps/guestbook")}, "add watched"); err != nil {
@@ -149,4 +154,14 @@ func TestWatchFromTooOldVersionIsGone(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no 410 Gone for a watch from resourceVersion 1")
 	}
+}
+
+// kubectlWatching is nil once kubectl's -v=6 log shows a watch request that the server answered.
+func kubectlWatching(log string) error {
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "watch=true") && strings.Contains(line, "200 OK") {
+			return nil
+		}
+	}
+	return fmt.Errorf("no answered watch request in kubectl's log:\n%s", log)
 }
