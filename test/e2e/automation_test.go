@@ -107,9 +107,10 @@ func TestVersionAutomation(t *testing.T) {
 	}
 	added := []string{"clusters/test/charted.yaml", "envs/test/canary.yaml", "clusters/test/unreachable.yaml", "apps/unreachable/version.yaml"}
 	defer func() {
-		if _, err := e.commit(original, "back to the fixture's pins", added...); err != nil {
+		if _, err := e.commit(original, "back to the fixture's pins"); err != nil {
 			t.Error(err)
 		}
+		e.removeFiles(added...)
 	}()
 	files := map[string]string{
 		wlFile: strings.Replace(original[wlFile], "localhost:5000/acme/winterlight", host+"/acme/winterlight", 1),

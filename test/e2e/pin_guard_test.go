@@ -100,7 +100,7 @@ func TestPinGuardAnotherTeamsFile(t *testing.T) {
 	if _, err := e.commit(files, "team-evil pins team-a's values file"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove the pin-guard files", fileNames(files)...) }()
+	defer e.removeFiles(fileNames(files)...)
 
 	want := `spec.versions[0].file: "apps/team-a/values.yaml" is not a file this DesiredState reads, so pin "p" may not edit it (a file pin edits only its own DesiredState's files): it reads a file under spec.source.path apps/evil; point file at one of them`
 	if err := eventually(30*time.Second, func() error { return eventsContain(ctx, evil, want) }); err != nil {
@@ -148,7 +148,7 @@ func TestPinGuardTenancyGate(t *testing.T) {
 	if _, err := e.commit(files, "automated apps in namespaces the server may not manage"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove the pin-guard files", fileNames(files)...) }()
+	defer e.removeFiles(fileNames(files)...)
 
 	for _, tc := range []struct{ app, namespace, reason, message string }{
 		{"outsider", outside, "NamespaceNotOptedIn", "namespace " + outside + " has not opted in"},
@@ -207,7 +207,7 @@ func TestPinGuardSameNamespace(t *testing.T) {
 	if _, err := e.commit(files, "twin in this environment, and another team's twin in staging"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove the pin-guard files", fileNames(files)...) }()
+	defer e.removeFiles(fileNames(files)...)
 	if err := eventually(30*time.Second, func() error { _, err := getDesiredState(ctx, ns, "twin"); return err }); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestPinGuardGivenSourceRef(t *testing.T) {
 	if _, err := e.commit(files, "an app whose source ref is a pin"); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = e.commit(nil, "remove the pin-guard files", fileNames(files)...) }()
+	defer e.removeFiles(fileNames(files)...)
 	if err := eventually(30*time.Second, func() error { _, err := getDesiredState(ctx, ns, "reffed"); return err }); err != nil {
 		t.Fatal(err)
 	}

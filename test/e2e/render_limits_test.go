@@ -44,9 +44,7 @@ spec:
 		for f := range files {
 			names = append(names, f)
 		}
-		if _, err := e.commit(nil, "remove the runaway chart", names...); err != nil {
-			t.Error(err)
-		}
+		e.removeFiles(names...)
 	}()
 
 	waitStatus(t, ns, "neighbour", "Synced", "", 90*time.Second)

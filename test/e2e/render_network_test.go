@@ -109,7 +109,7 @@ func TestRenderErrorsHideSecretsAndRefuseBadNames(t *testing.T) {
 		for f := range files {
 			names = append(names, f)
 		}
-		_, _ = e.commit(nil, "remove render-errors", names...)
+		e.removeFiles(names...)
 	}()
 	waitStalled(t, ns, "leaky", "kustomize build apps/leaky")
 
