@@ -13,9 +13,9 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdmain"
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"
+	kubectl "k8s.io/kubectl/pkg/cmd"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
-	kubectl "k8s.io/kubectl/pkg/cmd"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 )
 
