@@ -57,7 +57,7 @@ func newHostileAPI(now time.Time) *hostileAPI {
 				{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "apps" + evil, Name: "web", Sync: "Synced" + evil,
 					Health: "Progressing", Message: "1 of 2\x1b[1A\x1b[2K ready" + evil + "\u009b2K"},
 			},
-			LastSyncTime: &metav1.Time{Time: now.Add(-2 * time.Minute)},
+			LastSyncTime: &metav1.Time{Time: now.Add(-20 * time.Minute)}, // 20m: HumanDuration prints whole minutes from 10m, so a slow run still reads 20m
 			History: []v1alpha1.SyncRecord{
 				{Revision: rev, Time: at(3 * time.Hour), Result: "Succeeded" + evil, Trigger: "alice" + evil, Message: "applied\x1b[8m hidden" + evil},
 			},
@@ -69,7 +69,7 @@ func newHostileAPI(now time.Time) *hostileAPI {
 	after.Status.Health = v1alpha1.HealthStatus{Status: v1alpha1.HealthHealthy}
 	after.Status.Resources[1].Sync, after.Status.Resources[1].Health, after.Status.Resources[1].Message = "Synced", "Healthy", ""
 	after.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "SyncedAndHealthy", Message: "synced and healthy"}}
-	after.Status.History = append([]v1alpha1.SyncRecord{{Revision: rev, Time: at(0), Result: "Succeeded", Trigger: "bob" + evil, Message: "applied 2" + evil}}, after.Status.History...)
+	after.Status.History = append([]v1alpha1.SyncRecord{{Revision: rev, Time: at(20 * time.Minute), Result: "Succeeded", Trigger: "bob" + evil, Message: "applied 2" + evil}}, after.Status.History...)
 	other := before.DeepCopy()
 	other.Name, other.Namespace = "db"+evil, "team"+evil
 	return &hostileAPI{before: before, after: after, other: other}

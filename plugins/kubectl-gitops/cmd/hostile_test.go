@@ -56,8 +56,8 @@ dblink   1a2b3c4    1.1link   Synced   Progressing   60m   waitinglink
 `},
 		{name: "status -A -o wide", args: []string{"status", "-A", "-o", "wide"}, stdout: `
 NAMESPACE   NAME     REVISION   VERSION   SYNC     HEALTH        AGE   SOURCE         LAST SYNC   MESSAGE
-apps        web      1a2b3c4    1.1link   Synced   Progressing   60m   apps/weblink   2m          waitinglink
-teamlink    dblink   1a2b3c4    1.1link   Synced   Progressing   60m   apps/weblink   2m          waitinglink
+apps        web      1a2b3c4    1.1link   Synced   Progressing   60m   apps/weblink   20m         waitinglink
+teamlink    dblink   1a2b3c4    1.1link   Synced   Progressing   60m   apps/weblink   20m         waitinglink
 `},
 		{name: "status tree", args: []string{"status", "web"}, stdout: "\n" + progressingTree},
 		{name: "status --watch", args: []string{"status", "web", "--watch", "--timeout", "30s"},
@@ -67,9 +67,9 @@ desiredstate.gitops.kube-gitops.dev/web
 desiredstate.gitops.kube-gitops.dev/dblink
 `},
 		{name: "history", args: []string{"history", "web"}, stdout: `
-REVISION   TIME     RESULT          TRIGGER     MESSAGE
-1a2b3c4    0s ago   Succeeded       boblink     applied 2link
-1a2b3c4    3h ago   Succeededlink   alicelink   applied hiddenlink
+REVISION   TIME      RESULT          TRIGGER     MESSAGE
+1a2b3c4    20m ago   Succeeded       boblink     applied 2link
+1a2b3c4    3h ago    Succeededlink   alicelink   applied hiddenlink
 `},
 		// The name's newline must not forge a header line; values arrive escaped by the YAML
 		// encoder (which would refuse a raw C1 control), and the bidi override it leaves raw is
