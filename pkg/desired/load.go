@@ -62,7 +62,8 @@ func Load(files Files, dir string, origin Origin) (*Result, error) {
 		return nil, fmt.Errorf("read DesiredState files: %w (check --path)", err)
 	}
 	res := &Result{Origin: origin}
-	definedIn := map[string]FileError{} // namespace/name -> where first defined
+	var order []string                       // namespace/name in the order first defined
+	definitions := map[string][]definition{} // namespace/name -> every place that defines it
 	for _, name := range names {
 		if !isManifest(name) {
 			continue
@@ -82,16 +83,22 @@ func Load(files Files, dir string, origin Origin) (*Result, error) {
 		res.Errors = append(res.Errors, errs...)
 		for _, d := range docs {
 			key := d.state.Namespace + "/" + d.state.Name
-			if first, dup := definedIn[key]; dup {
-				res.Errors = append(res.Errors, FileError{File: name, Line: d.line, Namespace: d.state.Namespace, Name: d.state.Name,
-					Message: fmt.Sprintf("DesiredState %s is already defined in %s:%d; names must be unique per namespace, rename or remove one", key, first.File, first.Line)})
-				continue
+			if definitions[key] == nil {
+				order = append(order, key)
 			}
-			definedIn[key] = FileError{File: name, Line: d.line}
-			d.state.Status.Source = v1alpha1.SourceStatus{RepoURL: redact.URL(origin.RepoURL), Ref: origin.Ref, File: name, Revision: origin.Revision}
-			d.state.Status.Versions = readPins(files, d.state)
-			res.States = append(res.States, d.state)
+			definitions[key] = append(definitions[key], definition{file: name, document: d})
 		}
+	}
+	for _, key := range order {
+		defs := definitions[key]
+		if len(defs) > 1 {
+			res.Errors = append(res.Errors, duplicateErrors(key, defs)...)
+			continue
+		}
+		d := defs[0]
+		d.state.Status.Source = v1alpha1.SourceStatus{RepoURL: redact.URL(origin.RepoURL), Ref: origin.Ref, File: d.file, Revision: origin.Revision}
+		d.state.Status.Versions = readPins(files, d.state)
+		res.States = append(res.States, d.state)
 	}
 	sort.Slice(res.States, func(i, j int) bool {
 		a, b := res.States[i], res.States[j]
@@ -101,6 +108,30 @@ func Load(files Files, dir string, origin Origin) (*Result, error) {
 		return a.Name < b.Name
 	})
 	return res, nil
+}
+
+// definition is one document that defines a DesiredState, and the file it is in.
+type definition struct {
+	file string
+	document
+}
+
+// duplicateErrors refuses every definition of a name defined more than once. None of them wins:
+// if the first file by name won, any Git author could shadow another team's DesiredState by
+// adding a file that sorts earlier. The app keeps its last good spec, Stalled, until one is removed.
+func duplicateErrors(key string, defs []definition) []FileError {
+	places := make([]string, len(defs))
+	for i, d := range defs {
+		places[i] = fmt.Sprintf("%s:%d", d.file, d.line)
+	}
+	errs := make([]FileError, len(defs))
+	for i, d := range defs {
+		others := append(append([]string{}, places[:i]...), places[i+1:]...)
+		errs[i] = FileError{File: d.file, Line: d.line, Namespace: d.state.Namespace, Name: d.state.Name,
+			Message: fmt.Sprintf("DesiredState %s is also defined in %s; names must be unique per namespace, so none of them is used: rename or remove all but one",
+				key, strings.Join(others, ", "))}
+	}
+	return errs
 }
 
 func isManifest(name string) bool {

@@ -86,7 +86,6 @@ func TestLoadBadFilesDoNotHideGoodOnes(t *testing.T) {
 		{"pin of another team's file", strings.Replace(good, "file: envs/test/winterlight.yaml", "file: apps/team-a/values.yaml", 1), 10,
 			`spec.versions[0].file: "apps/team-a/values.yaml" is not a file this DesiredState reads, so pin "image" may not edit it (a file pin edits only its own DesiredState's files): it reads spec.helm.valuesFiles (envs/test/winterlight.yaml) or a file under spec.helm.chart.path charts/winterlight; point file at one of them`},
 		{"pin path out of the grammar", strings.Replace(good, "path: image.tag", "path: image..tag", 1), 10, "spec.versions[0].path: path \"image..tag\" has an empty segment"},
-		{"duplicate", other, 1, "already defined in clusters/test/a.yaml:1"},
 		{"ignore pointer without a slash", strings.Replace(good, "sync: {automated: true}", "sync:\n    automated: true\n    ignore:\n    - {kind: Deployment, jsonPointers: [/spec/replicas, spec/template]}", 1), 11,
 			`spec.sync.ignore[0].jsonPointers[1]: "spec/template" is not a JSON pointer: start it with /`},
 		{"ignore of kube-gitops' owner annotation", strings.Replace(good, "sync: {automated: true}", "sync:\n    ignore:\n    - jsonPointers: [/metadata/annotations/gitops.kube-gitops.dev~1owner]", 1), 10,
@@ -114,6 +113,33 @@ func TestLoadBadFilesDoNotHideGoodOnes(t *testing.T) {
 				t.Errorf("error = %q (line %d), want line %d containing %q", e.Error(), e.Line, tc.wantLine, tc.wantMsg)
 			}
 		})
+	}
+}
+
+// TestDuplicateNamesUseNone: a file that defines another file's DesiredState again (say, another
+// team's, in a file that sorts first) must not replace it: neither definition is used, both files
+// are named, and the store keeps the last good spec (a named error is never a removal).
+func TestDuplicateNamesUseNone(t *testing.T) {
+	shadow := strings.Replace(good, "charts/winterlight", "charts/mine", 1)
+	files := memFiles{"clusters/test/00-shadow.yaml": shadow, "clusters/test/winterlight.yaml": good}
+	res, err := Load(files, "clusters/test", Origin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.States) != 0 {
+		t.Fatalf("a name defined twice must not load, got %s from %s", res.States[0].Name, res.States[0].Status.Source.File)
+	}
+	want := map[string]string{
+		"clusters/test/00-shadow.yaml":   "DesiredState apps/winterlight is also defined in clusters/test/winterlight.yaml:1",
+		"clusters/test/winterlight.yaml": "DesiredState apps/winterlight is also defined in clusters/test/00-shadow.yaml:1",
+	}
+	if len(res.Errors) != len(want) {
+		t.Fatalf("errors = %v, want one per file", res.Errors)
+	}
+	for _, e := range res.Errors {
+		if !strings.Contains(e.Message, want[e.File]) || e.Namespace != "apps" || e.Name != "winterlight" {
+			t.Errorf("error %q (%s/%s), want one containing %q that names the DesiredState", e.Error(), e.Namespace, e.Name, want[e.File])
+		}
 	}
 }
 

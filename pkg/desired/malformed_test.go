@@ -92,10 +92,15 @@ func TestMalformedRepositories(t *testing.T) {
 	}, {
 		name: "duplicate names",
 		files: map[string]string{
-			dir + "/zz-again.yaml": goodApp,
+			dir + "/again.yaml":    strings.Replace(goodApp, "good", "again", 1),
+			dir + "/zz-again.yaml": strings.Replace(goodApp, "good", "again", 1),
 			dir + "/twice.yaml":    strings.Replace(goodApp, "good", "twice", 1) + "---\n" + strings.Replace(goodApp, "good", "twice", 1),
 		},
-		wantErrors: map[string]string{dir + "/zz-again.yaml": "apps/good is already defined in " + dir + "/good.yaml:1", dir + "/twice.yaml": "apps/twice is already defined in " + dir + "/twice.yaml:1"},
+		wantErrors: map[string]string{
+			dir + "/again.yaml":    "apps/again is also defined in " + dir + "/zz-again.yaml:1",
+			dir + "/zz-again.yaml": "apps/again is also defined in " + dir + "/again.yaml:1",
+			dir + "/twice.yaml":    "apps/twice is also defined in " + dir + "/twice.yaml:6",
+		},
 	}, {
 		name:       "duplicate keys",
 		files:      map[string]string{dir + "/keys.yaml": strings.Replace(goodApp, "metadata: {name: good,", "metadata: {name: keys, name: other,", 1)},
