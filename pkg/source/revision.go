@@ -48,11 +48,12 @@ func (e *NotInHistoryError) Error() string {
 		e.Revision, where, e.Revision)
 }
 
-// Refused reports whether err refuses a revision for a sync (it names nothing, or a commit outside
-// the tracked history) rather than fails to read Git: asking again will not help.
+// Refused reports whether err refuses a revision for a sync (it names nothing, a commit outside
+// the tracked history, or one larger than the server holds) rather than fails to read Git: asking
+// again will not help.
 func Refused(err error) bool {
 	var notInHistory *NotInHistoryError
-	return errors.As(err, &notInHistory) || errors.Is(err, ErrUnknownRevision)
+	return errors.As(err, &notInHistory) || errors.Is(err, ErrUnknownRevision) || errors.Is(err, ErrTooLarge)
 }
 
 // checkRevisionName refuses what cannot name a ref or a commit (control characters, spaces,

@@ -2,6 +2,7 @@ package desiredstate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -185,11 +186,15 @@ func (r *PreviewREST) Get(ctx context.Context, name string, options runtime.Obje
 	return m, nil
 }
 
-// previewError keeps API errors (such as NotFound for an unknown revision) and turns the rest
-// into a 500 that names the DesiredState.
+// previewError keeps API errors (such as NotFound for an unknown revision), answers a commit too
+// large to hold with 413, and turns the rest into a 500 that names the DesiredState.
 func previewError(ds *v1alpha1.DesiredState, err error) error {
-	if _, ok := err.(apierrors.APIStatus); ok {
+	var status apierrors.APIStatus
+	switch {
+	case errors.As(err, &status):
 		return err
+	case errors.Is(err, source.ErrTooLarge):
+		return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("%s/%s: %v", ds.Namespace, ds.Name, err))
 	}
 	return apierrors.NewInternalError(fmt.Errorf("%s/%s: %w", ds.Namespace, ds.Name, err))
 }

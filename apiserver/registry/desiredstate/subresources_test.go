@@ -3,6 +3,7 @@ package desiredstate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,6 +23,13 @@ type unreadableGit struct{}
 
 func (unreadableGit) CheckSyncRevision(context.Context, *v1alpha1.DesiredState, string) error {
 	return errors.New("list refs of https://git.example/config.git: connection refused")
+}
+
+// tooLargeGit is a RevisionChecker whose revision is a commit larger than the server holds.
+type tooLargeGit struct{}
+
+func (tooLargeGit) CheckSyncRevision(context.Context, *v1alpha1.DesiredState, string) error {
+	return fmt.Errorf("read commit 1a2b3c4: %w", source.ErrTooLarge)
 }
 
 func TestSyncRequestsOutsideTheTrackedHistoryAre422(t *testing.T) {
@@ -64,6 +72,8 @@ func TestSyncRequestsOutsideTheTrackedHistoryAre422(t *testing.T) {
 		{"a dry run of an unmerged branch", git, v1alpha1.DesiredStateSync{Revision: "feature", DryRun: true}, http.StatusUnprocessableEntity, "not in the history of main"},
 		{"a revision that names nothing", git, v1alpha1.DesiredStateSync{Revision: "nope"}, http.StatusUnprocessableEntity, `revision "nope" not found`},
 		{"pauseAutomation without a revision", git, v1alpha1.DesiredStateSync{PauseAutomation: true}, http.StatusBadRequest, "pauseAutomation goes with a revision"},
+		// Asking again will not make it smaller: refused now rather than failed later.
+		{"a commit too large to hold", tooLargeGit{}, v1alpha1.DesiredStateSync{Revision: "big"}, http.StatusUnprocessableEntity, "larger than kube-gitops holds"},
 		// The replica that syncs checks again: a Git server down now does not refuse.
 		{"Git cannot be read now", unreadableGit{}, v1alpha1.DesiredStateSync{Revision: "feature"}, 0, ""},
 	} {
@@ -81,6 +91,31 @@ func TestSyncRequestsOutsideTheTrackedHistoryAre422(t *testing.T) {
 			}
 			if !strings.Contains(status.Status().Message, tc.message) {
 				t.Errorf("message %q, want it to contain %q", status.Status().Message, tc.message)
+			}
+		})
+	}
+}
+
+func TestPreviewErrors(t *testing.T) {
+	ds := &v1alpha1.DesiredState{}
+	ds.Name, ds.Namespace = "winterlight", "apps"
+	for _, tc := range []struct {
+		name string
+		err  error
+		code int32
+	}{
+		{"a commit too large to hold", fmt.Errorf("render: %w", source.ErrTooLarge), http.StatusRequestEntityTooLarge},
+		{"an API error, even wrapped", fmt.Errorf("preview: %w", apierrors.NewNotFound(v1alpha1.Resource("revisions"), "x")), http.StatusNotFound},
+		{"anything else", errors.New("render failed"), http.StatusInternalServerError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var status apierrors.APIStatus
+			err := previewError(ds, tc.err)
+			if !errors.As(err, &status) || status.Status().Code != tc.code {
+				t.Fatalf("got %v, want a %d", err, tc.code)
+			}
+			if tc.code != http.StatusNotFound && !strings.Contains(status.Status().Message, "apps/winterlight") {
+				t.Errorf("message %q does not name the DesiredState", status.Status().Message)
 			}
 		})
 	}
