@@ -15,8 +15,10 @@ type archiveCache interface {
 	put(key string, data []byte)
 }
 
-// memCache is a least-recently-used cache bounded in bytes.
-type memCache struct {
+// lru is a least-recently-used cache bounded by the sum of its entries' sizes. Every cache a
+// renderer fills from what Git names (archives, indexes, OCI tags) is one: a Git author can name
+// any number of repositories and versions.
+type lru[V any] struct {
 	max int64
 
 	mu    sync.Mutex
@@ -25,44 +27,60 @@ type memCache struct {
 	items map[string]*list.Element
 }
 
-type memItem struct {
-	key  string
-	data []byte
+type lruItem[V any] struct {
+	key   string
+	value V
+	size  int64
 }
 
-func newMemCache(max int64) *memCache {
-	return &memCache{max: max, order: list.New(), items: map[string]*list.Element{}}
+func newLRU[V any](max int64) *lru[V] {
+	return &lru[V]{max: max, order: list.New(), items: map[string]*list.Element{}}
 }
 
-func (c *memCache) get(key string) ([]byte, bool) {
+func (c *lru[V]) get(key string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.items[key]
 	if !ok {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	c.order.MoveToFront(e)
-	return e.Value.(*memItem).data, true
+	return e.Value.(*lruItem[V]).value, true
 }
 
-func (c *memCache) put(key string, data []byte) {
-	if int64(len(data)) > c.max {
+// add stores value under key (replacing what was there), then evicts the least recently used
+// entries until the sizes fit max. A value larger than max is not kept.
+func (c *lru[V]) add(key string, value V, size int64) {
+	if size > c.max {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.items[key]; ok {
-		c.order.MoveToFront(e)
-		return
+		c.size -= e.Value.(*lruItem[V]).size
+		c.order.Remove(e)
 	}
-	c.items[key] = c.order.PushFront(&memItem{key: key, data: data})
-	c.size += int64(len(data))
+	c.items[key] = c.order.PushFront(&lruItem[V]{key: key, value: value, size: size})
+	c.size += size
 	for c.size > c.max {
 		last := c.order.Back()
-		it := last.Value.(*memItem)
+		it := last.Value.(*lruItem[V])
 		c.order.Remove(last)
 		delete(c.items, it.key)
-		c.size -= int64(len(it.data))
+		c.size -= it.size
+	}
+}
+
+// memCache keeps archives in memory, bounded in bytes.
+type memCache struct{ *lru[[]byte] }
+
+func newMemCache(max int64) memCache { return memCache{newLRU[[]byte](max)} }
+
+// put keeps the first copy: archives are immutable content, named by digest.
+func (c memCache) put(key string, data []byte) {
+	if _, ok := c.get(key); !ok {
+		c.add(key, data, int64(len(data)))
 	}
 }
 

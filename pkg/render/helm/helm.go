@@ -74,16 +74,17 @@ type Renderer struct {
 	http        *http.Client
 	archives    archiveCache
 
-	mu      sync.Mutex
-	indexes map[string]*indexEntry // by index URL
-	tags    map[string]ociTag      // by OCI reference and version
-	locks   map[string]*sync.Mutex // one download at a time per URL
+	indexes *lru[*indexEntry] // by index URL, bounded by the bytes of the index bodies
+	tags    *lru[ociTag]      // by OCI reference and version, bounded in number
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // one download at a time per URL
 }
 
 // New returns a Renderer.
 func New(opts Options) *Renderer {
-	r := &Renderer{opts: opts, indexes: map[string]*indexEntry{},
-		tags: map[string]ociTag{}, locks: map[string]*sync.Mutex{}}
+	r := &Renderer{opts: opts, indexes: newLRU[*indexEntry](maxCachedIndexBytes),
+		tags: newLRU[ociTag](maxCachedTags), locks: map[string]*sync.Mutex{}}
 	client := http.Client{}
 	if opts.HTTPClient != nil {
 		client = *opts.HTTPClient

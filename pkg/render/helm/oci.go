@@ -65,9 +65,7 @@ func (r *Renderer) ociArchive(ctx context.Context, c *v1alpha1.HelmChart) (*Arch
 func (r *Renderer) resolveTag(client *registry.Client, ref, version string) (ociTag, error) {
 	host, _, _ := strings.Cut(ref, "/")
 	key := ref + "@" + version
-	r.mu.Lock()
-	cached, ok := r.tags[key]
-	r.mu.Unlock()
+	cached, ok := r.tags.get(key)
 	if ok && r.opts.IndexTTL > 0 && time.Since(cached.checked) < r.opts.IndexTTL {
 		return cached, nil
 	}
@@ -92,9 +90,7 @@ func (r *Renderer) resolveTag(client *registry.Client, ref, version string) (oci
 		return ociTag{}, fmt.Errorf("resolve oci://%s:%s: %w%s", ref, tag, egress.Sanitize(err), r.registryHint(host, err))
 	}
 	resolved := ociTag{tag: tag, digest: desc.Digest.String(), checked: time.Now()}
-	r.mu.Lock()
-	r.tags[key] = resolved
-	r.mu.Unlock()
+	r.tags.add(key, resolved, 1)
 	return resolved, nil
 }
 

@@ -27,10 +27,15 @@ import (
 const (
 	maxIndexBytes   = 64 << 20
 	maxArchiveBytes = 32 << 20
+	// maxCachedIndexBytes bounds the index bodies kept parsed between renders (one of the
+	// largest public indexes is about 15 MiB); maxCachedTags bounds the OCI tags resolved.
+	maxCachedIndexBytes = 2 * maxIndexBytes
+	maxCachedTags       = 4096
 )
 
 // indexEntry is a parsed index.yaml, with what is needed to revalidate it.
 type indexEntry struct {
+	size    int64 // of the body, what the cache counts
 	etag    string
 	digest  string // sha256 of the body, to skip parsing an unchanged index served without ETag
 	index   *repo.IndexFile
@@ -110,9 +115,7 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 	l := r.lock(indexURL)
 	l.Lock()
 	defer l.Unlock()
-	r.mu.Lock()
-	cached := r.indexes[indexURL]
-	r.mu.Unlock()
+	cached, _ := r.indexes.get(indexURL)
 	if cached != nil && r.opts.IndexTTL > 0 && time.Since(cached.checked) < r.opts.IndexTTL {
 		return cached.index, nil
 	}
@@ -133,7 +136,7 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotModified && cached != nil {
-		r.store(indexURL, &indexEntry{etag: cached.etag, digest: cached.digest, index: cached.index, checked: time.Now()})
+		r.indexes.add(indexURL, &indexEntry{size: cached.size, etag: cached.etag, digest: cached.digest, index: cached.index, checked: time.Now()}, cached.size)
 		return cached.index, nil
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -148,20 +151,14 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 	}
 	sum := sha256.Sum256(body)
 	digest := hex.EncodeToString(sum[:])
-	entry := &indexEntry{etag: resp.Header.Get("ETag"), digest: digest, checked: time.Now()}
+	entry := &indexEntry{size: int64(len(body)), etag: resp.Header.Get("ETag"), digest: digest, checked: time.Now()}
 	if cached != nil && cached.digest == digest {
 		entry.index = cached.index
 	} else if entry.index, err = loadIndex(body); err != nil {
 		return nil, fmt.Errorf("%s: %w", shown, err)
 	}
-	r.store(indexURL, entry)
+	r.indexes.add(indexURL, entry, entry.size)
 	return entry.index, nil
-}
-
-func (r *Renderer) store(indexURL string, e *indexEntry) {
-	r.mu.Lock()
-	r.indexes[indexURL] = e
-	r.mu.Unlock()
 }
 
 // loadIndex parses index.yaml as helm's repo.LoadIndexFile does: invalid entries are dropped and
