@@ -5,13 +5,26 @@ BIN := bin
 E2E_TIMEOUT ?= 40m
 FUZZTIME ?= 30s
 
-.PHONY: all build cluster generate verify test test-unit test-e2e fuzz demo bench local-up local-down clean
+.PHONY: all build image cluster generate verify test test-unit test-e2e fuzz demo bench local-up local-down clean
+
+# What --version prints and the image's labels say (pkg/version); VERSION=... overrides it.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The image's dates are the commit's, so that the same commit always gives the same digest.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
+VERSION_PKG := github.com/kube-gitops/kube-gitops/pkg/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION)
 
 all: build
 
 build: ## bin/gitops-apiserver and bin/kubectl-gitops
-	$(GO) build -o $(BIN)/gitops-apiserver ./cmd/gitops-apiserver
-	$(GO) build -o $(BIN)/kubectl-gitops ./plugins/kubectl-gitops
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/gitops-apiserver ./cmd/gitops-apiserver
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-gitops ./plugins/kubectl-gitops
+
+# No Docker: hack/image cross-compiles with Go and assembles the layers with go-containerregistry.
+image: ## the server's OCI image (linux/amd64, linux/arm64) in bin/image; PUSH=registry/repo:tag pushes it
+	SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' $(GO) run ./hack/image --version '$(VERSION)' --revision '$(REVISION)' \
+		$(if $(PLATFORMS),--platforms '$(PLATFORMS)') $(if $(PUSH),--push '$(PUSH)')
 
 cluster: ## the local control-plane binaries in .local/bin (a cold build takes ~15 min)
 	hack/build-cluster.sh
