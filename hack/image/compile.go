@@ -25,7 +25,6 @@ const heartbeat = 15 * time.Second
 // Go build cache, so only the first build of an architecture is slow.
 func crossCompile(ctx context.Context, p *progress, platform v1.Platform, binary string, m meta) error {
 	target := platform.OS + "/" + platform.Architecture
-	before := modTime(binary)
 	ldflags := fmt.Sprintf("-s -w -X %s.Version=%s -X %s.Revision=%s", versionPackage, m.version, versionPackage, m.revision)
 	cmd := exec.CommandContext(ctx, "go", "build", "-v", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", binary, "./cmd/gitops-apiserver")
 	cmd.Env = buildEnv(os.Environ(), platform)
@@ -68,7 +67,7 @@ func crossCompile(ctx context.Context, p *progress, platform v1.Platform, binary
 			if n := total.Load(); n > 0 {
 				of = fmt.Sprintf(" of at most %d", n)
 			}
-			p.printf("%s: still compiling, %d packages%s so far (%s)", target, compiled.Load(), of, time.Since(started).Round(time.Second))
+			p.printf("%s: still building: %d packages compiled%s so far (%s)", target, compiled.Load(), of, time.Since(started).Round(time.Second))
 		}
 	}
 	if err := cmd.Wait(); err != nil {
@@ -78,11 +77,7 @@ func crossCompile(ctx context.Context, p *progress, platform v1.Platform, binary
 	if err != nil {
 		return fmt.Errorf("%s: go build wrote no %s: %w", target, binary, err)
 	}
-	if modTime(binary).Equal(before) {
-		p.printf("%s: %s is up to date (%s)", target, binary, mebibytes(info.Size()))
-	} else {
-		p.printf("%s: compiled %d packages and linked %s (%s) in %s", target, compiled.Load(), binary, mebibytes(info.Size()), time.Since(started).Round(time.Second))
-	}
+	p.printf("%s: %s ready (%s; %d packages compiled, the rest from the Go build cache; %s)", target, binary, mebibytes(info.Size()), compiled.Load(), time.Since(started).Round(time.Second))
 	return nil
 }
 
@@ -116,12 +111,4 @@ func countPackages(ctx context.Context, env []string) int64 {
 // isPackagePath tells go build -v's package lines from compiler output ("file.go:1:2: ...").
 func isPackagePath(line string) bool {
 	return line != "" && !strings.ContainsAny(line, " :\t#")
-}
-
-func modTime(path string) time.Time {
-	info, err := os.Stat(path)
-	if err != nil {
-		return time.Time{}
-	}
-	return info.ModTime()
 }
