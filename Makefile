@@ -7,8 +7,10 @@ FUZZTIME ?= 30s
 
 .PHONY: all build image cluster generate verify test test-unit test-e2e fuzz demo bench local-up local-down clean
 
-# What --version prints and the image's labels say (pkg/version); VERSION=... overrides it.
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# What --version prints and the image's labels say (pkg/version); VERSION=... overrides it. Tag
+# names may hold quotes and $: anything but letters, digits and . _ - becomes _ before it reaches
+# a shell or -ldflags.
+VERSION ?= $(or $(shell git describe --tags --always --dirty 2>/dev/null | sed 's/[^A-Za-z0-9._-]/_/g'),dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
 # The image's dates are the commit's, so that the same commit always gives the same digest.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null)
