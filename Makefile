@@ -26,7 +26,7 @@ build: ## bin/gitops-apiserver and bin/kubectl-gitops
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubectl-gitops ./plugins/kubectl-gitops
 
 # No Docker: hack/image cross-compiles with Go and assembles the layers with go-containerregistry.
-image: ## the server's OCI image (linux/amd64, linux/arm64) in bin/image; PUSH=registry/repo:tag pushes it
+image: ## the server's OCI image (linux/amd64, linux/arm64; PLATFORMS= to choose) in bin/image; PUSH=registry/repo:tag pushes it
 	SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' $(GO) run ./hack/image --version '$(VERSION)' --revision '$(REVISION)' \
 		$(if $(PLATFORMS),--platforms '$(PLATFORMS)') $(if $(PUSH),--push '$(PUSH)')
 

@@ -21,8 +21,8 @@ const heartbeat = 15 * time.Second
 
 // crossCompile builds ./cmd/gitops-apiserver for platform into binary: static (CGO_ENABLED=0),
 // with no build-machine paths in it (-trimpath), symbols stripped, stamped with the version.
-// go build leaves a binary that is already up to date alone, and compiled packages stay in the
-// Go build cache, so only the first build of an architecture is slow.
+// Compiled packages come from the Go build cache and go build does not relink a binary that is
+// already up to date (a few seconds in all), so only the first build of an architecture is slow.
 func crossCompile(ctx context.Context, p *progress, platform v1.Platform, binary string, m meta) error {
 	target := platform.OS + "/" + platform.Architecture
 	ldflags := fmt.Sprintf("-s -w -X %s.Version=%s -X %s.Revision=%s", versionPackage, m.version, versionPackage, m.revision)
