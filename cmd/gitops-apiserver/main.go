@@ -11,6 +11,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/apiserver/app"
 	"github.com/kube-gitops/kube-gitops/pkg/render"
 	"github.com/kube-gitops/kube-gitops/pkg/render/worker"
+	"github.com/kube-gitops/kube-gitops/pkg/version"
 )
 
 func main() {
@@ -27,6 +28,7 @@ func main() {
 serves them as desiredstates.gitops.kube-gitops.dev, registered with the cluster by an APIService.`,
 		Example: `  gitops-apiserver --repo https://git.example/acme/winterlight-config.git --ref main \
     --path clusters/test --environment test --git-credentials-secret git-credentials`,
+		Version:      version.String(),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {

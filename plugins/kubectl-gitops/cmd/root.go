@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kube-gitops/kube-gitops/pkg/version"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/confirmremoval"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/diff"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/history"
@@ -38,6 +39,7 @@ resources served by gitops-apiserver), never to Git.`,
 
   # Shell completion
   source <(kubectl gitops completion bash)`,
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
