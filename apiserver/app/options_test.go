@@ -36,6 +36,33 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	}
 }
 
+func TestValidateElectionTiming(t *testing.T) {
+	tests := []struct {
+		name                string
+		lease, renew, retry time.Duration
+		want                string // "" when valid
+	}{
+		{"defaults", 10 * time.Second, 7 * time.Second, 2 * time.Second, ""},
+		{"renew deadline as long as the lease", 10 * time.Second, 10 * time.Second, 2 * time.Second, "must be longer than --leader-elect-renew-deadline"},
+		{"retry period too close to the renew deadline", 10 * time.Second, 2 * time.Second, 2 * time.Second, "must be longer than 1.2 × --leader-elect-retry-period"},
+		{"no retry period", 10 * time.Second, 7 * time.Second, 0, "--leader-elect-retry-period 0s: use a positive duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := NewOptions()
+			o.Repo, o.Path, o.Environment = "https://git.example/x.git", "clusters/test", "test"
+			o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = tt.lease, tt.renew, tt.retry
+			err := o.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate: %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if o := NewOptions(); o.LeaseDuration+o.RetryPeriod > 15*time.Second {
+		t.Errorf("a killed leader is replaced after up to %s, want at most 15s", o.LeaseDuration+o.RetryPeriod)
+	}
+}
+
 func TestRegistryFlagsMakeOneEgressPolicy(t *testing.T) {
 	o := NewOptions()
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
