@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
@@ -255,14 +256,18 @@ func (en *env) routeAPIService(ctx context.Context, s *gitopsServer, endpoints .
 			"groupPriorityMinimum": int64(1000), "versionPriority": int64(15),
 		},
 	}}
-	existing, err := en.dyn.Resource(apiServices).Get(ctx, apiService.GetName(), metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = en.dyn.Resource(apiServices).Create(ctx, apiService, metav1.CreateOptions{})
-	case err == nil:
-		apiService.SetResourceVersion(existing.GetResourceVersion())
-		_, err = en.dyn.Resource(apiServices).Update(ctx, apiService, metav1.UpdateOptions{})
-	}
+	// The aggregator writes the APIService's status meanwhile: retry on a conflict.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		existing, err := en.dyn.Resource(apiServices).Get(ctx, apiService.GetName(), metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			_, err = en.dyn.Resource(apiServices).Create(ctx, apiService, metav1.CreateOptions{})
+		case err == nil:
+			apiService.SetResourceVersion(existing.GetResourceVersion())
+			_, err = en.dyn.Resource(apiServices).Update(ctx, apiService, metav1.UpdateOptions{})
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("create APIService: %w", err)
 	}
