@@ -85,7 +85,21 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		return nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	engine, err := apply.New(hostConfig, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
+	replica := replicaIdentity()
+	var elector *leader.Elector
+	applyConfig := hostConfig
+	if o.LeaderElect {
+		elector, err = leader.New(leader.Config{Client: kube.CoordinationV1(), Namespace: o.Namespace, Name: o.LeaseName, Identity: replica,
+			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod})
+		if err != nil {
+			return nil, err
+		}
+		// Every request of the apply engine that changes the cluster is sent only while this
+		// replica surely holds the Lease; reads and dry runs (previews) on any replica.
+		applyConfig = rest.CopyConfig(hostConfig)
+		applyConfig.Wrap(elector.FenceWrites)
+	}
+	engine, err := apply.New(applyConfig, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
 	if err != nil {
 		return nil, err
 	}
@@ -107,14 +121,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	}
 
 	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(dyn), sources: store.NewSourceRecords(dyn, o.Namespace)}
-	c.replica = replicaIdentity()
-	if o.LeaderElect {
-		c.elector, err = leader.New(leader.Config{Client: kube.CoordinationV1(), Namespace: o.Namespace, Name: o.LeaseName, Identity: c.replica,
-			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod})
-		if err != nil {
-			return nil, err
-		}
-	}
+	c.replica, c.elector = replica, elector
 	c.requests = &refresh.Requests{Client: dyn, Namespace: o.Namespace, Environment: o.Environment, Replica: c.replica}
 	c.revisions = sources
 	// Opt-ins given or revoked re-check the namespace's applications at once; the gate is
