@@ -222,7 +222,10 @@ wait_for 60 "$cert_dir/apiserver.crt" "$server_pid" gitops-apiserver "$server_lo
 	grep -q -- "-----END CERTIFICATE-----" "$cert_dir/apiserver.crt"
 ca_bundle="$(base64 -w0 <"$cert_dir/apiserver.crt")"
 
-# 5. Route the aggregated API to the process on loopback: ExternalName Service + APIService.
+# 5. Route the aggregated API to the process on loopback: a selector-less Service, its
+# EndpointSlice, and the APIService (kube-apiserver runs with --enable-aggregator-routing). The
+# slice's address type is FQDN: EndpointSlice validation refuses loopback IPs, but takes
+# 127.0.0.1 as a name, which the aggregator dials as host:port.
 kubectl_ apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Service
@@ -230,13 +233,26 @@ metadata:
   name: gitops-apiserver
   namespace: kube-gitops
 spec:
-  type: ExternalName
-  externalName: localhost
   ports:
   - name: https
     port: $port
     protocol: TCP
     targetPort: $port
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: gitops-apiserver
+  namespace: kube-gitops
+  labels: {kubernetes.io/service-name: gitops-apiserver}
+addressType: FQDN
+endpoints:
+- addresses: [127.0.0.1]
+  conditions: {ready: true}
+ports:
+- name: https
+  port: $port
+  protocol: TCP
 ---
 apiVersion: apiregistration.k8s.io/v1
 kind: APIService

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -16,11 +17,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	"k8s.io/klog/v2"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/automation"
 	"github.com/kube-gitops/kube-gitops/pkg/controller"
+	"github.com/kube-gitops/kube-gitops/pkg/leader"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
 	"github.com/kube-gitops/kube-gitops/pkg/promote"
 	"github.com/kube-gitops/kube-gitops/pkg/refresh"
@@ -36,6 +39,9 @@ import (
 // components are the parts of the server, wired once: data flows Git → source → desired →
 // store → API, and store → controller → cluster.
 type components struct {
+	replica    string          // this replica's identity: in the Lease and around each apply
+	elector    *leader.Elector // nil without --leader-elect
+	requests   *refresh.Requests
 	kube       kubernetes.Interface
 	reader     *store.Reader
 	statuses   *store.Statuses
@@ -79,7 +85,21 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		return nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
-	engine, err := apply.New(hostConfig, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
+	replica := replicaIdentity()
+	var elector *leader.Elector
+	applyConfig := hostConfig
+	if o.LeaderElect {
+		elector, err = leader.New(leader.Config{Client: kube.CoordinationV1(), Namespace: o.Namespace, Name: o.LeaseName, Identity: replica,
+			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod})
+		if err != nil {
+			return nil, err
+		}
+		// Every request of the apply engine that changes the cluster is sent only while this
+		// replica surely holds the Lease; reads and dry runs (previews) on any replica.
+		applyConfig = rest.CopyConfig(hostConfig)
+		applyConfig.Wrap(elector.FenceWrites)
+	}
+	engine, err := apply.New(applyConfig, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +121,8 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	}
 
 	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(dyn), sources: store.NewSourceRecords(dyn, o.Namespace)}
+	c.replica, c.elector = replica, elector
+	c.requests = &refresh.Requests{Client: dyn, Namespace: o.Namespace, Environment: o.Environment, Replica: c.replica}
 	c.revisions = sources
 	// Opt-ins given or revoked re-check the namespace's applications at once; the gate is
 	// created before the controller it notifies, so the callback reads c.controller late.
@@ -125,6 +147,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
 		Live: live, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
+		Replica:              c.replica, MayWrite: c.mayWrite,
 	})
 	c.refreshNow = make(chan struct{}, 1)
 	records := store.NewWriter(dyn, c.reader, 16)
@@ -168,9 +191,9 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	return c, nil
 }
 
-// webhook returns the push receiver, or nil when --webhook-port is 0. A push wakes the refresh
-// loop of this replica; on a replica that does not hold the Lease the next poll of the leader
-// picks the change up instead.
+// webhook returns the push receiver, or nil when --webhook-port is 0. A verified push wakes the
+// refresh loop of the Lease holder: its own at once, or through the SourceRecord when another
+// replica received it.
 func (o *Options) webhook(c *components) (http.Handler, error) {
 	if o.WebhookPort == 0 {
 		return nil, nil
@@ -182,8 +205,42 @@ func (o *Options) webhook(c *components) (http.Handler, error) {
 	return webhook.NewHandler(webhook.Options{
 		Secret:  bytes.TrimSpace(secret),
 		Repos:   func() []string { return []string{o.Repo} },
-		Trigger: func(string) { c.refreshSoon() },
+		Trigger: func(string) { c.pushed() },
 	})
+}
+
+// pushed wakes the refresh loop after a verified push webhook: this replica's when it leads,
+// otherwise the leader's, by a request on the SourceRecord that it watches. The webhook
+// receiver does not wait for that request.
+func (c *components) pushed() {
+	if c.leading() {
+		c.refreshSoon()
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.requests.Send(ctx); err != nil {
+			klog.ErrorS(err, "Cannot pass a push on to the leader; its next poll reads it")
+		}
+	}()
+}
+
+// leading reports whether this replica surely holds the Lease (always, without leader election).
+func (c *components) leading() bool { return c.elector == nil || c.elector.Check() == nil }
+
+// mayWrite is asked right before each apply: only the Lease holder writes applications.
+func (c *components) mayWrite(string) error {
+	if c.elector == nil {
+		return nil
+	}
+	return c.elector.Check()
+}
+
+// replicaIdentity names this process: host name (the Pod's) and a random part, new at each start.
+func replicaIdentity() string {
+	host, _ := os.Hostname()
+	return host + "_" + uuid.NewString()
 }
 
 // refreshSoon wakes the refresh loop (after a push of our own, or a push webhook).

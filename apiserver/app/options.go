@@ -37,8 +37,11 @@ type Options struct {
 	GitAuthorEmail       string
 	PollInterval         time.Duration
 
-	LeaderElect bool
-	LeaseName   string
+	LeaderElect   bool
+	LeaseName     string
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
 
 	WebhookPort       int
 	WebhookSecretFile string
@@ -74,13 +77,19 @@ func NewOptions() *Options {
 		ns = "kube-gitops"
 	}
 	return &Options{
-		Recommended:         rec,
-		Ref:                 "main",
-		Namespace:           ns,
-		GitTimeout:          60 * time.Second,
-		PollInterval:        60 * time.Second,
-		LeaderElect:         true,
-		LeaseName:           "gitops-apiserver",
+		Recommended:  rec,
+		Ref:          "main",
+		Namespace:    ns,
+		GitTimeout:   60 * time.Second,
+		PollInterval: 60 * time.Second,
+		LeaderElect:  true,
+		LeaseName:    "gitops-apiserver",
+		// A killed leader is replaced after LeaseDuration plus up to two tries of the others
+		// (each RetryPeriod plus up to 1.2× of it as jitter): 8 to about 12 s. A leader that
+		// cannot renew stops writing after RenewDeadline, 2 s before another can start.
+		LeaseDuration:       8 * time.Second,
+		RenewDeadline:       6 * time.Second,
+		RetryPeriod:         1 * time.Second,
 		SyncWorkers:         8,
 		ApplyWorkers:        16,
 		RenderTimeout:       30 * time.Second,
@@ -113,6 +122,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "How often to ask Git for new commits (±10% jitter).")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one replica (by a Lease in --namespace) to read Git and write the store; the others only serve.")
 	fs.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the leader-election Lease.")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long the other replicas wait after they saw the leader's last renewal before one takes over (a killed leader is replaced after this plus up to 2 × 2.2 × --leader-elect-retry-period).")
+	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "How long the leader goes on without a successful renewal before it stops writing; shorter than --leader-elect-lease-duration, so that it stops before another replica starts.")
+	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "How often the leader renews the Lease and the other replicas try to take it.")
 	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port of the push-webhook receiver (plain HTTP; put TLS in front, e.g. an Ingress); 0 turns it off. GitHub, GitLab, Gitea/Forgejo and a generic bearer-token form are understood.")
 	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", o.WebhookSecretFile, "File holding the webhook secret (HMAC key or token); required with --webhook-port.")
 	fs.StringSliceVar(&o.InsecureRegistries, "insecure-registries", o.InsecureRegistries, "OCI registries and Helm repositories (host, any port, or host:port) reached over plain HTTP, for rendering and version automation alike. No host is by default, localhost included: everything else is HTTPS only.")
@@ -160,6 +172,9 @@ func (o *Options) Validate() error {
 	if o.PollInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--poll-interval %s is too short; use 1s or more", o.PollInterval))
 	}
+	if o.LeaderElect {
+		errs = append(errs, o.validateElection()...)
+	}
 	if o.RemovalGuardPercent < 0 || o.RemovalGuardPercent > 100 {
 		errs = append(errs, fmt.Errorf("--removal-guard-percent %d: use 0 to 100", o.RemovalGuardPercent))
 	}
@@ -168,6 +183,21 @@ func (o *Options) Validate() error {
 	}
 	errs = append(errs, o.Recommended.Validate()...)
 	return errors.Join(errs...)
+}
+
+// validateElection keeps a leader that cannot renew from writing after another took over.
+func (o *Options) validateElection() []error {
+	var errs []error
+	if o.RetryPeriod <= 0 {
+		errs = append(errs, fmt.Errorf("--leader-elect-retry-period %s: use a positive duration, e.g. 2s", o.RetryPeriod))
+	}
+	if o.LeaseDuration <= o.RenewDeadline {
+		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %s must be longer than --leader-elect-renew-deadline %s: a leader that cannot renew must stop before another replica starts (e.g. 8s and 6s)", o.LeaseDuration, o.RenewDeadline))
+	}
+	if min := time.Duration(1.2 * float64(o.RetryPeriod)); o.RenewDeadline <= min {
+		errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline %s must be longer than 1.2 × --leader-elect-retry-period %s, or one slow renewal loses the Lease", o.RenewDeadline, o.RetryPeriod))
+	}
+	return errs
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

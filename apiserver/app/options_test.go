@@ -36,6 +36,37 @@ func TestValidateNamesEveryProblem(t *testing.T) {
 	}
 }
 
+func TestValidateElectionTiming(t *testing.T) {
+	tests := []struct {
+		name                string
+		lease, renew, retry time.Duration
+		want                string // "" when valid
+	}{
+		{"defaults", 8 * time.Second, 6 * time.Second, 1 * time.Second, ""},
+		{"kube-controller-manager's", 15 * time.Second, 10 * time.Second, 2 * time.Second, ""},
+		{"renew deadline as long as the lease", 10 * time.Second, 10 * time.Second, 2 * time.Second, "must be longer than --leader-elect-renew-deadline"},
+		{"retry period too close to the renew deadline", 10 * time.Second, 2 * time.Second, 2 * time.Second, "must be longer than 1.2 × --leader-elect-retry-period"},
+		{"no retry period", 10 * time.Second, 7 * time.Second, 0, "--leader-elect-retry-period 0s: use a positive duration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := NewOptions()
+			o.Repo, o.Path, o.Environment = "https://git.example/x.git", "clusters/test", "test"
+			o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = tt.lease, tt.renew, tt.retry
+			err := o.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate: %v, want %q", err, tt.want)
+			}
+		})
+	}
+	// The others see the last renewal up to one jittered try after it, and take over at the
+	// first try after the lease duration; a sync of the new leader must fit in the rest of 15 s.
+	o := NewOptions()
+	if worst := o.LeaseDuration + time.Duration(2*2.2*float64(o.RetryPeriod)); worst > 13*time.Second {
+		t.Errorf("a killed leader is replaced after up to %s, want at most 13s (15s to a synced commit)", worst)
+	}
+}
+
 func TestRegistryFlagsMakeOneEgressPolicy(t *testing.T) {
 	o := NewOptions()
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)

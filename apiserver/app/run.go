@@ -5,20 +5,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 	basecompatibility "k8s.io/component-base/compatibility"
 	"k8s.io/klog/v2"
@@ -78,6 +75,8 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	led := make(chan struct{}) // closed when this replica has stopped leading for good
+	var electing atomic.Bool
 	if hook != nil {
 		go func() {
 			if err := webhook.Serve(ctx, fmt.Sprintf(":%d", o.WebhookPort), hook); err != nil {
@@ -89,18 +88,39 @@ func (o *Options) Run(ctx context.Context) error {
 		go c.reader.Run(hook)
 		go c.promotions.Run(hook)
 		go c.tenancy.Run(hook)
-		go o.lead(hook, c.kube, func(ctx context.Context) {
-			// The opt-ins too: until the RoleBindings are read, no path limit would be known.
-			if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) || !waitSynced(ctx, c.tenancy) {
-				return
-			}
-			go c.controller.Run(ctx)
-			go c.promoter.Run(ctx)
-			go c.automation.Run(ctx)
-			c.loop.Run(ctx)
-		})
+		electing.Store(true)
+		go func() {
+			defer close(led)
+			c.lead(hook, func(ctx context.Context) {
+				// The opt-ins too: until the RoleBindings are read, no path limit would be known.
+				if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) || !waitSynced(ctx, c.tenancy) {
+					return
+				}
+				// Every loop has returned before work does: the Lease is released, or taken
+				// again, only after the last write of this term.
+				var loops sync.WaitGroup
+				for _, run := range []func(context.Context){c.controller.Run, c.promoter.Run, c.automation.Run,
+					func(ctx context.Context) { c.requests.Watch(ctx, c.refreshSoon) }} {
+					loops.Go(func() { run(ctx) })
+				}
+				c.loop.Run(ctx)
+				loops.Wait()
+			})
+		}()
 		return nil
 	})
+	defer func() {
+		// On shutdown, let the writes in flight end (their context has ended) and the Lease be
+		// released, so that another replica takes over at once; but stop within seconds.
+		if !electing.Load() {
+			return
+		}
+		select {
+		case <-led:
+		case <-time.After(3 * time.Second):
+			klog.InfoS("Stopping before the leader's work ended; another replica takes over when the Lease expires")
+		}
+	}()
 	return server.PrepareRun().RunWithContext(ctx)
 }
 
@@ -146,33 +166,12 @@ func (o *Options) eventRecorder(ctx context.Context, kube kubernetes.Interface) 
 
 // lead runs work while this replica holds the Lease, and enters the election again when it loses
 // it, until ctx ends. Without leader election it just runs work.
-func (o *Options) lead(ctx context.Context, kube kubernetes.Interface, work func(context.Context)) {
-	if !o.LeaderElect {
+func (c *components) lead(ctx context.Context, work func(context.Context)) {
+	if c.elector == nil {
 		work(ctx)
 		return
 	}
-	host, _ := os.Hostname()
-	id := host + "_" + uuid.NewString()
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Name: o.LeaseName, Namespace: o.Namespace},
-		Client:     kube.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
-	}
-	for ctx.Err() == nil {
-		leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   15 * time.Second,
-			RenewDeadline:   10 * time.Second,
-			RetryPeriod:     2 * time.Second,
-			ReleaseOnCancel: true,
-			Name:            o.LeaseName,
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: work,
-				OnStoppedLeading: func() { klog.InfoS("No longer the leader; serving only", "identity", id) },
-				OnNewLeader:      func(leader string) { klog.InfoS("Leader elected", "leader", leader) },
-			},
-		})
-	}
+	c.elector.Run(ctx, work)
 }
 
 func waitSynced(ctx context.Context, cache interface{ HasSynced() bool }) bool {

@@ -32,7 +32,7 @@ func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) err
 	case !d.Allowed:
 		c.warn(ds, "RemovedNotCleanedUp", "removed from Git; its objects were left in place: "+d.Message)
 	case ds.Spec.Sync.Prune:
-		res, err := c.Engine.Apply(ctx, req) // nothing desired: prunes the inventory, carefully
+		res, err := c.fencedApply(ctx, k, req) // nothing desired: prunes the inventory, carefully
 		if res == nil {
 			return fmt.Errorf("prune the objects of %s, removed from Git: %w", k, err)
 		}

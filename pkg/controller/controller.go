@@ -63,6 +63,12 @@ type Options struct {
 	HistoryLimit int
 	// AllowOtherNamespaces lets applications create objects outside their own namespace.
 	AllowOtherNamespaces bool
+	// Replica names this replica in the log lines around each apply.
+	Replica string
+	// MayWrite, when set, is asked right before each apply or prune of an application (key
+	// namespace/name) whether this replica may write it now: it still holds the Lease, or, once
+	// sync work is sharded, the application's shard. An error skips the apply; it is retried.
+	MayWrite func(app string) error
 }
 
 // Controller syncs applications. Only the replica holding the Lease runs it.

@@ -125,7 +125,7 @@ func (c *Controller) decide(k, digest string, policy v1alpha1.SyncPolicy, op *v1
 // apply syncs and records the result.
 func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision, digest string, op *v1alpha1.SyncOperation) error {
 	start := time.Now()
-	res, err := c.Engine.Apply(ctx, req)
+	res, err := c.fencedApply(ctx, key(ds.Namespace, ds.Name), req)
 	if res == nil {
 		return fmt.Errorf("apply %s/%s at %s: %w", ds.Namespace, ds.Name, short(revision), err)
 	}

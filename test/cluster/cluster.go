@@ -195,6 +195,10 @@ func (c *Cluster) start(ctx context.Context, kubeLocal, kwok string) error {
 		"--requestheader-username-headers", "X-Remote-User",
 		"--requestheader-group-headers", "X-Remote-Group",
 		"--requestheader-extra-headers-prefix", "X-Remote-Extra-",
+		// The aggregator sends requests to a ready endpoint of the APIService's Service, as it
+		// does in clusters without kube-proxy: so local servers are reached through a
+		// selector-less Service and its EndpointSlice, and a dead replica's endpoint is skipped.
+		"--enable-aggregator-routing=true",
 	); err != nil {
 		return err
 	}

@@ -19,14 +19,18 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
@@ -39,6 +43,7 @@ var (
 // gitopsServer is a running bin/gitops-apiserver.
 type gitopsServer struct {
 	cmd         *exec.Cmd
+	host        string // the loopback address it serves on
 	port        int
 	webhookPort int
 	certDir     string
@@ -52,6 +57,13 @@ type gitopsServer struct {
 // be taken by another process before the server binds it: then the server starts again on other
 // ports.
 func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error) {
+	return en.startServerAt(ctx, "127.0.0.1", port)
+}
+
+// startServerAt starts a server on a loopback address of its own (all of 127/8 is loopback on
+// Linux), so that replicas can share one port as the Pods of a Service do. Replicas on one port
+// share one serving certificate (the APIService has one CA bundle): start them one by one.
+func (en *env) startServerAt(ctx context.Context, host string, port int) (*gitopsServer, error) {
 	passwordFile := filepath.Join(en.dir, "git-password")
 	if err := os.WriteFile(passwordFile, []byte(en.gitPass), 0o600); err != nil {
 		return nil, err
@@ -72,7 +84,7 @@ func (en *env) startServer(ctx context.Context, port int) (*gitopsServer, error)
 		if webhookPort, err = freePort(); err != nil {
 			return nil, err
 		}
-		s, err := en.startServerOn(ctx, securePort, webhookPort, passwordFile, webhookSecretFile)
+		s, err := en.startServerOn(ctx, host, securePort, webhookPort, passwordFile, webhookSecretFile)
 		var taken *portTakenError
 		if !errors.As(err, &taken) || attempt == attempts || taken.port == port {
 			return s, err
@@ -90,13 +102,17 @@ func (e *portTakenError) Error() string {
 
 // startServerOn starts the server on the given ports and waits until it listens on both, or
 // stops it again and returns a *portTakenError when one was taken.
-func (en *env) startServerOn(ctx context.Context, port, webhookPort int, passwordFile, webhookSecretFile string) (*gitopsServer, error) {
+func (en *env) startServerOn(ctx context.Context, host string, port, webhookPort int, passwordFile, webhookSecretFile string) (*gitopsServer, error) {
 	poll := en.pollInterval
 	if poll == "" {
 		poll = "1s"
 	}
 	name := fmt.Sprintf("gitops-apiserver-%d", port)
-	s := &gitopsServer{port: port, webhookPort: webhookPort, certDir: filepath.Join(en.dir, name+"-certs"), logPath: filepath.Join(en.dir, name+".log"), done: make(chan struct{})}
+	logName := name
+	if host != "127.0.0.1" {
+		logName = fmt.Sprintf("gitops-apiserver-%s-%d", host, port)
+	}
+	s := &gitopsServer{host: host, port: port, webhookPort: webhookPort, certDir: filepath.Join(en.dir, name+"-certs"), logPath: filepath.Join(en.dir, logName+".log"), done: make(chan struct{})}
 	logStart := fileSize(s.logPath)
 	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -106,7 +122,7 @@ func (en *env) startServerOn(ctx context.Context, port, webhookPort int, passwor
 		"--repo", en.repoURL, "--ref", "main", "--path", "clusters/"+en.environment(), "--environment", en.environment(),
 		"--namespace", "kube-gitops",
 		"--kubeconfig", en.serverKubeconfig, "--authentication-kubeconfig", en.serverKubeconfig, "--authorization-kubeconfig", en.serverKubeconfig,
-		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", s.certDir,
+		"--secure-port", strconv.Itoa(port), "--bind-address", host, "--cert-dir", s.certDir,
 		"--git-username", "gitops", "--git-password-file", passwordFile,
 		"--webhook-port", strconv.Itoa(webhookPort), "--webhook-secret-file", webhookSecretFile,
 		"--version-interval", "10s", "--registry-cache-ttl", "1s",
@@ -164,7 +180,7 @@ func (s *gitopsServer) listening() bool {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
-	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), &tls.Config{RootCAs: pool, ServerName: "localhost"})
+	conn, err := tls.Dial("tcp", net.JoinHostPort(s.host, strconv.Itoa(s.port)), &tls.Config{RootCAs: pool, ServerName: "localhost"})
 	if err != nil {
 		return false
 	}
@@ -189,18 +205,44 @@ func (s *gitopsServer) stop() {
 	}
 }
 
-// registerAPIService routes gitops.kube-gitops.dev to the server: an ExternalName Service to
-// localhost, and an APIService that verifies the serving certificate with its CA.
+// registerAPIService routes gitops.kube-gitops.dev to the server.
 func (en *env) registerAPIService(ctx context.Context) error {
+	return en.routeAPIService(ctx, en.server, endpoint{en.server.host, true})
+}
+
+// endpoint is one replica's address in the Service's EndpointSlice.
+type endpoint struct {
+	host  string
+	ready bool
+}
+
+// routeAPIService routes gitops.kube-gitops.dev to servers on the port of s: a selector-less
+// Service, an EndpointSlice with one endpoint per replica (the aggregator picks a ready one,
+// kube-apiserver runs with --enable-aggregator-routing), and an APIService that verifies the
+// serving certificate, which the replicas on that port share, with its CA. The slice's address
+// type is FQDN: EndpointSlice validation refuses loopback IPs, but takes 127.0.0.2 as a name,
+// and the aggregator dials it as host:port.
+func (en *env) routeAPIService(ctx context.Context, s *gitopsServer, endpoints ...endpoint) error {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "gitops-apiserver", Namespace: "kube-gitops"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
-			Ports: []corev1.ServicePort{{Name: "https", Port: int32(en.server.port)}}},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: int32(s.port), TargetPort: intstr.FromInt32(int32(s.port))}}},
 	}
-	if _, err := en.kube.CoreV1().Services("kube-gitops").Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	services := en.kube.CoreV1().Services("kube-gitops")
+	cur, err := services.Get(ctx, svc.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = services.Create(ctx, svc, metav1.CreateOptions{})
+	case err == nil:
+		cur.Spec.Ports = svc.Spec.Ports
+		_, err = services.Update(ctx, cur, metav1.UpdateOptions{})
+	}
+	if err != nil {
 		return fmt.Errorf("create Service: %w", err)
 	}
-	ca, err := os.ReadFile(filepath.Join(en.server.certDir, "apiserver.crt"))
+	if err := en.setEndpoints(ctx, s.port, endpoints...); err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(filepath.Join(s.certDir, "apiserver.crt"))
 	if err != nil {
 		return err
 	}
@@ -209,14 +251,51 @@ func (en *env) registerAPIService(ctx context.Context) error {
 		"metadata": map[string]any{"name": "v1alpha1.gitops.kube-gitops.dev"},
 		"spec": map[string]any{
 			"group": "gitops.kube-gitops.dev", "version": "v1alpha1",
-			"service":              map[string]any{"namespace": "kube-gitops", "name": "gitops-apiserver", "port": int64(en.server.port)},
+			"service":              map[string]any{"namespace": "kube-gitops", "name": "gitops-apiserver", "port": int64(s.port)},
 			"caBundle":             base64.StdEncoding.EncodeToString(ca),
 			"groupPriorityMinimum": int64(1000), "versionPriority": int64(15),
 		},
 	}}
-	_, err = en.dyn.Resource(apiServices).Create(ctx, apiService, metav1.CreateOptions{})
+	// The aggregator writes the APIService's status meanwhile: retry on a conflict.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		existing, err := en.dyn.Resource(apiServices).Get(ctx, apiService.GetName(), metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			_, err = en.dyn.Resource(apiServices).Create(ctx, apiService, metav1.CreateOptions{})
+		case err == nil:
+			apiService.SetResourceVersion(existing.GetResourceVersion())
+			_, err = en.dyn.Resource(apiServices).Update(ctx, apiService, metav1.UpdateOptions{})
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("create APIService: %w", err)
+	}
+	return nil
+}
+
+// setEndpoints writes the Service's EndpointSlice, as the endpoint controller would from the
+// replicas' readiness.
+func (en *env) setEndpoints(ctx context.Context, port int, endpoints ...endpoint) error {
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "gitops-apiserver", Namespace: "kube-gitops", Labels: map[string]string{discoveryv1.LabelServiceName: "gitops-apiserver"}},
+		AddressType: discoveryv1.AddressTypeFQDN,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: ptr.To(int32(port)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+	}
+	for _, ep := range endpoints {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{ep.host}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ep.ready)}})
+	}
+	slices := en.kube.DiscoveryV1().EndpointSlices("kube-gitops")
+	cur, err := slices.Get(ctx, slice.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = slices.Create(ctx, slice, metav1.CreateOptions{})
+	case err == nil:
+		slice.ResourceVersion = cur.ResourceVersion
+		_, err = slices.Update(ctx, slice, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("write EndpointSlice: %w", err)
 	}
 	return nil
 }
@@ -336,7 +415,7 @@ func (en *env) waitCaughtUp(ctx context.Context) error {
 // checks it with a TokenReview, as it does for any bearer token).
 func (en *env) directClient(s *gitopsServer) (dynamic.Interface, error) {
 	cfg := rest.CopyConfig(en.cluster.RESTConfig())
-	cfg.Host = fmt.Sprintf("https://127.0.0.1:%d", s.port)
+	cfg.Host = "https://" + net.JoinHostPort(s.host, strconv.Itoa(s.port))
 	cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: filepath.Join(s.certDir, "apiserver.crt"), ServerName: "localhost"}
 	return dynamic.NewForConfig(cfg)
 }
