@@ -122,3 +122,16 @@ func rank(u *unstructured.Unstructured) int {
 }
 
 var crdKind = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+
+// Values returns the chart's values.yaml with overrides over it: the values templates see.
+func Values(overrides map[string]any) (map[string]any, error) {
+	c, err := Load()
+	if err != nil {
+		return nil, err
+	}
+	merged, err := chartutil.CoalesceValues(c, overrides)
+	if err != nil {
+		return nil, fmt.Errorf("values of chart %s: %w", c.Name(), err)
+	}
+	return merged.AsMap(), nil
+}
