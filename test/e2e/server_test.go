@@ -189,36 +189,27 @@ func (s *gitopsServer) stop() {
 	}
 }
 
-// registerAPIService routes gitops.kube-gitops.dev to the server: an ExternalName Service to
-// localhost, and an APIService that verifies the serving certificate with its CA.
+// registerAPIService routes gitops.kube-gitops.dev to the server: the chart's Service and
+// APIService, with the server's port and its serving certificate's CA as chart values, and the
+// Service made an ExternalName to localhost, where the server runs as a process.
 func (en *env) registerAPIService(ctx context.Context) error {
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "gitops-apiserver", Namespace: "kube-gitops"},
-		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
-			Ports: []corev1.ServicePort{{Name: "https", Port: int32(en.server.port)}}},
-	}
-	if _, err := en.kube.CoreV1().Services("kube-gitops").Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create Service: %w", err)
-	}
 	ca, err := os.ReadFile(filepath.Join(en.server.certDir, "apiserver.crt"))
 	if err != nil {
 		return err
 	}
-	apiService := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-		"metadata": map[string]any{"name": "v1alpha1.gitops.kube-gitops.dev"},
-		"spec": map[string]any{
-			"group": "gitops.kube-gitops.dev", "version": "v1alpha1",
-			"service":              map[string]any{"namespace": "kube-gitops", "name": "gitops-apiserver", "port": int64(en.server.port)},
-			"caBundle":             base64.StdEncoding.EncodeToString(ca),
-			"groupPriorityMinimum": int64(1000), "versionPriority": int64(15),
-		},
-	}}
-	_, err = en.dyn.Resource(apiServices).Create(ctx, apiService, metav1.CreateOptions{})
+	objs, err := en.chartObjects("--set", fmt.Sprintf("service.port=%d", en.server.port), "--set", "tls.caBundle="+base64.StdEncoding.EncodeToString(ca))
 	if err != nil {
-		return fmt.Errorf("create APIService: %w", err)
+		return err
 	}
-	return nil
+	objs = withKinds(objs, true, "Service", "APIService")
+	for _, u := range objs {
+		if u.GetKind() == "Service" {
+			unstructured.RemoveNestedField(u.Object, "spec", "selector")
+			_ = unstructured.SetNestedField(u.Object, string(corev1.ServiceTypeExternalName), "spec", "type")
+			_ = unstructured.SetNestedField(u.Object, "localhost", "spec", "externalName")
+		}
+	}
+	return en.applyObjects(objs)
 }
 
 // waitServing waits until a list through the aggregator returns the fixture's DesiredStates.
@@ -391,19 +382,19 @@ func (en *env) optOut(namespace string) error {
 	return nil
 }
 
-// install applies what an install ships, from the same files: the internal CRDs, the admission
-// policy that guards them, the server's RBAC and the user roles; then it makes a kubeconfig of the
-// server's ServiceAccount (a TokenRequest token), so the server runs with exactly that RBAC.
+// install applies the chart as the plugin renders it, all but what needs a running container
+// (the Deployment: the server runs as a local process) and the Service and APIService, which
+// registerAPIService routes to that process; then it makes a kubeconfig of the chart's
+// ServiceAccount (a TokenRequest token), so the server runs with exactly the chart's RBAC.
 func (en *env) install(ctx context.Context) error {
 	if err := en.createNamespace(ctx, "kube-gitops"); err != nil {
 		return err
 	}
-	for _, file := range []string{"config/crds/internal.yaml", "config/admission/internal-records.yaml", "config/rbac/server.yaml", "config/rbac/user-roles.yaml"} {
-		if out, err := en.kubectl("apply", "--server-side", "--field-manager", "kube-gitops-install", "-f", filepath.Join(en.root, file)); err != nil {
-			return fmt.Errorf("apply %s: %v: %s", file, err, out)
-		}
+	objs, err := en.chartObjects()
+	if err != nil {
+		return err
 	}
-	if err := en.kubectlApply("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: gitops-apiserver, namespace: kube-gitops}\n"); err != nil {
+	if err := en.applyObjects(withKinds(objs, false, "Deployment", "Service", "APIService")); err != nil {
 		return err
 	}
 	en.serverKubeconfig = filepath.Join(en.dir, "gitops-apiserver.kubeconfig")

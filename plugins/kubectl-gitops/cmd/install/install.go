@@ -183,7 +183,11 @@ func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals m
 		return err
 	}
 	if created {
-		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s created: a serving certificate valid for one year\n", secretName, opts.Namespace)
+		suffix := ""
+		if opts.DryRun == "server" {
+			suffix = " (server dry run)"
+		}
+		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s created%s: a serving certificate valid for one year\n", secretName, opts.Namespace, suffix)
 	}
 	return installation.Set(vals, base64.StdEncoding.EncodeToString(ca), "tls", "caBundle")
 }
