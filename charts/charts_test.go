@@ -410,3 +410,10 @@ func TestClusterReadRulesAreReadOnly(t *testing.T) {
 		t.Error("the values' storageclasses rule is missing")
 	}
 }
+
+func TestServiceAccountNameCannotInjectIntoThePolicy(t *testing.T) {
+	_, err := Render("kube-gitops", with(gitValues(), "serviceAccount", map[string]any{"name": "x' || true || '"}))
+	if err == nil || !strings.Contains(err.Error(), "is not a valid ServiceAccount name") {
+		t.Errorf("error %v, want the name refused", err)
+	}
+}

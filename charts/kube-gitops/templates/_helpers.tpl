@@ -5,7 +5,13 @@ CRDs exist once per cluster, and the server's own certificate names and every na
 */}}
 {{- define "kube-gitops.name" -}}gitops-apiserver{{- end -}}
 
-{{- define "kube-gitops.serviceAccount" -}}{{ .Values.serviceAccount.name }}{{- end -}}
+{{/* Checked because it is written into the admission policy's CEL expression. */}}
+{{- define "kube-gitops.serviceAccount" -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .Values.serviceAccount.name) -}}
+{{- fail (printf "serviceAccount.name %q is not a valid ServiceAccount name: use lower-case letters, digits and '-'" .Values.serviceAccount.name) -}}
+{{- end -}}
+{{ .Values.serviceAccount.name }}
+{{- end -}}
 
 {{/* The server's user name, as the admission policy and RBAC subjects see it. */}}
 {{- define "kube-gitops.serverUser" -}}

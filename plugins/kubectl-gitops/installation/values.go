@@ -4,11 +4,13 @@ package installation
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 	"helm.sh/helm/v3/pkg/cli/values"
 	"helm.sh/helm/v3/pkg/getter"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kube-gitops/kube-gitops/charts"
 )
@@ -39,6 +41,10 @@ func (v *ValueFlags) AddFlags(f *pflag.FlagSet) {
 // Merge returns the values of -f files, then --set, then --set-string, as helm does. Values
 // files are read from local paths (or - for stdin) only.
 func (v *ValueFlags) Merge() (map[string]any, error) {
+	// The namespace is written into the admission policy's CEL expression, among others.
+	if errs := validation.IsDNS1123Label(v.Namespace); len(errs) > 0 {
+		return nil, fmt.Errorf("--server-namespace %q: %s", v.Namespace, strings.Join(errs, "; "))
+	}
 	opts := values.Options{ValueFiles: v.ValueFiles, Values: v.Values, StringValues: v.StringValues}
 	merged, err := opts.MergeValues(getter.Providers{})
 	if err != nil {

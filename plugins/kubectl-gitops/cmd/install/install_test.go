@@ -34,6 +34,7 @@ func TestFlagsMapToValues(t *testing.T) {
 			want: map[string]any{"replicas": int64(3), "webhook.secretName": "hook", "certManager.enabled": true}},
 		{name: "the git values are required", args: []string{"--path", "p"}, err: "--repo, --path and --environment are required"},
 		{name: "replicas below one", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--replicas", "0"}, err: "--replicas 0"},
+		{name: "a namespace that is no name", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--server-namespace", "x'||true"}, err: "--server-namespace"},
 		{name: "a bad digest", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--image", "reg/srv@md5:1"}, err: "REPOSITORY@sha256:HEX"},
 	}
 	for _, tt := range tests {
