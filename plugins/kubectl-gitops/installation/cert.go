@@ -89,3 +89,33 @@ func lastPEMBlock(data []byte) []byte {
 	_ = pem.Encode(&out, last)
 	return out.Bytes()
 }
+
+// ServingSecretName is the name of the serving certificate's Secret (the value tls.secretName).
+func ServingSecretName(vals map[string]any) (string, error) {
+	effective, err := EffectiveValues(vals)
+	if err != nil {
+		return "", err
+	}
+	return Lookup(effective, "tls", "secretName"), nil
+}
+
+// DeleteServingCert deletes Secret namespace/name if install created it (it carries
+// ManagedByLabel=FieldManager); a Secret the user made, or cert-manager's, is left alone.
+func DeleteServingCert(ctx context.Context, kube kubernetes.Interface, namespace, name string) (bool, error) {
+	secret, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the serving certificate's Secret %s/%s: %w", namespace, name, err)
+	}
+	if secret.Labels[ManagedByLabel] != FieldManager {
+		return false, nil
+	}
+	uid := secret.UID
+	err = kube.CoreV1().Secrets(namespace).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("delete the serving certificate's Secret %s/%s: %w", namespace, name, err)
+	}
+	return true, nil
+}

@@ -98,3 +98,35 @@ func parse(t *testing.T, data []byte) *x509.Certificate {
 	}
 	return c
 }
+
+func TestDeleteServingCertOnlyInstalls(t *testing.T) {
+	tests := []struct {
+		name        string
+		labels      map[string]string
+		absent      bool
+		wantDeleted bool
+	}{
+		{name: "created by install", labels: map[string]string{ManagedByLabel: FieldManager}, wantDeleted: true},
+		{name: "the user's own (or cert-manager's)", labels: map[string]string{ManagedByLabel: "cert-manager"}},
+		{name: "absent", absent: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kube := fake.NewClientset()
+			if !tt.absent {
+				s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tls", Namespace: "kube-gitops", Labels: tt.labels}}
+				if _, err := kube.CoreV1().Secrets("kube-gitops").Create(t.Context(), s, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			deleted, err := DeleteServingCert(t.Context(), kube, "kube-gitops", "tls")
+			if err != nil || deleted != tt.wantDeleted {
+				t.Fatalf("deleted %v (err %v), want %v", deleted, err, tt.wantDeleted)
+			}
+			_, err = kube.CoreV1().Secrets("kube-gitops").Get(t.Context(), "tls", metav1.GetOptions{})
+			if stillThere := err == nil; stillThere != (!tt.absent && !tt.wantDeleted) {
+				t.Errorf("Secret still there: %v", stillThere)
+			}
+		})
+	}
+}

@@ -169,11 +169,10 @@ func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals m
 	if installation.Enabled(vals, "certManager", "enabled") || installation.Lookup(vals, "tls", "caBundle") != "" {
 		return nil
 	}
-	effective, err := installation.EffectiveValues(vals)
+	secretName, err := installation.ServingSecretName(vals)
 	if err != nil {
 		return err
 	}
-	secretName := installation.Lookup(effective, "tls", "secretName")
 	client, err := o.Kube()
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kube-gitops/kube-gitops/pkg/store"
@@ -174,23 +173,17 @@ func (opts *Options) deleteServingCert(ctx context.Context, o *options.Options) 
 	if err != nil {
 		return err
 	}
-	effective, err := installation.EffectiveValues(vals)
+	name, err := installation.ServingSecretName(vals)
 	if err != nil {
 		return err
 	}
-	name := installation.Lookup(effective, "tls", "secretName")
 	kube, err := o.Kube()
 	if err != nil {
 		return err
 	}
-	secret, err := kube.CoreV1().Secrets(opts.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if err != nil || secret.Labels[installation.ManagedByLabel] != installation.FieldManager {
-		return nil // absent, or not install's: left alone
+	deleted, err := installation.DeleteServingCert(ctx, kube, opts.Namespace, name)
+	if deleted {
+		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s deleted\n", name, opts.Namespace)
 	}
-	uid := secret.UID
-	if err := kube.CoreV1().Secrets(opts.Namespace).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}); err != nil {
-		return options.Explain(err, "delete", "secrets", opts.Namespace, name)
-	}
-	fmt.Fprintf(o.Streams.Out, "secret/%s -n %s deleted\n", name, opts.Namespace)
-	return nil
+	return err
 }
