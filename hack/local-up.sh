@@ -173,14 +173,27 @@ server_pid="$local_dir/gitops-apiserver.pid"
 server_log="$local_dir/gitops-apiserver.log"
 cert_dir="$local_dir/gitops-apiserver/certs"
 stop_pidfile "$server_pid" gitops-apiserver
-# What an install ships: the internal CRDs, the policy that lets only the server write them, the
-# server's RBAC and ServiceAccount, and the roles that let namespace viewers and editors use
-# desiredstates (aggregated into view/edit/admin).
+# What an install ships, from the one source kubectl gitops install applies: the chart
+# charts/kube-gitops as the plugin renders it. All of it but what needs a running container (the
+# Deployment: here the server is a local process) and the Service and APIService, which step 5
+# routes to that process.
+chart_values=(--repo "$repo" --ref "$ref" --path "$path" --environment "$environment" --set-string "git.pollInterval=$poll_interval")
+render_chart() { "$root/bin/kubectl-gitops" install --dry-run "${chart_values[@]}" "$@"; }
+# only_kinds KEEP KINDS...: the documents of the YAML stream on stdin whose kind is (KEEP=1) or
+# is not (KEEP=0) one of KINDS; the plugin prints each kind as a top-level "kind: X" line.
+only_kinds() {
+	local keep="$1"
+	shift
+	awk -v keep="$keep" -v kinds="$*" '
+		BEGIN { n = split(kinds, k, " "); for (i = 1; i <= n; i++) want["kind: " k[i]] = 1 }
+		function flush() { if (doc != "" && hit == keep) printf "%s", doc; doc = ""; hit = 0 }
+		/^---$/ { flush(); doc = $0 "\n"; next }
+		{ doc = doc $0 "\n"; if ($0 in want) hit = 1 }
+		END { flush() }'
+}
 kubectl_ create namespace kube-gitops --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
-for file in config/crds/internal.yaml config/admission/internal-records.yaml config/rbac/server.yaml config/rbac/user-roles.yaml; do
-	kubectl_ apply --server-side --field-manager kube-gitops-install -f "$root/$file" >/dev/null
-done
-kubectl_ create serviceaccount gitops-apiserver -n kube-gitops --dry-run=client -o yaml | kubectl_ apply -f - >/dev/null
+render_chart | only_kinds 0 Deployment Service APIService |
+	kubectl_ apply --server-side --field-manager kube-gitops-install -f - >/dev/null
 # The server runs as that ServiceAccount (a token from the TokenRequest API), with exactly the
 # shipped RBAC, as it does in a Pod.
 server_kubeconfig="$local_dir/gitops-apiserver.kubeconfig"
@@ -222,23 +235,15 @@ wait_for 60 "$cert_dir/apiserver.crt" "$server_pid" gitops-apiserver "$server_lo
 	grep -q -- "-----END CERTIFICATE-----" "$cert_dir/apiserver.crt"
 ca_bundle="$(base64 -w0 <"$cert_dir/apiserver.crt")"
 
-# 5. Route the aggregated API to the process on loopback: a selector-less Service, its
-# EndpointSlice, and the APIService (kube-apiserver runs with --enable-aggregator-routing). The
-# slice's address type is FQDN: EndpointSlice validation refuses loopback IPs, but takes
-# 127.0.0.1 as a name, which the aggregator dials as host:port.
-kubectl_ apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: Service
-metadata:
-  name: gitops-apiserver
-  namespace: kube-gitops
-spec:
-  ports:
-  - name: https
-    port: $port
-    protocol: TCP
-    targetPort: $port
----
+# 5. Route the aggregated API to the process on loopback: the chart's Service (without its
+# selector: the server runs as a process) and APIService, with the server's port and CA as values,
+# and an EndpointSlice for the Service (kube-apiserver runs with --enable-aggregator-routing). The
+# slice's address type is FQDN: EndpointSlice validation refuses loopback IPs, but takes 127.0.0.1
+# as a name, which the aggregator dials as host:port.
+render_chart --set "service.port=$port" --set "tls.caBundle=$ca_bundle" | only_kinds 1 Service | sed '/^---$/d' |
+	kubectl_ patch --local -f - --type merge -o yaml -p '{"spec":{"selector":null}}' |
+	kubectl_ apply --server-side --field-manager kube-gitops-install -f - >/dev/null
+kubectl_ apply --server-side --field-manager kube-gitops-install -f - >/dev/null <<EOF
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
@@ -253,22 +258,9 @@ ports:
 - name: https
   port: $port
   protocol: TCP
----
-apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata:
-  name: v1alpha1.gitops.kube-gitops.dev
-spec:
-  group: gitops.kube-gitops.dev
-  version: v1alpha1
-  service:
-    namespace: kube-gitops
-    name: gitops-apiserver
-    port: $port
-  caBundle: $ca_bundle
-  groupPriorityMinimum: 1000
-  versionPriority: 15
 EOF
+render_chart --set "service.port=$port" --set "tls.caBundle=$ca_bundle" | only_kinds 1 APIService |
+	kubectl_ apply --server-side --field-manager kube-gitops-install -f - >/dev/null
 
 # 6. Ready when the aggregated resource answers through kube-apiserver.
 log "waiting for kubectl get desiredstates -A to answer"

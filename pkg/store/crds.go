@@ -28,7 +28,7 @@ var (
 )
 
 // WaitForCRDs waits until the cluster serves the internal store's resources. The server does not
-// install them (it may not write CustomResourceDefinitions): the install does, from config/crds.
+// install them (it may not write CustomResourceDefinitions): the install does, from the chart charts/kube-gitops.
 func WaitForCRDs(ctx context.Context, disco discovery.DiscoveryInterface, timeout time.Duration) error {
 	want := []string{RecordsResource.Resource, PromotionsResource.Resource, SourcesResource.Resource}
 	var missing []string
@@ -47,7 +47,7 @@ func WaitForCRDs(ctx context.Context, disco discovery.DiscoveryInterface, timeou
 		return len(missing) == 0, nil
 	})
 	if err != nil {
-		return fmt.Errorf("the internal CustomResourceDefinitions (%s.%s) are not installed: install them with kubectl gitops install (or kubectl apply -f config/crds/)",
+		return fmt.Errorf("the internal CustomResourceDefinitions (%s.%s) are not installed: install them with kubectl gitops install (or helm install of charts/kube-gitops)",
 			strings.Join(missing, ", "), InternalGroup)
 	}
 	return nil

@@ -24,12 +24,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
@@ -216,62 +214,32 @@ type endpoint struct {
 	ready bool
 }
 
-// routeAPIService routes gitops.kube-gitops.dev to servers on the port of s: a selector-less
-// Service, an EndpointSlice with one endpoint per replica (the aggregator picks a ready one,
-// kube-apiserver runs with --enable-aggregator-routing), and an APIService that verifies the
-// serving certificate, which the replicas on that port share, with its CA. The slice's address
-// type is FQDN: EndpointSlice validation refuses loopback IPs, but takes 127.0.0.2 as a name,
-// and the aggregator dials it as host:port.
+// routeAPIService routes gitops.kube-gitops.dev to servers on the port of s: the chart's Service
+// and APIService (the server's port and its serving certificate's CA as chart values, which the
+// replicas on that port share), the Service without its selector since the replicas run as
+// processes, and an EndpointSlice with one endpoint per replica (the aggregator picks a ready one;
+// kube-apiserver runs with --enable-aggregator-routing). The slice's address type is FQDN:
+// EndpointSlice validation refuses loopback IPs, but takes 127.0.0.2 as a name, and the
+// aggregator dials it as host:port.
 func (en *env) routeAPIService(ctx context.Context, s *gitopsServer, endpoints ...endpoint) error {
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "gitops-apiserver", Namespace: "kube-gitops"},
-		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: int32(s.port), TargetPort: intstr.FromInt32(int32(s.port))}}},
-	}
-	services := en.kube.CoreV1().Services("kube-gitops")
-	cur, err := services.Get(ctx, svc.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = services.Create(ctx, svc, metav1.CreateOptions{})
-	case err == nil:
-		cur.Spec.Ports = svc.Spec.Ports
-		_, err = services.Update(ctx, cur, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("create Service: %w", err)
-	}
-	if err := en.setEndpoints(ctx, s.port, endpoints...); err != nil {
-		return err
-	}
 	ca, err := os.ReadFile(filepath.Join(s.certDir, "apiserver.crt"))
 	if err != nil {
 		return err
 	}
-	apiService := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-		"metadata": map[string]any{"name": "v1alpha1.gitops.kube-gitops.dev"},
-		"spec": map[string]any{
-			"group": "gitops.kube-gitops.dev", "version": "v1alpha1",
-			"service":              map[string]any{"namespace": "kube-gitops", "name": "gitops-apiserver", "port": int64(s.port)},
-			"caBundle":             base64.StdEncoding.EncodeToString(ca),
-			"groupPriorityMinimum": int64(1000), "versionPriority": int64(15),
-		},
-	}}
-	// The aggregator writes the APIService's status meanwhile: retry on a conflict.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		existing, err := en.dyn.Resource(apiServices).Get(ctx, apiService.GetName(), metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			_, err = en.dyn.Resource(apiServices).Create(ctx, apiService, metav1.CreateOptions{})
-		case err == nil:
-			apiService.SetResourceVersion(existing.GetResourceVersion())
-			_, err = en.dyn.Resource(apiServices).Update(ctx, apiService, metav1.UpdateOptions{})
-		}
-		return err
-	})
+	objs, err := en.chartObjects("--set", fmt.Sprintf("service.port=%d", s.port), "--set", "tls.caBundle="+base64.StdEncoding.EncodeToString(ca))
 	if err != nil {
-		return fmt.Errorf("create APIService: %w", err)
+		return err
 	}
-	return nil
+	objs = withKinds(objs, true, "Service", "APIService")
+	for _, u := range objs {
+		if u.GetKind() == "Service" {
+			unstructured.RemoveNestedField(u.Object, "spec", "selector")
+		}
+	}
+	if err := en.applyObjects(objs); err != nil {
+		return err
+	}
+	return en.setEndpoints(ctx, s.port, endpoints...)
 }
 
 // setEndpoints writes the Service's EndpointSlice, as the endpoint controller would from the
@@ -470,19 +438,19 @@ func (en *env) optOut(namespace string) error {
 	return nil
 }
 
-// install applies what an install ships, from the same files: the internal CRDs, the admission
-// policy that guards them, the server's RBAC and the user roles; then it makes a kubeconfig of the
-// server's ServiceAccount (a TokenRequest token), so the server runs with exactly that RBAC.
+// install applies the chart as the plugin renders it, all but what needs a running container
+// (the Deployment: the server runs as a local process) and the Service and APIService, which
+// registerAPIService routes to that process; then it makes a kubeconfig of the chart's
+// ServiceAccount (a TokenRequest token), so the server runs with exactly the chart's RBAC.
 func (en *env) install(ctx context.Context) error {
 	if err := en.createNamespace(ctx, "kube-gitops"); err != nil {
 		return err
 	}
-	for _, file := range []string{"config/crds/internal.yaml", "config/admission/internal-records.yaml", "config/rbac/server.yaml", "config/rbac/user-roles.yaml"} {
-		if out, err := en.kubectl("apply", "--server-side", "--field-manager", "kube-gitops-install", "-f", filepath.Join(en.root, file)); err != nil {
-			return fmt.Errorf("apply %s: %v: %s", file, err, out)
-		}
+	objs, err := en.chartObjects()
+	if err != nil {
+		return err
 	}
-	if err := en.kubectlApply("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: gitops-apiserver, namespace: kube-gitops}\n"); err != nil {
+	if err := en.applyObjects(withKinds(objs, false, "Deployment", "Service", "APIService")); err != nil {
 		return err
 	}
 	en.serverKubeconfig = filepath.Join(en.dir, "gitops-apiserver.kubeconfig")

@@ -18,6 +18,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/rollback"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/status"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/sync"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/uninstall"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -48,6 +49,7 @@ resources served by gitops-apiserver), never to Git.`,
 	root.SetErr(streams.ErrOut)
 	root.AddCommand(newCompletion(streams))
 	root.AddCommand(install.NewCmd(o))
+	root.AddCommand(uninstall.NewCmd(o))
 	root.AddCommand(initnamespace.NewCmd(o))
 	root.AddCommand(status.NewCmd(o))
 	root.AddCommand(history.NewCmd(o))

@@ -1,86 +1,125 @@
-// Package install implements `kubectl gitops install`: the server, its RBAC, serving certificate
-// and APIService, applied with server-side apply (or printed with --dry-run).
+// Package install implements `kubectl gitops install`: it renders the embedded chart
+// charts/kube-gitops with the Helm SDK and server-side applies it (CRDs first), creates the
+// serving certificate when none is there, and waits until the APIService is Available.
 package install
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	certutil "k8s.io/client-go/util/cert"
-	"sigs.k8s.io/yaml"
 
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/installation"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
-const fieldManager = "kubectl-gitops"
+// APIServiceName is the APIService the chart registers.
+const APIServiceName = "v1alpha1.gitops.kube-gitops.dev"
+
+// Options are the flags of install.
+type Options struct {
+	installation.ValueFlags
+	Repo, Ref, Path, Environment string
+	Image                        string
+	CredentialsSecret            string
+	WebhookSecret                string
+	Replicas                     int
+	CertManager                  bool
+	DryRun                       string // "", "client" or "server"
+	Wait                         bool
+	Timeout                      time.Duration
+
+	changed func(flag string) bool
+}
 
 // NewCmd returns `kubectl gitops install`.
 func NewCmd(o *options.Options) *cobra.Command {
-	s := Settings{Namespace: "kube-gitops", Image: "ghcr.io/kube-gitops/gitops-apiserver:v0.1.0", Replicas: 2, Ref: "main"}
-	dryRun := false
+	cmd, _ := newCommand(o)
+	return cmd
+}
+
+func newCommand(o *options.Options) (*cobra.Command, *Options) {
+	opts := &Options{Wait: true, Timeout: 5 * time.Minute}
 	cmd := &cobra.Command{
 		Use:   "install --repo URL --path DIR --environment ENV",
-		Short: "Install gitops-apiserver in this cluster",
-		Long: `Installs gitops-apiserver for one environment: its namespace, ServiceAccount
-and RBAC, a serving certificate (kept on re-install), the Deployment (2
-replicas by default), its Service and the APIService that makes kubectl get
-desiredstates work. Everything is server-side applied, so running it again
-updates the installation.`,
+		Short: "Install or upgrade gitops-apiserver in this cluster (the chart charts/kube-gitops)",
+		Long: `Installs gitops-apiserver for one environment from the chart charts/kube-gitops,
+which is embedded in this plugin: the internal CRDs (first, until Established),
+the ServiceAccount and least-privilege RBAC, the admission policy guarding the
+internal records, the user roles, the Deployment (2 replicas), its Service,
+PodDisruptionBudget and the APIService. Everything is server-side applied, so
+running install again with other values upgrades in place: history and
+inventory are kept.
+
+The serving certificate lives in the Secret tls.secretName (gitops-apiserver-tls):
+install creates it (valid one year) when it is absent and sets the APIService's
+caBundle from it. --cert-manager lets cert-manager issue it instead.
+
+Flags set chart values over -f files and --set: --repo (git.repo), --ref
+(git.ref), --path (git.path), --environment (git.environment),
+--git-credentials-secret (git.credentialsSecret, an EXISTING Secret),
+--image (image.repository, image.tag or image.digest), --replicas,
+--webhook-secret (webhook.secretName), --cert-manager (certManager.enabled).`,
 		Example: `  # Install for the test environment of a config repository
   kubectl gitops install \
     --repo https://git.example/acme/winterlight-config.git \
     --path clusters/test --environment test \
     --git-credentials-secret git-credentials
 
-  # Only print the manifests
+  # Upgrade in place: another image and a shorter poll interval
   kubectl gitops install --repo https://git.example/acme/config.git \
-    --path clusters/prod --environment prod --dry-run`,
+    --path clusters/prod --environment prod \
+    --image registry.example/gitops-apiserver:v0.2.0 --set git.pollInterval=30s
+
+  # Print the manifests, or have the cluster check them without applying
+  kubectl gitops install -f values.yaml --dry-run
+  kubectl gitops install -f values.yaml --dry-run=server`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if s.Repo == "" || s.Path == "" || s.Environment == "" {
-				return errors.New("--repo, --path and --environment are required: the config repository and this cluster's environment in it")
-			}
-			return run(cmd.Context(), o, s, dryRun)
+			opts.changed = cmd.Flags().Changed
+			return opts.Run(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&s.Repo, "repo", s.Repo, "URL of the config repository.")
-	f.StringVar(&s.Ref, "ref", s.Ref, "Branch or tag to follow.")
-	f.StringVar(&s.Path, "path", s.Path, "Directory of this environment's DesiredState files, e.g. clusters/test.")
-	f.StringVar(&s.Environment, "environment", s.Environment, "This cluster's environment, e.g. test.")
-	f.StringVar(&s.Image, "image", s.Image, "Image of gitops-apiserver.")
-	f.IntVar(&s.Replicas, "replicas", s.Replicas, "Replicas (all serve reads; the Lease holder syncs).")
-	f.StringVar(&s.CredentialsSecret, "git-credentials-secret", s.CredentialsSecret, "Secret in the server's namespace with username/password or identity/known_hosts for Git.")
-	f.StringVar(&s.WebhookSecret, "webhook-secret", s.WebhookSecret, "Secret in the server's namespace whose key 'secret' signs push webhooks; turns the webhook receiver on (port 9000 of the Service).")
-	f.StringVar(&s.Namespace, "server-namespace", s.Namespace, "Namespace of the server.")
-	f.BoolVar(&dryRun, "dry-run", false, "Print the manifests as YAML instead of applying them.")
-	return cmd
+	opts.ValueFlags.AddFlags(f)
+	f.StringVar(&opts.Repo, "repo", "", "URL of the config repository (git.repo).")
+	f.StringVar(&opts.Ref, "ref", "main", "Branch or tag to follow (git.ref).")
+	f.StringVar(&opts.Path, "path", "", "Directory of this environment's DesiredState files, e.g. clusters/test (git.path).")
+	f.StringVar(&opts.Environment, "environment", "", "This cluster's environment, e.g. test (git.environment).")
+	f.StringVar(&opts.Image, "image", "", "Image of gitops-apiserver, REPOSITORY[:TAG] or REPOSITORY@DIGEST (default the chart's, tagged with its appVersion).")
+	f.StringVar(&opts.CredentialsSecret, "git-credentials-secret", "", "EXISTING Secret in the server's namespace with username/password or identity/known_hosts for Git (git.credentialsSecret).")
+	f.StringVar(&opts.WebhookSecret, "webhook-secret", "", "EXISTING Secret in the server's namespace whose key 'secret' signs push webhooks; turns the receiver on (webhook.secretName).")
+	f.IntVar(&opts.Replicas, "replicas", 2, "Replicas: all serve reads, the Lease holder syncs (replicas).")
+	f.BoolVar(&opts.CertManager, "cert-manager", false, "Have cert-manager issue the serving certificate and inject the APIService's caBundle (certManager.enabled).")
+	f.StringVar(&opts.DryRun, "dry-run", "", `"client" (or no value) prints the manifests as YAML; "server" has the cluster check them without applying.`)
+	f.Lookup("dry-run").NoOptDefVal = "client"
+	f.BoolVar(&opts.Wait, "wait", opts.Wait, "Wait until the APIService is Available.")
+	f.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "How long to wait for the CRDs and the APIService.")
+	return cmd, opts
 }
 
-func run(ctx context.Context, o *options.Options, s Settings, dryRun bool) error {
-	var err error
-	if s.ServingCert, s.ServingKey, err = servingCert(ctx, o, s.Namespace, dryRun); err != nil {
-		return err
+// Run installs (or prints) the chart.
+func (opts *Options) Run(ctx context.Context, o *options.Options) error {
+	if opts.DryRun != "" && opts.DryRun != "client" && opts.DryRun != "server" && opts.DryRun != "none" {
+		return fmt.Errorf(`--dry-run=%s: use --dry-run (client), --dry-run=server or --dry-run=none`, opts.DryRun)
 	}
-	objs, err := Manifests(s)
+	if opts.DryRun == "none" {
+		opts.DryRun = ""
+	}
+	vals, err := opts.Values()
 	if err != nil {
 		return err
 	}
-	if dryRun {
-		for _, u := range objs {
-			data, err := yaml.Marshal(u.Object)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(o.Streams.Out, "---\n%s", data)
-		}
-		return nil
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	ns := opts.Namespace
+	if opts.DryRun == "client" {
+		return opts.print(o, vals)
 	}
 	dyn, err := o.Dynamic()
 	if err != nil {
@@ -90,59 +129,86 @@ func run(ctx context.Context, o *options.Options, s Settings, dryRun bool) error
 	if err != nil {
 		return err
 	}
-	for _, u := range objs {
-		gvk := u.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			return fmt.Errorf("%s: %w", gvk.Kind, err)
-		}
-		data, err := u.MarshalJSON()
-		if err != nil {
+	cluster := &installation.Cluster{Dynamic: dyn, Mapper: mapper, Out: o.Streams.Out, DryRun: opts.DryRun == "server"}
+	if cluster.DryRun {
+		if err := opts.namespaceExists(ctx, o); err != nil {
 			return err
 		}
-		force := true
-		_, err = dyn.Resource(m.Resource).Namespace(u.GetNamespace()).Patch(ctx, u.GetName(), types.ApplyPatchType, data,
-			metav1.PatchOptions{FieldManager: fieldManager, Force: &force})
-		if err != nil {
-			return options.Explain(err, "patch", m.Resource.Resource, u.GetNamespace(), u.GetName())
-		}
-		fmt.Fprintf(o.Streams.Out, "%s/%s applied\n", lower(gvk.Kind), u.GetName())
 	}
-	fmt.Fprintf(o.Streams.Out, "installed; check with: kubectl get apiservice v1alpha1.gitops.kube-gitops.dev && kubectl get desiredstates -A\n")
+	if err := cluster.Apply(ctx, installation.NamespaceObjects(ns)); err != nil {
+		return err
+	}
+	if err := opts.servingCert(ctx, o, vals); err != nil {
+		return err
+	}
+	objs, err := installation.Render(ns, vals)
+	if err != nil {
+		return err
+	}
+	if err := cluster.Apply(ctx, objs); err != nil {
+		return explainTimeout(ctx, err, opts.Timeout)
+	}
+	if cluster.DryRun {
+		fmt.Fprintln(o.Streams.Out, "the cluster accepts every object (server dry run; nothing was changed)")
+		return nil
+	}
+	if opts.Wait {
+		fmt.Fprintf(o.Streams.Out, "waiting up to %s for apiservice %s to be Available\n", opts.Timeout, APIServiceName)
+		if err := cluster.WaitAPIServiceAvailable(ctx, APIServiceName); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(o.Streams.Out, "kube-gitops is installed in namespace %s. Next, let it manage a namespace (as that namespace's admin):\n  kubectl gitops init-namespace NAMESPACE\n", ns)
 	return nil
 }
 
-// servingCert keeps the certificate of an earlier installation (so the APIService's caBundle and
-// the running server stay in step) and makes a new self-signed one otherwise. The aggregator
-// checks the name <service>.<namespace>.svc.
-func servingCert(ctx context.Context, o *options.Options, namespace string, dryRun bool) ([]byte, []byte, error) {
-	if !dryRun {
-		kube, err := o.Kube()
-		if err != nil {
-			return nil, nil, err
-		}
-		s, err := kube.CoreV1().Secrets(namespace).Get(ctx, name+"-tls", metav1.GetOptions{})
-		switch {
-		case err == nil && len(s.Data["tls.crt"]) > 0 && len(s.Data["tls.key"]) > 0:
-			return s.Data["tls.crt"], s.Data["tls.key"], nil
-		case err != nil && !apierrors.IsNotFound(err):
-			return nil, nil, options.Explain(err, "get", "secrets", namespace, name+"-tls")
-		}
+// servingCert sets tls.caBundle from the serving certificate's Secret, creating the Secret when
+// absent, unless cert-manager issues it or the values already give the CA (a certificate the
+// user manages).
+func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals map[string]any) error {
+	if installation.Enabled(vals, "certManager", "enabled") || installation.Lookup(vals, "tls", "caBundle") != "" {
+		return nil
 	}
-	host := name + "." + namespace + ".svc"
-	cert, key, err := certutil.GenerateSelfSignedCertKey(host, []net.IP{}, []string{host + ".cluster.local"})
+	secretName, err := installation.ServingSecretName(vals)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create the serving certificate: %w", err)
+		return err
 	}
-	return cert, key, nil
+	client, err := o.Kube()
+	if err != nil {
+		return err
+	}
+	ca, created, err := installation.ServingCert(ctx, client, opts.Namespace, secretName, "gitops-apiserver."+opts.Namespace+".svc", opts.DryRun == "server")
+	if err != nil {
+		return err
+	}
+	if created {
+		suffix := ""
+		if opts.DryRun == "server" {
+			suffix = " (server dry run)"
+		}
+		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s created%s: a serving certificate valid for one year\n", secretName, opts.Namespace, suffix)
+	}
+	return installation.Set(vals, base64.StdEncoding.EncodeToString(ca), "tls", "caBundle")
 }
 
-func lower(kind string) string {
-	out := []byte(kind)
-	for i, c := range out {
-		if c >= 'A' && c <= 'Z' {
-			out[i] = c + 'a' - 'A'
-		}
+// namespaceExists checks what a server-side dry run cannot create: the server's namespace.
+func (opts *Options) namespaceExists(ctx context.Context, o *options.Options) error {
+	kube, err := o.Kube()
+	if err != nil {
+		return err
 	}
-	return string(out)
+	if _, err := kube.CoreV1().Namespaces().Get(ctx, opts.Namespace, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("namespace %s does not exist, and a server-side dry run cannot create it: kubectl create namespace %s, or run --dry-run (client)", opts.Namespace, opts.Namespace)
+		}
+		return options.Explain(err, "get", "namespaces", "", opts.Namespace)
+	}
+	return nil
+}
+
+func explainTimeout(ctx context.Context, err error, timeout time.Duration) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w (after --timeout %s)", err, timeout)
+	}
+	return err
 }

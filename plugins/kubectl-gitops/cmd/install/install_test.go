@@ -1,70 +1,113 @@
 package install
 
 import (
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
-	"net"
-	"slices"
+	"reflect"
+	"strings"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	certutil "k8s.io/client-go/util/cert"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
-func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
-	for _, o := range objs {
-		if o.GetKind() == kind && o.GetName() == name {
-			return o
-		}
+func TestFlagsMapToValues(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want map[string]any // dotted path -> value
+		err  string
+	}{
+		{name: "the git flags", args: []string{"--repo", "https://git.example/c.git", "--ref", "release", "--path", "clusters/prod", "--environment", "prod",
+			"--git-credentials-secret", "git"},
+			want: map[string]any{"git.repo": "https://git.example/c.git", "git.ref": "release", "git.path": "clusters/prod", "git.environment": "prod", "git.credentialsSecret": "git"}},
+		{name: "an image with a tag and a registry port", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--image", "localhost:5000/gitops-apiserver:v9"},
+			want: map[string]any{"image.repository": "localhost:5000/gitops-apiserver", "image.tag": "v9", "image.digest": ""}},
+		{name: "an image without a tag keeps the chart's default", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--image", "localhost:5000/gitops-apiserver"},
+			want: map[string]any{"image.repository": "localhost:5000/gitops-apiserver", "image.tag": ""}},
+		{name: "an image by digest", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--image", "reg/srv@sha256:abc"},
+			want: map[string]any{"image.repository": "reg/srv", "image.digest": "sha256:abc", "image.tag": ""}},
+		{name: "--set for the rest, named flags over it", args: []string{"--set", "git.repo=from-set,git.path=p,git.environment=e,git.pollInterval=5s", "--repo", "from-flag"},
+			want: map[string]any{"git.repo": "from-flag", "git.pollInterval": "5s", "git.path": "p"}},
+		{name: "a flag left at its default does not override --set", args: []string{"--set", "git.ref=dev,replicas=3,git.repo=r,git.path=p,git.environment=e"},
+			want: map[string]any{"git.ref": "dev", "replicas": int64(3)}},
+		{name: "replicas, webhook and cert-manager", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--replicas", "3", "--webhook-secret", "hook", "--cert-manager"},
+			want: map[string]any{"replicas": int64(3), "webhook.secretName": "hook", "certManager.enabled": true}},
+		{name: "the git values are required", args: []string{"--path", "p"}, err: "--repo, --path and --environment are required"},
+		{name: "replicas below one", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--replicas", "0"}, err: "--replicas 0"},
+		{name: "a namespace that is no name", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--server-namespace", "x'||true"}, err: "--server-namespace"},
+		{name: "a bad digest", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--image", "reg/srv@md5:1"}, err: "REPOSITORY@sha256:HEX"},
 	}
-	return nil
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd, opts := newCommand(options.New(genericiooptions.NewTestIOStreamsDiscard()))
+			if err := cmd.ParseFlags(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			opts.changed = cmd.Flags().Changed
+			vals, err := opts.Values()
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for path, want := range tt.want {
+				got := lookup(vals, path)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s = %#v, want %#v (values %v)", path, got, want, vals)
+				}
+			}
+		})
+	}
 }
 
-func TestManifests(t *testing.T) {
-	cert, key, err := certutil.GenerateSelfSignedCertKey("gitops-apiserver.gitops-system.svc", []net.IP{}, nil)
-	if err != nil {
+func lookup(vals map[string]any, path string) any {
+	var cur any = vals
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
+func TestDryRunPrintsTheChartWithoutSecrets(t *testing.T) {
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	o := options.New(streams)
+	cmd := NewCmd(o)
+	cmd.SetArgs([]string{"--repo", "https://git.example/c.git", "--path", "clusters/test", "--environment", "test",
+		"--server-namespace", "gitops-system", "--image", "reg.example/srv:v2", "--dry-run"})
+	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	objs, err := Manifests(Settings{Namespace: "gitops-system", Image: "img:1", Replicas: 2, Repo: "https://git.example/x.git",
-		Ref: "main", Path: "clusters/prod", Environment: "prod", CredentialsSecret: "git", WebhookSecret: "hook", ServingCert: cert, ServingKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := find(objs, "APIService", "v1alpha1.gitops.kube-gitops.dev")
-	if api == nil {
-		t.Fatal("no APIService")
-	}
-	svcNS, _, _ := unstructured.NestedString(api.Object, "spec", "service", "namespace")
-	caB64, _, _ := unstructured.NestedString(api.Object, "spec", "caBundle")
-	ca, _ := base64.StdEncoding.DecodeString(caB64)
-	if svcNS != "gitops-system" || string(ca) != string(cert) {
-		t.Errorf("APIService points at %s with a caBundle of %d bytes", svcNS, len(ca))
-	}
-	// The aggregator checks the serving certificate against <service>.<namespace>.svc.
-	block, _ := pem.Decode(cert)
-	c, err := x509.ParseCertificate(block.Bytes)
-	if err != nil || !slices.Contains(c.DNSNames, "gitops-apiserver.gitops-system.svc") {
-		t.Errorf("certificate names %v (%v)", c.DNSNames, err)
-	}
-	d := find(objs, "Deployment", "gitops-apiserver")
-	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
-	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
-	for _, want := range []string{"--repo=https://git.example/x.git", "--path=clusters/prod", "--environment=prod", "--namespace=gitops-system",
-		"--git-credentials-secret=git", "--webhook-port=9000", "--tls-cert-file=/tls/tls.crt"} {
-		if !slices.Contains(args, want) {
-			t.Errorf("args %v lack %s", args, want)
+	text := out.String()
+	for _, want := range []string{"kind: Namespace", "kind: CustomResourceDefinition", "kind: APIService", "kind: Deployment",
+		"--repo=https://git.example/c.git", "--environment=test", "--namespace=gitops-system", "image: reg.example/srv:v2",
+		"system:serviceaccount:gitops-system:gitops-apiserver", "# The APIService has no caBundle here"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("dry-run output lacks %q", want)
 		}
 	}
-	if find(objs, "PodDisruptionBudget", "gitops-apiserver") == nil {
-		t.Error("two replicas need a PodDisruptionBudget")
+	for _, never := range []string{"kind: Secret", "PRIVATE KEY"} {
+		if strings.Contains(text, never) {
+			t.Errorf("dry-run output holds %q", never)
+		}
 	}
-	binding := find(objs, "ClusterRoleBinding", "kube-gitops-server")
-	subjects, _, _ := unstructured.NestedSlice(binding.Object, "subjects")
-	if ns := subjects[0].(map[string]any)["namespace"]; ns != "gitops-system" {
-		t.Errorf("the server's ClusterRoleBinding names namespace %v", ns)
+	if first := strings.Index(text, "kind: CustomResourceDefinition"); first > strings.Index(text, "kind: Deployment") {
+		t.Error("the CRDs are not printed first")
 	}
-	if find(objs, "ClusterRole", "kube-gitops-view") == nil || find(objs, "ClusterRole", "kube-gitops-edit") == nil {
-		t.Error("the user roles are missing")
+}
+
+func TestDryRunRefusesUnknownModes(t *testing.T) {
+	cmd := NewCmd(options.New(genericiooptions.NewTestIOStreamsDiscard()))
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetArgs([]string{"--repo", "r", "--path", "p", "--environment", "e", "--dry-run=maybe"})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--dry-run=maybe") {
+		t.Errorf("error %v, want it to name --dry-run=maybe", err)
 	}
 }
