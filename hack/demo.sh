@@ -30,11 +30,10 @@ cleanup() {
 	trap - INT TERM
 	if [[ $rc -ne 0 && $rc -ne 130 ]]; then
 		echo >&2
-		echo "demo: FAILED while $step_name (exit $rc). Logs:" >&2
-		for c in "${clusters[@]}"; do
-			echo "  $c: $local_dir/$c/local-up.log, $local_dir/$c/gitops-apiserver.log, $local_dir/$c/localcluster.log" >&2
+		echo "demo: FAILED while $step_name (exit $rc); the logs:" >&2
+		for log in "$demo_dir"/{registry,gitserver}.log "$local_dir"/ace-*/{local-up,localcluster,gitops-apiserver}.log; do
+			[[ -f $log ]] && echo "  $log" >&2
 		done
-		echo "  Git server $demo_dir/gitserver.log, registry $demo_dir/registry.log" >&2
 	fi
 	echo
 	echo "demo: stopping everything"
@@ -70,7 +69,7 @@ die() {
 	exit 1
 }
 
-step "Cleaning up what an earlier demo may have left"
+step "Stopping what runs from .local (an earlier demo or hack/local-up.sh)"
 hack/local-down.sh
 rm -rf "$demo_dir" "$local_dir/kubeconfig"
 for c in "${clusters[@]}"; do rm -rf "${local_dir:?}/$c"; done
@@ -83,9 +82,10 @@ export PATH="$demo_dir/bin:$local_dir/bin:$root/bin:$PATH"
 export KUBECONFIG="$local_dir/kubeconfig"
 
 step "Starting the OCI registry on $registry"
-start_bg "$demo_dir/registry.pid" "$demo_dir/registry.log" "$demo_dir/bin/registry" serve --addr "127.0.0.1:$registry_port"
+start_bg "$demo_dir/registry.pid" "$demo_dir/registry.log" "$demo_dir/bin/registry" serve \
+	--addr "127.0.0.1:$registry_port" --addr-file "$demo_dir/registry.addr"
 deadline=$((SECONDS + 30))
-until (exec 3<>"/dev/tcp/127.0.0.1/$registry_port") 2>/dev/null && pidfile_running "$demo_dir/registry.pid"; do
+until [[ -s $demo_dir/registry.addr ]]; do
 	if ! pidfile_running "$demo_dir/registry.pid" || ((SECONDS >= deadline)); then
 		cat "$demo_dir/registry.log" >&2
 		die "the registry did not start on $registry (see above); if the port is taken, run the demo on another one: DEMO_REGISTRY_PORT=5001 make demo"
@@ -220,15 +220,15 @@ cat <<NEXT
   export KUBECONFIG=$KUBECONFIG PATH=$demo_dir/bin:$local_dir/bin:$root/bin:\$PATH
   kubectl gitops status winterlight --context ace-prod -n apps   # the tree of its objects
   kubectl gitops history winterlight --context ace-prod -n apps  # every sync, who and which commit
-  registry push $registry/acme/winterlight:1.1.4                  # test follows it, prod does not
-  registry push $registry/acme/winterlight:1.2.0                  # outside ~1.1: nobody follows it
+  registry push $registry/acme/winterlight:1.1.4                 # test follows it, prod does not
+  registry push $registry/acme/winterlight:1.2.0                 # outside ~1.1: nobody follows it
   kubectl gitops promote winterlight --from test --from-context ace-test --context ace-prod -n apps
-  kubectl get desiredstates -A -w --context ace-test              # watch, as with any resource
-  kubectl explain desiredstates.spec                              # the schema, from the server's OpenAPI
+  kubectl get desiredstates -A -w --context ace-test             # watch, as with any resource
+  kubectl explain desiredstates.spec                             # the schema, from the server's OpenAPI
   kubectl scale deployment guestbook -n apps --replicas 5 --context ace-test
-  kubectl gitops status guestbook -n apps --context ace-test      # drift is healed within seconds
-  kubectl delete desiredstate winterlight -n apps                 # refused: says which file in Git to change
-  kubectl get desiredstates -n apps --as alice                    # forbidden: RBAC is the cluster's own
+  kubectl gitops status guestbook -n apps --context ace-test     # drift is healed within seconds
+  kubectl delete desiredstate winterlight -n apps                # refused: says which file in Git to change
+  kubectl get desiredstates -n apps --as alice                   # forbidden: RBAC is the cluster's own
   git clone $repo_url   # user gitops, password in $password_file
 
 Press Ctrl-C to stop the demo and everything it started.

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log"
 	"net"
@@ -23,8 +24,10 @@ import (
 )
 
 const usage = `usage:
-  registry serve [--addr 127.0.0.1:5000]
-      Serves an OCI registry (in memory, plain HTTP) until SIGINT or SIGTERM.
+  registry serve [--addr 127.0.0.1:5000] [--addr-file FILE]
+      Serves an OCI registry (in memory, plain HTTP) until SIGINT or SIGTERM; once it listens,
+      writes the address to FILE (a script waits for that, not for the port, which another
+      process may hold).
   registry push REF...
       Pushes a small image under each REF (e.g. localhost:5000/acme/winterlight:1.1.3), as an
       application's CI would, and prints its digest.
@@ -55,16 +58,25 @@ func main() {
 }
 
 func serveCmd(args []string) error {
-	addr := "127.0.0.1:5000"
-	switch {
-	case len(args) == 2 && args[0] == "--addr":
-		addr = args[1]
-	case len(args) != 0:
-		return fmt.Errorf("unexpected arguments %q\n%s", args, usage)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:5000", "listen address")
+	addrFile := fs.String("addr-file", "", "file to write the address to once listening")
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	l, err := listen(addr)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q\n%s", fs.Args(), usage)
+	}
+	l, err := listen(*addr)
 	if err != nil {
 		return err
+	}
+	defer l.Close()
+	if *addrFile != "" {
+		if err := writeAddr(*addrFile, l); err != nil {
+			return err
+		}
+		defer os.Remove(*addrFile)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -82,6 +94,19 @@ func listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	return l, nil
+}
+
+// writeAddr writes the address l listens on to path, whole or not at all: a script waiting for
+// the file must not read half of it.
+func writeAddr(path string, l net.Listener) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(l.Addr().String()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write --addr-file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write --addr-file: %w", err)
+	}
+	return nil
 }
 
 // serve answers registry requests on l until ctx ends.

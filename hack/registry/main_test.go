@@ -5,6 +5,8 @@ import (
 	"io"
 	"log"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -96,6 +98,37 @@ func TestListenSaysWhenThePortIsTaken(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("listen(%s) = %v, want it to contain %q", tc.addr, err, tc.want)
+			}
+		})
+	}
+}
+
+// The demo waits for the address file, not for the port: another process holding the port would
+// answer too.
+func TestWriteAddrNamesTheListener(t *testing.T) {
+	l, err := listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, tc := range []struct{ name, path, want string }{
+		{name: "written", path: filepath.Join(t.TempDir(), "registry.addr"), want: l.Addr().String() + "\n"},
+		{name: "no such directory", path: filepath.Join(t.TempDir(), "gone", "registry.addr"), want: "write --addr-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := writeAddr(tc.path, l)
+			if tc.want == "write --addr-file" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("writeAddr = %v, want an error containing %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(tc.path)
+			if err != nil || string(got) != tc.want {
+				t.Errorf("%s holds %q (%v), want %q", tc.path, got, err, tc.want)
 			}
 		})
 	}
