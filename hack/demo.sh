@@ -220,8 +220,8 @@ cat <<NEXT
   export KUBECONFIG=$KUBECONFIG PATH=$demo_dir/bin:$local_dir/bin:$root/bin:\$PATH
   kubectl gitops status winterlight --context ace-prod -n apps   # the tree of its objects
   kubectl gitops history winterlight --context ace-prod -n apps  # every sync, who and which commit
-  registry push $registry/acme/winterlight:1.1.4                 # test follows it, prod does not
-  registry push $registry/acme/winterlight:1.2.0                 # outside ~1.1: nobody follows it
+  registry push $registry/acme/winterlight:1.1.4            # test follows it, prod does not
+  registry push $registry/acme/winterlight:1.2.0            # outside ~1.1: nobody follows it
   kubectl gitops promote winterlight --from test --from-context ace-test --context ace-prod -n apps
   kubectl get desiredstates -A -w --context ace-test             # watch, as with any resource
   kubectl explain desiredstates.spec                             # the schema, from the server's OpenAPI
