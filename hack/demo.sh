@@ -3,7 +3,8 @@
 # gitops-apiserver, one Git server holding winterlight-config and one OCI registry. A new image is
 # pushed, test follows it and commits the bump, the bump is promoted to prod; every step prints
 # the command a user would type. Then it stays up until Ctrl-C and stops everything it started.
-# DEMO_NONINTERACTIVE=1 runs the story and exits (0 when it worked), for `make test`.
+# DEMO_NONINTERACTIVE=1 runs the story and exits (0 when it worked), for `make test`;
+# DEMO_REGISTRY_PORT (default 5000) moves the registry, DEMO_TIMEOUT (default 4m) bounds each wait.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -22,18 +23,30 @@ clusters=(ace-test ace-prod)
 started=$SECONDS
 
 step_name="setting up"
+starting=() # PIDs of hack/local-up.sh runs in the background
 stopping=0
 cleanup() {
 	local rc=$? down=0
 	[[ $stopping == 1 ]] && return
 	stopping=1
 	trap - INT TERM
+	# A background job ignores Ctrl-C; stop it before it starts what local-down has to stop.
+	for pid in "${starting[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	if [[ $rc -ne 0 && $rc -ne 130 ]]; then
 		echo >&2
 		echo "demo: FAILED while $step_name (exit $rc); the logs:" >&2
 		for log in "$demo_dir"/{registry,gitserver}.log "$local_dir"/ace-*/{local-up,localcluster,gitops-apiserver}.log; do
 			[[ -f $log ]] && echo "  $log" >&2
 		done
+		if [[ -s ${KUBECONFIG:-} ]]; then
+			for c in "${clusters[@]}"; do
+				echo "--- kubectl gitops status -A --context $c:" >&2
+				timeout 20 kubectl gitops status -A --context "$c" >&2 || true
+			done
+		fi
 	fi
 	echo
 	echo "demo: stopping everything"
@@ -136,10 +149,12 @@ echo "ace-test: --path clusters/test --environment test; ace-prod: --path cluste
 echo "progress in $local_dir/ace-test/local-up.log and $local_dir/ace-prod/local-up.log"
 local_up ace-test test &
 test_pid=$!
+starting+=("$test_pid")
 # Both would build the same binaries at once; prod starts once test's cluster is starting.
 until [[ -f $local_dir/ace-test/localcluster.pid ]] || ! kill -0 "$test_pid" 2>/dev/null; do sleep 0.5; done
 local_up ace-prod prod &
 prod_pid=$!
+starting+=("$prod_pid")
 failed=()
 for pair in "ace-test:$test_pid" "ace-prod:$prod_pid"; do
 	c="${pair%%:*}" pid="${pair##*:}"
@@ -159,6 +174,7 @@ for pair in "ace-test:$test_pid" "ace-prod:$prod_pid"; do
 		failed+=("$c")
 	fi
 done
+starting=()
 ((${#failed[@]} == 0)) || die "hack/local-up.sh failed for ${failed[*]} (see above)"
 # One kubeconfig with both contexts, as a user would have it.
 (umask 077 && KUBECONFIG="$local_dir/ace-test/kubeconfig:$local_dir/ace-prod/kubeconfig" \
