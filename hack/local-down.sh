@@ -41,9 +41,17 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ ${#dirs[@]} -eq 0 ]]; then
 	dirs=("$local_dir")
+	# A state directory holds the log of each process started from it; .local's own cluster/,
+	# git/ and bin/ (which may link to another checkout's binaries) are not state directories.
 	for d in "$local_dir"/*/; do
-		[[ -L ${d%/} ]] && continue # .local/bin may link to another checkout's binaries
-		dirs+=("${d%/}")
+		d="${d%/}"
+		[[ -L $d ]] && continue
+		for name in local-up gitops-apiserver gitserver registry localcluster; do
+			if [[ -f $d/$name.log ]]; then
+				dirs+=("$d")
+				break
+			fi
+		done
 	done
 fi
 # shellcheck source=lib/local.sh source-path=SCRIPTDIR
