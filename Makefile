@@ -31,8 +31,8 @@ test-unit: cluster
 test-e2e: build cluster
 	$(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) ./test/cluster/... ./test/e2e/...
 
-# The two-cluster demo, unattended, so that it never rots: about 2.5 min on 2 busy cores (the
-# clusters start in ~60s, the story takes ~20-40s more, builds come from the cache).
+# The two-cluster demo, unattended, so that it never rots: 2.5 min on 2 busy cores (the two
+# clusters start in 1-2 min, the story takes 20-40 s more; builds come from the cache).
 test-demo: build cluster
 	@echo "test-demo: DEMO_NONINTERACTIVE=1 hack/demo.sh (two local clusters; progress below)"
 	DEMO_NONINTERACTIVE=1 hack/demo.sh

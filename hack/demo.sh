@@ -60,9 +60,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+bold="" plain=""
+if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; fi
 step() {
 	step_name="$*"
-	printf '\n\033[1m== %s\033[0m  (%ds)\n' "$*" "$((SECONDS - started))"
+	printf '\n%s== %s%s  (%ds)\n' "$bold" "$*" "$plain" "$((SECONDS - started))"
 }
 # show CMD...: prints the command as a user would type it (quoting only what needs it), then runs it.
 show() {
