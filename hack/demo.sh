@@ -15,6 +15,10 @@ noninteractive="${DEMO_NONINTERACTIVE:-}"
 # The example repository names its images localhost:5000/...; another port rewrites them.
 registry_port="${DEMO_REGISTRY_PORT:-5000}"
 registry="localhost:$registry_port"
+if ! [[ $registry_port =~ ^[0-9]{1,5}$ ]]; then
+	echo "demo: DEMO_REGISTRY_PORT=$registry_port is not a port number" >&2
+	exit 2
+fi
 # Generous but bounded: the machine may be shared, and two clusters are heavy on 2 cores.
 timeout="${DEMO_TIMEOUT:-4m}"
 local_dir="$root/.local"
@@ -41,10 +45,10 @@ cleanup() {
 		for log in "$demo_dir"/{registry,gitserver}.log "$local_dir"/ace-*/{local-up,localcluster,gitops-apiserver}.log; do
 			[[ -f $log ]] && echo "  $log" >&2
 		done
-		if [[ -s ${KUBECONFIG:-} ]]; then
+		if [[ -s $local_dir/kubeconfig ]]; then
 			for c in "${clusters[@]}"; do
 				echo "--- kubectl gitops status -A --context $c:" >&2
-				timeout 20 kubectl gitops status -A --context "$c" >&2 || true
+				KUBECONFIG="$local_dir/kubeconfig" timeout 20 kubectl gitops status -A --context "$c" >&2 || true
 			done
 		fi
 	fi
