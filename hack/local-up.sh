@@ -7,14 +7,16 @@ usage() {
 	cat <<'EOF'
 Usage: hack/local-up.sh [--repo URL] [--ref REF] [--path DIR] [--environment ENV]
                         [--git-username USER --git-password-file FILE]
-                        [--insecure-registries HOSTS]
+                        [--insecure-registries HOSTS] [--dir DIR] [--name NAME]
+                        [-- SERVER-ARGS...]
 
-Starts, all in the background with state, logs and PID files under .local/:
+Starts, all in the background with state, logs and PID files under .local/ (or --dir):
   - a local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
     kube-scheduler, kwok with one fake node), reused if it is already running;
   - without --repo, a local Git server serving test/fixtures/winterlight-config;
   - bin/gitops-apiserver (restarted), registered as v1alpha1.gitops.kube-gitops.dev.
-Returns once `kubectl get desiredstates -A` answers. Writes .local/kubeconfig (admin).
+Returns once `kubectl get desiredstates -A` answers. Writes .local/kubeconfig (admin), or
+DIR/kubeconfig with --dir.
 
 Options:
   --repo URL               Git repository (https://, http:// or file://); default: the bundled example
@@ -28,6 +30,12 @@ Options:
   --insecure-registries HOSTS registries and Helm repositories (host or host:port, comma-
                            separated) the server may reach over plain HTTP; default: the
                            bundled example's localhost:5000, none with --repo
+  --dir DIR                state directory of this cluster (default .local); one per cluster
+                           lets several run side by side, e.g. .local/ace-test and .local/ace-prod
+  --name NAME              name of the kubeconfig's context, cluster and user (NAME-admin), so
+                           the kubeconfigs of several clusters merge into one (default local)
+  -- SERVER-ARGS...        what follows is passed to gitops-apiserver as it is, e.g.
+                           -- --version-interval 10s --registry-cache-ttl 1s
   -h, --help               show this help
 
 Stop everything with hack/local-down.sh.
@@ -36,9 +44,10 @@ EOF
 
 repo="" ref="main" path="clusters/test" environment="test" poll_interval="5s"
 git_username="" git_password_file="" insecure_registries=""
+dir="" name="" extra_server_args=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
-	--repo | --ref | --path | --environment | --poll-interval | --git-username | --git-password-file | --insecure-registries)
+	--repo | --ref | --path | --environment | --poll-interval | --git-username | --git-password-file | --insecure-registries | --dir | --name)
 		if [[ $# -lt 2 ]]; then
 			echo "local-up: $1 needs a value" >&2
 			exit 2
@@ -52,12 +61,19 @@ while [[ $# -gt 0 ]]; do
 		--git-username) git_username="$2" ;;
 		--git-password-file) git_password_file="$2" ;;
 		--insecure-registries) insecure_registries="$2" ;;
+		--dir) dir="$2" ;;
+		--name) name="$2" ;;
 		esac
 		shift 2
 		;;
 	-h | --help)
 		usage
 		exit 0
+		;;
+	--)
+		shift
+		extra_server_args=("$@")
+		break
 		;;
 	*)
 		echo "local-up: unknown argument: $1" >&2
@@ -76,6 +92,10 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 local_dir="$root/.local"
+if [[ -n $dir ]]; then
+	mkdir -p "$dir"
+	local_dir="$(cd "$dir" && pwd)"
+fi
 kubeconfig="$local_dir/kubeconfig"
 # shellcheck source=lib/local.sh source-path=SCRIPTDIR
 source "$root/hack/lib/local.sh"
@@ -108,6 +128,14 @@ wait_for() {
 }
 
 mkdir -p "$local_dir/bin"
+# The cluster's binaries are built once, in .local/bin (hack/build-cluster.sh); another state
+# directory links to them and keeps the tools built from this tree (localcluster, gitserver) in
+# its own bin, so clusters started from other checkouts cannot swap them underneath it.
+if [[ $local_dir != "$root/.local" ]]; then
+	for tool in kube-local kwok kubectl; do
+		ln -sfn "$root/.local/bin/$tool" "$local_dir/bin/$tool"
+	done
+fi
 cd "$root"
 start=$SECONDS
 
@@ -130,7 +158,7 @@ if pidfile_alive "$cluster_pid" localcluster &&
 else
 	stop_pidfile "$cluster_pid" localcluster
 	log "starting the local cluster (log $cluster_log)"
-	start_bg "$cluster_pid" "$cluster_log" "$local_dir/bin/localcluster" up --dir "$local_dir"
+	start_bg "$cluster_pid" "$cluster_log" "$local_dir/bin/localcluster" up --dir "$local_dir" ${name:+--name "$name"}
 	# localcluster writes cluster.env last, once the fake node is Ready.
 	wait_for 240 "the local cluster" "$cluster_pid" localcluster "$cluster_log" test -s "$local_dir/cluster.env"
 	log "$(tail -n 1 "$cluster_log")"
@@ -227,6 +255,7 @@ fi
 if [[ -n $insecure_registries ]]; then
 	server_args+=(--insecure-registries "$insecure_registries")
 fi
+server_args+=("${extra_server_args[@]}")
 log "starting gitops-apiserver on port $port (log $server_log)"
 start_bg "$server_pid" "$server_log" "$root/bin/gitops-apiserver" "${server_args[@]}"
 echo "$port" >"$local_dir/gitops-apiserver/port"
@@ -298,5 +327,5 @@ local-up: ready in $((SECONDS - start))s.
   repo:  $repo (ref $ref, path $path, environment $environment)
 Next:
   export KUBECONFIG=$kubeconfig; kubectl get desiredstates -A
-  hack/local-down.sh    # stops everything local-up started
+  hack/local-down.sh${dir:+ --dir $local_dir}    # stops everything local-up started
 EOF

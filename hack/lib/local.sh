@@ -8,7 +8,8 @@ pid_matches() {
 	local pid="$1" name="$2" cmdline
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	[[ -r /proc/$pid/cmdline ]] || return 1
-	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	# The process may exit between the test above and this read.
+	cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
 	[[ $cmdline == *"$name"* ]]
 }
 

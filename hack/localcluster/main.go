@@ -1,7 +1,7 @@
 // Command localcluster runs the local control plane of package test/cluster in the foreground
 // for hack/local-up.sh, and stops it on SIGINT or SIGTERM.
 //
-//	localcluster up --dir .local [--bin-dir .local/bin]
+//	localcluster up --dir .local [--bin-dir .local/bin] [--name NAME]
 //	localcluster free-port
 package main
 
@@ -22,10 +22,11 @@ import (
 )
 
 const usage = `usage:
-  localcluster up --dir DIR [--bin-dir DIR/bin]
+  localcluster up --dir DIR [--bin-dir DIR/bin] [--name NAME]
       Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one fake
-      node, state in DIR/cluster. Once ready writes DIR/kubeconfig and DIR/cluster.env and prints
-      one line; stops everything on SIGINT/SIGTERM or when a component dies.
+      node, state in DIR/cluster. Once ready writes DIR/kubeconfig (with --name, its context,
+      cluster and admin user are named after NAME) and DIR/cluster.env and prints one line; stops
+      everything on SIGINT/SIGTERM or when a component dies.
   localcluster free-port
       Prints a TCP port that is free on 127.0.0.1.
 `
@@ -57,6 +58,7 @@ func up(args []string) error {
 	fs := flag.NewFlagSet("up", flag.ExitOnError)
 	dir := fs.String("dir", ".local", "directory for the cluster's state, kubeconfig and cluster.env")
 	binDir := fs.String("bin-dir", "", "directory holding kube-local and kwok (default DIR/bin)")
+	contextName := fs.String("name", "", "name of the kubeconfig's context and cluster, so that several clusters' kubeconfigs merge into one")
 	_ = fs.Parse(args)
 	root, err := filepath.Abs(*dir)
 	if err != nil {
@@ -78,7 +80,7 @@ func up(args []string) error {
 	}
 	defer removeFiles(kubeconfig, envFile)
 
-	if err := publish(c, kubeconfig, envFile); err != nil {
+	if err := publish(c, *contextName, kubeconfig, envFile); err != nil {
 		return errors.Join(err, c.Stop())
 	}
 	fmt.Printf("localcluster: ready in %s: export KUBECONFIG=%s (API server %s)\n",
@@ -99,11 +101,17 @@ func up(args []string) error {
 	return errors.Join(fmt.Errorf("a component died, stopping the cluster: %w", failed), c.Stop())
 }
 
-// publish writes the admin kubeconfig and cluster.env (the readiness marker, written last).
-func publish(c *cluster.Cluster, kubeconfig, envFile string) error {
+// publish writes the admin kubeconfig, its context named contextName, and cluster.env (the
+// readiness marker, written last).
+func publish(c *cluster.Cluster, contextName, kubeconfig, envFile string) error {
 	data, err := os.ReadFile(c.Kubeconfig)
 	if err != nil {
 		return fmt.Errorf("read kubeconfig: %w", err)
+	}
+	if contextName != "" {
+		if data, err = renameContext(data, contextName); err != nil {
+			return fmt.Errorf("kubeconfig %s: %w", c.Kubeconfig, err)
+		}
 	}
 	if err := writeAtomic(kubeconfig, data); err != nil {
 		return err
