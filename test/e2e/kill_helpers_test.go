@@ -105,10 +105,16 @@ func logContains(path string, offset int64, text string) error {
 	return nil
 }
 
+// desiredState reads a DesiredState through the aggregator. Just after a restart the aggregator
+// may still answer 503 for a moment (it notices the killed backend late): that is retried.
 func desiredState(t *testing.T, ns, name string) *unstructured.Unstructured {
 	t.Helper()
-	u, err := e.dyn.Resource(desiredStates).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
+	var u *unstructured.Unstructured
+	if err := eventually(30*time.Second, func() error {
+		var err error
+		u, err = e.dyn.Resource(desiredStates).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return u

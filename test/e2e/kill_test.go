@@ -121,6 +121,7 @@ type killRun struct {
 	bumps                        []string // the bump apps made
 	promotedTo                   []string // the versions promoted
 	files                        []string // to remove at the end
+	killed                       bool     // the server is down
 }
 
 func newKillRun(t *testing.T, rng *rand.Rand) *killRun {
@@ -189,6 +190,9 @@ func (k *killRun) setUp(ctx context.Context) {
 }
 
 func (k *killRun) cleanUp() {
+	if k.killed {
+		k.restart(context.Background()) // a failure between a kill and its restart
+	}
 	e.removeFiles(k.files...)
 	if k.registry != nil {
 		k.registry.Close()
@@ -348,7 +352,12 @@ func (k *killRun) killAfter(ctx context.Context, n int, match func(watch.Event) 
 		}
 	}
 	k.kill()
-	if at, _, _ := unstructured.NestedString(desiredState(t, killNamespace, bigApp).Object, "status", "sync", "revision"); at == rev {
+	// The server is gone: its record in the host cluster shows what it wrote.
+	record, err := e.dyn.Resource(desiredStateRecords).Namespace(killNamespace).Get(ctx, bigApp, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, _, _ := unstructured.NestedString(record.Object, "status", "sync", "revision"); at == rev {
 		return "; the sync was recorded before the kill"
 	}
 	return ""
@@ -422,7 +431,7 @@ func (k *killRun) waitBumped(app string) {
 // promotionPoint creates a Promotion and kills the server at a random moment of it.
 func (k *killRun) promotionPoint(ctx context.Context, i int) string {
 	name, version := fmt.Sprintf("kill-promo-%d", i), fmt.Sprintf("2.0.%d", 100+i)
-	if err := newPromotion(ctx, killNamespace, name, promotedApp, "", "image="+version); err != nil {
+	if err := eventually(30*time.Second, func() error { return newPromotion(ctx, killNamespace, name, promotedApp, "", "image="+version) }); err != nil {
 		k.t.Fatal(err)
 	}
 	delay := time.Duration(k.rng.Int64N(int64(k.promotionTook) * 3 / 2))
@@ -453,8 +462,12 @@ func (k *killRun) waitPromoted(name, version string) {
 		k.t.Errorf("Promotion %s (image %s) made %d commits, want exactly 1", name, version, len(mine))
 		return
 	}
-	u, err := e.dyn.Resource(promotions).Namespace(killNamespace).Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
+	var u *unstructured.Unstructured
+	if err := eventually(30*time.Second, func() error {
+		var err error
+		u, err = e.dyn.Resource(promotions).Namespace(killNamespace).Get(context.Background(), name, metav1.GetOptions{})
+		return err
+	}); err != nil {
 		k.t.Fatal(err)
 	}
 	if commit, _, _ := unstructured.NestedString(u.Object, "status", "commit"); commit != mine[0] {
@@ -481,6 +494,7 @@ func (k *killRun) checkEveryCommitOnce() {
 func (k *killRun) kill() {
 	_ = syscall.Kill(-e.server.cmd.Process.Pid, syscall.SIGKILL)
 	<-e.server.done
+	k.killed = true
 }
 
 // restart starts the server again on its port and waits until it serves. The killed process
@@ -495,6 +509,7 @@ func (k *killRun) restart(ctx context.Context) {
 	if e.server, err = e.startServer(ctx, e.server.port); err != nil {
 		t.Fatal(err)
 	}
+	k.killed = false
 	if err := e.waitServing(ctx); err != nil {
 		t.Fatal(err)
 	}
