@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -12,8 +13,8 @@ import (
 // created. A sync cut short after creating one (the server killed, a crash) must leave it in the
 // inventory, or a later revision that drops it would never prune it: the prune only deletes what
 // the inventory names. An application whose objects are all known writes nothing here.
-func (c *Controller) recordNewObjects(ctx context.Context, ds *v1alpha1.DesiredState, objects []*unstructured.Unstructured) error {
-	if len(newEntries(ds.Status.Resources, objects, ds.Namespace)) == 0 {
+func (c *Controller) recordNewObjects(ctx context.Context, ds *v1alpha1.DesiredState, inventory []v1alpha1.ResourceStatus, objects []*unstructured.Unstructured) error {
+	if len(newEntries(inventory, objects, ds.Namespace)) == 0 {
 		return nil
 	}
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
@@ -56,4 +57,22 @@ func newEntries(inventory []v1alpha1.ResourceStatus, objects []*unstructured.Uns
 // inventoryKey identifies an inventory entry whatever API version names it, as the prune does.
 func inventoryKey(r v1alpha1.ResourceStatus) string {
 	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// inventory is the inventory the last sync of ds left. The cache may not show this server's last
+// status write yet; then it is read from the host cluster. A stale inventory names objects the
+// last sync already pruned, and the apply would count them as pruned again (a second history
+// entry for one sync).
+func (c *Controller) inventory(ctx context.Context, ds *v1alpha1.DesiredState) ([]v1alpha1.ResourceStatus, error) {
+	c.mu.Lock()
+	written := c.written[key(ds.Namespace, ds.Name)]
+	c.mu.Unlock()
+	if written == "" || written == ds.ResourceVersion {
+		return ds.Status.Resources, nil
+	}
+	fresh, err := c.Statuses.Get(ctx, ds.Namespace, ds.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read the inventory of %s/%s: %w", ds.Namespace, ds.Name, err)
+	}
+	return fresh.Status.Resources, nil
 }

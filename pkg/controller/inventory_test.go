@@ -1,12 +1,18 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
 // TestNewEntries: the objects an apply may create that the inventory does not name yet are
@@ -48,6 +54,44 @@ func TestNewEntries(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("newEntries = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestInventoryIsTheLastWritten: the inventory an apply prunes from is the one this server last
+// wrote, read from the host cluster while the cache still shows an older one (which names
+// objects already pruned: counted again, they made a second history entry for one sync).
+func TestInventoryIsTheLastWritten(t *testing.T) {
+	record := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": store.RecordsResource.GroupVersion().String(), "kind": "DesiredStateRecord",
+		"metadata": map[string]any{"name": "app", "namespace": "apps", "resourceVersion": "7"},
+		"status":   map[string]any{"resources": []any{map[string]any{"version": "v1", "kind": "ConfigMap", "namespace": "apps", "name": "kept"}}},
+	}}
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"}, record)
+	stale := []v1alpha1.ResourceStatus{{Version: "v1", Kind: "ConfigMap", Namespace: "apps", Name: "kept"}, {Version: "v1", Kind: "ConfigMap", Namespace: "apps", Name: "pruned"}}
+	cases := []struct {
+		name    string
+		written string // the resourceVersion of this server's last status write
+		cached  string // the cache's
+		want    int
+	}{
+		{"nothing written yet (a restart): the cache", "", "6", 2},
+		{"the cache shows the last write", "6", "6", 2},
+		{"the cache is behind the last write: the host cluster's", "7", "6", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Controller{Options: Options{Statuses: store.NewStatuses(client)}, written: map[string]string{}}
+			if tc.written != "" {
+				c.written["apps/app"] = tc.written
+			}
+			ds := &v1alpha1.DesiredState{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "apps", ResourceVersion: tc.cached},
+				Status: v1alpha1.DesiredStateStatus{Resources: stale}}
+			got, err := c.inventory(context.Background(), ds)
+			if err != nil || len(got) != tc.want {
+				t.Errorf("inventory = %v (%v), want %d entries", got, err, tc.want)
 			}
 		})
 	}

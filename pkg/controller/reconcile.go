@@ -70,6 +70,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	}
 
 	req := applyRequest(ds, objects, c.AllowOtherNamespaces)
+	if req.Previous, err = c.inventory(ctx, ds); err != nil {
+		return err
+	}
 	if op != nil {
 		req.DryRun = op.DryRun
 		if op.Prune != nil {
@@ -126,7 +129,7 @@ func (c *Controller) decide(k, digest string, policy v1alpha1.SyncPolicy, op *v1
 func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision, digest string, op *v1alpha1.SyncOperation) error {
 	start := time.Now()
 	if !req.DryRun {
-		if err := c.recordNewObjects(ctx, ds, req.Objects); err != nil {
+		if err := c.recordNewObjects(ctx, ds, req.Previous, req.Objects); err != nil {
 			return err // nothing was written to the cluster yet
 		}
 	}
@@ -263,6 +266,7 @@ func (c *Controller) source(ctx context.Context, ds *v1alpha1.DesiredState, op *
 func (c *Controller) forget(k string) {
 	c.mu.Lock()
 	delete(c.applied, k)
+	delete(c.written, k)
 	c.mu.Unlock()
 }
 
@@ -276,7 +280,7 @@ func (c *Controller) update(ctx context.Context, ds *v1alpha1.DesiredState, muta
 func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState, admitted bool, mutate func(*v1alpha1.DesiredStateStatus)) error {
 	rootErr := c.rootError()
 	root := c.Sources.Root(ds)
-	_, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, func(st *v1alpha1.DesiredStateStatus) {
+	stored, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, func(st *v1alpha1.DesiredStateStatus) {
 		mutate(st)
 		if admitted {
 			clearRefusal(st)
@@ -292,6 +296,9 @@ func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState
 	if err != nil {
 		return fmt.Errorf("write status of %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
+	c.mu.Lock()
+	c.written[key(ds.Namespace, ds.Name)] = stored.ResourceVersion
+	c.mu.Unlock()
 	return nil
 }
 

@@ -82,6 +82,7 @@ func TestKillAtSeededPoints(t *testing.T) {
 		}
 		t.Logf("point %2d/%d %-13s %s (%s)", i+1, len(plan), phase, what, time.Since(pointStart).Round(100*time.Millisecond))
 		if t.Failed() {
+			t.Logf("the server's log about %s:\n%s", bigApp, grepFile(e.server.logPath, killNamespace+"/"+bigApp))
 			t.Fatalf("stopped at point %d; replay with KILL_SEED=%d", i+1, seed)
 		}
 	}
@@ -600,13 +601,19 @@ func historyKept(before, after *unstructured.Unstructured) []string {
 	if newer < 0 {
 		return []string{"history entry lost: " + id(was[0]) + " (the newest before the kill)"}
 	}
-	var lost []string
 	for i := 0; i < len(was) && newer+i < len(now); i++ {
 		if id(now[newer+i]) != id(was[i]) {
-			lost = append(lost, "history entry lost or reordered: "+id(was[i]))
+			var b, a []string
+			for _, item := range was {
+				b = append(b, id(item))
+			}
+			for _, item := range now {
+				a = append(a, id(item))
+			}
+			return []string{fmt.Sprintf("history entries lost or reordered:\nbefore the kill:\n  %s\nafter:\n  %s", strings.Join(b, "\n  "), strings.Join(a, "\n  "))}
 		}
 	}
-	return lost
+	return nil
 }
 
 func first(items []any) any {
