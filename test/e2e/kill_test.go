@@ -471,9 +471,10 @@ func (k *killRun) waitPromoted(name, version string) {
 	}); err != nil {
 		k.t.Fatal(err)
 	}
-	if commit, _, _ := unstructured.NestedString(u.Object, "status", "commit"); commit != mine[0] {
-		msg, _, _ := unstructured.NestedString(u.Object, "status", "message")
-		k.t.Errorf("Promotion %s names commit %.7s, but %.7s promoted image %s (message %q)", name, commit, mine[0], version, msg)
+	commit, _, _ := unstructured.NestedString(u.Object, "status", "commit")
+	msg, _, _ := unstructured.NestedString(u.Object, "status", "message")
+	if commit != mine[0] || !strings.Contains(msg, "→ "+version+" in commit "+mine[0][:7]) {
+		k.t.Errorf("Promotion %s names commit %.7s (%q), but commit %.7s promoted image %s", name, commit, msg, mine[0], version)
 	}
 }
 
