@@ -223,7 +223,7 @@ func (k *killRun) applyPoint(ctx context.Context) string {
 	for i := range bigObjects {
 		k.present[cmName(i)] = true
 	}
-	n := 1 + k.rng.IntN(len(k.present))
+	n := k.progress(len(k.present))
 	value := k.value
 	changed := func(ev watch.Event) (string, bool) {
 		cm, ok := ev.Object.(*corev1.ConfigMap)
@@ -242,7 +242,7 @@ func (k *killRun) prunePoint(ctx context.Context) string {
 	}
 	before := k.snapshot()
 	dropped := k.drop(10 + k.rng.IntN(21))
-	n := 1 + k.rng.IntN(len(dropped))
+	n := k.progress(len(dropped))
 	deleted := func(ev watch.Event) (string, bool) {
 		cm, ok := ev.Object.(*corev1.ConfigMap)
 		return cm.GetName(), ok && ev.Type == watch.Deleted && dropped[cm.GetName()]
@@ -284,6 +284,15 @@ func (k *killRun) addDropPoint(ctx context.Context) string {
 	k.restart(ctx)
 	k.converged(before, nil)
 	return fmt.Sprintf("killed after %d of %d added objects were created, then Git dropped them%s", n, len(added), recorded)
+}
+
+// progress picks after how many of n writes to kill: a third of the time after the last (the
+// kill then races the sync's record), else after a random one of them.
+func (k *killRun) progress(n int) int {
+	if k.rng.IntN(3) == 0 {
+		return n
+	}
+	return 1 + k.rng.IntN(n)
 }
 
 // drop removes n random desired objects and returns them.
