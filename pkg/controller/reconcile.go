@@ -70,9 +70,6 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	}
 
 	req := applyRequest(ds, objects, c.AllowOtherNamespaces)
-	if req.Previous, err = c.inventory(ctx, ds); err != nil {
-		return err
-	}
 	if op != nil {
 		req.DryRun = op.DryRun
 		if op.Prune != nil {
@@ -86,6 +83,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	}
 	switch c.decide(k, digest, policy, op) {
 	case actApply:
+		if req.Previous, err = c.inventory(ctx, ds); err != nil {
+			return err
+		}
 		return c.apply(ctx, ds, req, revision, digest, op)
 	case actCompare:
 		return c.compare(ctx, ds, req, revision)
