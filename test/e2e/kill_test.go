@@ -117,7 +117,7 @@ type killRun struct {
 
 	registry *signalRegistry
 	// writeBackTook and promotionTook are how long an uninterrupted bump (from the registry
-	// lookup to the pushed commit) and promotion (from create to Succeeded) took.
+	// lookup to the pushed commit) and promotion (from create to its commit in Git) took.
 	writeBackTook, promotionTook time.Duration
 	bumps                        []string // the bump apps made
 	promotedTo                   []string // the versions promoted
@@ -162,9 +162,9 @@ func (k *killRun) setUp(ctx context.Context) {
 	}
 
 	// One bump and one promotion without a kill: how long each takes bounds the kill moments.
-	signal := k.startBump(ctx, "kill-bump-cal")
-	<-signal
-	start, offset := time.Now(), fileSize(e.server.logPath)
+	offset := fileSize(e.server.logPath)
+	k.lookedUp(k.startBump(ctx, "kill-bump-cal"), "kill-bump-cal")
+	start := time.Now()
 	if err := pollFast(60*time.Second, func() error {
 		return logContains(e.server.logPath, offset, `"Committed version bump" desiredState="`+killNamespace+`/kill-bump-cal"`)
 	}); err != nil {
@@ -392,16 +392,20 @@ func (k *killRun) startBump(ctx context.Context, app string) <-chan struct{} {
 	return signal
 }
 
-// writeBackPoint kills the server at a random moment of a bump: from the registry lookup to a
-// little after the push of an uninterrupted one.
-func (k *killRun) writeBackPoint(ctx context.Context, i int) string {
-	app := fmt.Sprintf("kill-bump-%d", i)
-	signal := k.startBump(ctx, app)
+// lookedUp waits until the server asked the registry for the tags of app's image.
+func (k *killRun) lookedUp(signal <-chan struct{}, app string) {
 	select {
 	case <-signal:
 	case <-time.After(60 * time.Second):
 		k.t.Fatalf("the server never looked up the tags of %s", app)
 	}
+}
+
+// writeBackPoint kills the server at a random moment of a bump: from the registry lookup to a
+// little after the push of an uninterrupted one.
+func (k *killRun) writeBackPoint(ctx context.Context, i int) string {
+	app := fmt.Sprintf("kill-bump-%d", i)
+	k.lookedUp(k.startBump(ctx, app), app)
 	delay := time.Duration(k.rng.Int64N(int64(k.writeBackTook) * 3 / 2))
 	time.Sleep(delay) // the kill moment itself, not a wait for something
 	k.kill()
