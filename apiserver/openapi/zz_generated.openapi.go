@@ -1813,6 +1813,13 @@ func schema_pkg_apis_gitops_v1alpha1_SyncStatus(ref common.ReferenceCallback) co
 							Format:      "",
 						},
 					},
+					"digest": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Digest identifies what the last successful sync applied (the rendered objects and the sync options). A sync that changes nothing compares it with what it applied, to tell a revision that changes nothing from one whose sync was cut short before it was recorded.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 				},
 			},
 		},

@@ -78,6 +78,7 @@ type Controller struct {
 
 	mu      sync.Mutex
 	applied map[string]appliedState // what the last sync of each app applied
+	written map[string]string       // resourceVersion of the last status this server wrote, by app
 	rootErr error                   // why the root repository cannot be read now, if so
 }
 
@@ -105,6 +106,7 @@ func New(opts Options) *Controller {
 		Options: opts,
 		queue:   workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "desiredstates"}),
 		applied: map[string]appliedState{},
+		written: map[string]string{},
 	}
 	opts.Live.onChange = c.liveChanged
 	return c

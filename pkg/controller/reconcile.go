@@ -83,6 +83,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	}
 	switch c.decide(k, digest, policy, op) {
 	case actApply:
+		if req.Previous, err = c.inventory(ctx, ds); err != nil {
+			return err
+		}
 		return c.apply(ctx, ds, req, revision, digest, op)
 	case actCompare:
 		return c.compare(ctx, ds, req, revision)
@@ -125,6 +128,11 @@ func (c *Controller) decide(k, digest string, policy v1alpha1.SyncPolicy, op *v1
 // apply syncs and records the result.
 func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision, digest string, op *v1alpha1.SyncOperation) error {
 	start := time.Now()
+	if !req.DryRun {
+		if err := c.recordNewObjects(ctx, ds, req.Previous, req.Objects); err != nil {
+			return err // nothing was written to the cluster yet
+		}
+	}
 	res, err := c.fencedApply(ctx, key(ds.Namespace, ds.Name), req)
 	if res == nil {
 		return fmt.Errorf("apply %s/%s at %s: %w", ds.Namespace, ds.Name, short(revision), err)
@@ -176,27 +184,8 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 			return
 		}
 		st.Resources = c.withHealth(ds, res.Resources)
-		now := metav1.Now()
-		// A sync that changed nothing leaves sync and lastSyncTime as they were, so that a
-		// resync (or a restart) of an application that is in sync writes nothing.
-		noop := ok && op == nil && res.Changed+res.Pruned == 0 && st.Sync.Status == v1alpha1.SyncStatusSynced
-		if !noop {
-			st.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusSynced, Revision: revision, Message: message}
-			if !ok {
-				st.Sync.Status = v1alpha1.SyncStatusOutOfSync
-			}
-			st.LastSyncTime = &now
-		}
-		if op != nil {
-			// A forced rollback pauses automation; any other requested sync resumes it.
-			st.AutomationPaused = nil
-			if op.PauseAutomation && op.Revision != "" {
-				st.AutomationPaused = &v1alpha1.AutomationPause{Revision: revision, By: op.RequestedBy, Since: now}
-			}
-			finishOperation(st, op, revision, resultOf(ok), message, c.HistoryLimit)
-		} else if res.Changed+res.Pruned+res.Failed > 0 {
-			addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: now, Result: resultOf(ok), Trigger: trigger, Message: message}, c.HistoryLimit)
-		}
+		recordSync(st, appliedSync{revision: revision, digest: digest, ok: ok, changes: res.Changed + res.Pruned, failed: res.Failed,
+			trigger: trigger, message: message, op: op}, metav1.Now(), c.HistoryLimit)
 		setHealth(st)
 		setReady(st)
 	})
@@ -277,6 +266,7 @@ func (c *Controller) source(ctx context.Context, ds *v1alpha1.DesiredState, op *
 func (c *Controller) forget(k string) {
 	c.mu.Lock()
 	delete(c.applied, k)
+	delete(c.written, k)
 	c.mu.Unlock()
 }
 
@@ -290,7 +280,7 @@ func (c *Controller) update(ctx context.Context, ds *v1alpha1.DesiredState, muta
 func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState, admitted bool, mutate func(*v1alpha1.DesiredStateStatus)) error {
 	rootErr := c.rootError()
 	root := c.Sources.Root(ds)
-	_, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, func(st *v1alpha1.DesiredStateStatus) {
+	stored, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, func(st *v1alpha1.DesiredStateStatus) {
 		mutate(st)
 		if admitted {
 			clearRefusal(st)
@@ -306,6 +296,9 @@ func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState
 	if err != nil {
 		return fmt.Errorf("write status of %s/%s: %w", ds.Namespace, ds.Name, err)
 	}
+	c.mu.Lock()
+	c.written[key(ds.Namespace, ds.Name)] = stored.ResourceVersion
+	c.mu.Unlock()
 	return nil
 }
 

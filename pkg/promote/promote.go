@@ -123,12 +123,20 @@ func (p *Promoter) handle(ctx context.Context, namespace, name string) error {
 	}); err != nil {
 		return err
 	}
+	if res, err := p.pushedBefore(ctx, pr); err != nil || res != nil {
+		if err != nil {
+			return err
+		}
+		return p.finish(ctx, pr, res, nil)
+	}
 	change, from, err := p.plan(ctx, pr)
 	if err != nil {
 		return p.finish(ctx, pr, nil, err)
 	}
 	if pr.Spec.ViaBranch {
 		change.Branch = fmt.Sprintf("kube-gitops/promote-%s-%s-to-%s-%s", pr.Spec.DesiredState, from, p.Environment, pr.Name)
+	} else {
+		change.Pushing = p.recordPushing(ctx, pr)
 	}
 	res, err := p.Writer.Apply(ctx, change)
 	if err != nil {
@@ -272,14 +280,14 @@ func (p *Promoter) finish(ctx context.Context, pr *v1alpha1.Promotion, res *writ
 	err := p.Records.UpdateStatus(ctx, pr.Namespace, pr.Name, func(st *v1alpha1.PromotionStatus) {
 		st.CompletionTime = &now
 		if failure != nil {
-			st.Phase, st.Message = v1alpha1.PromotionFailed, failure.Error()
+			// A commit recorded before a push that then failed was not pushed.
+			st.Phase, st.Message, st.Commit, st.Branch, st.Changes = v1alpha1.PromotionFailed, failure.Error(), "", "", nil
 			return
 		}
 		st.Phase, st.Commit, st.Branch = v1alpha1.PromotionSucceeded, res.Commit, res.Branch
-		st.Changes = nil
+		st.Changes = toStatus(res.Changes)
 		var moved []string
 		for _, c := range res.Changes {
-			st.Changes = append(st.Changes, v1alpha1.PinChange{Name: c.Name, File: c.File, Path: c.Path, Old: c.Old, New: c.New})
 			moved = append(moved, fmt.Sprintf("%s %s → %s", c.Name, c.Old, c.New))
 		}
 		switch {

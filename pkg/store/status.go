@@ -54,6 +54,16 @@ func (s *Statuses) Update(ctx context.Context, namespace, name string, mutate fu
 	return out, err
 }
 
+// Get reads the DesiredState of namespace/name from the host cluster, not from a cache: what the
+// last status write left, for a writer whose cache may not show it yet.
+func (s *Statuses) Get(ctx context.Context, namespace, name string) (*v1alpha1.DesiredState, error) {
+	rec, err := s.client.Resource(RecordsResource).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return FromRecord(rec)
+}
+
 // RequestSync records a sync request in status.operation for the Lease holder to carry out.
 func (s *Statuses) RequestSync(ctx context.Context, namespace, name string, op v1alpha1.SyncOperation) error {
 	_, err := s.Update(ctx, namespace, name, func(st *v1alpha1.DesiredStateStatus) { st.Operation = &op })

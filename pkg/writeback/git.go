@@ -65,6 +65,11 @@ func (w *Writer) attempt(ctx context.Context, c Change, dest plumbing.ReferenceN
 	if w.beforePush != nil {
 		w.beforePush(n)
 	}
+	if c.Pushing != nil {
+		if err := c.Pushing(commit.String(), dest.Short(), changes); err != nil {
+			return nil, fmt.Errorf("before pushing %s to %s: %w", commit, dest.Short(), err)
+		}
+	}
 	if err := w.push(ctx, repo, auth, commit, dest, base.Hash, dest == w.branch); err != nil {
 		return nil, err
 	}

@@ -43,6 +43,11 @@ type Change struct {
 	// is accepted only when it already holds these values (so retrying is safe); otherwise
 	// Apply fails and says so: choose another name or delete the branch.
 	Branch string
+	// Pushing, when set, is called with each commit just before it is pushed, the branch it
+	// goes to and the pins it changes; an error stops Apply before the push. A caller that
+	// records the commit there can tell, after a crash, whether its push happened (the commit
+	// is in the branch's history) instead of pushing again and finding nothing to change.
+	Pushing func(commit, branch string, changes []PinChange) error
 }
 
 // PinChange is one pin that changed.

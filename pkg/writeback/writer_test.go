@@ -555,3 +555,40 @@ func readValue(t *testing.T, data []byte, path string) (string, error) {
 	t.Helper()
 	return pins.Read(data, "", pins.Document{}, path)
 }
+
+// TestApplyTellsTheCommitBeforePushing: Pushing hears of the commit (and its branch and pins)
+// before it is pushed, so a caller can record it and later find out whether the push happened;
+// an error from Pushing pushes nothing.
+func TestApplyTellsTheCommitBeforePushing(t *testing.T) {
+	edit := []pins.Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4"}}
+	for _, tc := range []struct {
+		name   string
+		refuse error
+	}{{"recorded", nil}, {"recording failed", errors.New("status write failed")}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRepo(t, map[string]string{"envs/prod/winterlight.yaml": prodValues})
+			before := r.head("main")
+			var told, branch string
+			var changes []PinChange
+			res, err := r.writer(Options{}).Apply(context.Background(), Change{Edits: edit, Pushing: func(commit, b string, c []PinChange) error {
+				told, branch, changes = commit, b, c
+				if r.head("main") != before {
+					t.Errorf("Pushing was called after the push")
+				}
+				return tc.refuse
+			}})
+			if tc.refuse != nil {
+				if !errors.Is(err, tc.refuse) || r.head("main") != before {
+					t.Errorf("Apply = %v, head %s; want the Pushing error and nothing pushed", err, r.head("main"))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if told == "" || told != res.Commit || told != r.head("main") || branch != "main" || len(changes) != 1 || changes[0].New != "1.1.4" {
+				t.Errorf("Pushing heard %s on %s with %+v; pushed %s, head %s", told, branch, changes, res.Commit, r.head("main"))
+			}
+		})
+	}
+}

@@ -358,6 +358,11 @@ type SyncStatus struct {
 	// Message explains the status.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// Digest identifies what the last successful sync applied (the rendered objects and the
+	// sync options). A sync that changes nothing compares it with what it applied, to tell a
+	// revision that changes nothing from one whose sync was cut short before it was recorded.
+	// +optional
+	Digest string `json:"digest,omitempty"`
 }
 
 // HealthStatus is the health of an application or of one object.

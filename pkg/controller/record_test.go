@@ -1,0 +1,68 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+)
+
+// TestRecordSync: a sync that changes nothing writes nothing, unless the recorded sync applied
+// other content: then the cluster holds a revision whose sync was cut short (the server killed
+// between its last write and its record), and that sync is recorded now.
+func TestRecordSync(t *testing.T) {
+	earlier := metav1.NewTime(time.Now().Add(-time.Hour).Truncate(time.Second))
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	recorded := func() *v1alpha1.DesiredStateStatus {
+		return &v1alpha1.DesiredStateStatus{
+			Sync:         v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusSynced, Revision: "r1", Message: "applied", Digest: "d1"},
+			LastSyncTime: &earlier,
+			History:      []v1alpha1.SyncRecord{{Revision: "r1", Time: earlier, Result: "Succeeded"}},
+		}
+	}
+	cases := []struct {
+		name         string
+		status       *v1alpha1.DesiredStateStatus
+		sync         appliedSync
+		wantRevision string
+		wantDigest   string
+		wantHistory  []string // revisions, newest first
+		wantWritten  bool     // sync and lastSyncTime rewritten
+	}{
+		{"resync in sync: nothing written", recorded(),
+			appliedSync{revision: "r1", digest: "d1", ok: true}, "r1", "d1", []string{"r1"}, false},
+		{"a commit that changes nothing of the app: nothing written", recorded(),
+			appliedSync{revision: "r2", digest: "d1", ok: true}, "r1", "d1", []string{"r1"}, false},
+		{"killed after the last write of r2, before its record: r2 recorded", recorded(),
+			appliedSync{revision: "r2", digest: "d2", ok: true}, "r2", "d2", []string{"r2", "r1"}, true},
+		{"killed mid-sync of r2: the rest changes, r2 recorded", recorded(),
+			appliedSync{revision: "r2", digest: "d2", ok: true, changes: 3}, "r2", "d2", []string{"r2", "r1"}, true},
+		{"failed: the digest of what was last applied stays", recorded(),
+			appliedSync{revision: "r2", digest: "d2", ok: false, failed: 1}, "r2", "d1", []string{"r2", "r1"}, true},
+		{"status of an older server without a digest: digest written once, no history", &v1alpha1.DesiredStateStatus{
+			Sync: v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusSynced, Revision: "r1"}, LastSyncTime: &earlier,
+			History: []v1alpha1.SyncRecord{{Revision: "r1", Time: earlier, Result: "Succeeded"}}},
+			appliedSync{revision: "r1", digest: "d1", ok: true}, "r1", "d1", []string{"r1"}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.status
+			recordSync(st, tc.sync, now, 10)
+			if st.Sync.Revision != tc.wantRevision || st.Sync.Digest != tc.wantDigest {
+				t.Errorf("sync at %s (digest %s), want %s (digest %s)", st.Sync.Revision, st.Sync.Digest, tc.wantRevision, tc.wantDigest)
+			}
+			var history []string
+			for _, h := range st.History {
+				history = append(history, h.Revision)
+			}
+			if len(history) != len(tc.wantHistory) || len(history) > 0 && history[0] != tc.wantHistory[0] {
+				t.Errorf("history %v, want %v", history, tc.wantHistory)
+			}
+			if written := st.LastSyncTime.Equal(&now); written != tc.wantWritten {
+				t.Errorf("lastSyncTime rewritten: %v, want %v", written, tc.wantWritten)
+			}
+		})
+	}
+}
