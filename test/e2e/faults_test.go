@@ -31,6 +31,18 @@ func sameUIDs(t *testing.T, ns string, before map[string]types.UID) {
 	}
 }
 
+// statusShows fails the test unless kubectl gitops status shows want in the MESSAGE of app.
+func statusShows(t *testing.T, ns, app, want string) {
+	t.Helper()
+	out, errOut, code := e.plugin("status", "-n", ns)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, app+" ") && strings.Contains(line, want) {
+			return
+		}
+	}
+	t.Errorf("kubectl gitops status -n %s (exit %d) does not show %q for %s:\n%s%s", ns, code, want, app, out, errOut)
+}
+
 // TestFaultHistoryRewritten: a force push to the tracked branch (an amended commit, then an
 // unrelated history) is followed, said in an Event, and synced; nothing is re-created.
 func TestFaultHistoryRewritten(t *testing.T) {
@@ -228,10 +240,7 @@ subjects: [{kind: ServiceAccount, name: gitops, namespace: %[1]s}]
 		}
 		return nil
 	})
-	out, err := e.kubectl("get", "desiredstates", "-n", ns)
-	if err != nil || !strings.Contains(out, "no kind Widget") {
-		t.Errorf("kubectl get desiredstates does not name the missing kind (%v):\n%s", err, out)
-	}
+	statusShows(t, ns, "widgets", missing)
 	waitStatus(t, other, "bystander", "Synced", "", 10*time.Second)
 
 	installCRD()
@@ -303,6 +312,7 @@ webhooks:
 		}
 		return nil
 	})
+	statusShows(t, ns, "guarded", hook.message)
 	for _, name := range []string{"allowed-a", "allowed-b"} {
 		if !configMapExists(t, ns, name) {
 			t.Errorf("ConfigMap %s was not applied: one denied object must not stop the others", name)
@@ -334,19 +344,22 @@ func TestFaultRegistryDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := startRegistry(t)
-	pushChart(t, reg.host, "1.4.2")
+	for _, v := range []string{"1.4.2", "1.4.3"} {
+		pushChart(t, reg.host, v)
+	}
 	values := func(replicas int) string { return fmt.Sprintf("replicaCount: %d\nimage: {tag: \"1.1.2\"}\n", replicas) }
-	files := map[string]string{
-		"clusters/test/charted-oci.yaml": fmt.Sprintf(`apiVersion: gitops.kube-gitops.dev/v1alpha1
+	const app = `apiVersion: gitops.kube-gitops.dev/v1alpha1
 kind: DesiredState
 metadata: {name: charted-oci, namespace: %s}
 spec:
   helm:
-    chart: {repoURL: "oci://%s/charts", name: winterlight, version: 1.4.2}
+    chart: {repoURL: "oci://%s/charts", name: winterlight, version: %s}
     valuesFiles: [apps/charted-oci/values.yaml]
   sync: {automated: true, prune: true, selfHeal: true}
-`, ns, reg.host),
-		"apps/charted-oci/values.yaml": values(1),
+`
+	files := map[string]string{
+		"clusters/test/charted-oci.yaml": fmt.Sprintf(app, ns, reg.host, "1.4.2"),
+		"apps/charted-oci/values.yaml":   values(1),
 	}
 	rev, err := e.commit(files, "an app with a chart from an OCI registry")
 	if err != nil {
@@ -356,8 +369,12 @@ spec:
 	waitSyncedAt(t, ns, "charted-oci", rev, 60*time.Second)
 	before := deployment(t, ns, "charted-oci")
 
+	// The chart version moves to one the server never pulled: it must reach the registry.
 	reg.stop()
-	changed, err := e.commit(map[string]string{"apps/charted-oci/values.yaml": values(2)}, "two replicas, while the registry is down")
+	changed, err := e.commit(map[string]string{
+		"clusters/test/charted-oci.yaml": fmt.Sprintf(app, ns, reg.host, "1.4.3"),
+		"apps/charted-oci/values.yaml":   values(2),
+	}, "chart 1.4.3 and two replicas, while the registry is down")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,6 +385,7 @@ spec:
 		}
 		return stalledWith(u, want)
 	})
+	statusShows(t, ns, "charted-oci", want)
 	after := deployment(t, ns, "charted-oci")
 	if after.UID != before.UID || *after.Spec.Replicas != 1 {
 		t.Errorf("Deployment uid %s, %d replicas; want %s, 1: nothing may change while the chart cannot be read", after.UID, *after.Spec.Replicas, before.UID)
@@ -411,6 +429,7 @@ func TestFaultStaleClears(t *testing.T) {
 		}
 		return nil
 	})
+	statusShows(t, ns, "stale", "cannot read Git")
 	if err := e.startGit(); err != nil {
 		t.Fatal(err)
 	}
