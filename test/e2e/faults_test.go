@@ -99,11 +99,15 @@ func TestFaultAPIServerRestart(t *testing.T) {
 	if err := e.createSyncAccount(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	first, err := e.commit(syncApp("survivor", ns, ""), "add survivor")
+	files := syncApp("survivor", ns, "")
+	for f, content := range versionApp("promoted-later", ns, "1.0.0", "{name: version, file: apps/promoted-later/version.yaml, path: data.value}") {
+		files[f] = content
+	}
+	first, err := e.commit(files, "add survivor, and an app to promote after the restart")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.removeFiles("clusters/test/survivor.yaml", "apps/survivor/config.yaml")
+	defer e.removeFiles(fileNames(files)...)
 	waitSyncedAt(t, ns, "survivor", first, 60*time.Second)
 	uids := configMapUIDs(t, ns)
 
@@ -153,6 +157,11 @@ func TestFaultAPIServerRestart(t *testing.T) {
 	}); err != nil {
 		t.Error(err)
 	}
+	// Promotions are carried out again too.
+	if err := newPromotion(ctx, ns, "after-restart", "promoted-later", "", "version=1.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	promotionEnds(t, ns, "after-restart", "Succeeded", "version 1.0.0 → 1.0.1")
 	select {
 	case <-e.server.done:
 		t.Fatalf("gitops-apiserver exited:\n%s", tailFile(e.server.logPath, 30))
