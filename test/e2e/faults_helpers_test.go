@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,6 +187,7 @@ type denyingWebhook struct {
 	url      string
 	caBundle []byte
 	message  string
+	denials  atomic.Int64 // requests denied so far
 }
 
 func startDenyingWebhook(t *testing.T, deny string) *denyingWebhook {
@@ -227,6 +229,7 @@ func startDenyingWebhook(t *testing.T, deny string) *denyingWebhook {
 		resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
 		if review.Request.Kind.Kind == "ConfigMap" && review.Request.Name == deny {
 			resp.Allowed = false
+			w.denials.Add(1)
 			resp.Result = &metav1.Status{Code: http.StatusForbidden, Message: w.message}
 		}
 		review.Response, review.Request = resp, nil

@@ -331,6 +331,16 @@ webhooks:
 		t.Fatal("the denied ConfigMap exists: the webhook was not called")
 	}
 	uids := configMapUIDs(t, ns)
+	// Without a commit, the sync is tried again (with backoff): the webhook hears of it.
+	seen := hook.denials.Load()
+	if err := eventually(30*time.Second, func() error {
+		if n := hook.denials.Load() - seen; n < 3 {
+			return fmt.Errorf("%d more requests for the denied ConfigMap, want 3: a failed sync must be retried", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	if out, err := e.kubectl("delete", "validatingwebhookconfiguration", config); err != nil {
 		t.Fatalf("%v: %s", err, out)
