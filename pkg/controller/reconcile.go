@@ -194,7 +194,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 				st.AutomationPaused = &v1alpha1.AutomationPause{Revision: revision, By: op.RequestedBy, Since: now}
 			}
 			finishOperation(st, op, revision, resultOf(ok), message, c.HistoryLimit)
-		} else if res.Changed+res.Pruned+res.Failed > 0 {
+		} else if res.Changed+res.Pruned+res.Failed > 0 && !retryOfLast(st.History, revision, ok, trigger) {
 			addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: now, Result: resultOf(ok), Trigger: trigger, Message: message}, c.HistoryLimit)
 		}
 		setHealth(st)

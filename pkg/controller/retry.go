@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/time/rate"
 	"k8s.io/client-go/util/workqueue"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 // errRetry marks a sync whose failure is already in the application's status: it is tried again
@@ -33,4 +35,15 @@ func newRateLimiter() workqueue.TypedRateLimiter[string] {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](5*time.Millisecond, maxRetryDelay),
 		&workqueue.TypedBucketRateLimiter[string]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
 	)
+}
+
+// retryOfLast reports whether a failed sync of revision only retries the last one in history
+// (the same revision, trigger and failure): retries of a failing application do not push the
+// syncs worth rolling back to out of its history.
+func retryOfLast(history []v1alpha1.SyncRecord, revision string, ok bool, trigger string) bool {
+	if ok || len(history) == 0 {
+		return false
+	}
+	last := history[0]
+	return last.Revision == revision && last.Result == resultOf(false) && last.Trigger == trigger
 }

@@ -342,6 +342,17 @@ webhooks:
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// The retries are not history: one entry for the failure, whatever the number of retries.
+	history, _, _ := unstructured.NestedSlice(desiredState(t, ns, "guarded").Object, "status", "history")
+	failures := 0
+	for _, h := range history {
+		if m, _ := h.(map[string]any); m["revision"] == rev && m["result"] == "Failed" {
+			failures++
+		}
+	}
+	if failures != 1 {
+		t.Errorf("%d Failed history entries for %.7s after the retries, want 1: %v", failures, rev, history)
+	}
 
 	if out, err := e.kubectl("delete", "validatingwebhookconfiguration", config); err != nil {
 		t.Fatalf("%v: %s", err, out)
