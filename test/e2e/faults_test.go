@@ -159,10 +159,11 @@ func TestFaultAPIServerRestart(t *testing.T) {
 		t.Error(err)
 	}
 	// Promotions are carried out again too.
-	if err := newPromotion(ctx, ns, "after-restart", "promoted-later", "", "version=1.0.1"); err != nil {
+	promotion := "after-restart-" + randomString()[:6] // Promotions stay: a name for each run
+	if err := newPromotion(ctx, ns, promotion, "promoted-later", "", "version=1.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	promotionEnds(t, ns, "after-restart", "Succeeded", "version 1.0.0 → 1.0.1")
+	promotionEnds(t, ns, promotion, "Succeeded", "version 1.0.0 → 1.0.1")
 	select {
 	case <-e.server.done:
 		t.Fatalf("gitops-apiserver exited:\n%s", tailFile(e.server.logPath, 30))
@@ -505,13 +506,14 @@ func TestFaultPromotionRetried(t *testing.T) {
 			_ = e.startGit()
 		}
 	}()
-	if err := newPromotion(ctx, ns, "through-outage", "promoted", "", "version=1.0.1"); err != nil {
+	promotion := "through-outage-" + randomString()[:6] // Promotions stay: a name for each run
+	if err := newPromotion(ctx, ns, promotion, "promoted", "", "version=1.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	// Retried, and says so: at least two attempts while Git is down, never Failed.
 	attempts := map[string]bool{}
 	if err := eventually(60*time.Second, func() error {
-		u, err := e.dyn.Resource(promotions).Namespace(ns).Get(ctx, "through-outage", metav1.GetOptions{})
+		u, err := e.dyn.Resource(promotions).Namespace(ns).Get(ctx, promotion, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
@@ -534,7 +536,7 @@ func TestFaultPromotionRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	started = true
-	promotionEnds(t, ns, "through-outage", "Succeeded", "version 1.0.0 → 1.0.1")
+	promotionEnds(t, ns, promotion, "Succeeded", "version 1.0.0 → 1.0.1")
 	if got, err := e.git.ReadFile(e.repo, "main", "apps/promoted/version.yaml"); err != nil || !strings.Contains(got, "1.0.1") {
 		t.Errorf("version.yaml after the promotion (%v):\n%s", err, got)
 	}
