@@ -114,6 +114,10 @@ func (r *run) getLive(ctx context.Context, it *item) (*unstructured.Unstructured
 		return r.e.live(ctx, it.mapping, it.ref.Namespace, it.ref.Name)
 	}
 	u, err := r.resource(it.mapping, it.ref.Namespace).Get(ctx, it.ref.Name, metav1.GetOptions{})
+	if notServed(err) {
+		r.e.resetMapper(ctx, false) // the kind is gone: the next sync looks it up again
+		return nil, err
+	}
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

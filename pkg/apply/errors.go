@@ -1,6 +1,7 @@
 package apply
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -34,6 +35,18 @@ func describeMappingError(gvk schema.GroupVersionKind, err error) error {
 		group = "the core group"
 	}
 	return explain(err, "no kind %s in %s (version %s): install its CRD first, or use an API version the cluster serves", gvk.Kind, group, gvk.Version)
+}
+
+// notServed reports whether err is the apiserver's 404 for a resource it does not serve (e.g. a
+// custom resource whose CRD was deleted), as opposed to a 404 for an object or its namespace,
+// which names what is missing.
+func notServed(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d == nil || d.Name == "" && d.Kind == ""
 }
 
 // rbacDenied matches the authorizer's message, e.g. `User "system:serviceaccount:apps:gitops"
@@ -83,6 +96,13 @@ func describeAPIError(err error, verb string, ref ObjectRef, ns, sa string, clus
 		return explain(err, "invalid: %s: fix the manifest in Git", text)
 	case apierrors.IsConflict(err):
 		return explain(err, "conflict: %s: the object changed during the sync; the next sync retries", text)
+	case notServed(err):
+		group := "group " + ref.Group
+		if ref.Group == "" {
+			group = "the core group"
+		}
+		return explain(err, "no kind %s in %s (version %s) is served any more: its CustomResourceDefinition may have been removed; install it again (the sync is retried with backoff)",
+			ref.Kind, group, ref.Version)
 	case apierrors.IsNotFound(err) && ref.Namespace != "" && verb != "get" && verb != "delete":
 		return explain(err, "namespace %q does not exist (%s): create it, or add the Namespace to the manifests", ref.Namespace, text)
 	case apierrors.IsUnauthorized(err):

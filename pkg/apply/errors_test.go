@@ -7,6 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -86,6 +87,12 @@ func TestDescribeAPIError(t *testing.T) {
 			err:  &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "example.dev", Kind: "Widget"}, SearchedVersions: []string{"v1"}},
 			ref:  ObjectRef{Group: "example.dev", Version: "v1", Kind: "Widget", Namespace: "apps", Name: "w"},
 			want: []string{"no kind Widget in group example.dev (version v1): install its CRD first"},
+		},
+		{
+			name: "kind no longer served (its CRD was deleted)",
+			err:  &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 404, Reason: metav1.StatusReasonNotFound, Message: "the server could not find the requested resource", Details: &metav1.StatusDetails{}}},
+			ref:  ObjectRef{Group: "example.dev", Version: "v1", Kind: "Widget", Namespace: "apps", Name: "w"},
+			want: []string{"no kind Widget in group example.dev (version v1) is served any more", "install it again"},
 		},
 		{
 			name: "busy",

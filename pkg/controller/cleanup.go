@@ -42,7 +42,7 @@ func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) err
 		}
 		if len(left) > 0 {
 			// Deleted, but finalizers still run (or a delete failed): look again shortly.
-			c.queue.AddAfter(k, cleanupRecheck)
+			c.q().AddAfter(k, cleanupRecheck)
 			return nil
 		}
 		c.Events.Event(ref(ds), corev1.EventTypeNormal, "Pruned",

@@ -5,6 +5,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"sync"
 	"time"
@@ -74,6 +75,7 @@ type Options struct {
 // Controller syncs applications. Only the replica holding the Lease runs it.
 type Controller struct {
 	Options
+	qmu   sync.RWMutex // guards queue, which each term of leadership replaces
 	queue workqueue.TypedRateLimitingInterface[string]
 
 	mu      sync.Mutex
@@ -104,7 +106,7 @@ func New(opts Options) *Controller {
 	}
 	c := &Controller{
 		Options: opts,
-		queue:   workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "desiredstates"}),
+		queue:   newQueue(),
 		applied: map[string]appliedState{},
 		written: map[string]string{},
 	}
@@ -113,9 +115,20 @@ func New(opts Options) *Controller {
 }
 
 // Run syncs until ctx ends.
+//
+// Run may be called again after ctx ended, when this replica leads again: each term starts with a
+// new queue and forgets what the last term applied, since another replica may have synced since.
 func (c *Controller) Run(ctx context.Context) {
 	defer utilruntime.HandleCrash()
-	defer c.queue.ShutDown()
+	queue := newQueue()
+	c.qmu.Lock()
+	c.queue.ShutDown()
+	c.queue = queue
+	c.qmu.Unlock()
+	c.mu.Lock()
+	c.applied = map[string]appliedState{}
+	c.mu.Unlock()
+	defer queue.ShutDown()
 	reg, err := c.Reader.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { c.enqueue(obj) },
 		UpdateFunc: func(oldObj, obj any) {
@@ -137,12 +150,12 @@ func (c *Controller) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for c.next(ctx) {
+			for c.next(ctx, queue) {
 			}
 		}()
 	}
 	<-ctx.Done()
-	c.queue.ShutDown()
+	queue.ShutDown()
 	wg.Wait()
 }
 
@@ -151,7 +164,7 @@ func (c *Controller) Run(ctx context.Context) {
 func (c *Controller) EnqueueNamespace(namespace string) {
 	items, _ := c.Reader.List(namespace, nil)
 	for _, ds := range items {
-		c.queue.Add(key(ds.Namespace, ds.Name))
+		c.q().Add(key(ds.Namespace, ds.Name))
 	}
 }
 
@@ -160,7 +173,7 @@ func (c *Controller) EnqueueNamespace(namespace string) {
 func (c *Controller) EnqueueAll() {
 	items, _ := c.Reader.List("", nil)
 	for _, ds := range items {
-		c.queue.Add(key(ds.Namespace, ds.Name))
+		c.q().Add(key(ds.Namespace, ds.Name))
 	}
 }
 
@@ -187,7 +200,7 @@ func (c *Controller) enqueue(obj any) {
 		obj = d.Obj
 	}
 	if ds, ok := obj.(*v1alpha1.DesiredState); ok {
-		c.queue.Add(key(ds.Namespace, ds.Name))
+		c.q().Add(key(ds.Namespace, ds.Name))
 	}
 }
 
@@ -221,22 +234,37 @@ func (c *Controller) liveChanged(owner types.NamespacedName, drift bool) {
 		}
 		c.mu.Unlock()
 	}
-	c.queue.Add(k)
+	c.q().Add(k)
 }
 
-func (c *Controller) next(ctx context.Context) bool {
-	k, quit := c.queue.Get()
+func (c *Controller) next(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string]) bool {
+	k, quit := queue.Get()
 	if quit {
 		return false
 	}
-	defer c.queue.Done(k)
+	defer queue.Done(k)
 	if err := c.reconcile(ctx, k); err != nil {
-		klog.ErrorS(err, "Sync failed; retrying", "desiredState", k)
-		c.queue.AddRateLimited(k)
+		if errors.Is(err, errRetry) {
+			klog.V(2).InfoS("Sync failed; retrying with backoff", "desiredState", k, "reason", err)
+		} else {
+			klog.ErrorS(err, "Sync failed; retrying", "desiredState", k)
+		}
+		queue.AddRateLimited(k)
 		return true
 	}
-	c.queue.Forget(k)
+	queue.Forget(k)
 	return true
 }
 
 func key(namespace, name string) string { return namespace + "/" + name }
+
+// q is the queue of the current term.
+func (c *Controller) q() workqueue.TypedRateLimitingInterface[string] {
+	c.qmu.RLock()
+	defer c.qmu.RUnlock()
+	return c.queue
+}
+
+func newQueue() workqueue.TypedRateLimitingInterface[string] {
+	return workqueue.NewTypedRateLimitingQueueWithConfig(newRateLimiter(), workqueue.TypedRateLimitingQueueConfig[string]{Name: "desiredstates"})
+}

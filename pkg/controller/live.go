@@ -48,7 +48,12 @@ type watchKey struct {
 type watched struct {
 	informer cache.SharedIndexInformer
 	stop     context.CancelFunc // nil until started
+	term     context.Context    // what it was started under
 }
+
+// ended reports whether w was started in a term of leadership that is over: an informer runs
+// only once, so a new term watches afresh.
+func (w *watched) ended() bool { return w.term != nil && w.term.Err() != nil }
 
 // NewLive returns a Live; the Controller starts it. config is the server's own identity.
 func NewLive(config *rest.Config, mapper meta.RESTMapper) (*Live, error) {
@@ -59,12 +64,17 @@ func NewLive(config *rest.Config, mapper meta.RESTMapper) (*Live, error) {
 	return &Live{config: rest.CopyConfig(config), server: server, mapper: mapper, informers: map[watchKey]*watched{}}, nil
 }
 
-// Run starts the informers created so far and those created later, until ctx ends.
+// Run starts the informers created so far and those created later, until ctx ends. It may be
+// called again when this replica leads again: what the last term watched is then watched afresh.
 func (l *Live) Run(ctx context.Context) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ctx = ctx
-	for _, w := range l.informers {
+	for k, w := range l.informers {
+		if w.ended() {
+			delete(l.informers, k) // Track watches it again as its applications are synced
+			continue
+		}
 		l.start(w)
 	}
 }
@@ -76,7 +86,7 @@ func (l *Live) start(w *watched) {
 		return
 	}
 	ctx, cancel := context.WithCancel(l.ctx)
-	w.stop = cancel
+	w.stop, w.term = cancel, l.ctx
 	go w.informer.RunWithContext(ctx)
 }
 

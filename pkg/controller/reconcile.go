@@ -50,23 +50,23 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	if err != nil {
 		metrics.SyncFailures.WithLabelValues("FetchFailed").Inc()
 		c.warn(ds, "FetchFailed", err.Error())
-		return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		return retryLater(c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 			setCondition(st, v1alpha1.ConditionStale, true, "FetchFailed", err.Error()+"; the last synced state stays in effect")
 			finishOperation(st, op, revision, "Failed", err.Error(), c.HistoryLimit)
-		})
+		}), "fetch failed")
 	}
 	objects, err := c.Render(ctx, ds, files)
 	if err != nil {
 		metrics.SyncFailures.WithLabelValues("RenderFailed").Inc()
 		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", short(revision), err)
 		c.warn(ds, "RenderFailed", msg)
-		return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		return retryLater(c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 			setCondition(st, v1alpha1.ConditionStale, false, "", "")
 			setCondition(st, v1alpha1.ConditionStalled, true, "RenderFailed", msg)
 			st.Sync.Message = msg
 			finishOperation(st, op, revision, "Failed", msg, c.HistoryLimit)
 			setReady(st)
-		})
+		}), "render failed")
 	}
 
 	req := applyRequest(ds, objects, c.AllowOtherNamespaces)
@@ -176,7 +176,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 		c.Events.Event(ref(ds), corev1.EventTypeNormal, "DriftUndone", "undid changes made in the cluster to "+strings.Join(res.Undone, "; ")+
 			"; to keep such a change, commit it to Git or name it in spec.sync.ignore")
 	}
-	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+	err = c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
 		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
 		if req.DryRun {
@@ -189,6 +189,12 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 		setHealth(st)
 		setReady(st)
 	})
+	if res.Failed > 0 && !req.DryRun {
+		// A missing CRD, a webhook's denial, a busy apiserver: the world may change without a
+		// commit, so the sync is tried again with backoff.
+		return retryLater(err, fmt.Sprintf("%d object(s) failed", res.Failed))
+	}
+	return err
 }
 
 // compare works out the sync status of an application that is not synced automatically.

@@ -47,7 +47,8 @@ func recordSync(st *v1alpha1.DesiredStateStatus, a appliedSync, now metav1.Time,
 			st.AutomationPaused = &v1alpha1.AutomationPause{Revision: a.revision, By: a.op.RequestedBy, Since: now}
 		}
 		finishOperation(st, a.op, a.revision, resultOf(a.ok), a.message, limit)
-	} else if a.changes+a.failed > 0 || unrecorded {
+	} else if (a.changes+a.failed > 0 || unrecorded) && !retryOfLast(st.History, a.revision, a.ok, a.trigger) {
+		// Retries of a failing sync (with backoff) keep the one entry of its first failure.
 		addHistory(st, v1alpha1.SyncRecord{Revision: a.revision, Time: now, Result: resultOf(a.ok), Trigger: a.trigger, Message: a.message}, limit)
 	}
 }

@@ -3,8 +3,10 @@ package egress
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"oras.land/oras-go/v2/registry/remote/errcode"
@@ -80,4 +82,28 @@ func Code(err error) int {
 		return oe.StatusCode
 	}
 	return 0
+}
+
+// Unreachable reports whether err says that a remote could not be reached at all: the connection
+// was refused, reset or timed out, or its name did not resolve. Unlike an answer the remote gave
+// (a 404, a 401), such a fault may pass by itself, so what failed is worth trying again later.
+func Unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &opErr), errors.As(err, &dnsErr):
+		return true
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return true
+	}
+	for _, errno := range []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EHOSTUNREACH, syscall.ENETUNREACH} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	return false
 }

@@ -3,10 +3,13 @@ package egress
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -93,5 +96,36 @@ func TestSanitizeLeavesTheURLToTheCaller(t *testing.T) {
 	if clean == nil || strings.Contains(clean.Error(), canary) || strings.Contains(clean.Error(), "index.yaml") ||
 		!strings.HasPrefix(clean.Error(), "refusing plain HTTP to 127.0.0.1:1") {
 		t.Errorf("Sanitize = %v", clean)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	refused := func() error {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close()
+		_, err := http.Get(srv.URL)
+		return err
+	}()
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", refused, true},
+		{"refused, sanitized and wrapped", fmt.Errorf("resolve oci://host/chart:1: %w", Sanitize(refused)), true},
+		{"name does not resolve", &net.DNSError{Err: "no such host", Name: "registry.invalid", IsNotFound: true}, true},
+		{"timeout", context.DeadlineExceeded, true},
+		{"reset", fmt.Errorf("read: %w", syscall.ECONNRESET), true},
+		{"an answer: 404", &StatusError{Code: http.StatusNotFound}, false},
+		{"an answer: 401", &StatusError{Code: http.StatusUnauthorized}, false},
+		{"any other error", errors.New("chart.yaml: invalid"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Unreachable(tt.err); got != tt.want {
+				t.Errorf("Unreachable(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

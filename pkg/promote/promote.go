@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
@@ -59,28 +60,40 @@ type Tenancy interface {
 // Promoter carries out Pending Promotions. Only the Lease holder runs it.
 type Promoter struct {
 	Options
-	queue workqueue.TypedRateLimitingInterface[string]
-	done  map[types.UID]bool // finished here; the cache may still show them Running for a moment
+	done map[types.UID]bool // finished here; the cache may still show them Running for a moment
 }
 
 // New returns a Promoter; call Run.
 func New(opts Options) *Promoter {
-	return &Promoter{Options: opts, done: map[types.UID]bool{}, queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.DefaultTypedControllerRateLimiter[string](), workqueue.TypedRateLimitingQueueConfig[string]{Name: "promotions"})}
+	return &Promoter{Options: opts, done: map[types.UID]bool{}}
 }
 
+// maxRetryDelay caps the backoff of a Promotion that meets a passing fault (Git unreachable):
+// once the fault is gone, it is written within this long.
+const maxRetryDelay = time.Minute
+
 // Run handles Promotions until ctx ends. Promotions are done one at a time per server: each is
-// a commit to the same repository.
+// a commit to the same repository. Run may be called again when this replica leads again.
 func (p *Promoter) Run(ctx context.Context) {
-	defer p.queue.ShutDown()
+	queue := workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](500*time.Millisecond, maxRetryDelay),
+		&workqueue.TypedBucketRateLimiter[string]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	), workqueue.TypedRateLimitingQueueConfig[string]{Name: "promotions"})
+	defer queue.ShutDown()
 	enqueue := func(obj any) {
 		if pr, ok := obj.(*v1alpha1.Promotion); ok && pending(pr) {
-			p.queue.Add(pr.Namespace + "/" + pr.Name)
+			queue.Add(pr.Namespace + "/" + pr.Name)
 		}
 	}
 	reg, err := p.Promotions.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
+		AddFunc: enqueue,
+		// Not on the Promoter's own status writes: a Promotion being retried waits for its
+		// backoff instead of being tried again at once.
+		UpdateFunc: func(oldObj, obj any) {
+			if old, ok := oldObj.(*v1alpha1.Promotion); !ok || old.Status.Phase == "" {
+				enqueue(obj)
+			}
+		},
 	})
 	if err != nil {
 		klog.ErrorS(err, "Cannot watch Promotions")
@@ -89,21 +102,21 @@ func (p *Promoter) Run(ctx context.Context) {
 	defer func() { _ = p.Promotions.Informer().RemoveEventHandler(reg) }()
 	go func() {
 		<-ctx.Done()
-		p.queue.ShutDown()
+		queue.ShutDown()
 	}()
 	for {
-		k, quit := p.queue.Get()
+		k, quit := queue.Get()
 		if quit {
 			return
 		}
 		namespace, name, _ := strings.Cut(k, "/")
-		if err := p.handle(ctx, namespace, name); err != nil {
-			klog.ErrorS(err, "Promotion failed; retrying", "promotion", k)
-			p.queue.AddRateLimited(k)
+		if err := p.handle(ctx, namespace, name, queue.NumRequeues(k)+1); err != nil {
+			klog.ErrorS(err, "Promotion not done; retrying with backoff", "promotion", k)
+			queue.AddRateLimited(k)
 		} else {
-			p.queue.Forget(k)
+			queue.Forget(k)
 		}
-		p.queue.Done(k)
+		queue.Done(k)
 	}
 }
 
@@ -111,9 +124,10 @@ func pending(pr *v1alpha1.Promotion) bool {
 	return pr.Status.Phase == "" || pr.Status.Phase == v1alpha1.PromotionPending || pr.Status.Phase == v1alpha1.PromotionRunning
 }
 
-// handle carries out one Promotion. A problem with the request ends it as Failed with a message
-// that says what to fix; only errors worth retrying (Git unreachable, a status write) return.
-func (p *Promoter) handle(ctx context.Context, namespace, name string) error {
+// handle carries out one Promotion, in its attempt-th attempt. A problem with the request ends
+// it as Failed with a message that says what to fix; only errors worth retrying (Git unreachable,
+// a status write) return, and the Promotion stays Running, its message saying so.
+func (p *Promoter) handle(ctx context.Context, namespace, name string, attempt int) error {
 	pr, ok := p.Promotions.Get(namespace, name)
 	if !ok || !pending(pr) || p.done[pr.UID] {
 		return nil
@@ -131,7 +145,7 @@ func (p *Promoter) handle(ctx context.Context, namespace, name string) error {
 	}
 	change, from, err := p.plan(ctx, pr)
 	if err != nil {
-		return p.finish(ctx, pr, nil, err)
+		return p.fail(ctx, pr, err, attempt)
 	}
 	if pr.Spec.ViaBranch {
 		change.Branch = fmt.Sprintf("kube-gitops/promote-%s-%s-to-%s-%s", pr.Spec.DesiredState, from, p.Environment, pr.Name)
@@ -140,7 +154,7 @@ func (p *Promoter) handle(ctx context.Context, namespace, name string) error {
 	}
 	res, err := p.Writer.Apply(ctx, change)
 	if err != nil {
-		return p.finish(ctx, pr, nil, fmt.Errorf("write the promotion to Git: %w", err))
+		return p.fail(ctx, pr, fmt.Errorf("write the promotion to Git: %w", err), attempt)
 	}
 	if !res.NoOp && change.Branch == "" && p.OnCommit != nil {
 		p.OnCommit()
@@ -273,6 +287,22 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// fail ends a Promotion as Failed, unless failure may pass by itself (writeback.Transient: Git
+// unreachable or overloaded): then it stays Running, says that it is retried, and the returned
+// error has it tried again with backoff.
+func (p *Promoter) fail(ctx context.Context, pr *v1alpha1.Promotion, failure error, attempt int) error {
+	if !writeback.Transient(failure) {
+		return p.finish(ctx, pr, nil, failure)
+	}
+	msg := fmt.Sprintf("%v: retrying with backoff (attempt %d)", failure, attempt)
+	if err := p.Records.UpdateStatus(ctx, pr.Namespace, pr.Name, func(st *v1alpha1.PromotionStatus) {
+		st.Phase, st.Message = v1alpha1.PromotionRunning, msg
+	}); err != nil {
+		return err
+	}
+	return failure
 }
 
 func (p *Promoter) finish(ctx context.Context, pr *v1alpha1.Promotion, res *writeback.Result, failure error) error {

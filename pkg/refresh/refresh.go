@@ -4,6 +4,7 @@ package refresh
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -90,6 +91,7 @@ func (l *Loop) Once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	previous := state.Revision
 	problems := append(append([]desired.FileError{}, res.Errors...), out.Errors...)
 	l.report(problems, out.Errors)
 	messages := make([]string, 0, len(problems))
@@ -108,6 +110,7 @@ func (l *Loop) Once(ctx context.Context) error {
 			l.OnRevision()
 		}
 	}
+	l.sayIfRewritten(ctx, previous, snap)
 	klog.V(2).InfoS("Refreshed from Git", "environment", l.Environment, "revision", snap.ShortRevision(),
 		"desiredStates", len(res.States), "created", out.Created, "updated", out.Updated, "deleted", out.Deleted,
 		"kept", out.Kept, "held", out.Held, "problems", len(problems), "duration", time.Since(start).Round(time.Millisecond))
@@ -135,11 +138,41 @@ func (l *Loop) report(problems, namespaceMissing []desired.FileError) {
 			ref.UID = s.UID
 		}
 		if p.Namespace == "" || p.Name == "" || missing[msg] {
-			ref = &corev1.ObjectReference{APIVersion: store.SourcesResource.GroupVersion().String(), Kind: "SourceRecord", Namespace: l.Namespace, Name: l.Environment}
+			ref = l.sourceRecordRef()
 		}
 		l.Events.Event(ref, corev1.EventTypeWarning, "InvalidDesiredState", msg)
 	}
 	l.reported = seen
+}
+
+// sayIfRewritten tells, as an Event on the SourceRecord, that the tracked ref no longer holds the
+// revision published before (a force push): the server follows the new tip, and a reader of the
+// history sees why the old commits are gone. It runs after the new revision was published, so
+// that reading the history never delays a sync.
+func (l *Loop) sayIfRewritten(ctx context.Context, previous string, snap *source.Snapshot) {
+	rewritten, err := l.Fetcher.Rewritten(ctx, previous, snap)
+	if err != nil {
+		klog.InfoS("Cannot tell whether the history was rewritten", "environment", l.Environment, "from", short(previous), "to", snap.ShortRevision(), "err", err)
+		return
+	}
+	if !rewritten {
+		return
+	}
+	msg := fmt.Sprintf("history of %s was rewritten from %s to %s (a force push): %s is no longer in it; following %s",
+		snap.Ref, short(previous), snap.ShortRevision(), short(previous), snap.ShortRevision())
+	klog.InfoS("History rewritten", "environment", l.Environment, "message", msg)
+	l.Events.Event(l.sourceRecordRef(), corev1.EventTypeWarning, "HistoryRewritten", msg)
+}
+
+func (l *Loop) sourceRecordRef() *corev1.ObjectReference {
+	return &corev1.ObjectReference{APIVersion: store.SourcesResource.GroupVersion().String(), Kind: "SourceRecord", Namespace: l.Namespace, Name: l.Environment}
+}
+
+func short(revision string) string {
+	if len(revision) > 7 {
+		return revision[:7]
+	}
+	return revision
 }
 
 func okOrError(err error) string {

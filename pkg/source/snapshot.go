@@ -24,6 +24,8 @@ type Snapshot struct {
 	URL, Ref string
 	// Time is the commit time.
 	Time time.Time
+	// Parents are the full hashes of the commit's parents.
+	Parents []string
 
 	files *treeFS // the tree, indexed once and shared: go-git trees are not safe for concurrent use
 }
@@ -39,6 +41,9 @@ func newSnapshot(s storer.EncodedObjectStorer, hash plumbing.Hash, url, ref stri
 	}
 	snap := &Snapshot{Revision: hash.String(), URL: url, Ref: ref, Time: commit.Committer.When,
 		files: &treeFS{root: tree, objects: s, mtime: commit.Committer.When}}
+	for _, p := range commit.ParentHashes {
+		snap.Parents = append(snap.Parents, p.String())
+	}
 	if err := snap.files.checkSize(); err != nil {
 		return nil, fmt.Errorf("commit %s of %s: %w", snap.ShortRevision(), url, err)
 	}

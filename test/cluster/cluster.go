@@ -59,6 +59,15 @@ type Cluster struct {
 	mu      sync.Mutex
 	procs   []*process
 	stopped bool
+
+	// apiserver is how kube-apiserver was started, so that RestartAPIServer starts it the same way.
+	apiserver command
+}
+
+// command is a component's name, binary and arguments.
+type command struct {
+	name, bin string
+	args      []string
 }
 
 // Start starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok from
@@ -175,7 +184,7 @@ func (c *Cluster) start(ctx context.Context, kubeLocal, kwok string) error {
 	}
 	c.logf("etcd ready at %s (%s)", etcdURL, since(begin))
 
-	if err := c.run("kube-apiserver", kubeLocal, "kube-apiserver",
+	c.apiserver = command{name: "kube-apiserver", bin: kubeLocal, args: []string{"kube-apiserver",
 		"--etcd-servers", etcdURL,
 		"--bind-address", "127.0.0.1",
 		"--secure-port", strconv.Itoa(apiPort),
@@ -199,7 +208,8 @@ func (c *Cluster) start(ctx context.Context, kubeLocal, kwok string) error {
 		// does in clusters without kube-proxy: so local servers are reached through a
 		// selector-less Service and its EndpointSlice, and a dead replica's endpoint is skipped.
 		"--enable-aggregator-routing=true",
-	); err != nil {
+	}}
+	if err := c.run(c.apiserver.name, c.apiserver.bin, c.apiserver.args...); err != nil {
 		return err
 	}
 	if err := c.waitFor(ctx, "kube-apiserver /readyz", c.apiserverReady); err != nil {
@@ -362,7 +372,7 @@ func resetDir(dir string) error {
 	}
 	for _, name := range []string{
 		"etcd", "pki", "apiserver-certs", "kubeconfig", "token.csv", "kwok-stages.yaml",
-		"etcd.log", "kube-apiserver.log", "kube-controller-manager.log", "kube-scheduler.log", "kwok.log",
+		"etcd.log", "kube-apiserver.log", "kube-apiserver-restarted.log", "kube-controller-manager.log", "kube-scheduler.log", "kwok.log",
 	} {
 		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("clean state dir: %w", err)

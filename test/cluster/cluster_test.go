@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 )
 
@@ -83,6 +84,31 @@ func TestDeploymentBecomesAvailable(t *testing.T) {
 		return done, "status " + d.Status.String()
 	})
 	t.Logf("Deployment 2/2 Available %s after creation", time.Since(created).Round(time.Millisecond))
+
+	// kube-apiserver restarts on the same port with the same data: the kubeconfig written at
+	// Start, and clients made from it, work again.
+	if err := c.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err == nil {
+		t.Error("kube-apiserver still answers after StopAPIServer")
+	}
+	if err := c.StartAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := kubernetes.NewForConfig(fromFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, cs := range map[string]kubernetes.Interface{"the client made before": client, "a client of the kubeconfig file": again} {
+		if _, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); err != nil {
+			t.Errorf("after the restart, %s: %v", what, err)
+		}
+	}
 
 	pids := c.PIDs()
 	stopBegin := time.Now()

@@ -53,7 +53,11 @@ func (r *Renderer) ociArchive(ctx context.Context, c *v1alpha1.HelmChart) (*Arch
 	if !ok {
 		pulled, err := client.Pull(ref+":"+resolved.tag, registry.PullOptWithChart(true))
 		if err != nil {
-			return nil, fmt.Errorf("%s: pull: %w%s", where, egress.Sanitize(err), ctxHint(ctx))
+			hint := ctxHint(ctx)
+			if hint == "" && egress.Unreachable(err) {
+				hint = r.registryHint(host, err)
+			}
+			return nil, fmt.Errorf("%s: pull: %w%s", where, egress.Sanitize(err), hint)
 		}
 		data = pulled.Chart.Data
 		r.archives.put("oci/"+pulled.Manifest.Digest, data)
@@ -130,6 +134,8 @@ func (r *Renderer) registryClient(ctx context.Context, host string) (*registry.C
 // registryHint says what to check after a registry of host failed.
 func (r *Renderer) registryHint(host string, err error) string {
 	switch {
+	case egress.Unreachable(err):
+		return fmt.Sprintf(" (cannot reach registry %s: check that it is up and that the server may connect to it; the sync is retried with backoff)", host)
 	case egress.Code(err) == http.StatusUnauthorized || egress.Code(err) == http.StatusForbidden:
 		return " (check the registry credentials)"
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") && !r.opts.Egress.PlainHTTP(host):

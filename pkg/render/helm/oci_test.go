@@ -85,6 +85,9 @@ func TestRenderFromAnOCIRegistry(t *testing.T) {
 
 func TestOCIErrors(t *testing.T) {
 	host, _ := ociRegistry(t, "1.4.2")
+	down := httptest.NewServer(http.NotFoundHandler())
+	downHost := strings.TrimPrefix(down.URL, "http://")
+	down.Close() // nothing listens there any more
 	tests := []struct {
 		name, repoURL, chart, version, want string
 	}{
@@ -92,6 +95,8 @@ func TestOCIErrors(t *testing.T) {
 		{"no matching tag", "oci://" + host + "/charts", "winterlight", "^3", `spec.helm.chart.version "^3": no tag of oci://` + host + `/charts/winterlight matches (newest first: 1.4.2)`},
 		{"no repository", "oci://" + host + "/nothing", "winterlight", "1.4.2", "resolve oci://" + host + "/nothing/winterlight:1.4.2"},
 		{"no path", "oci://" + host, "", "1.4.2", "write oci://host/path"},
+		{"registry down", "oci://" + downHost + "/charts", "winterlight", "1.4.2", "(cannot reach registry " + downHost + ": check that it is up"},
+		{"registry down, constraint", "oci://" + downHost + "/charts", "winterlight", "^1", "(cannot reach registry " + downHost + ": check that it is up"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
