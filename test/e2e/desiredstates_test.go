@@ -19,7 +19,7 @@ func TestListGetAndWide(t *testing.T) {
 		t.Fatalf("kubectl get desiredstates -A: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "NAMESPACE NAME REVISION VERSION SYNC HEALTH AGE" {
+	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "NAMESPACE NAME REVISION VERSION SYNC HEALTH AGE MESSAGE" {
 		t.Errorf("header = %q", lines[0])
 	}
 	head, err := e.git.Head(e.repo, "main")
@@ -38,8 +38,11 @@ func TestListGetAndWide(t *testing.T) {
 	if err != nil {
 		t.Fatalf("kubectl get dst -o wide: %v\n%s", err, wide)
 	}
-	if err := containsAll(wide, "SOURCE", "LAST SYNC", "helm:charts/winterlight", "apps/guestbook"); err != nil {
+	if err := containsAll(wide, "SOURCE", "LAST SYNC", "MESSAGE", "helm:charts/winterlight", "apps/guestbook"); err != nil {
 		t.Error(err)
+	}
+	if header := strings.Fields(strings.SplitN(wide, "\n", 2)[0]); header[len(header)-1] != "MESSAGE" {
+		t.Errorf("-o wide header = %v, want MESSAGE last, as kubectl gitops status -o wide shows it", header)
 	}
 
 	raw, err := e.kubectl("get", "desiredstate", "winterlight", "-n", "apps", "-o", "json")

@@ -24,7 +24,11 @@ var columns = []metav1.TableColumnDefinition{
 	{Name: "Age", Type: "string", Description: "Time since the DesiredState appeared in Git."},
 	{Name: "Source", Type: "string", Priority: 1, Description: "Where the manifests come from."},
 	{Name: "Last Sync", Type: "string", Priority: 1, Description: "Time since the last sync."},
+	{Name: "Message", Type: "string", Description: "What the application waits on or what failed; empty when all is well."},
 }
+
+// maxMessage bounds the MESSAGE cell; `kubectl describe` and the conditions have it all.
+const maxMessage = 200
 
 // ConvertToTable renders one DesiredState or a list of them.
 func (tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.Object) (*metav1.Table, error) {
@@ -46,7 +50,8 @@ func (tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ ru
 	now := time.Now()
 	for _, s := range items {
 		table.Rows = append(table.Rows, metav1.TableRow{
-			Cells:  []any{s.Name, s.ShortRevision(), s.MainVersion(), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), s.ManifestSource(), age(ptrTime(s.Status.LastSyncTime), now)},
+			Cells: []any{s.Name, s.ShortRevision(), s.MainVersion(), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), s.ManifestSource(), age(ptrTime(s.Status.LastSyncTime), now),
+				v1alpha1.OneLine(s.Message(), maxMessage)},
 			Object: runtime.RawExtension{Object: s},
 		})
 	}

@@ -26,6 +26,10 @@ func TestTableColumns(t *testing.T) {
 	plain := v1alpha1.DesiredState{}
 	plain.Name = "guestbook"
 	plain.Spec.Source.Path = "apps/guestbook"
+	// A message from Git may hold a terminal's escape sequences and more lines: the cell shows
+	// the first line, without them.
+	plain.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
+		Message: "clusters/test/guestbook.yaml:3: bad\x1b[2J value\u202e\nsecond line"}}
 
 	table, err := tableConvertor{}.ConvertToTable(context.Background(), &v1alpha1.DesiredStateList{
 		ListMeta: metav1.ListMeta{ResourceVersion: "42"}, Items: []v1alpha1.DesiredState{helm, plain}}, nil)
@@ -36,8 +40,8 @@ func TestTableColumns(t *testing.T) {
 		t.Fatalf("rv %q, %d rows", table.ResourceVersion, len(table.Rows))
 	}
 	want := [][]any{
-		{"winterlight", "fedcba9", "1.1.2", "Synced", "Healthy", "120m", "helm:https://charts.example/winterlight@1.4.2", "90s"},
-		{"guestbook", "<none>", "<none>", "Unknown", "Unknown", "<none>", "apps/guestbook", "<none>"},
+		{"winterlight", "fedcba9", "1.1.2", "Synced", "Healthy", "120m", "helm:https://charts.example/winterlight@1.4.2", "90s", ""},
+		{"guestbook", "<none>", "<none>", "Unknown", "Unknown", "<none>", "apps/guestbook", "<none>", "clusters/test/guestbook.yaml:3: bad[2J value …"},
 	}
 	for i, row := range table.Rows {
 		for j, cell := range row.Cells {

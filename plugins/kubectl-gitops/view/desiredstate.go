@@ -63,43 +63,10 @@ func HealthStatus(ds *v1alpha1.DesiredState) string { return OrUnknown(ds.Status
 
 // Problem says what keeps the application from being Synced and Healthy at the latest revision,
 // or that automated sync is paused; "" when nothing does.
-func Problem(ds *v1alpha1.DesiredState) string {
-	st := ds.Status
-	if st.Removal != nil {
-		return "removal held: " + st.Removal.Message
-	}
-	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
-		return c.Message
-	}
-	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue && c.Message != "" {
-		return c.Message
-	}
-	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionStale); c != nil && c.Status == metav1.ConditionTrue {
-		return c.Message
-	}
-	if p := st.AutomationPaused; p != nil {
-		return fmt.Sprintf("automated sync paused at %s by a rollback; kubectl gitops sync %s -n %s resumes it", Short(p.Revision), ds.Name, ds.Namespace)
-	}
-	if st.Sync.Status != v1alpha1.SyncStatusSynced && st.Sync.Message != "" {
-		return st.Sync.Message
-	}
-	if st.Health.Status != v1alpha1.HealthHealthy {
-		return st.Health.Message
-	}
-	return ""
-}
+func Problem(ds *v1alpha1.DesiredState) string { return ds.Problem() }
 
-// Message is the table's MESSAGE: the problem, or why the application is not Ready; empty for
-// an application that is fine (nothing to read there).
-func Message(ds *v1alpha1.DesiredState) string {
-	if p := Problem(ds); p != "" {
-		return p
-	}
-	if c := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
-		return c.Message
-	}
-	return ""
-}
+// Message is the table's MESSAGE, as the server's table computes it.
+func Message(ds *v1alpha1.DesiredState) string { return ds.Message() }
 
 // Settled reports whether the application is Synced and Healthy with no sync pending and the
 // latest revision read and rendered (no Stale or Stalled condition).

@@ -1,6 +1,13 @@
 package v1alpha1
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // The columns kubectl shows for a DesiredState, computed the same way by the server's table and
 // the kubectl plugin. Empty values read "<none>".
@@ -39,6 +46,71 @@ func (s *DesiredState) ManifestSource() string {
 		return src
 	}
 	return orNone(s.Spec.Source.Path)
+}
+
+// Problem says what keeps the application from being Synced and Healthy at the latest revision,
+// or that automated sync is paused; "" when nothing does.
+func (s *DesiredState) Problem() string {
+	st := s.Status
+	if st.Removal != nil {
+		return "removal held: " + st.Removal.Message
+	}
+	if c := meta.FindStatusCondition(st.Conditions, ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	if c := meta.FindStatusCondition(st.Conditions, ConditionReady); c != nil && c.Status != metav1.ConditionTrue && c.Message != "" {
+		return c.Message
+	}
+	if c := meta.FindStatusCondition(st.Conditions, ConditionStale); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	if p := st.AutomationPaused; p != nil {
+		return fmt.Sprintf("automated sync paused at %s by a rollback; kubectl gitops sync %s -n %s resumes it", short(p.Revision), s.Name, s.Namespace)
+	}
+	if st.Sync.Status != SyncStatusSynced && st.Sync.Message != "" {
+		return st.Sync.Message
+	}
+	if st.Health.Status != HealthHealthy {
+		return st.Health.Message
+	}
+	return ""
+}
+
+// Message is the MESSAGE column: the problem, or why the application is not Ready; empty for an
+// application that is fine (nothing to read there).
+func (s *DesiredState) Message() string {
+	if p := s.Problem(); p != "" {
+		return p
+	}
+	if c := meta.FindStatusCondition(s.Status.Conditions, ConditionReady); c != nil && c.Status != metav1.ConditionTrue {
+		return c.Message
+	}
+	return ""
+}
+
+// OneLine is text as a table cell shows it: its first line, without control characters or
+// bidirectional overrides (the text may come from Git), and at most max runes.
+func OneLine(text string, max int) string {
+	if i := strings.IndexAny(text, "\r\n"); i >= 0 {
+		text = text[:i] + " …"
+	}
+	text = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, text)
+	if r := []rune(text); len(r) > max {
+		text = string(r[:max-1]) + "…"
+	}
+	return text
+}
+
+func short(rev string) string {
+	if len(rev) > 7 {
+		return rev[:7]
+	}
+	return rev
 }
 
 func orNone(s string) string {
