@@ -19,7 +19,7 @@ type Tenancy interface {
 }
 
 // refusalReasons are the Stalled reasons of a refused namespace.
-var refusalReasons = []string{v1alpha1.ReasonNamespaceNotOptedIn, v1alpha1.ReasonNamespaceProtected, v1alpha1.ReasonPathNotAllowed}
+var refusalReasons = []string{v1alpha1.ReasonNamespaceNotOptedIn, v1alpha1.ReasonNamespaceProtected, v1alpha1.ReasonPathNotAllowed, v1alpha1.ReasonOptInUnchecked}
 
 // admit asks Tenancy whether ds may be synced; without a Tenancy everything is.
 func (c *Controller) admit(ctx context.Context, ds *v1alpha1.DesiredState) tenancy.Decision {
@@ -36,7 +36,7 @@ func (c *Controller) refuse(ctx context.Context, ds *v1alpha1.DesiredState, op *
 	c.mu.Lock()
 	delete(c.applied, k) // re-checked from scratch once admitted again
 	c.mu.Unlock()
-	if d.Reason != v1alpha1.ReasonPathNotAllowed {
+	if d.Reason != v1alpha1.ReasonPathNotAllowed && d.Reason != v1alpha1.ReasonOptInUnchecked {
 		c.Live.Stop(ds.Namespace, apply.ServiceAccountOf(ds))
 	}
 	if cond := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionStalled); cond == nil || cond.Reason != d.Reason || cond.Message != d.Message {

@@ -54,7 +54,7 @@ type Options struct {
 type Decision struct {
 	Allowed bool
 	// Reason is one of v1alpha1.ReasonNamespaceNotOptedIn, ReasonNamespaceProtected,
-	// ReasonPathNotAllowed when not Allowed.
+	// ReasonPathNotAllowed or ReasonOptInUnchecked when not Allowed.
 	Reason  string
 	Message string
 }
@@ -122,18 +122,20 @@ func (g *Gate) Check(ctx context.Context, namespace, serviceAccount, file string
 	}
 	if !g.HasSynced() {
 		// Fail closed: until the RoleBindings are read, a path limit would go unnoticed.
-		return Decision{Reason: v1alpha1.ReasonNamespaceNotOptedIn, Message: fmt.Sprintf(
+		return Decision{Reason: v1alpha1.ReasonOptInUnchecked, Message: fmt.Sprintf(
 			"the server has not read the opt-ins (RoleBindings) yet; namespace %s is checked again in a moment", namespace)}
 	}
 	v := g.verdict(ctx, account{namespace, serviceAccount})
-	if !v.allowed {
-		why := fmt.Sprintf("the server may not impersonate ServiceAccount %s/%s", namespace, serviceAccount)
-		if v.err != "" {
-			why = "the opt-in cannot be checked: " + v.err
-		}
+	switch {
+	case v.err != "":
+		// Not an answer: saying "not opted in" would send its admin to fix what is not broken.
+		return Decision{Reason: v1alpha1.ReasonOptInUnchecked, Message: fmt.Sprintf(
+			"the opt-in of namespace %s cannot be checked now (%s); nothing was applied or deleted; checked again within %s",
+			namespace, v.err, g.opts.Recheck)}
+	case !v.allowed:
 		return Decision{Reason: v1alpha1.ReasonNamespaceNotOptedIn, Message: fmt.Sprintf(
-			"namespace %s has not opted in (%s): its admin runs kubectl gitops init-namespace %s --service-account %s; nothing was applied or deleted",
-			namespace, why, namespace, serviceAccount)}
+			"namespace %s has not opted in (the server may not impersonate ServiceAccount %s/%s): its admin runs kubectl gitops init-namespace %s --service-account %s; nothing was applied or deleted",
+			namespace, namespace, serviceAccount, namespace, serviceAccount)}
 	}
 	if globs, from := g.paths(namespace); len(globs) > 0 && !matchAny(globs, file) {
 		return Decision{Reason: v1alpha1.ReasonPathNotAllowed, Message: fmt.Sprintf(

@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -102,6 +103,22 @@ func TestCheck(t *testing.T) {
 		if !strings.Contains(d.Message, tt.mention) {
 			t.Errorf("Check(%s, %s, %s) message %q does not mention %q", tt.ns, tt.sa, tt.file, d.Message, tt.mention)
 		}
+	}
+}
+
+// TestUncheckedIsNotARefusal: when the API does not answer the access review, the app is held
+// (fail closed) but its status must not tell the namespace's admin to opt in again.
+func TestUncheckedIsNotARefusal(t *testing.T) {
+	g, _, kube := newGate(t, optIn("team-a", ""))
+	kube.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("dial tcp 127.0.0.1:6443: connect: connection refused")
+	})
+	d := g.Check(context.Background(), "team-a", "gitops", "clusters/test/app.yaml")
+	if d.Allowed || d.Reason != v1alpha1.ReasonOptInUnchecked {
+		t.Fatalf("Check = %+v, want held with reason %s", d, v1alpha1.ReasonOptInUnchecked)
+	}
+	if strings.Contains(d.Message, "init-namespace") || !strings.Contains(d.Message, "connection refused") {
+		t.Errorf("message %q: want the error, and no advice to opt in", d.Message)
 	}
 }
 

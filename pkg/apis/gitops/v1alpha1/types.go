@@ -241,6 +241,9 @@ const (
 	// ReasonPathNotAllowed: the namespace's opt-in RoleBinding limits which repository files may
 	// target it (annotation gitops.kube-gitops.dev/paths) and the DesiredState's file is not one.
 	ReasonPathNotAllowed = "PathNotAllowed"
+	// ReasonOptInUnchecked: the server could not ask whether the namespace opted in (the
+	// Kubernetes API did not answer, or the opt-ins were not read yet); it asks again shortly.
+	ReasonOptInUnchecked = "OptInUnchecked"
 )
 
 // DesiredStateStatus is what the server observed of an application.
