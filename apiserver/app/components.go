@@ -115,7 +115,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		kubeVersion = v.GitVersion
 	}
 	renderer := render.New(render.Options{Timeout: o.RenderTimeout, KubeVersion: kubeVersion, Egress: o.egress(),
-		Workers: o.RenderWorkers, WorkerMemoryLimit: o.RenderMemoryLimit.Value()})
+		Workers: o.RenderWorkers, WorkerMemoryLimit: o.RenderMemoryLimit.Value(), IndexTTL: o.RegistryCacheTTL})
 	renderFn := func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error) {
 		return renderer.Render(ctx, render.Request{Name: ds.Name, Namespace: ds.Namespace, Spec: ds.Spec, Files: files})
 	}
