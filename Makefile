@@ -4,8 +4,10 @@ GO ?= go
 BIN := bin
 E2E_TIMEOUT ?= 40m
 FUZZTIME ?= 30s
+SOAK_DURATION ?= 10m
+SOAK_TIMEOUT ?= 2h
 
-.PHONY: all build cluster generate verify test test-unit test-e2e fuzz demo bench local-up local-down clean
+.PHONY: all build cluster generate verify test test-unit test-e2e fuzz soak demo bench local-up local-down clean
 
 all: build
 
@@ -33,6 +35,10 @@ test-e2e: build cluster
 
 fuzz: ## each fuzz target for FUZZTIME (default 30s), one after the other
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+# The soak test sits behind the build tag soak: make test vets it (hack/verify.sh) but does not run it.
+soak: build cluster ## 100 apps, a push every 5 s, a drift every 10 s for SOAK_DURATION (10m); fails on a lost push, an unhealed drift or growth
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -v -run '^TestSoak$$' -timeout $(SOAK_TIMEOUT) ./test/soak/
 
 demo: build cluster ## the local cluster, Git server and server, until Ctrl-C
 	hack/demo.sh
