@@ -78,7 +78,10 @@ func setUp(ctx context.Context, repoDir string, serverArgs []string) (*env, erro
 		return en, err
 	}
 	en.kubeconfig = en.cluster.Kubeconfig
-	cfg := en.cluster.RESTConfig()
+	// The soak's own reads (a check every 100-200 ms per open push and drift) must not wait on
+	// client-go's default 5 requests a second: that would be measured as the server's latency.
+	cfg := rest.CopyConfig(en.cluster.RESTConfig())
+	cfg.QPS, cfg.Burst = 200, 400
 	if en.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return en, err
 	}

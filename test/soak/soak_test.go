@@ -39,7 +39,7 @@ func TestSoak(t *testing.T) {
 	}
 	setUpCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	en, err := setUp(setUpCtx, repo, []string{"--poll-interval", poll.String(), "-v", "1"})
+	en, err := setUp(setUpCtx, repo, []string{"--poll-interval", poll.String(), "-v", "2"})
 	if en != nil {
 		defer en.tearDown()
 	}
@@ -116,7 +116,7 @@ func TestSoak(t *testing.T) {
 		every(load, driftEvery, func(n int) {
 			// A stride coprime to the number of apps visits every app, away from the pushes.
 			app := appName((apps/2 + n*7) % apps)
-			healed, err := drift(ctx, en, app, n)
+			what, healed, err := drift(ctx, en, app, n)
 			if err != nil {
 				r.driftDone(0, err)
 				return
@@ -125,7 +125,7 @@ func TestSoak(t *testing.T) {
 			checks.Go(func() {
 				err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, bound, true, healed)
 				if err != nil {
-					err = fmt.Errorf("drift %d of %s not healed within %s: %w", n, app, bound, err)
+					err = fmt.Errorf("drift %d not healed within %s: %s set by %s: %w", n, bound, what, driftManager, err)
 				}
 				r.driftDone(time.Since(driftedAt), err)
 			})

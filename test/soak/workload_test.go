@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -201,22 +202,25 @@ func waitPushApplied(ctx context.Context, en *env, tr *tracker, seq int, apps []
 
 // drift changes one managed object of app as kubectl edit does (a patch by field manager
 // kubectl-edit): the ConfigMap's data on even drifts, the Service's metadata on odd ones. It
-// returns a check that reports whether the change is gone again, the object neither deleted nor
-// re-created.
-func drift(ctx context.Context, en *env, app string, n int) (healed func(context.Context) (bool, error), err error) {
+// returns what it changed, and a check that reports whether the change is gone again, the object
+// neither deleted nor re-created.
+func drift(ctx context.Context, en *env, app string, n int) (what string, healed func(context.Context) (bool, error), err error) {
 	mark := fmt.Sprint(n)
 	opts := metav1.PatchOptions{FieldManager: driftManager}
 	if n%2 == 0 {
 		patch := fmt.Sprintf(`{"data":{"app":"drifted","drift":%q}}`, mark)
 		cm, err := en.kube.CoreV1().ConfigMaps(namespace).Patch(ctx, app, types.MergePatchType, []byte(patch), opts)
 		if err != nil {
-			return nil, fmt.Errorf("drift %d of ConfigMap %s: %w", n, app, err)
+			return "", nil, fmt.Errorf("drift %d of ConfigMap %s: %w", n, app, err)
 		}
 		uid := cm.UID
-		return func(ctx context.Context) (bool, error) {
+		return "ConfigMap " + app + " data.app and data.drift", func(ctx context.Context) (bool, error) {
 			cm, err := en.kube.CoreV1().ConfigMaps(namespace).Get(ctx, app, metav1.GetOptions{})
-			if err != nil || cm.UID != uid {
-				return false, fmt.Errorf("ConfigMap %s was deleted or re-created instead of healed (%v)", app, err)
+			if err != nil {
+				return false, sameObject("ConfigMap", app, uid, "", err)
+			}
+			if cm.UID != uid {
+				return false, sameObject("ConfigMap", app, uid, cm.UID, nil)
 			}
 			_, added := cm.Data["drift"]
 			return !added && cm.Data["app"] == app, nil
@@ -225,16 +229,33 @@ func drift(ctx context.Context, en *env, app string, n int) (healed func(context
 	patch := fmt.Sprintf(`{"metadata":{"labels":{"drift":%q},"annotations":{"drift":%q}}}`, mark, mark)
 	svc, err := en.kube.CoreV1().Services(namespace).Patch(ctx, app, types.MergePatchType, []byte(patch), opts)
 	if err != nil {
-		return nil, fmt.Errorf("drift %d of Service %s: %w", n, app, err)
+		return "", nil, fmt.Errorf("drift %d of Service %s: %w", n, app, err)
 	}
 	uid := svc.UID
-	return func(ctx context.Context) (bool, error) {
+	return "Service " + app + " label and annotation drift", func(ctx context.Context) (bool, error) {
 		svc, err := en.kube.CoreV1().Services(namespace).Get(ctx, app, metav1.GetOptions{})
-		if err != nil || svc.UID != uid {
-			return false, fmt.Errorf("Service %s was deleted or re-created instead of healed (%v)", app, err)
+		if err != nil {
+			return false, sameObject("Service", app, uid, "", err)
+		}
+		if svc.UID != uid {
+			return false, sameObject("Service", app, uid, svc.UID, nil)
 		}
 		_, label := svc.Labels["drift"]
 		_, annotation := svc.Annotations["drift"]
 		return !label && !annotation, nil
 	}, nil
+}
+
+// sameObject is nil while a drifted object is still the one drifted (a failed read is tried again),
+// and says so when it was deleted or re-created instead of healed.
+func sameObject(kind, name string, drifted, now types.UID, err error) error {
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%s %s was deleted instead of healed", kind, name)
+	case err != nil:
+		return nil
+	case now != drifted:
+		return fmt.Errorf("%s %s was re-created (uid %s, drifted %s) instead of healed", kind, name, now, drifted)
+	}
+	return nil
 }
