@@ -4,8 +4,10 @@ GO ?= go
 BIN := bin
 E2E_TIMEOUT ?= 40m
 FUZZTIME ?= 30s
+SOAK_DURATION ?= 10m
+SOAK_TIMEOUT ?= 2h
 
-.PHONY: all build image cluster generate verify test test-unit test-e2e test-demo fuzz demo bench local-up local-down clean
+.PHONY: all build image cluster generate verify test test-unit test-e2e test-demo fuzz soak demo bench local-up local-down clean
 
 # What --version prints and the image's labels say (pkg/version); VERSION=... overrides it. Tag
 # names may hold quotes and $: anything but letters, digits and . _ - becomes _ before it reaches
@@ -58,6 +60,10 @@ test-demo: build cluster
 
 fuzz: ## each fuzz target for FUZZTIME (default 30s), one after the other
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+# The soak test sits behind the build tag soak: make test vets it (hack/verify.sh) but does not run it.
+soak: build cluster ## 100 apps, a push every 5 s, a drift every 10 s for SOAK_DURATION (10m); fails on a lost push, an unhealed drift or growth
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -count=1 -v -run '^TestSoak$$' -timeout $(SOAK_TIMEOUT) ./test/soak/
 
 demo: build cluster ## the two-cluster story (ace-test, ace-prod), then up until Ctrl-C; DEMO_NONINTERACTIVE=1 exits
 	hack/demo.sh

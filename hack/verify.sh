@@ -23,4 +23,6 @@ if [ -n "$unformatted" ]; then
   echo "unformatted Go files (run gofmt -w):"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# Files behind build tags that make test never builds otherwise.
+go vet -tags soak ./test/soak/
 echo "verify: ok"
