@@ -188,6 +188,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		OnCommit: c.refreshSoon,
 	})
 	metrics.Register()
+	metrics.RegisterDesiredStates(func() []*v1alpha1.DesiredState { all, _ := c.reader.List("", nil); return all })
 	return c, nil
 }
 
