@@ -23,6 +23,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // The optional parts of the chart need CRDs this machine has no operator for. Their real CRDs
@@ -291,19 +292,20 @@ func startAsDeployment(t *testing.T, ic *installCluster) *deployedServer {
 	go func() { _ = s.cmd.Wait(); logFile.Close(); close(s.done) }()
 	t.Cleanup(s.stop)
 	t.Logf("gitops-apiserver runs as the Deployment's container: %s --kubeconfig %s", strings.Join(args, " "), kubeconfig)
-	if err := eventually(60*time.Second, func() error {
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
 		select {
 		case <-s.done:
-			return fmt.Errorf("gitops-apiserver exited:\n%s", tailFile(s.logPath, 30))
+			return false, fmt.Errorf("gitops-apiserver exited:\n%s", tailFile(s.logPath, 30))
 		default:
 		}
 		conn, err := tls.Dial("tcp", net.JoinHostPort(s.host, strconv.Itoa(s.port)), s.tlsConfig(t))
 		if err != nil {
-			return err
+			return false, nil
 		}
-		return conn.Close()
-	}); err != nil {
-		t.Fatal(err)
+		return true, conn.Close()
+	})
+	if err != nil {
+		t.Fatalf("gitops-apiserver does not serve with the chart's certificate: %v\n%s", err, tailFile(s.logPath, 30))
 	}
 	return s
 }
