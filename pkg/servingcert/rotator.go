@@ -67,7 +67,7 @@ func (r *Rotator) checkOnce(ctx context.Context) (bool, error) {
 	}
 	ca, err := ParseCA(secret.Data)
 	if err != nil {
-		return false, fmt.Errorf("Secret %s/%s: %w; delete it and run kubectl gitops install again for a new CA and certificate", r.Namespace, r.Name, err)
+		return false, fmt.Errorf("Secret %s/%s: %w: the server cannot renew the serving certificate; renew it yourself, or delete the Secret and run kubectl gitops install again for a CA the server renews from", r.Namespace, r.Name, err)
 	}
 	if left := ca.Cert.NotAfter.Sub(now); left < CAWarnBefore {
 		klog.InfoS("The serving certificate's CA expires soon: delete the Secret and run kubectl gitops install again, which creates a new CA and sets the APIService's caBundle",

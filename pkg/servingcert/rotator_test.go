@@ -72,7 +72,7 @@ func TestRotatorCheck(t *testing.T) {
 		}), now: t0.Add(time.Hour), renewed: true},
 		{name: "unreadable certificate", secret: secretOf(t, ca, hosts, func(d map[string][]byte) { d[CertKey] = []byte("garbage") }), now: t0.Add(time.Hour), renewed: true},
 		{name: "no ca.key (an older install)", secret: secretOf(t, ca, hosts, func(d map[string][]byte) { delete(d, CAKeyKey) }), now: t0.Add(2 * time.Hour),
-			wantErr: "no ca.crt or ca.key (written by an install before the server renewed certificates); delete it and run kubectl gitops install again"},
+			wantErr: "no ca.crt or ca.key (written by an install before the server renewed certificates): the server cannot renew the serving certificate; renew it yourself, or delete the Secret and run kubectl gitops install again"},
 		{name: "ca.key of another CA", secret: secretOf(t, ca, hosts, func(d map[string][]byte) {
 			b, _ := other.Issue(hosts, t0, lifetime)
 			d[CAKeyKey] = b.CAKey

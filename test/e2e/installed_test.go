@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +27,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kube-gitops/kube-gitops/pkg/servingcert"
 )
 
 // The optional parts of the chart need CRDs this machine has no operator for. Their real CRDs
@@ -70,6 +75,7 @@ func TestInstalled(t *testing.T) {
 	if err := containsAll(out, "secret/gitops-apiserver-tls -n kube-gitops created", "deployment.apps/gitops-apiserver -n kube-gitops serverside-applied"); err != nil {
 		t.Fatal(err)
 	}
+	aged := ageServingCert(t, ic)
 	server := startAsDeployment(t, ic)
 	if err := writeEndpointSlice(ctx, ic.kube, server.port, endpoint{server.host, true}); err != nil {
 		t.Fatal(err)
@@ -87,6 +93,7 @@ func TestInstalled(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("%v\n--- server log ---\n%s", err, tailFile(server.logPath, 40))
 	}
+	checkServingCertRenewed(t, ic, server, aged)
 
 	// A namespace's admin opts in; both apps of prod sync and become healthy.
 	if _, err := ic.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "apps"}}, metav1.CreateOptions{}); err != nil {
@@ -190,10 +197,107 @@ func moduleDir(t *testing.T, module string) string {
 	return info.Dir
 }
 
+// servingHosts are the names the aggregator checks the serving certificate against.
+var servingHosts = []string{"gitops-apiserver." + installedNamespace + ".svc", "gitops-apiserver." + installedNamespace + ".svc.cluster.local"}
+
+// ageServingCert puts into the install's Secret a certificate from its CA that has 10 minutes
+// of its 3h10m left, as the server would find it after most of a year, and returns it.
+func ageServingCert(t *testing.T, ic *installCluster) []byte {
+	t.Helper()
+	secrets := ic.kube.CoreV1().Secrets(installedNamespace)
+	secret, err := secrets.Get(t.Context(), "gitops-apiserver-tls", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := servingcert.ParseCA(secret.Data)
+	if err != nil {
+		t.Fatalf("the install's Secret: %v", err)
+	}
+	old, err := ca.Issue(servingHosts, time.Now().Add(-3*time.Hour), 3*time.Hour+10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Data[servingcert.CertKey], secret.Data[servingcert.KeyKey] = old.Cert, old.Key
+	if _, err := secrets.Update(t.Context(), secret, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return old.Cert
+}
+
+// checkServingCertRenewed waits for the server to renew the aged certificate in its Secret (from
+// the same CA, so the APIService's caBundle stays), mounts the new one as the kubelet would, and
+// waits for the server to serve it.
+func checkServingCertRenewed(t *testing.T, ic *installCluster, s *deployedServer, aged []byte) {
+	t.Helper()
+	ctx := t.Context()
+	var renewed *x509.Certificate
+	if err := eventually(30*time.Second, func() error {
+		secret, err := ic.kube.CoreV1().Secrets(installedNamespace).Get(ctx, "gitops-apiserver-tls", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if string(secret.Data[servingcert.CertKey]) == string(aged) {
+			return errors.New("the Secret still holds the aged certificate")
+		}
+		block, _ := pem.Decode(secret.Data[servingcert.CertKey])
+		if block == nil {
+			return errors.New("tls.crt holds no PEM certificate")
+		}
+		renewed, err = x509.ParseCertificate(block.Bytes)
+		return err
+	}); err != nil {
+		t.Fatalf("%v\n--- server log ---\n%s", err, tailFile(s.logPath, 40))
+	}
+	api, err := ic.dyn.Resource(apiServices).Get(ctx, "v1alpha1.gitops.kube-gitops.dev", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caBundle, _, _ := unstructured.NestedString(api.Object, "spec", "caBundle")
+	ca, err := base64.StdEncoding.DecodeString(caBundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	if _, err := renewed.Verify(x509.VerifyOptions{Roots: roots, DNSName: servingHosts[0]}); err != nil {
+		t.Errorf("the APIService's caBundle does not verify the renewed certificate: %v", err)
+	}
+	if left := time.Until(renewed.NotAfter); left < 300*24*time.Hour {
+		t.Errorf("the renewed certificate ends at %s", renewed.NotAfter)
+	}
+	s.syncVolumes(t)
+	if err := eventually(90*time.Second, func() error {
+		conn, err := tls.Dial("tcp", net.JoinHostPort(s.host, strconv.Itoa(s.port)), s.tlsConfig(t))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if served := conn.ConnectionState().PeerCertificates[0]; !served.Equal(renewed) {
+			return fmt.Errorf("the server still serves the certificate ending %s", served.NotAfter)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	t.Logf("the server renewed its serving certificate (now until %s) and serves it", renewed.NotAfter.UTC().Format(time.RFC3339))
+}
+
 // deployedServer is bin/gitops-apiserver run as the Deployment's container.
 type deployedServer struct {
 	*gitopsServer
-	caFile string // the chart's TLS Secret's ca.crt
+	caFile     string // the chart's TLS Secret's ca.crt
+	ic         *installCluster
+	volumes    []corev1.Volume
+	volumeDirs map[string]string // volume name -> the directory of the test it is mounted as
+}
+
+// syncVolumes writes the Secret volumes again from the cluster, as the kubelet does when a
+// mounted Secret changes.
+func (s *deployedServer) syncVolumes(t *testing.T) {
+	t.Helper()
+	for name, dir := range s.volumeDirs {
+		fillVolume(t, s.ic, s.volumes, name, dir)
+	}
 }
 
 // startAsDeployment runs bin/gitops-apiserver with the container args and env of the installed
@@ -215,14 +319,15 @@ func startAsDeployment(t *testing.T, ic *installCluster) *deployedServer {
 	c := pod.Containers[0]
 	root := filepath.Join(e.dir, "installed-pod")
 	mounts := map[string]string{} // mount path -> directory of the test
+	s := &deployedServer{caFile: filepath.Join(root, "ca.crt"), ic: ic, volumes: pod.Volumes, volumeDirs: map[string]string{}}
 	for _, m := range c.VolumeMounts {
 		dir := filepath.Join(root, m.Name)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		mounts[m.MountPath] = dir
-		fillVolume(t, ic, pod.Volumes, m.Name, dir)
+		mounts[m.MountPath], s.volumeDirs[m.Name] = dir, dir
 	}
+	s.syncVolumes(t)
 	rewrite := func(s string) string {
 		for mountPath, dir := range mounts {
 			if s == mountPath || strings.HasPrefix(s, mountPath+"/") {
@@ -268,8 +373,7 @@ func startAsDeployment(t *testing.T, ic *installCluster) *deployedServer {
 		l.Close()
 	}
 
-	s := &deployedServer{gitopsServer: &gitopsServer{host: "127.0.0.1", port: port, logPath: filepath.Join(e.dir, "installed-gitops-apiserver.log"), done: make(chan struct{})},
-		caFile: filepath.Join(root, "ca.crt")}
+	s.gitopsServer = &gitopsServer{host: "127.0.0.1", port: port, logPath: filepath.Join(e.dir, "installed-gitops-apiserver.log"), done: make(chan struct{})}
 	secret, err := ic.kube.CoreV1().Secrets(installedNamespace).Get(ctx, "gitops-apiserver-tls", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
