@@ -417,3 +417,37 @@ func TestServiceAccountNameCannotInjectIntoThePolicy(t *testing.T) {
 		t.Errorf("error %v, want the name refused", err)
 	}
 }
+
+// TestServingCertRenewalFollowsCertManager: without cert-manager the server renews the serving
+// certificate (the flag naming the Secret, and update on that one Secret); with it, neither.
+func TestServingCertRenewalFollowsCertManager(t *testing.T) {
+	for _, certManager := range []bool{false, true} {
+		values := gitValues()
+		values["certManager"] = map[string]any{"enabled": certManager}
+		values["tls"] = map[string]any{"secretName": "my-tls"}
+		objs, err := Render("kube-gitops", values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flag, update bool
+		for _, u := range objs {
+			switch {
+			case u.GetKind() == "Deployment":
+				containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+				args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+				flag = slices.Contains(args, "--serving-cert-secret=my-tls")
+			case u.GetKind() == "Role" && u.GetName() == "kube-gitops-server":
+				rules, _, _ := unstructured.NestedSlice(u.Object, "rules")
+				for _, r := range rules {
+					rule := r.(map[string]any)
+					names, _, _ := unstructured.NestedStringSlice(rule, "resourceNames")
+					verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+					update = update || (slices.Equal(names, []string{"my-tls"}) && slices.Equal(verbs, []string{"update"}))
+				}
+			}
+		}
+		if flag == certManager || update == certManager {
+			t.Errorf("certManager.enabled=%v: --serving-cert-secret %v, update on the Secret %v", certManager, flag, update)
+		}
+	}
+}

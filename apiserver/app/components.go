@@ -188,6 +188,11 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		OnCommit: c.refreshSoon,
 	})
 	metrics.Register()
+	// The per-app status gauges read the status the controller wrote, from every replica's cache.
+	metrics.RegisterDesiredStates(func() []*v1alpha1.DesiredState {
+		all, _ := c.reader.List("", nil)
+		return all
+	})
 	return c, nil
 }
 

@@ -63,6 +63,8 @@ type Options struct {
 
 	RemovalGuardPercent int
 	RemovalGuardMin     int
+
+	ServingCertSecret string
 }
 
 // NewOptions returns the defaults: no etcd (the store lives in the host cluster as CRs), no
@@ -140,6 +142,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.RemovalGuardPercent, "removal-guard-percent", o.RemovalGuardPercent, "A read of Git that removes more than this percentage of the environment's DesiredStates at once (and at least --removal-guard-min), or every one of them, is held until confirmed with kubectl gitops confirm-removal: a wrong --path or a broken merge must not wipe the cluster. 100 turns the percentage check off.")
 	fs.IntVar(&o.RemovalGuardMin, "removal-guard-min", o.RemovalGuardMin, "The fewest removals at once that --removal-guard-percent holds.")
 	fs.StringSliceVar(&o.DriftManagers, "drift-field-managers", o.DriftManagers, "Field managers (shell patterns) whose changes to applied objects a sync undoes and a diff shows: kubectl's by default. Changes by other managers (controllers, operators) are left alone; an empty value turns drift removal off.")
+	fs.StringVar(&o.ServingCertSecret, "serving-cert-secret", o.ServingCertSecret, "Secret in --namespace holding the serving certificate (tls.crt, tls.key, which --tls-cert-file and --tls-private-key-file name) and its CA (ca.crt, ca.key): the server issues a new tls.crt from the CA when a third of its lifetime is left or it does not name the Service, and reloads the files. Empty: nothing is renewed here (e.g. cert-manager renews it).")
 	fs.BoolVar(&o.AllowOtherNamespaces, "allow-other-namespaces", o.AllowOtherNamespaces, "Let an application create objects in namespaces other than its DesiredState's (its ServiceAccount's RBAC still applies).")
 }
 
@@ -207,6 +210,28 @@ func hasAnyPrefix(s string, prefixes ...string) bool {
 		}
 	}
 	return false
+}
+
+// serviceHosts are the names the aggregator checks the serving certificate against:
+// <service>.<namespace>.svc, when the APIService carries a caBundle.
+func (o *Options) serviceHosts() []string {
+	return []string{"gitops-apiserver." + o.Namespace + ".svc", "gitops-apiserver." + o.Namespace + ".svc.cluster.local"}
+}
+
+// defaultDelegationKubeconfigs lets --kubeconfig also serve the delegated authentication and
+// authorization: in a Pod all three use the in-cluster config, and outside one (a local run with
+// the Pod's exact flags plus --kubeconfig) there is no in-cluster config to fall back to.
+func (o *Options) defaultDelegationKubeconfigs() {
+	kubeconfig := o.Recommended.CoreAPI.CoreAPIKubeconfigPath
+	if kubeconfig == "" {
+		return
+	}
+	if o.Recommended.Authentication != nil && o.Recommended.Authentication.RemoteKubeConfigFile == "" {
+		o.Recommended.Authentication.RemoteKubeConfigFile = kubeconfig
+	}
+	if o.Recommended.Authorization != nil && o.Recommended.Authorization.RemoteKubeConfigFile == "" {
+		o.Recommended.Authorization.RemoteKubeConfigFile = kubeconfig
+	}
 }
 
 // egress is the one registry and Helm repository policy, for rendering and version automation.

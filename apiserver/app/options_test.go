@@ -163,3 +163,32 @@ func TestDriftFieldManagersFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestKubeconfigServesDelegation(t *testing.T) {
+	tests := []struct {
+		name                 string
+		args                 []string
+		wantAuthn, wantAuthz string
+	}{
+		{name: "in a Pod: in-cluster config for all", args: nil},
+		{name: "--kubeconfig alone serves all three", args: []string{"--kubeconfig=/k"}, wantAuthn: "/k", wantAuthz: "/k"},
+		{name: "explicit delegation kubeconfigs win", args: []string{"--kubeconfig=/k", "--authentication-kubeconfig=/a", "--authorization-kubeconfig=/z"}, wantAuthn: "/a", wantAuthz: "/z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := NewOptions()
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			o.AddFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			o.defaultDelegationKubeconfigs()
+			if got := o.Recommended.Authentication.RemoteKubeConfigFile; got != tt.wantAuthn {
+				t.Errorf("authentication kubeconfig %q, want %q", got, tt.wantAuthn)
+			}
+			if got := o.Recommended.Authorization.RemoteKubeConfigFile; got != tt.wantAuthz {
+				t.Errorf("authorization kubeconfig %q, want %q", got, tt.wantAuthz)
+			}
+		})
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/apiserver"
 	generatedopenapi "github.com/kube-gitops/kube-gitops/apiserver/openapi"
 	"github.com/kube-gitops/kube-gitops/apiserver/registry/desiredstate"
+	"github.com/kube-gitops/kube-gitops/pkg/servingcert"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/webhook"
 )
@@ -88,6 +89,9 @@ func (o *Options) Run(ctx context.Context) error {
 		go c.reader.Run(hook)
 		go c.promotions.Run(hook)
 		go c.tenancy.Run(hook)
+		if o.ServingCertSecret != "" {
+			go (&servingcert.Rotator{Secrets: c.kube.CoreV1(), Namespace: o.Namespace, Name: o.ServingCertSecret, Hosts: o.serviceHosts()}).Run(hook)
+		}
 		electing.Store(true)
 		go func() {
 			defer close(led)
@@ -127,8 +131,7 @@ func (o *Options) Run(ctx context.Context) error {
 func (o *Options) config() (*apiserver.Config, error) {
 	// The aggregator checks the serving certificate against <service>.<namespace>.svc when the
 	// APIService carries a caBundle; localhost serves local development.
-	alternateDNS := []string{"gitops-apiserver." + o.Namespace + ".svc", "gitops-apiserver." + o.Namespace + ".svc.cluster.local"}
-	if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", alternateDNS, []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
+	if err := o.Recommended.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", o.serviceHosts(), []net.IP{netutils.ParseIPSloppy("127.0.0.1")}); err != nil {
 		return nil, fmt.Errorf("create self-signed serving certificate: %w", err)
 	}
 	generic := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
@@ -142,6 +145,7 @@ func (o *Options) config() (*apiserver.Config, error) {
 	// 60 s request timeout: clients re-establish them on the other replica, and a rolling update
 	// or Ctrl-C of make demo does not hang for a minute.
 	generic.ShutdownSendRetryAfter = true
+	o.defaultDelegationKubeconfigs()
 	if err := o.Recommended.ApplyTo(generic); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
@@ -245,6 +246,12 @@ func (en *env) routeAPIService(ctx context.Context, s *gitopsServer, endpoints .
 // setEndpoints writes the Service's EndpointSlice, as the endpoint controller would from the
 // replicas' readiness.
 func (en *env) setEndpoints(ctx context.Context, port int, endpoints ...endpoint) error {
+	return writeEndpointSlice(ctx, en.kube, port, endpoints...)
+}
+
+// writeEndpointSlice writes the EndpointSlice of the Service gitops-apiserver in kube-gitops of
+// the cluster kube talks to.
+func writeEndpointSlice(ctx context.Context, kube kubernetes.Interface, port int, endpoints ...endpoint) error {
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: "gitops-apiserver", Namespace: "kube-gitops", Labels: map[string]string{discoveryv1.LabelServiceName: "gitops-apiserver"}},
 		AddressType: discoveryv1.AddressTypeFQDN,
@@ -253,7 +260,7 @@ func (en *env) setEndpoints(ctx context.Context, port int, endpoints ...endpoint
 	for _, ep := range endpoints {
 		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{ep.host}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ep.ready)}})
 	}
-	slices := en.kube.DiscoveryV1().EndpointSlices("kube-gitops")
+	slices := kube.DiscoveryV1().EndpointSlices("kube-gitops")
 	cur, err := slices.Get(ctx, slice.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):

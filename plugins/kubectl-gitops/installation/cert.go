@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	certutil "k8s.io/client-go/util/cert"
+
+	"github.com/kube-gitops/kube-gitops/pkg/servingcert"
 )
 
 // ManagedByLabel marks the serving certificate's Secret that install created (and uninstall
@@ -18,8 +20,9 @@ import (
 const ManagedByLabel = "app.kubernetes.io/managed-by"
 
 // ServingCert returns the CA bundle of the serving certificate in Secret namespace/name, and
-// creates that Secret first when it is absent: a CA and a certificate for host signed by it,
-// valid for a year (tls.crt, tls.key, ca.crt). An existing Secret is kept as it is, so running
+// creates that Secret first when it is absent: a CA valid for ten years and a certificate for
+// host signed by it, valid for a year (tls.crt, tls.key, ca.crt, ca.key; the server renews
+// tls.crt from ca.key, see pkg/servingcert). An existing Secret is kept as it is, so running
 // install again leaves the running server and the APIService's caBundle in step. With dryRun
 // a missing Secret is created only in a server-side dry run. The key is never printed.
 func ServingCert(ctx context.Context, kube kubernetes.Interface, namespace, name, host string, dryRun bool) (ca []byte, created bool, err error) {
@@ -34,18 +37,19 @@ func ServingCert(ctx context.Context, kube kubernetes.Interface, namespace, name
 	case !apierrors.IsNotFound(err):
 		return nil, false, fmt.Errorf("read the serving certificate's Secret %s/%s: %w", namespace, name, err)
 	}
-	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey(host, nil, []string{host + ".cluster.local"})
+	// The CA's key is kept too (only the server and admins read Secrets in its namespace): the
+	// server renews the certificate from it before it expires, and the caBundle stays valid.
+	bundle, err := servingcert.NewBundle([]string{host, host + ".cluster.local"}, time.Now())
 	if err != nil {
 		return nil, false, fmt.Errorf("create the serving certificate: %w", err)
 	}
-	// GenerateSelfSignedCertKey returns the certificate followed by the CA that signed it.
-	ca = lastPEMBlock(certPEM)
+	ca = bundle.CACert
 	secret = &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{
 			PartOfLabel: "kube-gitops", ManagedByLabel: FieldManager,
 		}},
 		Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{corev1.TLSCertKey: certPEM, corev1.TLSPrivateKeyKey: keyPEM, "ca.crt": ca},
+		Data: bundle.Data(),
 	}
 	opts := metav1.CreateOptions{FieldManager: FieldManager}
 	if dryRun {

@@ -5,10 +5,13 @@ import (
 	"encoding/pem"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kube-gitops/kube-gitops/pkg/servingcert"
 )
 
 func TestServingCert(t *testing.T) {
@@ -81,6 +84,13 @@ func TestServingCert(t *testing.T) {
 			}
 			if days := leaf.NotAfter.Sub(leaf.NotBefore).Hours() / 24; days < 364 || days > 366 {
 				t.Errorf("tls.crt is valid %.0f days, want a year", days)
+			}
+			// The server renews tls.crt from the stored CA key, for the same names.
+			hosts := []string{"gitops-apiserver.kube-gitops.svc", "gitops-apiserver.kube-gitops.svc.cluster.local"}
+			if signer, err := servingcert.ParseCA(stored.Data); err != nil {
+				t.Errorf("the server could not renew from the stored Secret: %v", err)
+			} else if reason := servingcert.RenewalReason(stored.Data, signer, hosts, time.Now()); reason != "" {
+				t.Errorf("the server would renew a new certificate at once: %s", reason)
 			}
 		})
 	}

@@ -186,7 +186,7 @@ func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals m
 		if opts.DryRun == "server" {
 			suffix = " (server dry run)"
 		}
-		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s created%s: a serving certificate valid for one year\n", secretName, opts.Namespace, suffix)
+		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s created%s: a serving certificate valid for one year, which the server renews, and its CA, valid for ten\n", secretName, opts.Namespace, suffix)
 	}
 	return installation.Set(vals, base64.StdEncoding.EncodeToString(ca), "tls", "caBundle")
 }
