@@ -124,7 +124,7 @@ func TestFaultAPIServerRestart(t *testing.T) {
 	// Down long enough for the server's watches to fail and its Lease to run out: it stops
 	// syncing, and must start again once it holds the Lease again.
 	if err := eventually(60*time.Second, func() error {
-		if log := serverLogSince(offset); !strings.Contains(log, "No longer the leader") {
+		if log := serverLogSince(offset); !strings.Contains(log, "No longer leading") {
 			return fmt.Errorf("the server has not noticed that kube-apiserver is down and its Lease ran out")
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -133,7 +134,7 @@ func (en *env) install(ctx context.Context) error {
 	if err := en.createNamespace(ctx, "kube-gitops"); err != nil {
 		return err
 	}
-	objs, err := charts.Render("kube-gitops", nil)
+	objs, err := charts.Render("kube-gitops", en.chartValues(nil))
 	if err != nil {
 		return err
 	}
@@ -142,6 +143,13 @@ func (en *env) install(ctx context.Context) error {
 	}
 	en.serverKubeconfig = filepath.Join(en.dir, "gitops-apiserver.kubeconfig")
 	return en.cluster.ServiceAccountKubeconfig(ctx, "kube-gitops", "gitops-apiserver", en.serverKubeconfig)
+}
+
+// chartValues are the chart's values for the soak's server, with more on top.
+func (en *env) chartValues(more map[string]any) map[string]any {
+	vals := map[string]any{"git": map[string]any{"repo": en.repoURL, "ref": "main", "path": "clusters/" + environment, "environment": environment}}
+	maps.Copy(vals, more)
+	return vals
 }
 
 // apply server-side applies objs as the admin.
@@ -320,10 +328,10 @@ func (en *env) registerAPIService(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	objs, err := charts.Render("kube-gitops", map[string]any{
+	objs, err := charts.Render("kube-gitops", en.chartValues(map[string]any{
 		"service": map[string]any{"port": int64(en.server.port)},
 		"tls":     map[string]any{"caBundle": base64.StdEncoding.EncodeToString(ca)},
-	})
+	}))
 	if err != nil {
 		return err
 	}
