@@ -29,6 +29,10 @@ func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) err
 	req := applyRequest(ds, nil, c.AllowOtherNamespaces)
 	req.AllowEmpty = true
 	switch d := c.admit(ctx, ds); {
+	case d.Reason == v1alpha1.ReasonOptInUnchecked:
+		// No answer is not a refusal: keep the record (its inventory) until the opt-in can be
+		// checked, or its objects would be neither pruned nor labelled, ever.
+		return retryLater(nil, "clean up "+k+": "+d.Message)
 	case !d.Allowed:
 		c.warn(ds, "RemovedNotCleanedUp", "removed from Git; its objects were left in place: "+d.Message)
 	case ds.Spec.Sync.Prune:
