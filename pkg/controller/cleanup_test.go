@@ -18,7 +18,9 @@ import (
 // gate answers every opt-in check with one decision.
 type gate tenancy.Decision
 
-func (g gate) Check(context.Context, string, string, string) tenancy.Decision { return tenancy.Decision(g) }
+func (g gate) Check(context.Context, string, string, string) tenancy.Decision {
+	return tenancy.Decision(g)
+}
 
 // TestCleanupWaitsForAnOptInItCannotCheck: an app removed from Git while the opt-in cannot be
 // checked (the API did not answer) keeps its record, and with it the inventory, until it can:

@@ -55,18 +55,19 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 			finishOperation(st, op, revision, "Failed", err.Error(), c.HistoryLimit)
 		}), "fetch failed")
 	}
-	objects, err := c.Render(ctx, ds, files)
-	if err != nil {
+	objects, renderErr := c.Render(ctx, ds, files)
+	if renderErr != nil {
 		metrics.SyncFailures.WithLabelValues("RenderFailed").Inc()
-		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", short(revision), err)
+		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", short(revision), renderErr)
 		c.warn(ds, "RenderFailed", msg)
-		return retryLater(c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		err := c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 			setCondition(st, v1alpha1.ConditionStale, false, "", "")
 			setCondition(st, v1alpha1.ConditionStalled, true, "RenderFailed", msg)
 			st.Sync.Message = msg
 			finishOperation(st, op, revision, "Failed", msg, c.HistoryLimit)
 			setReady(st)
-		}), "render failed")
+		})
+		return afterRenderFailure(renderErr, err)
 	}
 
 	req := applyRequest(ds, objects, c.AllowOtherNamespaces)

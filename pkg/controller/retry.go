@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 )
 
 // errRetry marks a sync whose failure is already in the application's status: it is tried again
@@ -22,6 +23,17 @@ func retryLater(err error, why string) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w", why, errRetry)
+}
+
+// afterRenderFailure retries with backoff only a render that may pass by itself (a registry or
+// Helm repository unreachable or down). A template error or a time or memory budget overrun fails
+// the same way until the commit or the spec changes (or the periodic resync): re-rendered with
+// backoff, a few such applications would keep the render workers from everyone else's.
+func afterRenderFailure(renderErr, statusErr error) error {
+	if !egress.Transient(renderErr) {
+		return statusErr
+	}
+	return retryLater(statusErr, "render failed")
 }
 
 // maxRetryDelay caps the backoff of a failing application: once the fault is gone, it syncs

@@ -1,11 +1,18 @@
 package controller
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
+	"github.com/kube-gitops/kube-gitops/pkg/render/worker"
 )
 
 func TestRetryLater(t *testing.T) {
@@ -24,6 +31,31 @@ func TestRetryLater(t *testing.T) {
 			got := retryLater(tt.err, "render failed")
 			if errors.Is(got, errRetry) != tt.wantRetry || got.Error() != tt.want {
 				t.Errorf("retryLater = %v (retry %v), want %q (retry %v)", got, errors.Is(got, errRetry), tt.want, tt.wantRetry)
+			}
+		})
+	}
+}
+
+// TestOnlyPassingRenderFailuresAreRetried: a registry that is down may come back, a template
+// error or an overrun budget does not go away by retrying.
+func TestOnlyPassingRenderFailuresAreRetried(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	for _, tt := range []struct {
+		name      string
+		err       error
+		wantRetry bool
+	}{
+		{"registry unreachable", fmt.Errorf("chart oci://r/c:1.0.0: pull: %w", refused), true},
+		{"Helm repository down", fmt.Errorf("fetch https://charts.example/index.yaml: %w", &egress.StatusError{Code: http.StatusServiceUnavailable}), true},
+		{"template error", errors.New(`render apps/web: template: web/templates/d.yaml:3: function "nope" not defined`), false},
+		{"render over its time budget", fmt.Errorf("render apps/web: %w", &worker.BudgetError{Timeout: 30 * time.Second}), false},
+		// A download that ran out of time is a slow remote: tried again.
+		{"chart download over its time budget", fmt.Errorf("render of apps/web exceeded its time budget of 30s: %w", context.DeadlineExceeded), true},
+		{"chart not found", fmt.Errorf("fetch https://charts.example/index.yaml: %w", &egress.StatusError{Code: http.StatusNotFound}), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := afterRenderFailure(tt.err, nil); errors.Is(got, errRetry) != tt.wantRetry {
+				t.Errorf("afterRenderFailure = %v, want retry %v", got, tt.wantRetry)
 			}
 		})
 	}

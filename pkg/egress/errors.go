@@ -84,6 +84,24 @@ func Code(err error) int {
 	return 0
 }
 
+// Transient reports whether err may pass by itself, so that what failed is worth trying again
+// later: the remote could not be reached (Unreachable), or answered that it is overloaded or down
+// (PassingStatus). An answer such as 401, 403 or 404 is not: trying again changes nothing.
+func Transient(err error) bool {
+	return Unreachable(err) || PassingStatus(Code(err))
+}
+
+// PassingStatus reports whether an HTTP status says the remote is overloaded or down for now:
+// 408, 429, 500, 502, 503, 504.
+func PassingStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
 // Unreachable reports whether err says that a remote could not be reached at all: the connection
 // was refused, reset or timed out, or its name did not resolve. Unlike an answer the remote gave
 // (a 404, a 401), such a fault may pass by itself, so what failed is worth trying again later.

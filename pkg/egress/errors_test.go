@@ -129,3 +129,24 @@ func TestUnreachable(t *testing.T) {
 		})
 	}
 }
+
+func TestTransient(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused", fmt.Errorf("fetch: %w", refused), true},
+		{"503", fmt.Errorf("fetch: %w", &StatusError{Code: http.StatusServiceUnavailable}), true},
+		{"429", &StatusError{Code: http.StatusTooManyRequests}, true},
+		{"404", &StatusError{Code: http.StatusNotFound}, false},
+		{"401", &StatusError{Code: http.StatusUnauthorized}, false},
+		{"anything else", errors.New("template error"), false},
+		{"nil", nil, false},
+	} {
+		if got := Transient(tt.err); got != tt.want {
+			t.Errorf("%s: Transient = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package writeback
 
 import (
 	"errors"
-	"net/http"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -12,7 +11,7 @@ import (
 
 // Transient reports whether a write-back failed for a reason that may pass by itself: Git could
 // not be reached (refused, reset, timed out, a name that did not resolve), or answered that it is
-// overloaded or down (429, 502, 503, 504). Then the change is worth trying again later. Refused
+// overloaded or down (egress.PassingStatus). Then the change is worth trying again later. Refused
 // credentials (401, 403), a missing repository, branch protection and changes that conflict are
 // not: trying again changes nothing.
 func Transient(err error) bool {
@@ -24,11 +23,5 @@ func Transient(err error) bool {
 		err = unexpected.Err // go-git's wrapper has no Unwrap
 	}
 	var httpErr *githttp.Err
-	if errors.As(err, &httpErr) && httpErr.Response != nil {
-		switch httpErr.Response.StatusCode {
-		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &httpErr) && httpErr.Response != nil && egress.PassingStatus(httpErr.Response.StatusCode)
 }

@@ -140,7 +140,7 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 		return cached.index, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %s%s", shown, egress.Status(resp.StatusCode), statusHint(resp.StatusCode))
+		return nil, fmt.Errorf("fetch %s: %w%s", shown, &egress.StatusError{Code: resp.StatusCode}, statusHint(resp.StatusCode))
 	}
 	body, ok, err := readLimited(resp.Body, maxIndexBytes)
 	if err != nil {
@@ -230,7 +230,7 @@ func (r *Renderer) archive(ctx context.Context, repoURL, chartURL, digest string
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download %s: %s%s", shown, egress.Status(resp.StatusCode), statusHint(resp.StatusCode))
+		return nil, fmt.Errorf("download %s: %w%s", shown, &egress.StatusError{Code: resp.StatusCode}, statusHint(resp.StatusCode))
 	}
 	data, ok, err := readLimited(resp.Body, maxArchiveBytes)
 	if err != nil {
