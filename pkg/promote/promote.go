@@ -40,7 +40,7 @@ type Options struct {
 	Root        *source.Fetcher // the root repository, where every environment's files are
 	Path        string          // this environment's directory, e.g. clusters/prod
 	Environment string
-	Writer      *writeback.Writer
+	Writer      GitWriter
 	// OnCommit is called after a promotion was pushed to the tracked branch, so the server
 	// reads Git at once instead of at the next poll.
 	OnCommit func()
@@ -58,6 +58,11 @@ type Tenancy interface {
 }
 
 // Promoter carries out Pending Promotions. Only the Lease holder runs it.
+// GitWriter commits and pushes a change (writeback.Writer).
+type GitWriter interface {
+	Apply(ctx context.Context, change writeback.Change) (*writeback.Result, error)
+}
+
 type Promoter struct {
 	Options
 	done map[types.UID]bool // finished here; the cache may still show them Running for a moment
@@ -149,10 +154,8 @@ func (p *Promoter) handle(ctx context.Context, namespace, name string, attempt i
 	}
 	if pr.Spec.ViaBranch {
 		change.Branch = fmt.Sprintf("kube-gitops/promote-%s-%s-to-%s-%s", pr.Spec.DesiredState, from, p.Environment, pr.Name)
-	} else {
-		change.Pushing = p.recordPushing(ctx, pr)
 	}
-	res, err := p.Writer.Apply(ctx, change)
+	res, err := p.write(ctx, pr, change)
 	if err != nil {
 		return p.fail(ctx, pr, fmt.Errorf("write the promotion to Git: %w", err), attempt)
 	}
@@ -160,6 +163,29 @@ func (p *Promoter) handle(ctx context.Context, namespace, name string, attempt i
 		p.OnCommit()
 	}
 	return p.finish(ctx, pr, res, nil)
+}
+
+// write commits and pushes change. A push to the tracked branch records its commit first; if Git
+// then answers with an error, the push may still have landed (the answer was lost, a proxy
+// failed after the push): when the commit is in the branch, the Promotion succeeded with it, and
+// is never reported Failed while its commit deploys.
+func (p *Promoter) write(ctx context.Context, pr *v1alpha1.Promotion, change writeback.Change) (*writeback.Result, error) {
+	var attempted *v1alpha1.Promotion
+	if change.Branch == "" {
+		record := p.recordPushing(ctx, pr)
+		change.Pushing = func(commit, branch string, changes []writeback.PinChange) error {
+			attempted = pr.DeepCopy()
+			attempted.Status.Phase, attempted.Status.Commit, attempted.Status.Branch, attempted.Status.Changes = v1alpha1.PromotionRunning, commit, branch, toStatus(changes)
+			return record(commit, branch, changes)
+		}
+	}
+	res, err := p.Writer.Apply(ctx, change)
+	if err != nil && attempted != nil {
+		if landed, checkErr := p.pushedBefore(ctx, attempted); checkErr == nil && landed != nil {
+			return landed, nil
+		}
+	}
+	return res, err
 }
 
 // plan reads the source environment's DesiredState of the same name from the root repository

@@ -2,14 +2,20 @@ package promote
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
 
@@ -69,6 +75,66 @@ func TestPushedBefore(t *testing.T) {
 			}
 			if got != tc.want {
 				t.Errorf("pushedBefore = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// landedWriter is a Git writer whose push lands but whose answer is an error, as when a proxy
+// in front of Git fails after forwarding the push: it announces the commit, then refuses.
+type landedWriter struct{ commit string }
+
+func (w landedWriter) Apply(_ context.Context, c writeback.Change) (*writeback.Result, error) {
+	changes := []writeback.PinChange{{Name: "image", File: "envs/prod/values.yaml", Path: "image.tag", Old: "1.1.2", New: "1.1.4"}}
+	if c.Pushing != nil {
+		if err := c.Pushing(w.commit, "main", changes); err != nil {
+			return nil, err
+		}
+	}
+	return nil, errors.New("push to main: 403 Forbidden")
+}
+
+// TestAPushThatLandedIsNotAFailure: Git refused the answer after taking the push. The commit is
+// in the branch and will deploy: the Promotion succeeded with it, it is not reported Failed.
+func TestAPushThatLandedIsNotAFailure(t *testing.T) {
+	srv, err := gitserver.Start(gitserver.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	url, err := srv.CreateRepo("config", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	landed, err := srv.Commit("config", "main", map[string]string{"envs/prod/values.yaml": "image: {tag: \"1.1.4\"}\n"}, "promote winterlight")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := &v1alpha1.Promotion{Spec: v1alpha1.PromotionSpec{DesiredState: "winterlight"}}
+	pr.Namespace, pr.Name = "apps", "to-prod"
+	rec, err := store.ToPromotionRecord(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{store.PromotionsResource: "PromotionRecordList"}, rec)
+	noAuth := func(context.Context) (transport.AuthMethod, error) { return nil, nil }
+	for _, tc := range []struct {
+		name, commit string
+		wantErr      bool
+	}{
+		{"the commit is in the branch", landed, false},
+		{"the commit never arrived", "0123456789abcdef0123456789abcdef01234567", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Promoter{Options: Options{Root: source.NewFetcher(source.Repo{URL: url, Ref: "main", Auth: noAuth}, 30*time.Second),
+				Records: store.NewPromotionRecords(client), Writer: landedWriter{commit: tc.commit}}}
+			res, err := p.write(context.Background(), pr, writeback.Change{})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("write = %v, %v; want an error: %v", res, err, tc.wantErr)
+			}
+			if err == nil && (res.Commit != landed || len(res.Changes) != 1) {
+				t.Errorf("result %+v, want commit %s with its pin change", res, landed)
 			}
 		})
 	}
