@@ -219,12 +219,23 @@ func TestDeploymentRunsTheServerHardened(t *testing.T) {
 		anti.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.TopologyKey != "kubernetes.io/hostname" {
 		t.Errorf("no preferred anti-affinity by hostname: %+v", anti)
 	}
-	pdb := &policyv1.PodDisruptionBudget{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(find(t, objs, "PodDisruptionBudget", "gitops-apiserver").Object, pdb); err != nil {
-		t.Fatal(err)
-	}
-	if pdb.Spec.MinAvailable.String() != "1" {
-		t.Errorf("PodDisruptionBudget minAvailable %v, want 1", pdb.Spec.MinAvailable)
+}
+
+// TestDisruptionBudgetNeverBlocksADrain: one pod at a time may be evicted, whatever the replicas;
+// with one replica a drain evicts it (minAvailable 1 would block every drain of its node).
+func TestDisruptionBudgetNeverBlocksADrain(t *testing.T) {
+	for _, replicas := range []int64{1, 2, 3} {
+		objs, err := Render("kube-gitops", with(gitValues(), "replicas", replicas))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdb := &policyv1.PodDisruptionBudget{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(find(t, objs, "PodDisruptionBudget", "gitops-apiserver").Object, pdb); err != nil {
+			t.Fatal(err)
+		}
+		if pdb.Spec.MinAvailable != nil || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+			t.Errorf("replicas %d: PodDisruptionBudget minAvailable %v, maxUnavailable %v; want maxUnavailable 1 only", replicas, pdb.Spec.MinAvailable, pdb.Spec.MaxUnavailable)
+		}
 	}
 }
 
