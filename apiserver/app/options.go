@@ -154,6 +154,10 @@ func (o *Options) Validate() error {
 	} else if scpLike := strings.Contains(o.Repo, "@") && !strings.Contains(o.Repo, "://"); !hasAnyPrefix(o.Repo, "https://", "http://", "ssh://", "file://") && !scpLike {
 		errs = append(errs, fmt.Errorf("--repo %q: use an https://, http://, ssh:// or file:// URL", redact.URL(o.Repo)))
 	}
+	// Flags are readable by whoever may read the Pod or the Deployment, and show in process lists.
+	if redact.URL(o.Repo) != o.Repo {
+		errs = append(errs, fmt.Errorf("--repo %q carries credentials in the URL: remove them, and give them with --git-username and --git-password-file, or --git-credentials-secret", redact.URL(o.Repo)))
+	}
 	if o.Path == "" {
 		errs = append(errs, errors.New("--path is required: the directory of this environment's DesiredState files, e.g. clusters/test"))
 	}
