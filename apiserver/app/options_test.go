@@ -118,6 +118,28 @@ func TestValidateRefusesCredentialsInTheRepoURL(t *testing.T) {
 	}
 }
 
+func TestServingCertSecretNeedsTheCASecret(t *testing.T) {
+	for _, tt := range []struct {
+		cert, ca, wantErr string
+	}{
+		{cert: "gitops-apiserver-tls", wantErr: "--serving-cert-secret needs --serving-ca-secret"},
+		{cert: "gitops-apiserver-tls", ca: "gitops-apiserver-ca"},
+		{},
+	} {
+		o := NewOptions()
+		o.Repo, o.Path, o.Environment = "https://git.example/x.git", "clusters/test", "test"
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse([]string{"--serving-cert-secret=" + tt.cert, "--serving-ca-secret=" + tt.ca}); err != nil {
+			t.Fatal(err)
+		}
+		err := o.Validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%+v: Validate = %v, want %q", tt, err, tt.wantErr)
+		}
+	}
+}
+
 func TestValidateRedactsTheRepoURL(t *testing.T) {
 	o := NewOptions()
 	o.Repo, o.Path, o.Environment = "ftp://gitops:canary-Pa55@git.example/x", "clusters/test", "test"
