@@ -118,7 +118,7 @@ func TestInstalled(t *testing.T) {
 func checkServerDryRuns(t *testing.T, ic *installCluster, install []string) {
 	t.Helper()
 	installOptionalCRDs(t, ic)
-	allOn := []string{"--set", "certManager.enabled=true", "--set", "metrics.serviceMonitor.enabled=true",
+	allOn := []string{"--set", "certManager.enabled=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.serviceMonitor.tokenSecret.name=prometheus-token",
 		"--set", "metrics.prometheusRule.enabled=true", "--set", "networkPolicy.enabled=true", "--set", "webhook.secretName=webhook-secret"}
 	for _, tc := range []struct {
 		name  string
