@@ -440,6 +440,16 @@ func TestClusterReadRulesAreReadOnly(t *testing.T) {
 	}
 }
 
+func TestRenderNamesAMissingCASecret(t *testing.T) {
+	_, err := Render("kube-gitops", with(gitValues(), "tls", map[string]any{"caSecretName": ""}))
+	if err == nil || !strings.Contains(err.Error(), "tls.caSecretName is required without cert-manager") {
+		t.Errorf("error %v, want tls.caSecretName named", err)
+	}
+	if _, err := Render("kube-gitops", with(with(gitValues(), "tls", map[string]any{"caSecretName": ""}), "certManager", map[string]any{"enabled": true})); err != nil {
+		t.Errorf("with cert-manager no CA Secret is needed: %v", err)
+	}
+}
+
 func TestServiceAccountNameCannotInjectIntoThePolicy(t *testing.T) {
 	_, err := Render("kube-gitops", with(gitValues(), "serviceAccount", map[string]any{"name": "x' || true || '"}))
 	if err == nil || !strings.Contains(err.Error(), "is not a valid ServiceAccount name") {
