@@ -35,7 +35,7 @@ func allOptionalOn() map[string]any {
 	v["webhook"] = map[string]any{"secretName": "webhook-secret"}
 	v["certManager"] = map[string]any{"enabled": true}
 	v["networkPolicy"] = map[string]any{"enabled": true, "webhookFrom": []any{map[string]any{"namespaceSelector": map[string]any{"matchLabels": map[string]any{"name": "ingress"}}}}}
-	v["metrics"] = map[string]any{"serviceMonitor": map[string]any{"enabled": true}, "prometheusRule": map[string]any{"enabled": true}}
+	v["metrics"] = map[string]any{"serviceMonitor": map[string]any{"enabled": true, "tokenSecret": map[string]any{"name": "prometheus-token"}}, "prometheusRule": map[string]any{"enabled": true}}
 	v["extraArgs"] = []any{"--sync-workers=16"}
 	return v
 }
@@ -219,12 +219,41 @@ func TestDeploymentRunsTheServerHardened(t *testing.T) {
 		anti.PreferredDuringSchedulingIgnoredDuringExecution[0].PodAffinityTerm.TopologyKey != "kubernetes.io/hostname" {
 		t.Errorf("no preferred anti-affinity by hostname: %+v", anti)
 	}
-	pdb := &policyv1.PodDisruptionBudget{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(find(t, objs, "PodDisruptionBudget", "gitops-apiserver").Object, pdb); err != nil {
+}
+
+// TestDisruptionBudgetNeverBlocksADrain: one pod at a time may be evicted, whatever the replicas;
+// with one replica a drain evicts it (minAvailable 1 would block every drain of its node).
+func TestDisruptionBudgetNeverBlocksADrain(t *testing.T) {
+	for _, replicas := range []int64{1, 2, 3} {
+		objs, err := Render("kube-gitops", with(gitValues(), "replicas", replicas))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdb := &policyv1.PodDisruptionBudget{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(find(t, objs, "PodDisruptionBudget", "gitops-apiserver").Object, pdb); err != nil {
+			t.Fatal(err)
+		}
+		if pdb.Spec.MinAvailable != nil || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+			t.Errorf("replicas %d: PodDisruptionBudget minAvailable %v, maxUnavailable %v; want maxUnavailable 1 only", replicas, pdb.Spec.MinAvailable, pdb.Spec.MaxUnavailable)
+		}
+	}
+}
+
+// TestArgsAreQuoted: every value is one argument as given; unquoted, a ' #' would cut it short
+// and a ': ' would turn it into a map.
+func TestArgsAreQuoted(t *testing.T) {
+	values := gitValues()
+	git := values["git"].(map[string]any)
+	git["path"], git["ref"], git["environment"] = "clusters/test #rest", "a: b", "'test'"
+	objs, err := Render("kube-gitops", values)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if pdb.Spec.MinAvailable.String() != "1" {
-		t.Errorf("PodDisruptionBudget minAvailable %v, want 1", pdb.Spec.MinAvailable)
+	args := deployment(t, objs).Spec.Template.Spec.Containers[0].Args
+	for _, want := range []string{"--path=clusters/test #rest", "--ref=a: b", "--environment='test'"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
 	}
 }
 
@@ -411,6 +440,16 @@ func TestClusterReadRulesAreReadOnly(t *testing.T) {
 	}
 }
 
+func TestRenderNamesAMissingCASecret(t *testing.T) {
+	_, err := Render("kube-gitops", with(gitValues(), "tls", map[string]any{"caSecretName": ""}))
+	if err == nil || !strings.Contains(err.Error(), "tls.caSecretName is required without cert-manager") {
+		t.Errorf("error %v, want tls.caSecretName named", err)
+	}
+	if _, err := Render("kube-gitops", with(with(gitValues(), "tls", map[string]any{"caSecretName": ""}), "certManager", map[string]any{"enabled": true})); err != nil {
+		t.Errorf("with cert-manager no CA Secret is needed: %v", err)
+	}
+}
+
 func TestServiceAccountNameCannotInjectIntoThePolicy(t *testing.T) {
 	_, err := Render("kube-gitops", with(gitValues(), "serviceAccount", map[string]any{"name": "x' || true || '"}))
 	if err == nil || !strings.Contains(err.Error(), "is not a valid ServiceAccount name") {
@@ -418,13 +457,109 @@ func TestServiceAccountNameCannotInjectIntoThePolicy(t *testing.T) {
 	}
 }
 
+// TestServerReadsOnlySecretsItNeeds: every Secret rule of the server names its Secrets: the
+// serving certificate and its CA (unless cert-manager renews), and the Git credentials if any.
+// The CA's Secret is never written; the webhook's is mounted, not read through the API.
+func TestServerReadsOnlySecretsItNeeds(t *testing.T) {
+	tests := []struct {
+		name       string
+		values     map[string]any
+		wantGet    []string
+		wantUpdate []string
+	}{
+		{name: "defaults", values: gitValues(), wantGet: []string{"gitops-apiserver-tls", "gitops-apiserver-ca"}, wantUpdate: []string{"gitops-apiserver-tls"}},
+		{name: "Git credentials, a webhook and other Secret names", values: func() map[string]any {
+			v := with(gitValues(), "tls", map[string]any{"secretName": "my-tls", "caSecretName": "my-ca"})
+			v["git"].(map[string]any)["credentialsSecret"] = "git-credentials"
+			v["webhook"] = map[string]any{"secretName": "hook"}
+			return v
+		}(), wantGet: []string{"my-tls", "my-ca", "git-credentials"}, wantUpdate: []string{"my-tls"}},
+		{name: "cert-manager and Git credentials", values: func() map[string]any {
+			v := with(gitValues(), "certManager", map[string]any{"enabled": true})
+			v["git"].(map[string]any)["credentialsSecret"] = "git-credentials"
+			return v
+		}(), wantGet: []string{"git-credentials"}},
+		{name: "cert-manager, anonymous Git: no Secret at all", values: with(gitValues(), "certManager", map[string]any{"enabled": true})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs, err := Render("kube-gitops", tt.values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var get, update []string
+			for _, u := range objs {
+				if u.GetKind() != "Role" && u.GetKind() != "ClusterRole" {
+					continue
+				}
+				role := &rbacv1.Role{}
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, role); err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range role.Rules {
+					if !slices.Contains(r.Resources, "secrets") && !slices.Contains(r.Resources, "*") {
+						continue
+					}
+					if len(r.ResourceNames) == 0 {
+						t.Errorf("%s %s: %v on every Secret", u.GetKind(), u.GetName(), r.Verbs)
+					}
+					for _, verb := range r.Verbs {
+						switch verb {
+						case "get":
+							get = append(get, r.ResourceNames...)
+						case "update":
+							update = append(update, r.ResourceNames...)
+						default:
+							t.Errorf("%s %s: %s on Secrets %v", u.GetKind(), u.GetName(), verb, r.ResourceNames)
+						}
+					}
+				}
+			}
+			if !slices.Equal(get, tt.wantGet) || !slices.Equal(update, tt.wantUpdate) {
+				t.Errorf("get %v, update %v; want get %v, update %v", get, update, tt.wantGet, tt.wantUpdate)
+			}
+		})
+	}
+}
+
+// TestServiceMonitorReadsNoKey: Prometheus verifies the server with the serving Secret's ca.crt
+// (which holds no CA key) and presents the token of the Secret named in values, not its own
+// ServiceAccount's file (bearerTokenFile is deprecated).
+func TestServiceMonitorReadsNoKey(t *testing.T) {
+	objs, err := Render("kube-gitops", allOptionalOn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := find(t, objs, "ServiceMonitor", "gitops-apiserver")
+	endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	ep := endpoints[0].(map[string]any)
+	if _, ok := ep["bearerTokenFile"]; ok {
+		t.Error("the ServiceMonitor uses the deprecated bearerTokenFile")
+	}
+	creds, _, _ := unstructured.NestedStringMap(ep, "authorization", "credentials")
+	if creds["name"] != "prometheus-token" || creds["key"] != "token" {
+		t.Errorf("authorization.credentials %v, want the Secret prometheus-token, key token", creds)
+	}
+	ca, _, _ := unstructured.NestedStringMap(ep, "tlsConfig", "ca", "secret")
+	if ca["name"] != "gitops-apiserver-tls" || ca["key"] != "ca.crt" {
+		t.Errorf("tlsConfig.ca %v, want ca.crt of the serving Secret", ca)
+	}
+
+	values := allOptionalOn()
+	delete(values["metrics"].(map[string]any)["serviceMonitor"].(map[string]any), "tokenSecret")
+	if _, err := Render("kube-gitops", values); err == nil || !strings.Contains(err.Error(), "metrics.serviceMonitor.tokenSecret.name is required") {
+		t.Errorf("error %v, want tokenSecret.name required", err)
+	}
+}
+
 // TestServingCertRenewalFollowsCertManager: without cert-manager the server renews the serving
-// certificate (the flag naming the Secret, and update on that one Secret); with it, neither.
+// certificate (the flags naming its Secret and the CA's, and update on that one Secret); with it,
+// neither.
 func TestServingCertRenewalFollowsCertManager(t *testing.T) {
 	for _, certManager := range []bool{false, true} {
 		values := gitValues()
 		values["certManager"] = map[string]any{"enabled": certManager}
-		values["tls"] = map[string]any{"secretName": "my-tls"}
+		values["tls"] = map[string]any{"secretName": "my-tls", "caSecretName": "my-ca"}
 		objs, err := Render("kube-gitops", values)
 		if err != nil {
 			t.Fatal(err)
@@ -435,7 +570,7 @@ func TestServingCertRenewalFollowsCertManager(t *testing.T) {
 			case u.GetKind() == "Deployment":
 				containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
 				args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
-				flag = slices.Contains(args, "--serving-cert-secret=my-tls")
+				flag = slices.Contains(args, "--serving-cert-secret=my-tls") && slices.Contains(args, "--serving-ca-secret=my-ca")
 			case u.GetKind() == "Role" && u.GetName() == "kube-gitops-server":
 				rules, _, _ := unstructured.NestedSlice(u.Object, "rules")
 				for _, r := range rules {

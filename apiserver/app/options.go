@@ -65,6 +65,7 @@ type Options struct {
 	RemovalGuardMin     int
 
 	ServingCertSecret string
+	ServingCASecret   string
 }
 
 // NewOptions returns the defaults: no etcd (the store lives in the host cluster as CRs), no
@@ -142,7 +143,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.RemovalGuardPercent, "removal-guard-percent", o.RemovalGuardPercent, "A read of Git that removes more than this percentage of the environment's DesiredStates at once (and at least --removal-guard-min), or every one of them, is held until confirmed with kubectl gitops confirm-removal: a wrong --path or a broken merge must not wipe the cluster. 100 turns the percentage check off.")
 	fs.IntVar(&o.RemovalGuardMin, "removal-guard-min", o.RemovalGuardMin, "The fewest removals at once that --removal-guard-percent holds.")
 	fs.StringSliceVar(&o.DriftManagers, "drift-field-managers", o.DriftManagers, "Field managers (shell patterns) whose changes to applied objects a sync undoes and a diff shows: kubectl's by default. Changes by other managers (controllers, operators) are left alone; an empty value turns drift removal off.")
-	fs.StringVar(&o.ServingCertSecret, "serving-cert-secret", o.ServingCertSecret, "Secret in --namespace holding the serving certificate (tls.crt, tls.key, which --tls-cert-file and --tls-private-key-file name) and its CA (ca.crt, ca.key): the server issues a new tls.crt from the CA when a third of its lifetime is left or it does not name the Service, and reloads the files. Empty: nothing is renewed here (e.g. cert-manager renews it).")
+	fs.StringVar(&o.ServingCertSecret, "serving-cert-secret", o.ServingCertSecret, "Secret in --namespace holding the serving certificate (tls.crt, tls.key, which --tls-cert-file and --tls-private-key-file name, and ca.crt): the server issues a new tls.crt from the CA of --serving-ca-secret when a third of its lifetime is left or it does not name the Service, and reloads the files. Empty: nothing is renewed here (e.g. cert-manager renews it).")
+	fs.StringVar(&o.ServingCASecret, "serving-ca-secret", o.ServingCASecret, "Secret in --namespace holding the CA (ca.crt, ca.key) that --serving-cert-secret is renewed from; kept apart so that nothing needing the CA's certificate reads its key.")
 	fs.BoolVar(&o.AllowOtherNamespaces, "allow-other-namespaces", o.AllowOtherNamespaces, "Let an application create objects in namespaces other than its DesiredState's (its ServiceAccount's RBAC still applies).")
 }
 
@@ -154,6 +156,10 @@ func (o *Options) Validate() error {
 	} else if scpLike := strings.Contains(o.Repo, "@") && !strings.Contains(o.Repo, "://"); !hasAnyPrefix(o.Repo, "https://", "http://", "ssh://", "file://") && !scpLike {
 		errs = append(errs, fmt.Errorf("--repo %q: use an https://, http://, ssh:// or file:// URL", redact.URL(o.Repo)))
 	}
+	// Flags are readable by whoever may read the Pod or the Deployment, and show in process lists.
+	if redact.URL(o.Repo) != o.Repo {
+		errs = append(errs, fmt.Errorf("--repo %q carries credentials in the URL: remove them, and give them with --git-username and --git-password-file, or --git-credentials-secret", redact.URL(o.Repo)))
+	}
 	if o.Path == "" {
 		errs = append(errs, errors.New("--path is required: the directory of this environment's DesiredState files, e.g. clusters/test"))
 	}
@@ -162,6 +168,9 @@ func (o *Options) Validate() error {
 	}
 	if o.GitCredentialsSecret != "" && (o.GitPasswordFile != "" || o.GitSSHKeyFile != "") {
 		errs = append(errs, errors.New("--git-credentials-secret cannot be combined with --git-password-file or --git-ssh-key-file"))
+	}
+	if o.ServingCertSecret != "" && o.ServingCASecret == "" {
+		errs = append(errs, errors.New("--serving-cert-secret needs --serving-ca-secret: the Secret of the CA the certificate is renewed from"))
 	}
 	if o.WebhookPort != 0 && o.WebhookSecretFile == "" {
 		errs = append(errs, errors.New("--webhook-port needs --webhook-secret-file: unsigned webhooks would let anyone trigger refreshes"))

@@ -86,6 +86,60 @@ func TestRegistryFlagsMakeOneEgressPolicy(t *testing.T) {
 	}
 }
 
+func TestValidateRefusesCredentialsInTheRepoURL(t *testing.T) {
+	tests := []struct {
+		repo    string
+		wantErr string // "" when valid
+	}{
+		{repo: "https://bot:canary-Pa55@git.example/x.git", wantErr: `--repo "https://xxxxx@git.example/x.git" carries credentials in the URL: remove them, and give them with --git-username and --git-password-file, or --git-credentials-secret`},
+		{repo: "https://canary-Pa55@git.example/x.git", wantErr: "carries credentials"},
+		{repo: "http://u:canary-Pa55@10.0.0.1:3000/x.git", wantErr: "carries credentials"},
+		{repo: "ssh://git:canary-Pa55@git.example/x.git", wantErr: "carries credentials"},
+		{repo: "ssh://git@git.example/x.git"},
+		{repo: "git@git.example:acme/x.git"},
+		{repo: "https://git.example/x.git"},
+		{repo: "file:///srv/git/x.git"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.repo, func(t *testing.T) {
+			o := NewOptions()
+			o.Repo, o.Path, o.Environment = tt.repo, "clusters/test", "test"
+			err := o.Validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("Validate = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "canary-Pa55") {
+				t.Errorf("Validate = %v, want %q without the secret", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestServingCertSecretNeedsTheCASecret(t *testing.T) {
+	for _, tt := range []struct {
+		cert, ca, wantErr string
+	}{
+		{cert: "gitops-apiserver-tls", wantErr: "--serving-cert-secret needs --serving-ca-secret"},
+		{cert: "gitops-apiserver-tls", ca: "gitops-apiserver-ca"},
+		{},
+	} {
+		o := NewOptions()
+		o.Repo, o.Path, o.Environment = "https://git.example/x.git", "clusters/test", "test"
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse([]string{"--serving-cert-secret=" + tt.cert, "--serving-ca-secret=" + tt.ca}); err != nil {
+			t.Fatal(err)
+		}
+		err := o.Validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%+v: Validate = %v, want %q", tt, err, tt.wantErr)
+		}
+	}
+}
+
 func TestValidateRedactsTheRepoURL(t *testing.T) {
 	o := NewOptions()
 	o.Repo, o.Path, o.Environment = "ftp://gitops:canary-Pa55@git.example/x", "clusters/test", "test"

@@ -90,7 +90,7 @@ func (o *Options) Run(ctx context.Context) error {
 		go c.promotions.Run(hook)
 		go c.tenancy.Run(hook)
 		if o.ServingCertSecret != "" {
-			go (&servingcert.Rotator{Secrets: c.kube.CoreV1(), Namespace: o.Namespace, Name: o.ServingCertSecret, Hosts: o.serviceHosts()}).Run(hook)
+			go (&servingcert.Rotator{Secrets: c.kube.CoreV1(), Namespace: o.Namespace, Name: o.ServingCertSecret, CASecret: o.ServingCASecret, Hosts: o.serviceHosts()}).Run(hook)
 		}
 		electing.Store(true)
 		go func() {

@@ -14,11 +14,11 @@ import (
 	keyutil "k8s.io/client-go/util/keyutil"
 )
 
-// ParseCA reads the CA from a Secret's data (ca.crt and ca.key). An error says what is missing
+// ParseCA reads the CA from its Secret's data (ca.crt and ca.key). An error says what is missing
 // or wrong; without the CA no certificate can be renewed.
 func ParseCA(data map[string][]byte) (*CA, error) {
 	if len(data[CACertKey]) == 0 || len(data[CAKeyKey]) == 0 {
-		return nil, fmt.Errorf("no %s or %s (written by an install before the server renewed certificates)", CACertKey, CAKeyKey)
+		return nil, fmt.Errorf("no %s or %s", CACertKey, CAKeyKey)
 	}
 	cert, err := parseCert(data[CACertKey])
 	if err != nil {

@@ -1,5 +1,6 @@
-// Package servingcert issues the aggregated API's serving certificate from a CA kept in a Secret,
-// and renews it before it expires: install creates the Secret, the server keeps it fresh.
+// Package servingcert issues the aggregated API's serving certificate from a CA kept in a Secret
+// of its own, and renews it before it expires: install creates both Secrets, the server keeps the
+// serving one fresh.
 package servingcert
 
 import (
@@ -18,8 +19,9 @@ import (
 	keyutil "k8s.io/client-go/util/keyutil"
 )
 
-// The Secret's keys: the serving certificate and key (the kubernetes.io/tls pair), and the CA
-// that signed it, whose certificate is the APIService's caBundle.
+// The Secrets' keys. The serving Secret holds the kubernetes.io/tls pair and the CA's certificate
+// (the APIService's caBundle, and what a scraper verifies the server with); the CA's Secret holds
+// the CA's certificate and key, so nothing that needs the bundle ever has to read the key.
 const (
 	CertKey   = "tls.crt"
 	KeyKey    = "tls.key"
@@ -48,15 +50,23 @@ type CA struct {
 }
 
 // Bundle is a serving certificate, its key and the CA that signed it, PEM-encoded, as the
-// Secret holds them.
+// Secrets hold them.
 type Bundle struct {
 	Cert, Key, CACert, CAKey []byte
 }
 
-// Data is the bundle as a Secret's data.
-func (b *Bundle) Data() map[string][]byte {
-	return map[string][]byte{CertKey: b.Cert, KeyKey: b.Key, CACertKey: b.CACert, CAKeyKey: b.CAKey}
+// ServingData is the serving Secret's data: the pair and the CA's certificate, not its key.
+func (b *Bundle) ServingData() map[string][]byte {
+	return map[string][]byte{CertKey: b.Cert, KeyKey: b.Key, CACertKey: b.CACert}
 }
+
+// CAData is the CA's Secret's data: its certificate and key.
+func (b *Bundle) CAData() map[string][]byte {
+	return map[string][]byte{CACertKey: b.CACert, CAKeyKey: b.CAKey}
+}
+
+// ErrCAExpired: the CA can sign nothing valid any more; a new CA takes a new install.
+var ErrCAExpired = errors.New("the CA has expired")
 
 // NewBundle creates a CA valid for CALifetime and a serving certificate for hosts (the first is
 // its common name) valid for CertLifetime, from now.
@@ -90,10 +100,15 @@ func NewCA(name string, now time.Time, lifetime time.Duration) (*CA, error) {
 }
 
 // Issue creates a serving certificate for hosts (DNS names; the first is the common name),
-// valid for lifetime from now but never beyond the CA, and returns it with the CA.
+// valid for lifetime from now but never beyond the CA, and returns it with the CA. A CA that has
+// expired at now is refused (ErrCAExpired): capped at its NotAfter, the certificate would end
+// before it began.
 func (ca *CA) Issue(hosts []string, now time.Time, lifetime time.Duration) (*Bundle, error) {
 	if len(hosts) == 0 {
 		return nil, errors.New("issue a serving certificate: no host names")
+	}
+	if !now.Before(ca.Cert.NotAfter) {
+		return nil, fmt.Errorf("issue a serving certificate: %w at %s", ErrCAExpired, ca.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

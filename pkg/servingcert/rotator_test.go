@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -39,22 +40,38 @@ func secretOf(t *testing.T, ca *CA, certHosts []string, edit func(map[string][]b
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := b.Data()
+	data := b.ServingData()
 	if edit != nil {
 		edit(data)
 	}
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "gitops-apiserver-tls", Namespace: "kube-gitops"}, Type: corev1.SecretTypeTLS, Data: data}
 }
 
+// caSecretOf is the CA's own Secret, edited by edit.
+func caSecretOf(t *testing.T, ca *CA, edit func(map[string][]byte)) *corev1.Secret {
+	t.Helper()
+	b, err := ca.Issue(hosts, t0, lifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := b.CAData()
+	if edit != nil {
+		edit(data)
+	}
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "gitops-apiserver-ca", Namespace: "kube-gitops"}, Data: data}
+}
+
 func TestRotatorCheck(t *testing.T) {
 	ca := mustCA(t, "ca")
 	other := mustCA(t, "other")
+	noCASecret := &corev1.Secret{}
 	tests := []struct {
-		name    string
-		secret  *corev1.Secret // nil: no Secret
-		now     time.Time
-		renewed bool
-		wantErr string
+		name     string
+		secret   *corev1.Secret // nil: no Secret
+		caSecret *corev1.Secret // nil: the CA ca; noCASecret: none
+		now      time.Time
+		renewed  bool
+		wantErr  string
 	}{
 		{name: "fresh certificate is kept", secret: secretOf(t, ca, hosts, nil), now: t0.Add(time.Hour)},
 		{name: "just over a third left is kept", secret: secretOf(t, ca, hosts, nil), now: t0.Add(lifetime*2/3 - 2*time.Minute)},
@@ -63,20 +80,26 @@ func TestRotatorCheck(t *testing.T) {
 		{name: "expired", secret: secretOf(t, ca, hosts, nil), now: t0.Add(4 * time.Hour), renewed: true},
 		{name: "names another Service", secret: secretOf(t, ca, []string{"gitops-apiserver.old-ns.svc"}, nil), now: t0.Add(time.Hour), renewed: true},
 		{name: "signed by another CA", secret: secretOf(t, other, hosts, func(d map[string][]byte) {
-			b, _ := ca.Issue(hosts, t0, lifetime)
-			d[CACertKey], d[CAKeyKey] = b.CACert, b.CAKey
+			d[CACertKey] = caSecretOf(t, ca, nil).Data[CACertKey]
 		}), now: t0.Add(time.Hour), renewed: true},
 		{name: "key does not match", secret: secretOf(t, ca, hosts, func(d map[string][]byte) {
 			b, _ := ca.Issue(hosts, t0, lifetime)
 			d[KeyKey] = b.Key
 		}), now: t0.Add(time.Hour), renewed: true},
 		{name: "unreadable certificate", secret: secretOf(t, ca, hosts, func(d map[string][]byte) { d[CertKey] = []byte("garbage") }), now: t0.Add(time.Hour), renewed: true},
-		{name: "no ca.key (an older install)", secret: secretOf(t, ca, hosts, func(d map[string][]byte) { delete(d, CAKeyKey) }), now: t0.Add(2 * time.Hour),
-			wantErr: "no ca.crt or ca.key (written by an install before the server renewed certificates): the server cannot renew the serving certificate; renew it yourself, or delete the Secret and run kubectl gitops install again"},
-		{name: "ca.key of another CA", secret: secretOf(t, ca, hosts, func(d map[string][]byte) {
-			b, _ := other.Issue(hosts, t0, lifetime)
+		{name: "no CA Secret (an earlier install kept ca.key in the serving Secret)", secret: secretOf(t, ca, hosts, func(d map[string][]byte) {
+			b, _ := ca.Issue(hosts, t0, lifetime)
 			d[CAKeyKey] = b.CAKey
+		}), caSecret: noCASecret, now: t0.Add(2 * time.Hour),
+			wantErr: `read the CA's Secret kube-gitops/gitops-apiserver-ca: secrets "gitops-apiserver-ca" not found: the server cannot renew the serving certificate; run kubectl gitops install again, which creates it (or moves ca.key into it from the Secret gitops-apiserver-tls of an earlier install)`},
+		{name: "CA Secret without ca.key", secret: secretOf(t, ca, hosts, nil), caSecret: caSecretOf(t, ca, func(d map[string][]byte) { delete(d, CAKeyKey) }), now: t0.Add(2 * time.Hour),
+			wantErr: "Secret kube-gitops/gitops-apiserver-ca: no ca.crt or ca.key: the server cannot renew the serving certificate"},
+		{name: "ca.key of another CA", secret: secretOf(t, ca, hosts, nil), caSecret: caSecretOf(t, ca, func(d map[string][]byte) {
+			d[CAKeyKey] = caSecretOf(t, other, nil).Data[CAKeyKey]
 		}), now: t0.Add(2 * time.Hour), wantErr: "ca.key is not the key of ca.crt"},
+		// The CA lives 24h: capped at its NotAfter, a certificate issued now would end before it began.
+		{name: "the CA expired: nothing is written", secret: secretOf(t, ca, hosts, nil), now: t0.Add(25 * time.Hour),
+			wantErr: "Secret kube-gitops/gitops-apiserver-ca: the CA has expired at 2026-01-02T00:00:00Z: the server cannot renew the serving certificate; delete the Secrets gitops-apiserver-tls and gitops-apiserver-ca and run kubectl gitops install again"},
 		{name: "no Secret", now: t0, wantErr: `read the serving certificate's Secret kube-gitops/gitops-apiserver-tls: secrets "gitops-apiserver-tls" not found`},
 	}
 	for _, tt := range tests {
@@ -85,8 +108,16 @@ func TestRotatorCheck(t *testing.T) {
 			if tt.secret != nil {
 				objs = append(objs, tt.secret.DeepCopy())
 			}
+			switch tt.caSecret {
+			case nil:
+				objs = append(objs, caSecretOf(t, ca, nil))
+			case noCASecret:
+			default:
+				objs = append(objs, tt.caSecret.DeepCopy())
+			}
 			kube := fake.NewClientset(objs...)
-			r := &Rotator{Secrets: kube.CoreV1(), Namespace: "kube-gitops", Name: "gitops-apiserver-tls", Hosts: hosts, Lifetime: lifetime, Now: func() time.Time { return tt.now }}
+			r := &Rotator{Secrets: kube.CoreV1(), Namespace: "kube-gitops", Name: "gitops-apiserver-tls", CASecret: "gitops-apiserver-ca",
+				Hosts: hosts, Lifetime: lifetime, Now: func() time.Time { return tt.now }}
 			renewed, err := r.Check(t.Context())
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -97,6 +128,11 @@ func TestRotatorCheck(t *testing.T) {
 			}
 			if renewed != tt.renewed {
 				t.Fatalf("renewed %v, want %v", renewed, tt.renewed)
+			}
+			for _, a := range kube.Actions() {
+				if a.GetVerb() != "get" && !tt.renewed {
+					t.Errorf("%s %s although nothing was renewed", a.GetVerb(), a.GetResource().Resource)
+				}
 			}
 			if tt.secret == nil {
 				return
@@ -119,10 +155,8 @@ func TestRotatorCheck(t *testing.T) {
 // checkRenewed: a good pair for hosts, signed by the unchanged CA, valid for lifetime from now.
 func checkRenewed(t *testing.T, got, before map[string][]byte, now time.Time) {
 	t.Helper()
-	for _, k := range []string{CACertKey, CAKeyKey} {
-		if !bytes.Equal(got[k], before[k]) {
-			t.Errorf("%s changed: the APIService's caBundle would no longer verify the server", k)
-		}
+	if !bytes.Equal(got[CACertKey], before[CACertKey]) {
+		t.Errorf("%s changed: the APIService's caBundle would no longer match it", CACertKey)
 	}
 	if bytes.Equal(got[CertKey], before[CertKey]) {
 		t.Fatal("tls.crt is unchanged")
@@ -149,7 +183,7 @@ func checkRenewed(t *testing.T, got, before map[string][]byte, now time.Time) {
 func TestRotatorRetriesAConflict(t *testing.T) {
 	ca := mustCA(t, "ca")
 	secret := secretOf(t, ca, hosts, nil)
-	kube := fake.NewClientset(secret.DeepCopy())
+	kube := fake.NewClientset(secret.DeepCopy(), caSecretOf(t, ca, nil))
 	conflicts := 1
 	kube.PrependReactor("update", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
 		if conflicts == 0 {
@@ -159,7 +193,7 @@ func TestRotatorRetriesAConflict(t *testing.T) {
 		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "secrets"}, secret.Name, nil)
 	})
 	now := t0.Add(2 * time.Hour)
-	r := &Rotator{Secrets: kube.CoreV1(), Namespace: "kube-gitops", Name: secret.Name, Hosts: hosts, Lifetime: lifetime, Now: func() time.Time { return now }}
+	r := &Rotator{Secrets: kube.CoreV1(), Namespace: "kube-gitops", Name: secret.Name, CASecret: "gitops-apiserver-ca", Hosts: hosts, Lifetime: lifetime, Now: func() time.Time { return now }}
 	renewed, err := r.Check(t.Context())
 	if err != nil || !renewed {
 		t.Fatalf("renewed %v, err %v", renewed, err)
@@ -184,23 +218,39 @@ func TestIssueNeverOutlivesTheCA(t *testing.T) {
 }
 
 // TestNewBundleNeedsNoRenewal: what install creates is good for the server at once, for years
-// of CA and a year of certificate.
+// of CA and a year of certificate; the serving Secret's data holds no CA key.
 func TestNewBundleNeedsNoRenewal(t *testing.T) {
 	b, err := NewBundle(hosts, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := ParseCA(b.Data())
+	if _, ok := b.ServingData()[CAKeyKey]; ok {
+		t.Error("the serving Secret's data holds the CA's key")
+	}
+	ca, err := ParseCA(b.CAData())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reason := RenewalReason(b.Data(), ca, hosts, t0.Add(200*24*time.Hour)); reason != "" {
+	if reason := RenewalReason(b.ServingData(), ca, hosts, t0.Add(200*24*time.Hour)); reason != "" {
 		t.Errorf("renewal after 200 days: %s", reason)
 	}
-	if reason := RenewalReason(b.Data(), ca, hosts, t0.Add(250*24*time.Hour)); reason == "" {
+	if reason := RenewalReason(b.ServingData(), ca, hosts, t0.Add(250*24*time.Hour)); reason == "" {
 		t.Error("no renewal after 250 days of a year's certificate")
 	}
 	if got := ca.Cert.NotAfter.Sub(t0); got != CALifetime {
 		t.Errorf("the CA lives %s, want %s", got, CALifetime)
+	}
+}
+
+// TestIssueRefusesAnExpiredCA: capped at the CA's NotAfter, the certificate would end before its
+// NotBefore; nothing is issued instead.
+func TestIssueRefusesAnExpiredCA(t *testing.T) {
+	ca := mustCA(t, "ca") // valid 24h from t0
+	for _, now := range []time.Time{ca.Cert.NotAfter, ca.Cert.NotAfter.Add(time.Minute), t0.Add(48 * time.Hour)} {
+		b, err := ca.Issue(hosts, now, lifetime)
+		if !errors.Is(err, ErrCAExpired) {
+			leaf, _ := parseCert(b.Cert)
+			t.Errorf("now %s: error %v, issued NotBefore %s NotAfter %s", now, err, leaf.NotBefore, leaf.NotAfter)
+		}
 	}
 }

@@ -118,7 +118,7 @@ func TestInstalled(t *testing.T) {
 func checkServerDryRuns(t *testing.T, ic *installCluster, install []string) {
 	t.Helper()
 	installOptionalCRDs(t, ic)
-	allOn := []string{"--set", "certManager.enabled=true", "--set", "metrics.serviceMonitor.enabled=true",
+	allOn := []string{"--set", "certManager.enabled=true", "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.serviceMonitor.tokenSecret.name=prometheus-token",
 		"--set", "metrics.prometheusRule.enabled=true", "--set", "networkPolicy.enabled=true", "--set", "webhook.secretName=webhook-secret"}
 	for _, tc := range []struct {
 		name  string
@@ -200,8 +200,9 @@ func moduleDir(t *testing.T, module string) string {
 // servingHosts are the names the aggregator checks the serving certificate against.
 var servingHosts = []string{"gitops-apiserver." + installedNamespace + ".svc", "gitops-apiserver." + installedNamespace + ".svc.cluster.local"}
 
-// ageServingCert puts into the install's Secret a certificate from its CA that has 10 minutes
-// of its 3h10m left, as the server would find it after most of a year, and returns it.
+// ageServingCert puts into the install's Secret a certificate from its CA (in a Secret of its
+// own: the serving one holds no CA key) that has 10 minutes of its 3h10m left, as the server
+// would find it after most of a year, and returns it.
 func ageServingCert(t *testing.T, ic *installCluster) []byte {
 	t.Helper()
 	secrets := ic.kube.CoreV1().Secrets(installedNamespace)
@@ -209,9 +210,16 @@ func ageServingCert(t *testing.T, ic *installCluster) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := servingcert.ParseCA(secret.Data)
+	if _, ok := secret.Data[servingcert.CAKeyKey]; ok {
+		t.Error("the serving certificate's Secret holds the CA's key")
+	}
+	caSecret, err := secrets.Get(t.Context(), "gitops-apiserver-ca", metav1.GetOptions{})
 	if err != nil {
-		t.Fatalf("the install's Secret: %v", err)
+		t.Fatal(err)
+	}
+	ca, err := servingcert.ParseCA(caSecret.Data)
+	if err != nil {
+		t.Fatalf("the install's CA Secret: %v", err)
 	}
 	old, err := ca.Issue(servingHosts, time.Now().Add(-3*time.Hour), 3*time.Hour+10*time.Minute)
 	if err != nil {

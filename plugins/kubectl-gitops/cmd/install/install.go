@@ -56,9 +56,16 @@ PodDisruptionBudget and the APIService. Everything is server-side applied, so
 running install again with other values upgrades in place: history and
 inventory are kept.
 
-The serving certificate lives in the Secret tls.secretName (gitops-apiserver-tls):
-install creates it (valid one year) when it is absent and sets the APIService's
-caBundle from it. --cert-manager lets cert-manager issue it instead.
+The serving certificate lives in the Secret tls.secretName (gitops-apiserver-tls),
+its CA's key in a Secret of its own, tls.caSecretName (gitops-apiserver-ca), which
+only the server reads: install creates them (the certificate valid one year) when
+the first is absent, moves ca.key out of it if an earlier install put it there, and
+sets the APIService's caBundle. --cert-manager lets cert-manager issue it instead.
+
+The server goes into a namespace of its own (--server-namespace, default
+kube-gitops): kube-system, kube-public, kube-node-lease and default are refused.
+The repository URL may not carry credentials (it is readable in the Deployment):
+give them with --git-credentials-secret.
 
 Flags set chart values over -f files and --set: --repo (git.repo), --ref
 (git.ref), --path (git.path), --environment (git.environment),
@@ -169,7 +176,7 @@ func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals m
 	if installation.Enabled(vals, "certManager", "enabled") || installation.Lookup(vals, "tls", "caBundle") != "" {
 		return nil
 	}
-	secretName, err := installation.ServingSecretName(vals)
+	secrets, err := installation.CertSecretNames(opts.Namespace, vals)
 	if err != nil {
 		return err
 	}
@@ -177,17 +184,21 @@ func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals m
 	if err != nil {
 		return err
 	}
-	ca, created, err := installation.ServingCert(ctx, client, opts.Namespace, secretName, "gitops-apiserver."+opts.Namespace+".svc", opts.DryRun == "server")
+	res, err := installation.ServingCert(ctx, client, secrets, "gitops-apiserver."+opts.Namespace+".svc", opts.DryRun == "server")
 	if err != nil {
 		return err
 	}
-	if created {
-		suffix := ""
-		if opts.DryRun == "server" {
-			suffix = " (server dry run)"
-		}
-		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s created%s: a serving certificate valid for one year, which the server renews, and its CA, valid for ten\n", secretName, opts.Namespace, suffix)
+	suffix := ""
+	if opts.DryRun == "server" {
+		suffix = " (server dry run)"
 	}
+	if res.MovedCAKey {
+		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s: ca.key moved into secret/%s, which only the server reads%s\n", secrets.Serving, secrets.Namespace, secrets.CA, suffix)
+	}
+	if res.Created {
+		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s created%s: a serving certificate valid for one year, which the server renews from its CA in secret/%s (valid for ten)\n", secrets.Serving, secrets.Namespace, suffix, secrets.CA)
+	}
+	ca := res.CABundle
 	return installation.Set(vals, base64.StdEncoding.EncodeToString(ca), "tls", "caBundle")
 }
 

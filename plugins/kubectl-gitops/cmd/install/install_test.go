@@ -10,6 +10,9 @@ import (
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
+// canary stands for a password or token: it must never be printed.
+const canary = "canary-Pa55"
+
 func TestFlagsMapToValues(t *testing.T) {
 	tests := []struct {
 		name string
@@ -35,6 +38,17 @@ func TestFlagsMapToValues(t *testing.T) {
 		{name: "the git values are required", args: []string{"--path", "p"}, err: "--repo, --path and --environment are required"},
 		{name: "replicas below one", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--replicas", "0"}, err: "--replicas 0"},
 		{name: "a namespace that is no name", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--server-namespace", "x'||true"}, err: "--server-namespace"},
+		{name: "the system namespace kube-system", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--server-namespace", "kube-system"}, err: "--server-namespace kube-system: the server does not go into"},
+		{name: "the namespace default", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--server-namespace", "default"}, err: "use a namespace of its own"},
+		{name: "kube-public", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--server-namespace", "kube-public"}, err: "--server-namespace kube-public"},
+		{name: "kube-node-lease", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--server-namespace", "kube-node-lease"}, err: "--server-namespace kube-node-lease"},
+		{name: "a password in the repository URL", args: []string{"--repo", "https://bot:" + canary + "@git.example/c.git", "--path", "p", "--environment", "e"},
+			err: "--repo https://xxxxx@git.example/c.git: the URL carries credentials"},
+		{name: "a token as the URL's user", args: []string{"--repo", "https://" + canary + "@git.example/c.git", "--path", "p", "--environment", "e"}, err: "--git-credentials-secret"},
+		{name: "a password in an ssh URL", args: []string{"--repo", "ssh://git:" + canary + "@git.example/c.git", "--path", "p", "--environment", "e"}, err: "the URL carries credentials"},
+		{name: "credentials by --set", args: []string{"--set", "git.repo=https://u:" + canary + "@git.example/c.git", "--path", "p", "--environment", "e"}, err: "the URL carries credentials"},
+		{name: "an ssh user without a password is no secret", args: []string{"--repo", "ssh://git@git.example/c.git", "--path", "p", "--environment", "e"},
+			want: map[string]any{"git.repo": "ssh://git@git.example/c.git"}},
 		{name: "a bad digest", args: []string{"--repo", "r", "--path", "p", "--environment", "e", "--image", "reg/srv@md5:1"}, err: "REPOSITORY@sha256:HEX"},
 	}
 	for _, tt := range tests {
@@ -48,6 +62,9 @@ func TestFlagsMapToValues(t *testing.T) {
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				if strings.Contains(err.Error(), canary) {
+					t.Errorf("the error shows the secret: %v", err)
 				}
 				return
 			}

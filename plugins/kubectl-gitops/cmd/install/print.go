@@ -18,8 +18,9 @@ func (opts *Options) print(o *options.Options, vals map[string]any) error {
 	}
 	if !installation.Enabled(vals, "certManager", "enabled") && installation.Lookup(vals, "tls", "caBundle") == "" {
 		fmt.Fprintf(o.Streams.Out, "# The APIService has no caBundle here: install creates the serving certificate's Secret\n"+
-			"# in %s and sets it; to apply this output yourself, create that Secret (tls.crt, tls.key)\n"+
-			"# and pass its CA with --set tls.caBundle=BASE64, or use --cert-manager.\n", opts.Namespace)
+			"# in %s and sets it; to apply this output yourself, create that Secret (tls.crt, tls.key,\n"+
+			"# ca.crt) and the CA's (tls.caSecretName: ca.crt, ca.key), and pass the CA with\n"+
+			"# --set tls.caBundle=BASE64, or use --cert-manager.\n", opts.Namespace)
 	}
 	for _, u := range append(installation.NamespaceObjects(opts.Namespace), objs...) {
 		data, err := yaml.Marshal(u.Object)

@@ -3,14 +3,25 @@ package install
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/installation"
 )
+
+// refusedNamespaces are the system namespaces and default: the server's Role, its Secrets and
+// its records would sit among the cluster's own objects and everyone else's.
+var refusedNamespaces = append(slices.Clone(v1alpha1.ProtectedNamespaces), "default")
 
 // Values returns the chart values: -f files, then --set and --set-string, then the named flags
 // that were given (a flag left at its default does not override a file's value).
 func (opts *Options) Values() (map[string]any, error) {
+	if slices.Contains(refusedNamespaces, opts.Namespace) {
+		return nil, fmt.Errorf("--server-namespace %s: the server does not go into %s; use a namespace of its own (the default, %s)",
+			opts.Namespace, strings.Join(refusedNamespaces, ", "), installation.DefaultNamespace)
+	}
 	vals, err := opts.Merge()
 	if err != nil {
 		return nil, err
@@ -69,6 +80,10 @@ func (opts *Options) Values() (map[string]any, error) {
 		if required.value == "" {
 			return nil, errors.New("--repo, --path and --environment are required (or git.repo, git.path and git.environment in -f/--set): the config repository and this cluster's environment in it")
 		}
+	}
+	// The URL goes into the Deployment's args, which every viewer of the namespace may read.
+	if repo := installation.Lookup(vals, "git", "repo"); redact.URL(repo) != repo {
+		return nil, fmt.Errorf("--repo %s: the URL carries credentials, which would be readable in the Deployment's arguments: remove them, and put username and password (or token) in a Secret named by --git-credentials-secret", redact.URL(repo))
 	}
 	return vals, nil
 }

@@ -31,8 +31,8 @@ func NewCmd(o *options.Options) *cobra.Command {
 		Short: "Remove gitops-apiserver from this cluster; the applications stay as they are",
 		Long: `Removes what kubectl gitops install applied from the chart charts/kube-gitops:
 the APIService first (so no request reaches a server that is going), then the
-Deployment, Service, RBAC, user roles and the rest, and the serving
-certificate's Secret if install created it. Objects that lack the label
+Deployment, Service, RBAC, user roles and the rest, and the Secrets of the
+serving certificate and its CA if install created them. Objects that lack the label
 app.kubernetes.io/part-of=kube-gitops are left alone.
 
 Kept: the applications' objects (always), the server's namespace, and the
@@ -45,7 +45,7 @@ gone; the applications' objects are not pruned), then deletes the admission
 policy and the CRDs, and their records with them.
 
 Give the same --server-namespace, -f and --set as at install when they changed
-object names (tls.secretName, serviceAccount.name).`,
+object names (tls.secretName, tls.caSecretName, serviceAccount.name).`,
 		Example: `  # Remove the server, keep history and inventory for a later install
   kubectl gitops uninstall
 
@@ -126,7 +126,7 @@ func (opts *Options) objects() ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, path := range [][]string{{"git", "repo"}, {"git", "path"}, {"git", "environment"}} {
+	for _, path := range [][]string{{"git", "repo"}, {"git", "path"}, {"git", "environment"}, {"metrics", "serviceMonitor", "tokenSecret", "name"}} {
 		if installation.Lookup(vals, path...) == "" {
 			if err := installation.Set(vals, "-", path...); err != nil {
 				return nil, err
@@ -167,13 +167,13 @@ func guardsRecords(u *unstructured.Unstructured) bool {
 	return u.GroupVersionKind().Group == "admissionregistration.k8s.io"
 }
 
-// deleteServingCert deletes the serving certificate's Secret if install created it.
+// deleteServingCert deletes the serving certificate's Secret and its CA's if install created them.
 func (opts *Options) deleteServingCert(ctx context.Context, o *options.Options) error {
 	vals, err := opts.Merge()
 	if err != nil {
 		return err
 	}
-	name, err := installation.ServingSecretName(vals)
+	secrets, err := installation.CertSecretNames(opts.Namespace, vals)
 	if err != nil {
 		return err
 	}
@@ -181,8 +181,8 @@ func (opts *Options) deleteServingCert(ctx context.Context, o *options.Options) 
 	if err != nil {
 		return err
 	}
-	deleted, err := installation.DeleteServingCert(ctx, kube, opts.Namespace, name)
-	if deleted {
+	deleted, err := installation.DeleteCertSecrets(ctx, kube, secrets)
+	for _, name := range deleted {
 		fmt.Fprintf(o.Streams.Out, "secret/%s -n %s deleted\n", name, opts.Namespace)
 	}
 	return err
