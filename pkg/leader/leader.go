@@ -64,7 +64,8 @@ func (e *Elector) Check() error {
 }
 
 // Run competes for the Lease until ctx ends, and runs work each time it wins. work's context ends
-// when the Lease is lost or not renewed in time; Run waits for work to return before it competes
+// when the Lease is lost or not renewed in time, and is marked by NeedsLease, so that FenceWrites
+// refuses its requests as soon as the Lease is no longer surely held; Run waits for work to return before it competes
 // again or, when ctx ends, releases the Lease, so that no two runs of work ever overlap, on this
 // replica or across replicas.
 func (e *Elector) Run(ctx context.Context, work func(context.Context)) {
@@ -85,7 +86,7 @@ func (e *Elector) Run(ctx context.Context, work func(context.Context)) {
 					fenced, stop := e.fence(leading)
 					defer stop()
 					klog.InfoS("Leading: reading Git and syncing", "identity", e.cfg.Identity)
-					work(fenced)
+					work(NeedsLease(fenced))
 				},
 				OnStoppedLeading: func() {},
 				OnNewLeader:      func(leader string) { klog.InfoS("Leader elected", "leader", leader) },
