@@ -38,11 +38,21 @@ type Elector struct {
 	lock *fencedLock
 }
 
+// RecordedLeaseDuration is the lease duration the other replicas wait: client-go writes it into
+// the Lease in whole seconds (LeaseDurationSeconds, the rest dropped), and they wait what the
+// Lease says, not what this replica was configured with. Timing checks compare this.
+func RecordedLeaseDuration(d time.Duration) time.Duration {
+	return d.Truncate(time.Second)
+}
+
 // New checks the timing and returns an Elector; call Run.
 func New(cfg Config) (*Elector, error) {
 	switch {
-	case cfg.LeaseDuration <= cfg.RenewDeadline:
-		return nil, fmt.Errorf("lease duration %s must be longer than the renew deadline %s, so that a leader that cannot renew stops before another starts", cfg.LeaseDuration, cfg.RenewDeadline)
+	case cfg.LeaseDuration < time.Second:
+		return nil, fmt.Errorf("lease duration %s must be 1s or more: the Lease records it in whole seconds", cfg.LeaseDuration)
+	case RecordedLeaseDuration(cfg.LeaseDuration) <= cfg.RenewDeadline:
+		return nil, fmt.Errorf("lease duration %s (%s as the Lease records it, in whole seconds) must be longer than the renew deadline %s, so that a leader that cannot renew stops before another starts",
+			cfg.LeaseDuration, RecordedLeaseDuration(cfg.LeaseDuration), cfg.RenewDeadline)
 	case cfg.RenewDeadline <= time.Duration(leaderelection.JitterFactor*float64(cfg.RetryPeriod)):
 		return nil, fmt.Errorf("renew deadline %s must be longer than %.1f × the retry period %s, or one slow renewal loses the Lease", cfg.RenewDeadline, leaderelection.JitterFactor, cfg.RetryPeriod)
 	}
