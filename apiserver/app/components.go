@@ -87,19 +87,26 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
 	replica := replicaIdentity()
 	var elector *leader.Elector
-	applyConfig := hostConfig
 	if o.LeaderElect {
 		elector, err = leader.New(leader.Config{Client: kube.CoordinationV1(), Namespace: o.Namespace, Name: o.LeaseName, Identity: replica,
 			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod})
 		if err != nil {
 			return nil, err
 		}
-		// Every request of the apply engine that changes the cluster is sent only while this
-		// replica surely holds the Lease; reads and dry runs (previews) on any replica.
-		applyConfig = rest.CopyConfig(hostConfig)
-		applyConfig.Wrap(elector.FenceWrites)
 	}
-	engine, err := apply.New(applyConfig, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
+	// The apply engine's requests of the leader's work are sent only while this replica surely
+	// holds the Lease; previews use it on every replica, with contexts of their own, and pass.
+	fenced := fencedConfig(hostConfig, elector)
+	engine, err := apply.New(fenced, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
+	if err != nil {
+		return nil, err
+	}
+	// The store's writes go through the fence too: the Lease holder's (DesiredState records,
+	// statuses and inventories, the SourceRecord, Promotion statuses) are refused once it no
+	// longer surely holds the Lease, so that a paused ex-leader cannot overwrite what the new
+	// one wrote. The same writers serve the API on every replica (a user's sync request or
+	// Promotion): those requests' contexts are not the leader's work, and pass.
+	storeDyn, err := dynamic.NewForConfig(fenced)
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +127,10 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		return renderer.Render(ctx, render.Request{Name: ds.Name, Namespace: ds.Namespace, Spec: ds.Spec, Files: files})
 	}
 
-	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(dyn), sources: store.NewSourceRecords(dyn, o.Namespace)}
+	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(storeDyn), sources: store.NewSourceRecords(storeDyn, o.Namespace)}
 	c.replica, c.elector = replica, elector
+	// A replica that does not lead asks the leader to read Git with a write of its own: never
+	// fenced.
 	c.requests = &refresh.Requests{Client: dyn, Namespace: o.Namespace, Environment: o.Environment, Replica: c.replica}
 	c.revisions = sources
 	// Opt-ins given or revoked re-check the namespace's applications at once; the gate is
@@ -150,7 +159,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		Replica:              c.replica, MayWrite: c.mayWrite,
 	})
 	c.refreshNow = make(chan struct{}, 1)
-	records := store.NewWriter(dyn, c.reader, 16)
+	records := store.NewWriter(storeDyn, c.reader, 16)
 	records.Guard = store.RemovalGuard{Share: float64(o.RemovalGuardPercent) / 100, Min: o.RemovalGuardMin}
 	c.loop = &refresh.Loop{
 		Trigger:     c.refreshNow,
@@ -167,12 +176,14 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		OnFetch:     c.controller.SetRootError,
 	}
 	writer, err := writeback.NewWriter(o.Repo, o.Ref, rootAuth, writeback.Options{
-		Committer: writeback.Signature{Name: o.GitAuthorName, Email: o.GitAuthorEmail}})
+		Committer: writeback.Signature{Name: o.GitAuthorName, Email: o.GitAuthorEmail},
+		// Write-backs run on the Lease holder only; a push is refused once that is not sure.
+		MayPush: c.holdsLease})
 	if err != nil {
 		return nil, err
 	}
-	c.promotions = store.NewPromotions(dyn)
-	c.promotionRecords = store.NewPromotionRecords(dyn)
+	c.promotions = store.NewPromotions(storeDyn)
+	c.promotionRecords = store.NewPromotionRecords(storeDyn)
 	c.promoter = promote.New(promote.Options{
 		Promotions: c.promotions, Records: c.promotionRecords, Reader: c.reader, Root: root, Tenancy: c.tenancy,
 		Path: o.Path, Environment: o.Environment, Writer: writer, OnCommit: c.refreshSoon,
@@ -232,14 +243,29 @@ func (c *components) pushed() {
 }
 
 // leading reports whether this replica surely holds the Lease (always, without leader election).
-func (c *components) leading() bool { return c.elector == nil || c.elector.Check() == nil }
+func (c *components) leading() bool { return c.holdsLease() == nil }
 
 // mayWrite is asked right before each apply: only the Lease holder writes applications.
-func (c *components) mayWrite(string) error {
+func (c *components) mayWrite(string) error { return c.holdsLease() }
+
+// holdsLease returns nil while this replica surely holds the Lease (always, without leader
+// election); asked right before each apply and each write-back push.
+func (c *components) holdsLease() error {
 	if c.elector == nil {
 		return nil
 	}
 	return c.elector.Check()
+}
+
+// fencedConfig is hostConfig with its requests of the leader's work (leader.NeedsLease) sent
+// only while this replica surely holds the Lease; hostConfig itself without leader election.
+func fencedConfig(hostConfig *rest.Config, elector *leader.Elector) *rest.Config {
+	if elector == nil {
+		return hostConfig
+	}
+	fenced := rest.CopyConfig(hostConfig)
+	fenced.Wrap(elector.FenceWrites)
+	return fenced
 }
 
 // replicaIdentity names this process: host name (the Pod's) and a random part, new at each start.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/egress"
+	"github.com/kube-gitops/kube-gitops/pkg/leader"
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
 
@@ -125,7 +126,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.PollInterval, "poll-interval", o.PollInterval, "How often to ask Git for new commits (±10% jitter).")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one replica (by a Lease in --namespace) to read Git and write the store; the others only serve.")
 	fs.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the leader-election Lease.")
-	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long the other replicas wait after they saw the leader's last renewal before one takes over (a killed leader is replaced after this plus up to 2 × 2.2 × --leader-elect-retry-period).")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long the other replicas wait after they saw the leader's last renewal before one takes over, in whole seconds as the Lease records it (a killed leader is replaced after this plus up to 2 × 2.2 × --leader-elect-retry-period).")
 	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "How long the leader goes on without a successful renewal before it stops writing; shorter than --leader-elect-lease-duration, so that it stops before another replica starts.")
 	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "How often the leader renews the Lease and the other replicas try to take it.")
 	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port of the push-webhook receiver (plain HTTP; put TLS in front, e.g. an Ingress); 0 turns it off. GitHub, GitLab, Gitea/Forgejo and a generic bearer-token form are understood.")
@@ -203,8 +204,13 @@ func (o *Options) validateElection() []error {
 	if o.RetryPeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--leader-elect-retry-period %s: use a positive duration, e.g. 2s", o.RetryPeriod))
 	}
-	if o.LeaseDuration <= o.RenewDeadline {
-		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %s must be longer than --leader-elect-renew-deadline %s: a leader that cannot renew must stop before another replica starts (e.g. 8s and 6s)", o.LeaseDuration, o.RenewDeadline))
+	switch recorded := leader.RecordedLeaseDuration(o.LeaseDuration); {
+	case o.LeaseDuration < time.Second:
+		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %s: use 1s or more; the Lease records it in whole seconds", o.LeaseDuration))
+	case recorded <= o.RenewDeadline:
+		// The other replicas wait what the Lease records, whole seconds: 1.9s waits 1s.
+		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %s (%s as the Lease records it, in whole seconds) must be longer than --leader-elect-renew-deadline %s: a leader that cannot renew must stop before another replica starts (e.g. 8s and 6s)",
+			o.LeaseDuration, recorded, o.RenewDeadline))
 	}
 	if min := time.Duration(1.2 * float64(o.RetryPeriod)); o.RenewDeadline <= min {
 		errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline %s must be longer than 1.2 × --leader-elect-retry-period %s, or one slow renewal loses the Lease", o.RenewDeadline, o.RetryPeriod))

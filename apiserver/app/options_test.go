@@ -47,6 +47,10 @@ func TestValidateElectionTiming(t *testing.T) {
 		{"renew deadline as long as the lease", 10 * time.Second, 10 * time.Second, 2 * time.Second, "must be longer than --leader-elect-renew-deadline"},
 		{"retry period too close to the renew deadline", 10 * time.Second, 2 * time.Second, 2 * time.Second, "must be longer than 1.2 × --leader-elect-retry-period"},
 		{"no retry period", 10 * time.Second, 7 * time.Second, 0, "--leader-elect-retry-period 0s: use a positive duration"},
+		// The Lease records whole seconds, 1s here: the others would take over before 1.5s.
+		{"lease longer only by its fraction of a second", 1900 * time.Millisecond, 1500 * time.Millisecond, 200 * time.Millisecond, "(1s as the Lease records it, in whole seconds) must be longer than --leader-elect-renew-deadline 1.5s"},
+		{"lease longer in whole seconds", 2 * time.Second, 1500 * time.Millisecond, 200 * time.Millisecond, ""},
+		{"lease under a second", 900 * time.Millisecond, 500 * time.Millisecond, 100 * time.Millisecond, "--leader-elect-lease-duration 900ms: use 1s or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

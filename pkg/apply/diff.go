@@ -31,7 +31,8 @@ type ObjectDiff struct {
 	// Desired is the object after the apply, as the apiserver's dry run returns it (defaults
 	// and other managers' fields included); nil for Prune.
 	Desired *unstructured.Unstructured `json:"desired,omitempty"`
-	// Error says why the object could not be dry-run; Desired then is the rendered object.
+	// Error says why the object could not be dry-run; Desired then is the rendered object (for
+	// Prune, nil, and Live is nil if the object could not be read).
 	Error string `json:"error,omitempty"`
 	// Drift names the field managers (e.g. kubectl-edit) whose changes in the cluster a sync
 	// removes or reverts.
@@ -74,7 +75,13 @@ func (e *Engine) Diff(ctx context.Context, req Request) ([]ObjectDiff, error) {
 	}
 	res := r.result(items)
 	for _, p := range r.prune(ctx, items, res) {
-		out = append(out, ObjectDiff{Ref: p.ref, Action: ActionPrune, Live: e.mask.secret(normalize(p.live))})
+		d := ObjectDiff{Ref: p.ref, Action: ActionPrune, Live: e.mask.secret(normalize(p.live))}
+		if p.err != nil {
+			// Still listed: a reviewer must see the deletion a sync would try, and why its dry
+			// run failed.
+			d.Error = p.err.Error()
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }

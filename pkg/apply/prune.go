@@ -31,10 +31,12 @@ import (
 // Objects that should go but were not deleted stay in the inventory, OutOfSync, so a later sync
 // prunes them.
 
-// pruned is one object a prune deleted (or, in a dry run, would delete).
+// pruned is one object a prune deleted (or, in a dry run, would delete), or failed to: err
+// then says why, and live is the object if it could be read.
 type pruned struct {
 	ref  ObjectRef
 	live *unstructured.Unstructured
+	err  error
 }
 
 // pruneBlocked says why nothing may be pruned in this request, or "" if pruning may go ahead.
@@ -102,7 +104,8 @@ func pruneVerdict(live *unstructured.Unstructured, owner types.NamespacedName, a
 }
 
 // prune deletes the orphans of the request when it may, recording the outcome in res, and
-// returns what it deleted (or would delete, in a dry run).
+// returns what it deleted (or would delete, in a dry run) and what it failed to delete, so that
+// a diff shows a deletion even when its dry run failed.
 func (r *run) prune(ctx context.Context, items []*item, res *Result) []pruned {
 	desired := map[string]bool{}
 	applied := map[types.UID]bool{}
@@ -172,6 +175,7 @@ func (r *run) prune(ctx context.Context, items []*item, res *Result) []pruned {
 					res.Failed++
 					r.failed(ref, err.Error())
 					keep(ref, err.Error())
+					done = append(done, pruned{ref: ref, live: live, err: err})
 				case v == verdictAbandon:
 					res.Abandoned = append(res.Abandoned, ref.status(v1alpha1.SyncStatusUnknown, "", why))
 				default:
@@ -229,7 +233,7 @@ func (r *run) pruneOne(ctx context.Context, ref ObjectRef, applied map[types.UID
 	case apierrors.IsConflict(err):
 		return 0, nil, "", fmt.Errorf("not pruned: the object was replaced while pruning (uid changed); the next sync decides again")
 	case err != nil:
-		return 0, nil, "", r.describe(it, "delete", err)
+		return 0, live, "", r.describe(it, "delete", err)
 	}
 	return verdictDelete, live, "", nil
 }

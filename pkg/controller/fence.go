@@ -8,6 +8,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/leader"
 )
 
 // fencedApply runs one apply (or prune) of app, only while this replica may write it, and logs
@@ -21,6 +22,10 @@ import (
 // the logged intervals of one application on different replicas never overlap (an interval of
 // a killed replica ends at the kill). It stays true when sync work is sharded, as long as
 // MayWrite checks the Lease of the application's shard the same way.
+//
+// Its context is marked by leader.NeedsLease: the engine's transport (leader.FenceWrites) then
+// refuses each of its requests once the Lease is no longer surely held, even from a replica
+// that was paused mid-apply. Previews use the same engine with other contexts, on any replica.
 func (c *Controller) fencedApply(ctx context.Context, app string, req apply.Request) (*apply.Result, error) {
 	if err := context.Cause(ctx); err != nil {
 		return nil, fmt.Errorf("not applied: %w", err)
@@ -30,6 +35,7 @@ func (c *Controller) fencedApply(ctx context.Context, app string, req apply.Requ
 			return nil, fmt.Errorf("not applied: %w", err)
 		}
 	}
+	ctx = leader.NeedsLease(ctx)
 	start := time.Now()
 	klog.InfoS("Apply started", "replica", c.Replica, "desiredState", app, "dryRun", req.DryRun, "at", start.UTC().Format(time.RFC3339Nano))
 	res, err := c.Engine.Apply(ctx, req)

@@ -38,11 +38,21 @@ type Elector struct {
 	lock *fencedLock
 }
 
+// RecordedLeaseDuration is the lease duration the other replicas wait: client-go writes it into
+// the Lease in whole seconds (LeaseDurationSeconds, the rest dropped), and they wait what the
+// Lease says, not what this replica was configured with. Timing checks compare this.
+func RecordedLeaseDuration(d time.Duration) time.Duration {
+	return d.Truncate(time.Second)
+}
+
 // New checks the timing and returns an Elector; call Run.
 func New(cfg Config) (*Elector, error) {
 	switch {
-	case cfg.LeaseDuration <= cfg.RenewDeadline:
-		return nil, fmt.Errorf("lease duration %s must be longer than the renew deadline %s, so that a leader that cannot renew stops before another starts", cfg.LeaseDuration, cfg.RenewDeadline)
+	case cfg.LeaseDuration < time.Second:
+		return nil, fmt.Errorf("lease duration %s must be 1s or more: the Lease records it in whole seconds", cfg.LeaseDuration)
+	case RecordedLeaseDuration(cfg.LeaseDuration) <= cfg.RenewDeadline:
+		return nil, fmt.Errorf("lease duration %s (%s as the Lease records it, in whole seconds) must be longer than the renew deadline %s, so that a leader that cannot renew stops before another starts",
+			cfg.LeaseDuration, RecordedLeaseDuration(cfg.LeaseDuration), cfg.RenewDeadline)
 	case cfg.RenewDeadline <= time.Duration(leaderelection.JitterFactor*float64(cfg.RetryPeriod)):
 		return nil, fmt.Errorf("renew deadline %s must be longer than %.1f × the retry period %s, or one slow renewal loses the Lease", cfg.RenewDeadline, leaderelection.JitterFactor, cfg.RetryPeriod)
 	}
@@ -64,7 +74,8 @@ func (e *Elector) Check() error {
 }
 
 // Run competes for the Lease until ctx ends, and runs work each time it wins. work's context ends
-// when the Lease is lost or not renewed in time; Run waits for work to return before it competes
+// when the Lease is lost or not renewed in time, and is marked by NeedsLease, so that FenceWrites
+// refuses its requests as soon as the Lease is no longer surely held; Run waits for work to return before it competes
 // again or, when ctx ends, releases the Lease, so that no two runs of work ever overlap, on this
 // replica or across replicas.
 func (e *Elector) Run(ctx context.Context, work func(context.Context)) {
@@ -85,7 +96,7 @@ func (e *Elector) Run(ctx context.Context, work func(context.Context)) {
 					fenced, stop := e.fence(leading)
 					defer stop()
 					klog.InfoS("Leading: reading Git and syncing", "identity", e.cfg.Identity)
-					work(fenced)
+					work(NeedsLease(fenced))
 				},
 				OnStoppedLeading: func() {},
 				OnNewLeader:      func(leader string) { klog.InfoS("Leader elected", "leader", leader) },

@@ -66,7 +66,7 @@ func TestCheckHoldsOnlyUntilTheRenewDeadline(t *testing.T) {
 
 func testConfig(client *fake.Clientset, identity string) Config {
 	return Config{Client: client.CoordinationV1(), Namespace: "kube-gitops", Name: "gitops-apiserver", Identity: identity,
-		LeaseDuration: 1500 * time.Millisecond, RenewDeadline: 1000 * time.Millisecond, RetryPeriod: 200 * time.Millisecond}
+		LeaseDuration: 2 * time.Second, RenewDeadline: 1000 * time.Millisecond, RetryPeriod: 200 * time.Millisecond}
 }
 
 func holder(t *testing.T, client *fake.Clientset) string {
@@ -175,6 +175,10 @@ func TestNewRefusesTimingThatLetsTwoLead(t *testing.T) {
 		{"defaults", 10 * time.Second, 7 * time.Second, 2 * time.Second, false},
 		{"renew deadline as long as the lease", 10 * time.Second, 10 * time.Second, 2 * time.Second, true},
 		{"retry period too close to the deadline", 10 * time.Second, 2 * time.Second, 2 * time.Second, true},
+		// The Lease records 1s: the others would take over 0.5s before this replica stops.
+		{"lease longer only by its fraction of a second", 1900 * time.Millisecond, 1500 * time.Millisecond, 200 * time.Millisecond, true},
+		{"lease longer in whole seconds", 2 * time.Second, 1500 * time.Millisecond, 200 * time.Millisecond, false},
+		{"lease under a second", 900 * time.Millisecond, 500 * time.Millisecond, 100 * time.Millisecond, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,49 +1,137 @@
 package leader
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 )
 
-type countingTransport struct{ sent int }
-
-func (c *countingTransport) RoundTrip(*http.Request) (*http.Response, error) {
-	c.sent++
-	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
-}
-
-func TestFenceWritesSendsOnlyReadsAndDryRunsWithoutTheLease(t *testing.T) {
+// The requests go through client-go's own dynamic client, so that they are built as the apply
+// engine's are: a dry-run delete carries dryRun in its body (DeleteOptions), not in the query.
+func TestFenceWritesRefusesOnlyTheLeadersWorkWithoutTheLease(t *testing.T) {
+	configMaps := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	dryRun := []string{metav1.DryRunAll}
+	requests := map[string]func(ctx context.Context, c dynamic.ResourceInterface) error{
+		"apply": func(ctx context.Context, c dynamic.ResourceInterface) error {
+			_, err := c.Patch(ctx, "web", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{FieldManager: "kube-gitops"})
+			return err
+		},
+		"dry-run apply": func(ctx context.Context, c dynamic.ResourceInterface) error {
+			_, err := c.Patch(ctx, "web", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{FieldManager: "kube-gitops", DryRun: dryRun})
+			return err
+		},
+		"delete": func(ctx context.Context, c dynamic.ResourceInterface) error {
+			return c.Delete(ctx, "web", metav1.DeleteOptions{})
+		},
+		"dry-run delete": func(ctx context.Context, c dynamic.ResourceInterface) error {
+			return c.Delete(ctx, "web", metav1.DeleteOptions{DryRun: dryRun})
+		},
+		"create": func(ctx context.Context, c dynamic.ResourceInterface) error {
+			u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "web"}}}
+			_, err := c.Create(ctx, u, metav1.CreateOptions{})
+			return err
+		},
+		"get": func(ctx context.Context, c dynamic.ResourceInterface) error {
+			_, err := c.Get(ctx, "web", metav1.GetOptions{})
+			return err
+		},
+	}
 	tests := []struct {
-		method, url string
-		held        bool
-		sent        bool
+		request    string
+		leaderWork bool // the context is marked by NeedsLease
+		held       bool
+		sent       bool
 	}{
-		{http.MethodPatch, "/api/v1/namespaces/apps/configmaps/web?fieldManager=kube-gitops", true, true},
-		{http.MethodPatch, "/api/v1/namespaces/apps/configmaps/web?fieldManager=kube-gitops", false, false},
-		{http.MethodDelete, "/api/v1/namespaces/apps/configmaps/web", false, false},
-		{http.MethodPost, "/api/v1/namespaces/apps/configmaps", false, false},
-		{http.MethodPut, "/api/v1/namespaces/apps/configmaps/web", false, false},
-		{http.MethodPatch, "/api/v1/namespaces/apps/configmaps/web?dryRun=All&fieldManager=kube-gitops", false, true},
-		{http.MethodGet, "/api/v1/namespaces/apps/configmaps/web", false, true},
-		{http.MethodGet, "/api/v1/namespaces/apps/configmaps?watch=true", false, true},
+		// Previews and other serving requests: sent on every replica.
+		{"dry-run delete", false, false, true}, // a diff's prune, on a replica that does not lead
+		{"dry-run apply", false, false, true},
+		{"get", false, false, true},
+		{"create", false, false, true}, // e.g. a user's Promotion, on any replica
+		// The leader's work: sent only while the Lease is held.
+		{"apply", true, true, true},
+		{"delete", true, true, true},
+		{"apply", true, false, false},
+		{"delete", true, false, false},
+		{"dry-run delete", true, false, false},
+		{"create", true, false, false},
+		{"get", true, false, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.method+" "+tt.url, func(t *testing.T) {
-			next := &countingTransport{}
+		name := tt.request
+		if tt.leaderWork {
+			name = "leader's " + name
+		}
+		if !tt.held {
+			name += " without the Lease"
+		}
+		t.Run(name, func(t *testing.T) {
+			var sent atomic.Int32
+			server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				sent.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web","namespace":"apps"}}`))
+			}))
+			defer server.Close()
 			check := func() error { return nil }
 			if !tt.held {
 				check = func() error { return ErrNotLeading }
 			}
-			rt := fencedTransport{next: next, check: check}
-			_, err := rt.RoundTrip(httptest.NewRequest(tt.method, "https://kube"+tt.url, nil))
-			if sent := next.sent == 1; sent != tt.sent {
-				t.Errorf("sent %v, want %v (err %v)", sent, tt.sent, err)
+			config := &rest.Config{Host: server.URL}
+			config.Wrap(func(rt http.RoundTripper) http.RoundTripper { return fencedTransport{next: rt, check: check} })
+			client, err := dynamic.NewForConfig(config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if tt.leaderWork {
+				ctx = NeedsLease(ctx)
+			}
+			err = requests[tt.request](ctx, client.Resource(configMaps).Namespace("apps"))
+			if got := sent.Load() == 1; got != tt.sent {
+				t.Errorf("sent %v, want %v (err %v)", got, tt.sent, err)
 			}
 			if !tt.sent && !errors.Is(err, ErrNotLeading) {
 				t.Errorf("err %v, want ErrNotLeading", err)
 			}
+			if tt.sent && err != nil {
+				t.Errorf("err %v, want none", err)
+			}
 		})
 	}
+}
+
+// Run gives work a context marked as the leader's: its requests through FenceWrites are fenced.
+func TestRunMarksWorkAsNeedingTheLease(t *testing.T) {
+	if needsLease(context.Background()) {
+		t.Fatal("an unmarked context needs the Lease")
+	}
+	e, err := New(testConfig(fake.NewClientset(), "me"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	marked, done := make(chan bool, 1), make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Run(ctx, func(work context.Context) {
+			marked <- needsLease(work)
+			cancel()
+		})
+	}()
+	if !<-marked {
+		t.Error("work's context is not marked by NeedsLease")
+	}
+	<-done
 }

@@ -70,6 +70,11 @@ func (w *Writer) attempt(ctx context.Context, c Change, dest plumbing.ReferenceN
 			return nil, fmt.Errorf("before pushing %s to %s: %w", commit, dest.Short(), err)
 		}
 	}
+	if w.opts.MayPush != nil {
+		if err := w.opts.MayPush(); err != nil {
+			return nil, fmt.Errorf("%s not pushed to %s: %w", commit, dest.Short(), err)
+		}
+	}
 	if err := w.push(ctx, repo, auth, commit, dest, base.Hash, dest == w.branch); err != nil {
 		return nil, err
 	}

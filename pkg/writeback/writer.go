@@ -82,6 +82,10 @@ type Options struct {
 	Timeout time.Duration
 	// Committer signs every commit; default kube-gitops <kube-gitops@localhost>.
 	Committer Signature
+	// MayPush, when set, is asked right before each push; an error stops Apply before it. The
+	// server passes its Lease check: a replica paused mid-write-back that resumes after another
+	// took over must not push.
+	MayPush func() error
 }
 
 // Writer commits pin changes to one branch of one repository. Apply calls for the same

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -588,6 +589,47 @@ func TestApplyTellsTheCommitBeforePushing(t *testing.T) {
 			}
 			if told == "" || told != res.Commit || told != r.head("main") || branch != "main" || len(changes) != 1 || changes[0].New != "1.1.4" {
 				t.Errorf("Pushing heard %s on %s with %+v; pushed %s, head %s", told, branch, changes, res.Commit, r.head("main"))
+			}
+		})
+	}
+}
+
+// TestApplyPushesOnlyWhileMayPushAllows: MayPush is asked right before the push (after the
+// commit is recorded by Pushing), to the tracked branch or a new one; its error pushes nothing.
+func TestApplyPushesOnlyWhileMayPushAllows(t *testing.T) {
+	edit := []pins.Edit{{File: "envs/prod/winterlight.yaml", Path: "image.tag", Value: "1.1.4"}}
+	notLeading := errors.New("this replica does not hold the Lease now")
+	for _, tc := range []struct {
+		name   string
+		branch string
+		refuse error
+	}{
+		{"allowed", "", nil},
+		{"refused", "", notLeading},
+		{"refused, to a new branch", "kube-gitops/promote", notLeading},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRepo(t, map[string]string{"envs/prod/winterlight.yaml": prodValues})
+			before := r.head("main")
+			asked := 0
+			w := r.writer(Options{MayPush: func() error { asked++; return tc.refuse }})
+			_, err := w.Apply(context.Background(), Change{Edits: edit, Branch: tc.branch})
+			if asked != 1 {
+				t.Errorf("MayPush asked %d times, want once", asked)
+			}
+			if tc.refuse == nil {
+				if err != nil || r.head("main") == before {
+					t.Errorf("Apply = %v, head %s; want pushed", err, r.head("main"))
+				}
+				return
+			}
+			if !errors.Is(err, tc.refuse) || r.head("main") != before {
+				t.Errorf("Apply = %v, main %s; want the MayPush error and nothing pushed", err, r.head("main"))
+			}
+			if tc.branch != "" {
+				if h, err := r.server.Head(r.name, tc.branch); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("branch %s is at %s (%v), want not pushed", tc.branch, h, err)
+				}
 			}
 		})
 	}
