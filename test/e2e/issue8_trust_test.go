@@ -138,8 +138,8 @@ func TestClusterScopedObjectsNeedTheAppsOwnBinding(t *testing.T) {
 	if _, err := e.kube.RbacV1().ClusterRoles().Get(ctx, role, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("ClusterRole %s before its ServiceAccount may write ClusterRoles: %v, want not found", role, err)
 	}
-	if msg := resourceMessage(u, "ClusterRole", role); !strings.Contains(msg, "forbidden") || !strings.Contains(msg, "system:serviceaccount:"+ns+":gitops") {
-		t.Errorf("ClusterRole %s: message %q, want forbidden for the app's ServiceAccount", role, msg)
+	if msg := resourceMessage(u, "ClusterRole", role); !strings.Contains(msg, "serviceaccount "+ns+"/gitops cannot") || !strings.Contains(msg, "ClusterRoleBinding") {
+		t.Errorf("ClusterRole %s: message %q, want it refused for the app's ServiceAccount, saying what to grant", role, msg)
 	}
 
 	// A cluster admin lets this app's ServiceAccount write ClusterRoles.
