@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,9 +96,14 @@ func TestSecretValuesAppearNowhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "/apis/gitops.kube-gitops.dev/v1alpha1/namespaces/" + ns + "/desiredstates/secretive/"
+	dryRunSync := filepath.Join(e.dir, "secretive-dry-run-sync.json")
+	if err := os.WriteFile(dryRunSync, []byte(`{"apiVersion":"gitops.kube-gitops.dev/v1alpha1","kind":"DesiredStateSync","metadata":{"name":"secretive"},"dryRun":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var outputs []string
 	var names []string
 	for _, args := range [][]string{
+		{"create", "--raw", base + "sync", "-f", dryRunSync},
 		{"get", "desiredstate", "secretive", "-n", ns, "-o", "yaml"},
 		{"get", "--raw", base + "manifests"},
 		{"get", "--raw", base + "diff"},
@@ -107,6 +113,7 @@ func TestSecretValuesAppearNowhere(t *testing.T) {
 		{"get", "--raw", base + "diff?revision=" + head},
 		{"get", "desiredstates", "-A", "-o", "wide"},
 		{"get", "desiredstates", "-A", "-o", "json"},
+		{"get", "promotions", "-A", "-o", "yaml"},
 	} {
 		out, err := e.kubectl(args...)
 		if err != nil {
@@ -130,10 +137,13 @@ func TestSecretValuesAppearNowhere(t *testing.T) {
 	var m struct {
 		Objects []map[string]any `json:"objects"`
 	}
-	if err := json.Unmarshal([]byte(outputs[1]), &m); err != nil || len(m.Objects) != 1 {
-		t.Fatalf("manifests: %v\n%s", err, outputs[1])
+	if err := json.Unmarshal([]byte(outputs[2]), &m); err != nil || len(m.Objects) != 1 {
+		t.Fatalf("manifests: %v\n%s", err, outputs[2])
 	}
-	if !strings.Contains(outputs[2], `"action":"Update"`) {
-		t.Errorf("the diff does not show the changed Secret:\n%s", outputs[2])
+	if !strings.Contains(outputs[0], `"accepted":true`) {
+		t.Errorf("the dry-run sync was not accepted:\n%s", outputs[0])
+	}
+	if !strings.Contains(outputs[3], `"action":"Update"`) {
+		t.Errorf("the diff does not show the changed Secret:\n%s", outputs[3])
 	}
 }
