@@ -188,3 +188,57 @@ func resourceMessage(u interface{ UnstructuredContent() map[string]any }, kind, 
 	}
 	return ""
 }
+
+// TestAnotherServiceAccountIsNotLent: in a namespace that opted in for its gitops
+// ServiceAccount, a DesiredState naming another ServiceAccount of that namespace (here one a
+// cluster admin made cluster-admin, as a controller's often is) is not applied: the opt-in lends
+// the server that one ServiceAccount, and the refusal says how to opt the other one in.
+func TestAnotherServiceAccountIsNotLent(t *testing.T) {
+	ctx := context.Background()
+	ns := "lent-" + randomString()[:6]
+	if err := e.createSyncAccount(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	powerful := "issue8-" + ns + "-controller"
+	if err := e.kubectlApply(fmt.Sprintf(`apiVersion: v1
+kind: ServiceAccount
+metadata: {name: controller, namespace: %[2]s}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: %[1]s}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: controller, namespace: %[2]s}]
+`, powerful, ns)); err != nil {
+		t.Fatal(err)
+	}
+	role := "issue8-" + ns + "-escalated"
+	appFile, objects := "clusters/test/"+ns+".yaml", "apps/"+ns+"/objects.yaml"
+	files := map[string]string{
+		appFile: desiredStateFile("borrower", ns, "apps/"+ns) + "  sync: {automated: true, serviceAccountName: controller}\n",
+		objects: configMap("borrowed", ns, "x") + "---\n" +
+			fmt.Sprintf("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: %s}\nrules: []\n", role),
+	}
+	if _, err := e.commit(files, "an app that names a powerful ServiceAccount of its namespace"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.removeFiles(appFile, objects)
+		bg := context.Background()
+		_ = e.kube.RbacV1().ClusterRoleBindings().Delete(bg, powerful, metav1.DeleteOptions{})
+		_ = e.kube.RbacV1().ClusterRoles().Delete(bg, role, metav1.DeleteOptions{})
+		_ = e.kube.CoreV1().Namespaces().Delete(bg, ns, metav1.DeleteOptions{})
+	})
+	waitRefused(t, ns, "borrower", "NamespaceNotOptedIn", "kubectl gitops init-namespace "+ns+" --service-account controller")
+	// The refusal is the gate's, not a failed apply: once the server has read Git again (so a
+	// sync, had there been one, has run) nothing exists.
+	if err := e.waitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if configMapExists(t, ns, "borrowed") {
+		t.Error("an object was applied as a ServiceAccount the namespace did not opt in")
+	}
+	if _, err := e.kube.RbacV1().ClusterRoles().Get(ctx, role, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("ClusterRole %s: %v, want not found", role, err)
+	}
+}
