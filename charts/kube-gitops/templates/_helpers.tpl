@@ -49,3 +49,17 @@ app.kubernetes.io/name: {{ include "kube-gitops.name" . }}
 {{- define "kube-gitops.serviceHost" -}}
 {{ include "kube-gitops.name" . }}.{{ .Release.Namespace }}.svc
 {{- end -}}
+
+{{/*
+The container's resources: the memory limit, unless set by hand, is the server's own memory plus
+every render worker's budget, since the workers run in the same container.
+*/}}
+{{- define "kube-gitops.resources" -}}
+{{- $resources := deepCopy .Values.resources -}}
+{{- $limits := default dict $resources.limits -}}
+{{- if not $limits.memory -}}
+{{- $_ := set $limits "memory" (printf "%dMi" (add (int .Values.serverMemoryMi) (mul (int .Values.render.workers) (int .Values.render.memoryLimitMi)))) -}}
+{{- end -}}
+{{- $_ := set $resources "limits" $limits -}}
+{{- toYaml $resources -}}
+{{- end -}}
