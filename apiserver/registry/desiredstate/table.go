@@ -54,10 +54,3 @@ func orUnknown(s string) string {
 	}
 	return s
 }
-
-func orNone(s string) string {
-	if s == "" {
-		return "<none>"
-	}
-	return s
-}
