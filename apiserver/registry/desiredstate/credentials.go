@@ -1,8 +1,6 @@
 package desiredstate
 
 import (
-	"k8s.io/apimachinery/pkg/watch"
-
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 )
@@ -26,14 +24,4 @@ func withoutCredentials(s *v1alpha1.DesiredState) *v1alpha1.DesiredState {
 		out.Spec.Helm.Chart.RepoURL = redact.URL(chart)
 	}
 	return out
-}
-
-// watchWithoutCredentials passes w's DesiredStates through withoutCredentials.
-func watchWithoutCredentials(w watch.Interface) watch.Interface {
-	return watch.Filter(w, func(ev watch.Event) (watch.Event, bool) {
-		if s, ok := ev.Object.(*v1alpha1.DesiredState); ok {
-			ev.Object = withoutCredentials(s)
-		}
-		return ev, true
-	})
 }

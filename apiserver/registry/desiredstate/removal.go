@@ -11,6 +11,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/cached"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
@@ -24,13 +25,13 @@ type RemovalConfirmer interface {
 // Git in a change that removed many at once may go. RBAC decides who may (create on
 // desiredstates/removal: namespace admins by default).
 type RemovalREST struct {
-	reader    *store.Reader
+	states    *cached.REST[*v1alpha1.DesiredState]
 	confirmer RemovalConfirmer
 }
 
 // NewRemovalREST returns the storage of desiredstates/removal.
-func NewRemovalREST(reader *store.Reader, confirmer RemovalConfirmer) *RemovalREST {
-	return &RemovalREST{reader: reader, confirmer: confirmer}
+func NewRemovalREST(states cached.Lister[*v1alpha1.DesiredState], confirmer RemovalConfirmer) *RemovalREST {
+	return &RemovalREST{states: newCached(states), confirmer: confirmer}
 }
 
 var _ rest.NamedCreater = &RemovalREST{}
@@ -41,7 +42,7 @@ func (r *RemovalREST) Destroy()            {}
 // Create confirms the held removal of the DesiredState; the replica that reads Git deletes it at
 // its next read.
 func (r *RemovalREST) Create(ctx context.Context, name string, obj runtime.Object, _ rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
-	ds, err := get(ctx, r.reader, name)
+	ds, err := r.states.Find(ctx, name)
 	if err != nil {
 		return nil, err
 	}

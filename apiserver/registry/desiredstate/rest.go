@@ -11,11 +11,10 @@ import (
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
-	"github.com/kube-gitops/kube-gitops/apiserver/registry/listing"
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/cached"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
@@ -28,17 +27,29 @@ type GitLocation struct {
 
 // REST serves desiredstates.
 type REST struct {
-	reader *store.Reader
+	*cached.REST[*v1alpha1.DesiredState]
+	states cached.Lister[*v1alpha1.DesiredState]
 	git    GitLocation
-	tableConvertor
 }
 
-// NewREST returns the storage of desiredstates backed by reader.
-func NewREST(reader *store.Reader, git GitLocation) *REST {
-	return &REST{reader: reader, git: git}
+// NewREST returns the storage of desiredstates read from states (a store.Reader).
+func NewREST(states cached.Lister[*v1alpha1.DesiredState], git GitLocation) *REST {
+	return &REST{REST: newCached(states), states: states, git: git}
+}
+
+// newCached is the read side of desiredstates: what get, list, watch and the subresources share.
+func newCached(states cached.Lister[*v1alpha1.DesiredState]) *cached.REST[*v1alpha1.DesiredState] {
+	return cached.NewREST(states, cached.Resource[*v1alpha1.DesiredState]{
+		Name:    v1alpha1.Resource("desiredstates"),
+		NewList: func() runtime.Object { return &v1alpha1.DesiredStateList{} },
+		Table:   stateTable,
+		Show:    withoutCredentials,
+	})
 }
 
 var (
+	_ cached.Lister[*v1alpha1.DesiredState] = &store.Reader{}
+
 	_ rest.Storage              = &REST{}
 	_ rest.Scoper               = &REST{}
 	_ rest.SingularNameProvider = &REST{}
@@ -55,57 +66,11 @@ var (
 )
 
 func (r *REST) New() runtime.Object     { return &v1alpha1.DesiredState{} }
-func (r *REST) NewList() runtime.Object { return &v1alpha1.DesiredStateList{} }
 func (r *REST) Destroy()                {}
 func (r *REST) NamespaceScoped() bool   { return true }
 func (r *REST) GetSingularName() string { return "desiredstate" }
 func (r *REST) ShortNames() []string    { return []string{"dst"} }
 func (r *REST) Categories() []string    { return []string{"gitops"} }
-
-// Get returns one DesiredState.
-func (r *REST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
-	s, err := get(ctx, r.reader, name)
-	if err != nil {
-		return nil, err
-	}
-	return withoutCredentials(s), nil
-}
-
-// List returns the DesiredStates matching the label and field selectors.
-func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) (runtime.Object, error) {
-	if err := r.ready(); err != nil {
-		return nil, err
-	}
-	labelSel, fieldSel := listing.Selectors(opts)
-	items, rv := r.reader.List(genericapirequest.NamespaceValue(ctx), labelSel)
-	list := &v1alpha1.DesiredStateList{ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: make([]v1alpha1.DesiredState, 0, len(items))}
-	for _, s := range items {
-		if listing.FieldsMatch(fieldSel, s) {
-			list.Items = append(list.Items, *withoutCredentials(s))
-		}
-	}
-	return list, nil
-}
-
-// Watch streams changes from the caller's resourceVersion.
-func (r *REST) Watch(ctx context.Context, opts *metainternalversion.ListOptions) (watch.Interface, error) {
-	out, err := listing.WatchOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	w, err := r.reader.Watch(ctx, genericapirequest.NamespaceValue(ctx), out)
-	if err != nil {
-		return nil, err
-	}
-	return watchWithoutCredentials(w), nil
-}
-
-func (r *REST) ready() error {
-	if !r.reader.HasSynced() {
-		return apierrors.NewServiceUnavailable("desiredstates are still loading from the internal store; retry in a few seconds")
-	}
-	return nil
-}
 
 // Create is refused: DesiredStates are added by committing a file to Git.
 func (r *REST) Create(ctx context.Context, obj runtime.Object, _ rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
@@ -132,7 +97,7 @@ func (r *REST) DeleteCollection(ctx context.Context, _ rest.ValidateObjectFunc, 
 }
 
 func (r *REST) fileOf(ctx context.Context, name string) string {
-	if s, ok := r.reader.Get(genericapirequest.NamespaceValue(ctx), name); ok && s.Status.Source.File != "" {
+	if s, ok := r.states.Get(genericapirequest.NamespaceValue(ctx), name); ok && s.Status.Source.File != "" {
 		return s.Status.Source.File
 	}
 	return fmt.Sprintf("the file of %q in %s", name, r.git.Path)

@@ -14,9 +14,9 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/cached"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
-	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
 // Previewer renders and diffs a DesiredState on request, at its revision or another one.
@@ -38,10 +38,14 @@ type RevisionChecker interface {
 }
 
 // HistoryREST serves desiredstates/history.
-type HistoryREST struct{ reader *store.Reader }
+type HistoryREST struct {
+	states *cached.REST[*v1alpha1.DesiredState]
+}
 
 // NewHistoryREST returns the storage of desiredstates/history.
-func NewHistoryREST(reader *store.Reader) *HistoryREST { return &HistoryREST{reader: reader} }
+func NewHistoryREST(states cached.Lister[*v1alpha1.DesiredState]) *HistoryREST {
+	return &HistoryREST{states: newCached(states)}
+}
 
 var _ rest.Getter = &HistoryREST{}
 
@@ -50,7 +54,7 @@ func (r *HistoryREST) Destroy()            {}
 
 // Get returns the past syncs, newest first.
 func (r *HistoryREST) Get(ctx context.Context, name string, _ *metav1.GetOptions) (runtime.Object, error) {
-	ds, err := get(ctx, r.reader, name)
+	ds, err := r.states.Find(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +63,7 @@ func (r *HistoryREST) Get(ctx context.Context, name string, _ *metav1.GetOptions
 
 // SyncREST serves create on desiredstates/sync.
 type SyncREST struct {
-	reader    *store.Reader
+	states    *cached.REST[*v1alpha1.DesiredState]
 	requester SyncRequester
 	revisions RevisionChecker
 }
@@ -67,8 +71,8 @@ type SyncREST struct {
 // NewSyncREST returns the storage of desiredstates/sync. revisions checks a requested revision
 // before the sync is queued; the replica that syncs checks it again against the tracked ref as
 // it is then, so nil only gives up the early answer.
-func NewSyncREST(reader *store.Reader, requester SyncRequester, revisions RevisionChecker) *SyncREST {
-	return &SyncREST{reader: reader, requester: requester, revisions: revisions}
+func NewSyncREST(states cached.Lister[*v1alpha1.DesiredState], requester SyncRequester, revisions RevisionChecker) *SyncREST {
+	return &SyncREST{states: newCached(states), requester: requester, revisions: revisions}
 }
 
 var _ rest.NamedCreater = &SyncREST{}
@@ -79,7 +83,7 @@ func (r *SyncREST) Destroy()            {}
 // Create queues a sync: the replica holding the Lease carries it out and records it in
 // status.operation until done, then in status.history.
 func (r *SyncREST) Create(ctx context.Context, name string, obj runtime.Object, _ rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
-	ds, err := get(ctx, r.reader, name)
+	ds, err := r.states.Find(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -130,19 +134,19 @@ var syncKind = v1alpha1.SchemeGroupVersion.WithKind("DesiredStateSync").GroupKin
 
 // PreviewREST serves desiredstates/manifests and desiredstates/diff.
 type PreviewREST struct {
-	reader    *store.Reader
+	states    *cached.REST[*v1alpha1.DesiredState]
 	previewer Previewer
 	diff      bool
 }
 
 // NewManifestsREST returns the storage of desiredstates/manifests.
-func NewManifestsREST(reader *store.Reader, p Previewer) *PreviewREST {
-	return &PreviewREST{reader: reader, previewer: p}
+func NewManifestsREST(states cached.Lister[*v1alpha1.DesiredState], p Previewer) *PreviewREST {
+	return &PreviewREST{states: newCached(states), previewer: p}
 }
 
 // NewDiffREST returns the storage of desiredstates/diff.
-func NewDiffREST(reader *store.Reader, p Previewer) *PreviewREST {
-	return &PreviewREST{reader: reader, previewer: p, diff: true}
+func NewDiffREST(states cached.Lister[*v1alpha1.DesiredState], p Previewer) *PreviewREST {
+	return &PreviewREST{states: newCached(states), previewer: p, diff: true}
 }
 
 var _ rest.GetterWithOptions = &PreviewREST{}
@@ -162,7 +166,7 @@ func (r *PreviewREST) NewGetOptions() (runtime.Object, bool, string) {
 
 // Get renders (and for diff compares with the cluster) without changing anything.
 func (r *PreviewREST) Get(ctx context.Context, name string, options runtime.Object) (runtime.Object, error) {
-	ds, err := get(ctx, r.reader, name)
+	ds, err := r.states.Find(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -197,17 +201,6 @@ func previewError(ds *v1alpha1.DesiredState, err error) error {
 		return apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("%s/%s: %v", ds.Namespace, ds.Name, err))
 	}
 	return apierrors.NewInternalError(fmt.Errorf("%s/%s: %w", ds.Namespace, ds.Name, err))
-}
-
-func get(ctx context.Context, reader *store.Reader, name string) (*v1alpha1.DesiredState, error) {
-	if !reader.HasSynced() {
-		return nil, apierrors.NewServiceUnavailable("desiredstates are still loading from the internal store; retry in a few seconds")
-	}
-	ds, ok := reader.Get(genericapirequest.NamespaceValue(ctx), name)
-	if !ok {
-		return nil, apierrors.NewNotFound(v1alpha1.Resource("desiredstates"), name)
-	}
-	return ds, nil
 }
 
 func subresourceMeta(ds *v1alpha1.DesiredState) metav1.ObjectMeta {

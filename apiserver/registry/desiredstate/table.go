@@ -1,19 +1,17 @@
 package desiredstate
 
 import (
-	"context"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/cached"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
-// tableConvertor renders desiredstates for `kubectl get`.
-type tableConvertor struct{}
+// stateTable renders desiredstates for `kubectl get`.
+var stateTable = cached.Table[*v1alpha1.DesiredState]{Columns: columns, Cells: cells}
 
 var columns = []metav1.TableColumnDefinition{
 	{Name: "Name", Type: "string", Format: "name", Description: "Name of the application."},
@@ -30,32 +28,10 @@ var columns = []metav1.TableColumnDefinition{
 // maxMessage bounds the MESSAGE cell; `kubectl describe` and the conditions have it all.
 const maxMessage = 200
 
-// ConvertToTable renders one DesiredState or a list of them.
-func (tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.Object) (*metav1.Table, error) {
-	table := &metav1.Table{ColumnDefinitions: columns}
-	if m, err := meta.ListAccessor(obj); err == nil {
-		table.ResourceVersion, table.Continue, table.RemainingItemCount = m.GetResourceVersion(), m.GetContinue(), m.GetRemainingItemCount()
-	} else if m, err := meta.CommonAccessor(obj); err == nil {
-		table.ResourceVersion = m.GetResourceVersion()
-	}
-	var items []*v1alpha1.DesiredState
-	switch t := obj.(type) {
-	case *v1alpha1.DesiredState:
-		items = []*v1alpha1.DesiredState{t}
-	case *v1alpha1.DesiredStateList:
-		for i := range t.Items {
-			items = append(items, &t.Items[i])
-		}
-	}
-	now := time.Now()
-	for _, s := range items {
-		table.Rows = append(table.Rows, metav1.TableRow{
-			Cells: []any{s.Name, s.ShortRevision(), s.MainVersion(), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), s.ManifestSource(), age(ptrTime(s.Status.LastSyncTime), now),
-				v1alpha1.OneLine(s.Message(), maxMessage)},
-			Object: runtime.RawExtension{Object: s},
-		})
-	}
-	return table, nil
+// cells are the cells of one DesiredState's row.
+func cells(s *v1alpha1.DesiredState, now time.Time) []any {
+	return []any{s.Name, s.ShortRevision(), s.MainVersion(), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), s.ManifestSource(), age(ptrTime(s.Status.LastSyncTime), now),
+		v1alpha1.OneLine(s.Message(), maxMessage)}
 }
 
 func ptrTime(t *metav1.Time) metav1.Time {
@@ -75,13 +51,6 @@ func age(t metav1.Time, now time.Time) string {
 func orUnknown(s string) string {
 	if s == "" {
 		return "Unknown"
-	}
-	return s
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "<none>"
 	}
 	return s
 }

@@ -31,7 +31,7 @@ func TestTableColumns(t *testing.T) {
 	plain.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
 		Message: "clusters/test/guestbook.yaml:3: bad\x1b[2J value\u202e\nsecond line"}}
 
-	table, err := tableConvertor{}.ConvertToTable(context.Background(), &v1alpha1.DesiredStateList{
+	table, err := stateTable.ConvertToTable(context.Background(), &v1alpha1.DesiredStateList{
 		ListMeta: metav1.ListMeta{ResourceVersion: "42"}, Items: []v1alpha1.DesiredState{helm, plain}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,43 @@
+package promotion
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	"github.com/kube-gitops/kube-gitops/apiserver/registry/cached"
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+)
+
+// promotionTable renders promotions for `kubectl get`.
+var promotionTable = cached.Table[*v1alpha1.Promotion]{Columns: []metav1.TableColumnDefinition{
+	{Name: "Name", Type: "string", Format: "name"},
+	{Name: "DesiredState", Type: "string", Description: "The application promoted."},
+	{Name: "From", Type: "string", Description: "The source environment."},
+	{Name: "Phase", Type: "string", Description: "Pending, Running, Succeeded or Failed."},
+	{Name: "Commit", Type: "string", Description: "The commit carrying the promotion, short."},
+	{Name: "Age", Type: "string"},
+	{Name: "Branch", Type: "string", Priority: 1},
+	{Name: "Message", Type: "string", Priority: 1},
+}, Cells: cells}
+
+// cells are the cells of one Promotion's row.
+func cells(p *v1alpha1.Promotion, now time.Time) []any {
+	commit := p.Status.Commit
+	if len(commit) > 7 {
+		commit = commit[:7]
+	}
+	from := p.Spec.From
+	if from == "" {
+		from = "<default>"
+	}
+	return []any{p.Name, p.Spec.DesiredState, from, p.Status.Phase, orNone(commit), duration.HumanDuration(now.Sub(p.CreationTimestamp.Time)), orNone(p.Status.Branch), p.Status.Message}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
