@@ -1,7 +1,6 @@
 package automation
 
 import (
-	"context"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,10 +17,7 @@ func TestRunBeatsEachTick(t *testing.T) {
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
 	a := New(Options{Reader: store.NewReader(client), Heartbeat: beat})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	heartbeattest.Start(t, a.Run)
 
 	heartbeattest.WaitBeat(t, beat, clk)
 }

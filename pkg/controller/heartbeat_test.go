@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -20,10 +19,7 @@ func TestRunBeatsWhileIdle(t *testing.T) {
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
 	c := New(Options{Reader: store.NewReader(client), Live: &Live{informers: map[watchKey]*watched{}}, Resync: time.Hour, Heartbeat: beat})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	heartbeattest.Start(t, c.Run)
 
 	heartbeattest.WaitBeat(t, beat, clk)
 }

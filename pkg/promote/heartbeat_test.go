@@ -1,7 +1,6 @@
 package promote
 
 import (
-	"context"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,10 +17,7 @@ func TestRunBeatsWhileIdle(t *testing.T) {
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{store.PromotionsResource: "PromotionRecordList"})
 	p := New(Options{Promotions: store.NewPromotions(client), Heartbeat: beat})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	heartbeattest.Start(t, p.Run)
 
 	heartbeattest.WaitBeat(t, beat, clk)
 }

@@ -1,7 +1,6 @@
 package refresh
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -23,10 +22,7 @@ func TestRunBeatsEachRefresh(t *testing.T) {
 	})
 	trigger := make(chan struct{})
 	l := &Loop{Environment: "test", Sources: store.NewSourceRecords(client, "kube-gitops"), Interval: time.Hour, Trigger: trigger, Heartbeat: beat}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	heartbeattest.Start(t, l.Run)
 
 	trigger <- struct{}{}
 	heartbeattest.WaitBeat(t, beat, clk)

@@ -2,6 +2,7 @@
 package heartbeattest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -34,4 +35,12 @@ func WaitBeat(t testing.TB, beat *heartbeat.Loop, clk *clocktesting.FakeClock) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// Start runs a loop until the test ends, and waits for it to return then.
+func Start(t testing.TB, run func(context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
