@@ -1,24 +1,25 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/google/uuid"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/klog/v2"
+	"k8s.io/client-go/tools/record"
 
+	"github.com/kube-gitops/kube-gitops/apiserver"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/automation"
@@ -32,7 +33,6 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
-	"github.com/kube-gitops/kube-gitops/pkg/webhook"
 	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
 
@@ -59,7 +59,7 @@ type components struct {
 	automation       *automation.Automation
 }
 
-func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*components, error) {
+func (o *Options) components(ctx context.Context, clientConfig *rest.Config, beats heartbeats) (*components, error) {
 	hostConfig := rest.CopyConfig(clientConfig)
 	// No client-side rate limit: writers are bounded by their worker pools, and the host
 	// cluster's API Priority and Fairness protects it. client-go's default 5 QPS would make
@@ -156,7 +156,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
 		Live: live, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
-		Replica:              c.replica, MayWrite: c.mayWrite,
+		Replica:              c.replica, MayWrite: c.mayWrite, Heartbeat: beats.sync,
 	})
 	c.refreshNow = make(chan struct{}, 1)
 	records := store.NewWriter(storeDyn, c.reader, 16)
@@ -174,6 +174,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		Interval:    o.PollInterval,
 		OnRevision:  c.controller.EnqueueAll,
 		OnFetch:     c.controller.SetRootError,
+		Heartbeat:   beats.refresh,
 	}
 	writer, err := writeback.NewWriter(o.Repo, o.Ref, rootAuth, writeback.Options{
 		Committer: writeback.Signature{Name: o.GitAuthorName, Email: o.GitAuthorEmail},
@@ -187,6 +188,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	c.promoter = promote.New(promote.Options{
 		Promotions: c.promotions, Records: c.promotionRecords, Reader: c.reader, Root: root, Tenancy: c.tenancy,
 		Path: o.Path, Environment: o.Environment, Writer: writer, OnCommit: c.refreshSoon,
+		Heartbeat: beats.promotions,
 	})
 	imageOptions := versions.ImageOptions{Egress: o.egress(), CacheTTL: o.RegistryCacheTTL}
 	c.automation = automation.New(automation.Options{
@@ -196,7 +198,8 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		// Pull secrets are read as each DesiredState's ServiceAccount, never as the server.
 		SecretsAs:   automation.ImpersonatingSecrets(hostConfig),
 		Environment: o.Environment, DefaultInterval: o.VersionInterval,
-		OnCommit: c.refreshSoon,
+		OnCommit:  c.refreshSoon,
+		Heartbeat: beats.automation,
 	})
 	metrics.Register()
 	// The per-app status gauges read the status the controller wrote, from every replica's cache.
@@ -207,77 +210,21 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	return c, nil
 }
 
-// webhook returns the push receiver, or nil when --webhook-port is 0. A verified push wakes the
-// refresh loop of the Lease holder: its own at once, or through the SourceRecord when another
-// replica received it.
-func (o *Options) webhook(c *components) (http.Handler, error) {
-	if o.WebhookPort == 0 {
-		return nil, nil
-	}
-	secret, err := os.ReadFile(o.WebhookSecretFile)
-	if err != nil {
-		return nil, fmt.Errorf("read --webhook-secret-file: %w", err)
-	}
-	return webhook.NewHandler(webhook.Options{
-		Secret:  bytes.TrimSpace(secret),
-		Repos:   func() []string { return []string{o.Repo} },
-		Trigger: func(string) { c.pushed() },
-	})
-}
-
-// pushed wakes the refresh loop after a verified push webhook: this replica's when it leads,
-// otherwise the leader's, by a request on the SourceRecord that it watches. The webhook
-// receiver does not wait for that request.
-func (c *components) pushed() {
-	if c.leading() {
-		c.refreshSoon()
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := c.requests.Send(ctx); err != nil {
-			klog.ErrorS(err, "Cannot pass a push on to the leader; its next poll reads it")
-		}
-	}()
-}
-
-// leading reports whether this replica surely holds the Lease (always, without leader election).
-func (c *components) leading() bool { return c.holdsLease() == nil }
-
-// mayWrite is asked right before each apply: only the Lease holder writes applications.
-func (c *components) mayWrite(string) error { return c.holdsLease() }
-
-// holdsLease returns nil while this replica surely holds the Lease (always, without leader
-// election); asked right before each apply and each write-back push.
-func (c *components) holdsLease() error {
-	if c.elector == nil {
-		return nil
-	}
-	return c.elector.Check()
-}
-
-// fencedConfig is hostConfig with its requests of the leader's work (leader.NeedsLease) sent
-// only while this replica surely holds the Lease; hostConfig itself without leader election.
-func fencedConfig(hostConfig *rest.Config, elector *leader.Elector) *rest.Config {
-	if elector == nil {
-		return hostConfig
-	}
-	fenced := rest.CopyConfig(hostConfig)
-	fenced.Wrap(elector.FenceWrites)
-	return fenced
-}
-
 // replicaIdentity names this process: host name (the Pod's) and a random part, new at each start.
 func replicaIdentity() string {
 	host, _ := os.Hostname()
 	return host + "_" + uuid.NewString()
 }
 
-// refreshSoon wakes the refresh loop (after a push of our own, or a push webhook).
-func (c *components) refreshSoon() {
-	select {
-	case c.refreshNow <- struct{}{}:
-	default: // a refresh is already pending
+func (o *Options) gitAuth(secrets typedcorev1.SecretsGetter) func(context.Context) (transport.AuthMethod, error) {
+	if o.GitCredentialsSecret != "" {
+		return source.SecretAuth(o.Repo, secrets, o.Namespace, o.GitCredentialsSecret)
 	}
+	return source.FileAuth(o.Repo, o.GitUsername, o.GitPasswordFile, o.GitSSHKeyFile, o.GitKnownHostsFile)
+}
+
+func (o *Options) eventRecorder(ctx context.Context, kube kubernetes.Interface) record.EventRecorder {
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	return broadcaster.NewRecorder(apiserver.Scheme, corev1.EventSource{Component: "gitops-apiserver"})
 }

@@ -31,10 +31,19 @@ serves them as desiredstates.gitops.kube-gitops.dev, registered with the cluster
 		Version:      version.String(),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Complete()
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return o.Run(cmd.Context())
+			config, err := o.Config()
+			if err != nil {
+				return err
+			}
+			server, err := config.Complete().New(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return server.Run(cmd.Context())
 		},
 	}
 	o.AddFlags(cmd.Flags())

@@ -11,6 +11,7 @@ import (
 
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
+	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
@@ -49,6 +50,8 @@ type Options struct {
 	DefaultInterval time.Duration
 	// OnCommit is called after a bump was pushed, so that the server reads Git at once.
 	OnCommit func()
+	// Heartbeat, when set, beats at each tick of Run, for /livez.
+	Heartbeat *heartbeat.Loop
 	// Now returns the current time; default time.Now. For tests.
 	Now func() time.Time
 }
@@ -140,6 +143,7 @@ func (a *Automation) Run(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
+		a.opts.Heartbeat.Beat()
 		if a.opts.Reader.HasSynced() {
 			a.tick(ctx, &wg)
 		}

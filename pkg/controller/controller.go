@@ -22,6 +22,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
@@ -70,6 +71,8 @@ type Options struct {
 	// namespace/name) whether this replica may write it now: it still holds the Lease, or, once
 	// sync work is sharded, the application's shard. An error skips the apply; it is retried.
 	MayWrite func(app string) error
+	// Heartbeat, when set, tells /livez whether the loop still turns (heartbeat.go).
+	Heartbeat *heartbeat.Loop
 }
 
 // Controller syncs applications. Only the replica holding the Lease runs it.
@@ -145,13 +148,13 @@ func (c *Controller) Run(ctx context.Context) {
 	defer func() { _ = c.Reader.Informer().RemoveEventHandler(reg) }()
 	go c.Live.Run(ctx)
 	go wait.UntilWithContext(ctx, func(context.Context) { c.EnqueueAll() }, c.Resync)
+	go c.beatWhileIdle(ctx, queue)
 	var wg sync.WaitGroup
 	for i := 0; i < c.Workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for c.next(ctx, queue) {
-			}
+			c.work(ctx, queue)
 		}()
 	}
 	<-ctx.Done()

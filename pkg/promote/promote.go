@@ -21,6 +21,7 @@ import (
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
+	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
 	"github.com/kube-gitops/kube-gitops/pkg/pins"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
@@ -44,6 +45,8 @@ type Options struct {
 	// OnCommit is called after a promotion was pushed to the tracked branch, so the server
 	// reads Git at once instead of at the next poll.
 	OnCommit func()
+	// Heartbeat, when set, beats after each Promotion handled and while none waits, for /livez.
+	Heartbeat *heartbeat.Loop
 }
 
 // DesiredStates finds this environment's DesiredStates (store.Reader).
@@ -109,6 +112,7 @@ func (p *Promoter) Run(ctx context.Context) {
 		<-ctx.Done()
 		queue.ShutDown()
 	}()
+	go p.Heartbeat.BeatWhileIdle(ctx, func() bool { return queue.Len() == 0 })
 	for {
 		k, quit := queue.Get()
 		if quit {
@@ -122,6 +126,7 @@ func (p *Promoter) Run(ctx context.Context) {
 			queue.Forget(k)
 		}
 		queue.Done(k)
+		p.Heartbeat.Beat()
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
+	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
@@ -38,6 +39,8 @@ type Loop struct {
 	OnRevision func()
 	// OnFetch is called after every read of Git with its error (nil on success).
 	OnFetch func(error)
+	// Heartbeat, when set, beats at each refresh, for /livez.
+	Heartbeat *heartbeat.Loop
 
 	reported  map[string]bool // problems already sent as Events, so each is sent once
 	published string          // the last revision published
@@ -47,6 +50,7 @@ type Loop struct {
 // until ctx ends.
 func (l *Loop) Run(ctx context.Context) {
 	for {
+		l.Heartbeat.Beat()
 		if err := l.Once(ctx); err != nil && ctx.Err() == nil {
 			klog.ErrorS(err, "Refresh from Git failed; keeping the last good state", "environment", l.Environment)
 		}

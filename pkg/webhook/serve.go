@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
+
+	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
 )
 
 // shutdownTimeout bounds how long Serve waits for requests in flight once ctx ends.
@@ -17,15 +19,17 @@ const shutdownTimeout = 5 * time.Second
 // Serve runs h on addr (e.g. ":9443") with plain HTTP until ctx ends; put TLS in front of it
 // (Ingress, Route) when the Git server is outside the cluster. It returns nil after a clean
 // shutdown and an error when addr cannot be listened on or the server fails.
-func Serve(ctx context.Context, addr string, h http.Handler) error {
+//
+// beat, when set, beats while the receiver serves, for /livez.
+func Serve(ctx context.Context, addr string, h http.Handler, beat *heartbeat.Loop) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("webhook: cannot listen on %s (pick a free port for the webhook receiver): %w", addr, err)
 	}
-	return serve(ctx, ln, h)
+	return serve(ctx, ln, h, beat)
 }
 
-func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+func serve(ctx context.Context, ln net.Listener, h http.Handler, beat *heartbeat.Loop) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -38,6 +42,9 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	klog.InfoS("Webhook receiver listening", "address", ln.Addr().String())
+	serving, stopBeats := context.WithCancel(ctx)
+	defer stopBeats()
+	go beat.BeatWhileIdle(serving, func() bool { return true })
 	select {
 	case err := <-errc:
 		return fmt.Errorf("webhook: server on %s stopped: %w", ln.Addr(), err)

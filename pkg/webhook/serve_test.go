@@ -17,7 +17,7 @@ func TestServeRunsUntilTheContextEnds(t *testing.T) {
 	h, tr := newTestHandler(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln, h) }()
+	go func() { done <- serve(ctx, ln, h, nil) }()
 
 	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+"/", nil)
 	req.Header.Set("Authorization", "Bearer "+secret)
@@ -49,7 +49,7 @@ func TestServeReportsABusyAddress(t *testing.T) {
 	}
 	defer ln.Close()
 	h, _ := newTestHandler(t, nil)
-	if err := Serve(context.Background(), ln.Addr().String(), h); err == nil {
+	if err := Serve(context.Background(), ln.Addr().String(), h, nil); err == nil {
 		t.Error("Serve on a busy address succeeded, want an error")
 	}
 }

@@ -57,7 +57,8 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// TestHealthEndpoints: readyz includes the first Git read and the store cache; livez answers.
+// TestHealthEndpoints: readyz includes the first Git read and the store cache; livez each loop
+// the server owns.
 func TestHealthEndpoints(t *testing.T) {
 	ca, err := os.ReadFile(filepath.Join(e.server.certDir, "apiserver.crt"))
 	if err != nil {
@@ -68,7 +69,7 @@ func TestHealthEndpoints(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
 	for path, want := range map[string][]string{
 		"/readyz?verbose": {"[+]git-read ok", "[+]store-synced ok", "readyz check passed"},
-		"/livez":          {"ok"},
+		"/livez?verbose":  {"[+]loop-sync ok", "[+]loop-refresh ok", "[+]loop-promotions ok", "[+]loop-automation ok", "[+]loop-webhook ok", "livez check passed"},
 	} {
 		resp, err := client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", e.server.port, path))
 		if err != nil {
