@@ -94,6 +94,9 @@ func TestExplain(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, err := e.kubectl("explain", "desiredstates.status.sync")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := containsAll(status, "Synced, OutOfSync or Unknown"); err != nil {
 		t.Error(err)
 	}

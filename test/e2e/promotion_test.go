@@ -97,6 +97,9 @@ func TestPromotionToProd(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := e.kubectl("get", "promotions", "-n", "apps")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := containsAll(out, "winterlight-to-prod", "Succeeded", commit[:7]); err != nil || out == "" {
 		t.Errorf("kubectl get promotions: %v", err)
 	}

@@ -93,10 +93,12 @@ func (g *graph) visit(dir string) error {
 	g.secrets.addKustomization(dir, k)
 	at := func(field, value string) entry { return entry{file: file, field: field, dir: dir, value: value} }
 	// Bases and components: directories, followed; or files.
+	//lint:ignore SA1019 kustomize still reads the deprecated field, so the check must too
+	bases := k.Bases
 	for _, list := range []struct {
 		field string
 		paths []string
-	}{{"resources", k.Resources}, {"bases", k.Bases}, {"components", k.Components}} {
+	}{{"resources", k.Resources}, {"bases", bases}, {"components", k.Components}} {
 		for _, p := range list.paths {
 			target, isDir, err := g.local(at(list.field, p))
 			if err != nil {
@@ -206,6 +208,7 @@ func loadedFiles(k types.Kustomization) []fieldPath {
 	}
 	add("crds", k.Crds...)
 	add("configurations", k.Configurations...)
+	//lint:ignore SA1019 kustomize still reads the deprecated field, so the check must too
 	for _, p := range k.PatchesStrategicMerge {
 		if !isInlinePatch(string(p)) {
 			add("patchesStrategicMerge", string(p))
@@ -214,6 +217,7 @@ func loadedFiles(k types.Kustomization) []fieldPath {
 	for _, p := range k.Patches {
 		add("patches", p.Path)
 	}
+	//lint:ignore SA1019 kustomize still reads the deprecated field, so the check must too
 	for _, p := range k.PatchesJson6902 {
 		add("patchesJson6902", p.Path)
 	}

@@ -3,6 +3,7 @@ package kustomize
 import (
 	"fmt"
 
+	//lint:ignore SA1019 the builtin plugins kustomize v5 runs; reading their configs needs their types
 	"sigs.k8s.io/kustomize/api/builtins"
 	"sigs.k8s.io/yaml"
 )

@@ -50,6 +50,7 @@ func (s *secretValues) addKustomization(dir string, k types.Kustomization) {
 	for _, g := range k.SecretGenerator {
 		s.addGenerator(dir, g.GeneratorArgs)
 	}
+	//lint:ignore SA1019 kustomize still reads the deprecated field, so the check must too
 	for _, p := range append(append([]types.Patch(nil), k.Patches...), k.PatchesJson6902...) {
 		s.inline = append(s.inline, p.Patch)
 		if p.Target != nil && p.Target.Kind == "Secret" {
@@ -59,6 +60,7 @@ func (s *secretValues) addKustomization(dir string, k types.Kustomization) {
 			}
 		}
 	}
+	//lint:ignore SA1019 kustomize still reads the deprecated field, so the check must too
 	for _, p := range k.PatchesStrategicMerge {
 		s.inline = append(s.inline, string(p))
 	}
