@@ -350,7 +350,7 @@ func (p *Promoter) finish(ctx context.Context, pr *v1alpha1.Promotion, res *writ
 		case res.NoOp:
 			st.Message = "already at these versions; nothing to commit"
 		default:
-			st.Message = "promoted " + strings.Join(moved, ", ") + " in commit " + short(res.Commit) + " on " + res.Branch
+			st.Message = "promoted " + strings.Join(moved, ", ") + " in commit " + v1alpha1.ShortCommit(res.Commit) + " on " + res.Branch
 		}
 	})
 	if err == nil {
@@ -373,9 +373,3 @@ func pinNames(ds *v1alpha1.DesiredState) string {
 	return strings.Join(names, ", ")
 }
 
-func short(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
-}

@@ -75,7 +75,8 @@ const (
 	ReasonFetchFailed = "FetchFailed"
 	// ReasonRenderFailed: Stalled, the manifests could not be rendered.
 	ReasonRenderFailed = "RenderFailed"
-	// ReasonInvalidSpec: Stalled, the DesiredState's file in Git is not valid.
+	// ReasonInvalidSpec: Stalled, the DesiredState's file in Git became unusable: the last good
+	// spec is kept (so nothing is pruned by mistake) and the condition says what to fix.
 	ReasonInvalidSpec = "InvalidSpec"
 )
 
