@@ -7,7 +7,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/duration"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
@@ -50,7 +49,7 @@ func (tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ ru
 	now := time.Now()
 	for _, s := range items {
 		table.Rows = append(table.Rows, metav1.TableRow{
-			Cells: []any{s.Name, s.ShortRevision(), s.MainVersion(), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), s.ManifestSource(), age(ptrTime(s.Status.LastSyncTime), now),
+			Cells: []any{s.Name, s.ShortRevision(), s.MainVersion(), v1alpha1.OrUnknown(s.Status.Sync.Status), v1alpha1.OrUnknown(s.Status.Health.Status), v1alpha1.Age(s.CreationTimestamp, now), s.ManifestSource(), v1alpha1.Age(ptrTime(s.Status.LastSyncTime), now),
 				v1alpha1.OneLine(s.Message(), maxMessage)},
 			Object: runtime.RawExtension{Object: s},
 		})
@@ -63,25 +62,4 @@ func ptrTime(t *metav1.Time) metav1.Time {
 		return metav1.Time{}
 	}
 	return *t
-}
-
-func age(t metav1.Time, now time.Time) string {
-	if t.IsZero() {
-		return "<none>"
-	}
-	return duration.HumanDuration(now.Sub(t.Time))
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "Unknown"
-	}
-	return s
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "<none>"
-	}
-	return s
 }

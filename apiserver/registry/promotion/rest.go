@@ -168,16 +168,13 @@ func (r *REST) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.O
 		}
 	}
 	for _, p := range items {
-		commit := p.Status.Commit
-		if len(commit) > 7 {
-			commit = commit[:7]
-		}
+		commit := v1alpha1.ShortCommit(p.Status.Commit)
 		from := p.Spec.From
 		if from == "" {
 			from = "<default>"
 		}
 		table.Rows = append(table.Rows, metav1.TableRow{
-			Cells:  []any{p.Name, p.Spec.DesiredState, from, p.Status.Phase, orNone(commit), duration.HumanDuration(time.Since(p.CreationTimestamp.Time)), orNone(p.Status.Branch), p.Status.Message},
+			Cells:  []any{p.Name, p.Spec.DesiredState, from, p.Status.Phase, v1alpha1.OrNone(commit), duration.HumanDuration(time.Since(p.CreationTimestamp.Time)), v1alpha1.OrNone(p.Status.Branch), p.Status.Message},
 			Object: runtime.RawExtension{Object: p},
 		})
 	}
@@ -240,11 +237,4 @@ func validateGiven(ds *v1alpha1.DesiredState, p *v1alpha1.Promotion) field.Error
 		}
 	}
 	return errs
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "<none>"
-	}
-	return s
 }
