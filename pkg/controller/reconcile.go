@@ -48,8 +48,8 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		})
 	}
 	if err != nil {
-		metrics.SyncFailures.WithLabelValues("FetchFailed").Inc()
-		c.warn(ds, "FetchFailed", err.Error())
+		metrics.SyncFailures.WithLabelValues(v1alpha1.ReasonFetchFailed).Inc()
+		c.warn(ds, v1alpha1.ReasonFetchFailed, err.Error())
 		return retryLater(c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 			setCondition(st, v1alpha1.ConditionStale, true, v1alpha1.ReasonFetchFailed, err.Error()+"; the last synced state stays in effect")
 			finishOperation(st, op, revision, v1alpha1.SyncResultFailed, err.Error(), c.HistoryLimit)
@@ -57,9 +57,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	}
 	objects, renderErr := c.Render(ctx, ds, files)
 	if renderErr != nil {
-		metrics.SyncFailures.WithLabelValues("RenderFailed").Inc()
+		metrics.SyncFailures.WithLabelValues(v1alpha1.ReasonRenderFailed).Inc()
 		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", v1alpha1.ShortCommit(revision), renderErr)
-		c.warn(ds, "RenderFailed", msg)
+		c.warn(ds, v1alpha1.ReasonRenderFailed, msg)
 		err := c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 			setCondition(st, v1alpha1.ConditionStale, false, "", "")
 			setCondition(st, v1alpha1.ConditionStalled, true, v1alpha1.ReasonRenderFailed, msg)
