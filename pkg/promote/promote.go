@@ -372,4 +372,3 @@ func pinNames(ds *v1alpha1.DesiredState) string {
 	}
 	return strings.Join(names, ", ")
 }
-

@@ -245,8 +245,7 @@ type DesiredStateStatus struct {
 	// comes back.
 	// +optional
 	Removal *RemovalStatus `json:"removal,omitempty"`
-	// Conditions: Ready, Stalled, Reconciling, Stale and VersionsUpToDate (see vocabulary.go for
-	// who sets which).
+	// Conditions: Ready, Stalled, Reconciling, Stale and VersionsUpToDate.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
