@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"cmp"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -45,7 +47,7 @@ func finishOperation(st *v1alpha1.DesiredStateStatus, op *v1alpha1.SyncOperation
 	if op == nil || st.Operation == nil || !st.Operation.RequestedAt.Equal(&op.RequestedAt) {
 		return // no operation, or a newer one arrived meanwhile: leave it for the next round
 	}
-	addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: metav1.Now(), Result: result, Trigger: orDefault(op.RequestedBy, "sync request"), Message: message}, limit)
+	addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: metav1.Now(), Result: result, Trigger: cmp.Or(op.RequestedBy, "sync request"), Message: message}, limit)
 	st.Operation = nil
 }
 
@@ -55,11 +57,4 @@ func addHistory(st *v1alpha1.DesiredStateStatus, rec v1alpha1.SyncRecord, limit 
 	if len(st.History) > limit {
 		st.History = st.History[:limit]
 	}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -3,6 +3,7 @@
 package promote
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -221,12 +222,12 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 	}
 	edits, err := Edits(ds, values)
 	if err != nil {
-		return writeback.Change{}, "", fmt.Errorf("nothing written: %w: fix spec.versions, or the pins' values in environment %s", err, orDefault(from, "(none)"))
+		return writeback.Change{}, "", fmt.Errorf("nothing written: %w: fix spec.versions, or the pins' values in environment %s", err, cmp.Or(from, "(none)"))
 	}
 	if len(edits) == 0 {
 		return writeback.Change{}, "", fmt.Errorf("nothing to promote: no values for the pins of %s (%s)", ds.Name, pinNames(ds))
 	}
-	subject := fmt.Sprintf("promote %s from %s to %s", ds.Name, orDefault(from, "given versions"), p.Environment)
+	subject := fmt.Sprintf("promote %s from %s to %s", ds.Name, cmp.Or(from, "given versions"), p.Environment)
 	return writeback.Change{Subject: subject, Edits: edits}, from, nil
 }
 
@@ -306,13 +307,6 @@ func (p *Promoter) source(ctx context.Context, ds *v1alpha1.DesiredState, from s
 			from, ds.Namespace, ds.Name, dir, strings.Join(elsewhere, ", "), ds.Namespace, ds.Name, from)
 	}
 	return nil, fmt.Errorf("environment %s has no DesiredState %s/%s in %s", from, ds.Namespace, ds.Name, dir)
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // fail ends a Promotion as Failed, unless failure may pass by itself (writeback.Transient: Git
