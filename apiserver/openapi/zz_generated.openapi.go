@@ -683,7 +683,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Conditions: Ready, Stalled, Reconciling and Stale.",
+							Description: "Conditions: Ready, Stalled, Reconciling, Stale and VersionsUpToDate.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{

@@ -98,19 +98,6 @@ type Automation struct {
 	secrets map[string]*secretImages      // Images per pull secret
 }
 
-// Condition type and reasons this package sets.
-const (
-	// ConditionVersionsUpToDate is True when every automated pin holds the newest allowed
-	// version, False (with the first failing pin's reason) when one could not be checked or
-	// written.
-	ConditionVersionsUpToDate = "VersionsUpToDate"
-	ReasonUpToDate            = "UpToDate"
-	ReasonWriteBackFailed     = "WriteBackFailed"
-	ReasonInvalidPullSecret   = "InvalidPullSecret"
-	ReasonPinUnreadable       = "PinUnreadable"
-	ReasonInvalidPolicy       = "InvalidPolicy"
-)
-
 // workers is how many DesiredStates are checked at once.
 const workers = 4
 

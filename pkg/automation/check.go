@@ -15,6 +15,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 	"github.com/kube-gitops/kube-gitops/pkg/versions"
+	"github.com/kube-gitops/kube-gitops/pkg/writeback"
 )
 
 // outcome is the result of checking one pin.
@@ -97,9 +98,9 @@ func (a *Automation) checkPin(ctx context.Context, ds *v1alpha1.DesiredState, pi
 	current, problem, found := pinValue(ds, pin.Name)
 	switch {
 	case !found:
-		return o.fail(ReasonPinUnreadable, "pin %s has no value in status.versions yet: wait for the server to read Git", pin.Name)
+		return o.fail(v1alpha1.ReasonPinUnreadable, "pin %s has no value in status.versions yet: wait for the server to read Git", pin.Name)
 	case problem != "":
-		return o.fail(ReasonPinUnreadable, "pin %s: its value cannot be read (%s): fix the pin's file and path in Git", pin.Name, problem)
+		return o.fail(v1alpha1.ReasonPinUnreadable, "pin %s: its value cannot be read (%s): fix the pin's file and path in Git", pin.Name, problem)
 	}
 	// Right after a bump the store may still show the old value; Git holds the new one.
 	o.old = a.sched.current(o.key, current, a.opts.Now(), intervalOf(pin, a.opts.DefaultInterval))
@@ -112,7 +113,7 @@ func (a *Automation) checkPin(ctx context.Context, ds *v1alpha1.DesiredState, pi
 func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, o outcome) outcome {
 	u := pin.Update
 	if u.Image != "" {
-		return o.fail(ReasonInvalidPolicy, "pin %s is the chart version (%s) but sets update.image %s: remove update.image (a chart pin follows spec.helm.chart.repoURL), or pin the image tag in a values file instead",
+		return o.fail(v1alpha1.ReasonInvalidPolicy, "pin %s is the chart version (%s) but sets update.image %s: remove update.image (a chart pin follows spec.helm.chart.repoURL), or pin the image tag in a values file instead",
 			pin.Name, pins.ChartVersionField, redact.Reference(u.Image))
 	}
 	h := ds.Spec.Helm
@@ -121,7 +122,7 @@ func (a *Automation) checkChart(ctx context.Context, ds *v1alpha1.DesiredState, 
 		if h != nil {
 			where = fmt.Sprintf("its chart is the path %q in Git", h.Chart.Path)
 		}
-		return o.fail(ReasonInvalidPolicy, "pin %s follows chart versions, but %s: chart pins need a Helm repository (spec.helm.chart.repoURL, https:// or oci://); bump the version in Git by hand, or remove update from the pin",
+		return o.fail(v1alpha1.ReasonInvalidPolicy, "pin %s follows chart versions, but %s: chart pins need a Helm repository (spec.helm.chart.repoURL, https:// or oci://); bump the version in Git by hand, or remove update from the pin",
 			pin.Name, where)
 	}
 	what := fmt.Sprintf("chart %s in %s, %s", h.Chart.Name, redact.URL(h.Chart.RepoURL), o.policy)
@@ -148,16 +149,16 @@ func (a *Automation) checkImage(ctx context.Context, ds *v1alpha1.DesiredState, 
 	}
 	next, err := digestValue(o.old, u.Tag, cand.Digest)
 	if err != nil {
-		return o.fail(ReasonInvalidPolicy, "pin %s (%s): %v", pin.Name, what, err)
+		return o.fail(v1alpha1.ReasonInvalidPolicy, "pin %s (%s): %v", pin.Name, what, err)
 	}
-	return settle(ds, pin, o, next, fmt.Sprintf("%s follows tag %s at %s", pin.Name, u.Tag, short(cand.Digest)))
+	return settle(ds, pin, o, next, fmt.Sprintf("%s follows tag %s at %s", pin.Name, u.Tag, shortDigest(cand.Digest)))
 }
 
 // settleSemver turns a constraint's candidate into the outcome.
 func (a *Automation) settleSemver(ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, o outcome, what string, cand *versions.Candidate) outcome {
 	if cand.Message != "" && cand.Unchanged {
 		return o.fail("NoMatchingVersion", "pin %s (%s): %s; it stays at %s: publish a matching version, or change update.constraint",
-			pin.Name, what, cand.Message, orNone(o.old))
+			pin.Name, what, cand.Message, writeback.ValueInMessage(o.old))
 	}
 	return settle(ds, pin, o, cand.Version, fmt.Sprintf("%s %s is the newest %s", pin.Name, cand.Version, o.policy))
 }
@@ -170,7 +171,7 @@ func settle(ds *v1alpha1.DesiredState, pin v1alpha1.VersionPin, o outcome, next,
 	}
 	e, err := pins.For(ds, pin, next)
 	if err != nil {
-		return o.fail(ReasonWriteBackFailed, "%v", err)
+		return o.fail(v1alpha1.ReasonWriteBackFailed, "%v", err)
 	}
 	o.edit = &e
 	return o
@@ -241,18 +242,11 @@ func digestValue(current, tag, digest string) (string, error) {
 
 func isDigest(s string) bool { return strings.HasPrefix(s, "sha256:") && len(s) > len("sha256:") }
 
-// short abbreviates a digest in a value to 12 hex digits, for subjects and messages.
-func short(v string) string {
+// shortDigest abbreviates a digest in a value to 12 hex digits, for subjects and messages.
+func shortDigest(v string) string {
 	i := strings.Index(v, "sha256:")
 	if i < 0 || len(v) <= i+len("sha256:")+12 {
 		return v
 	}
 	return v[:i+len("sha256:")+12]
-}
-
-func orNone(v string) string {
-	if v == "" {
-		return `""`
-	}
-	return v
 }

@@ -29,8 +29,8 @@ func (a *Automation) writeBack(ctx context.Context, ds *v1alpha1.DesiredState, o
 	}
 	fail := func(err error) {
 		for _, o := range bumps {
-			*o = o.fail(ReasonWriteBackFailed, "pin %s: %s is the newest %s, but committing it failed: %v; the pin stays at %s and the commit is retried",
-				o.pin, o.new, o.policy, err, orNone(o.old))
+			*o = o.fail(v1alpha1.ReasonWriteBackFailed, "pin %s: %s is the newest %s, but committing it failed: %v; the pin stays at %s and the commit is retried",
+				o.pin, o.new, o.policy, err, writeback.ValueInMessage(o.old))
 		}
 	}
 	if a.opts.Writer == nil {
@@ -63,7 +63,7 @@ func (a *Automation) writeBack(ctx context.Context, ds *v1alpha1.DesiredState, o
 func commitMessage(name, env string, bumps []*outcome) string {
 	var body strings.Builder
 	for _, b := range bumps {
-		fmt.Fprintf(&body, "%s %s: %s → %s\n", b.edit.File, b.edit.Path, orNone(b.old), b.new)
+		fmt.Fprintf(&body, "%s %s: %s → %s\n", b.edit.File, b.edit.Path, writeback.ValueInMessage(b.old), b.new)
 	}
 	return subject(name, env, bumps) + "\n\n" + body.String()
 }
@@ -75,7 +75,9 @@ func subject(name, env string, bumps []*outcome) string {
 	if env != "" {
 		in = " in " + env
 	}
-	change := func(b *outcome) string { return fmt.Sprintf("%s %s → %s", b.pin, short(orNone(b.old)), short(b.new)) }
+	change := func(b *outcome) string {
+		return fmt.Sprintf("%s %s → %s", b.pin, shortDigest(writeback.ValueInMessage(b.old)), shortDigest(b.new))
+	}
 	if len(bumps) == 1 {
 		return fmt.Sprintf("bump %s %s%s (%s)", name, change(bumps[0]), in, bumps[0].policy)
 	}

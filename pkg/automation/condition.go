@@ -62,7 +62,7 @@ func conditionFor(outs []outcome) *metav1.Condition {
 			ok = append(ok, o.message)
 		}
 	}
-	c := &metav1.Condition{Type: ConditionVersionsUpToDate, Status: metav1.ConditionTrue, Reason: ReasonUpToDate, Message: strings.Join(ok, "; ")}
+	c := &metav1.Condition{Type: v1alpha1.ConditionVersionsUpToDate, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonUpToDate, Message: strings.Join(ok, "; ")}
 	if len(failed) > 0 {
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, reason, strings.Join(failed, "; ")
 	}
@@ -93,12 +93,12 @@ func (a *Automation) setCondition(ctx context.Context, namespace, name string) e
 	written, known := a.written[k]
 	a.mu.Unlock()
 	// The cache can lag behind our own last write; only when both agree is there nothing to do.
-	if conditionText(meta.FindStatusCondition(ds.Status.Conditions, ConditionVersionsUpToDate)) == text && (!known || written == text) {
+	if conditionText(meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionVersionsUpToDate)) == text && (!known || written == text) {
 		return nil
 	}
 	_, err := a.opts.Statuses.Update(ctx, namespace, name, func(st *v1alpha1.DesiredStateStatus) {
 		if want == nil {
-			meta.RemoveStatusCondition(&st.Conditions, ConditionVersionsUpToDate)
+			meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionVersionsUpToDate)
 			return
 		}
 		c := *want
@@ -106,7 +106,7 @@ func (a *Automation) setCondition(ctx context.Context, namespace, name string) e
 		meta.SetStatusCondition(&st.Conditions, c)
 	})
 	if err != nil {
-		return fmt.Errorf("record the %s condition of DesiredState %s: %w", ConditionVersionsUpToDate, k, err)
+		return fmt.Errorf("record the %s condition of DesiredState %s: %w", v1alpha1.ConditionVersionsUpToDate, k, err)
 	}
 	a.mu.Lock()
 	a.written[k] = text

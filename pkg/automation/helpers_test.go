@@ -37,6 +37,7 @@ import (
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"sigs.k8s.io/yaml"
 
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
 	"github.com/kube-gitops/kube-gitops/pkg/egress"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
@@ -215,7 +216,7 @@ func (w *world) condition(name string) *metav1.Condition {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return meta.FindStatusCondition(ds.Status.Conditions, ConditionVersionsUpToDate)
+	return meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionVersionsUpToDate)
 }
 
 // gitFiles reads one commit of the config repository, as the server's snapshot does.

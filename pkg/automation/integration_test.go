@@ -7,6 +7,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 const winterlightValues = `# winterlight in test (cluster ace-test).
@@ -83,7 +85,7 @@ func TestRunBumpsImageAndChart(t *testing.T) {
 		t.Errorf("DesiredState file changed beyond the chart version:\n%s", diffLines(wantState, got))
 	}
 	c := w.condition("winterlight")
-	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != ReasonUpToDate ||
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonUpToDate ||
 		c.Message != "image 1.1.5 is the newest ~1.1; chart 1.6.1 is the newest ^1.4" {
 		t.Errorf("condition %+v", c)
 	}
@@ -137,7 +139,7 @@ func TestFollowsMutableTag(t *testing.T) {
 		t.Errorf("%d commits while the tag did not move, want 1", got)
 	}
 	c := w.condition("agent")
-	if want := "image follows tag test at " + short(first) + "; sidecar follows tag test at " + short(first); c == nil || c.Status != metav1.ConditionTrue || c.Message != want {
+	if want := "image follows tag test at " + shortDigest(first) + "; sidecar follows tag test at " + shortDigest(first); c == nil || c.Status != metav1.ConditionTrue || c.Message != want {
 		t.Errorf("condition %+v, want message %q", c, want)
 	}
 
@@ -153,8 +155,8 @@ func TestFollowsMutableTag(t *testing.T) {
 		t.Errorf("values after the re-push:\n%s", diffLines(want, got))
 	}
 	subject := w.gitCmd("log", "-1", "--format=%s", "main")
-	if want := "bump agent image " + short(first) + " → " + short(second) + " (tag test), sidecar test@" + short(first) +
-		" → test@" + short(second) + " (tag test) in test"; subject != want {
+	if want := "bump agent image " + shortDigest(first) + " → " + shortDigest(second) + " (tag test), sidecar test@" + shortDigest(first) +
+		" → test@" + shortDigest(second) + " (tag test) in test"; subject != want {
 		t.Errorf("subject %q, want %q", subject, want)
 	}
 }
@@ -219,7 +221,7 @@ func TestRegistryFailures(t *testing.T) {
 	if err := w.auto.CheckNow(ctx, "apps", "private"); err == nil {
 		t.Error("no error without the pull secret")
 	}
-	if c := w.condition("private"); c == nil || c.Reason != ReasonInvalidPullSecret || !strings.Contains(c.Message, "pull secret apps/regcred not found") {
+	if c := w.condition("private"); c == nil || c.Reason != v1alpha1.ReasonInvalidPullSecret || !strings.Contains(c.Message, "pull secret apps/regcred not found") {
 		t.Errorf("missing Secret: %+v", c)
 	}
 	secrets := w.kube.CoreV1().Secrets("apps")

@@ -120,7 +120,7 @@ func TestConditionFor(t *testing.T) {
 	}
 	ok := []outcome{{pin: "image", message: "image 1.1.5 is the newest ~1.1"}, {pin: "chart", message: "chart 1.6.1 is the newest ^1.4"}}
 	c := conditionFor(ok)
-	if c.Status != metav1.ConditionTrue || c.Reason != ReasonUpToDate || c.Message != "image 1.1.5 is the newest ~1.1; chart 1.6.1 is the newest ^1.4" {
+	if c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonUpToDate || c.Message != "image 1.1.5 is the newest ~1.1; chart 1.6.1 is the newest ^1.4" {
 		t.Errorf("all up to date: %+v", c)
 	}
 	bad := append(ok, outcome{pin: "x", failed: true, reason: "RegistryUnreachable", message: "pin x: down"},
@@ -147,8 +147,8 @@ func TestFailureMessages(t *testing.T) {
 	if o.reason != "Unauthorized" || !strings.HasSuffix(o.message, "; name that Secret in update.pullSecret") {
 		t.Errorf("unauthorized without a pull secret: %+v", o)
 	}
-	o = outcome{pin: "image"}.failErr("x", &failure{reason: ReasonInvalidPullSecret, msg: "pull secret apps/regcred not found"}, u)
-	if o.reason != ReasonInvalidPullSecret {
+	o = outcome{pin: "image"}.failErr("x", &failure{reason: v1alpha1.ReasonInvalidPullSecret, msg: "pull secret apps/regcred not found"}, u)
+	if o.reason != v1alpha1.ReasonInvalidPullSecret {
 		t.Errorf("pull secret: %+v", o)
 	}
 	if o := (outcome{pin: "image"}).failErr("x", errors.New("boom"), u); o.reason != "UpdateFailed" {
@@ -166,12 +166,12 @@ func TestCheckPinWithoutRegistry(t *testing.T) {
 	ds.Status.Versions = []v1alpha1.PinStatus{{Name: "chart", Value: "1.4.2"}, {Name: "image", Message: "pin path image.tag not found in envs/test/winterlight.yaml"}}
 
 	o := a.checkPin(context.Background(), ds, ds.Spec.Versions[0])
-	if !o.failed || o.reason != ReasonInvalidPolicy || o.message != `pin chart follows chart versions, but its chart is the path "charts/winterlight" in Git: `+
+	if !o.failed || o.reason != v1alpha1.ReasonInvalidPolicy || o.message != `pin chart follows chart versions, but its chart is the path "charts/winterlight" in Git: `+
 		"chart pins need a Helm repository (spec.helm.chart.repoURL, https:// or oci://); bump the version in Git by hand, or remove update from the pin" {
 		t.Errorf("chart from a path: %+v", o)
 	}
 	o = a.checkPin(context.Background(), ds, ds.Spec.Versions[1])
-	if !o.failed || o.reason != ReasonPinUnreadable || !strings.Contains(o.message, "pin image: its value cannot be read (pin path image.tag not found") {
+	if !o.failed || o.reason != v1alpha1.ReasonPinUnreadable || !strings.Contains(o.message, "pin image: its value cannot be read (pin path image.tag not found") {
 		t.Errorf("unreadable pin: %+v", o)
 	}
 }

@@ -75,7 +75,7 @@ func (a *Automation) imagesFor(ctx context.Context, ds *v1alpha1.DesiredState, s
 	namespace, sa := ds.Namespace, apply.ServiceAccountOf(ds)
 	ref := namespace + "/" + secret
 	bad := func(format string, args ...any) error {
-		return &failure{reason: ReasonInvalidPullSecret, msg: fmt.Sprintf(format, args...)}
+		return &failure{reason: v1alpha1.ReasonInvalidPullSecret, msg: fmt.Sprintf(format, args...)}
 	}
 	if a.opts.SecretsAs == nil {
 		return nil, bad("update.pullSecret %s is set, but this server reads no Secrets: remove update.pullSecret, or start the server with access to Secrets", secret)

@@ -57,7 +57,7 @@ func TestPullSecretIsReadAsTheServiceAccount(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.HasPrefix(err.Error(), tc.wantError) || reasonOf(err) != ReasonInvalidPullSecret {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantError) || reasonOf(err) != v1alpha1.ReasonInvalidPullSecret {
 				t.Errorf("error %v (%s), want %q", err, reasonOf(err), tc.wantError)
 			}
 		})

@@ -187,7 +187,7 @@ func (a *Automation) plan(states []*v1alpha1.DesiredState, now time.Time) []job 
 				j.pins = append(j.pins, pin.Name)
 			}
 		}
-		if len(pins) == 0 && meta.FindStatusCondition(ds.Status.Conditions, ConditionVersionsUpToDate) != nil {
+		if len(pins) == 0 && meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionVersionsUpToDate) != nil {
 			j.pins, j.due = []string{}, now
 		}
 		if j.pins != nil {

@@ -154,7 +154,7 @@ func TestPlanOrdersAndCleansUp(t *testing.T) {
 
 	// No automated pin left, but the condition is still there: a job that only removes it.
 	gone := testState("gone", v1alpha1.VersionPin{Name: "image", File: "f.yaml", Path: "tag"})
-	gone.Status.Conditions = []metav1.Condition{{Type: ConditionVersionsUpToDate, Status: metav1.ConditionTrue, Reason: ReasonUpToDate}}
+	gone.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionVersionsUpToDate, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonUpToDate}}
 	jobs := a.plan([]*v1alpha1.DesiredState{gone}, t0)
 	if len(jobs) != 1 || jobs[0].pins == nil || len(jobs[0].pins) != 0 {
 		t.Errorf("jobs %+v, want one that checks no pin", jobs)

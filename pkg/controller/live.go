@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"sync"
 
@@ -116,13 +117,13 @@ func (l *Live) keyFor(owner types.NamespacedName, serviceAccount string, r v1alp
 	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
 		return watchKey{gvk: gvk}
 	}
-	return watchKey{gvk: gvk, namespace: r.Namespace, identity: owner.Namespace + "/" + orDefault(serviceAccount, apply.DefaultServiceAccount)}
+	return watchKey{gvk: gvk, namespace: r.Namespace, identity: owner.Namespace + "/" + cmp.Or(serviceAccount, apply.DefaultServiceAccount)}
 }
 
 // Stop stops watching what is read as ServiceAccount serviceAccount of namespace, e.g. when the
 // namespace's opt-in is revoked.
 func (l *Live) Stop(namespace, serviceAccount string) {
-	identity := namespace + "/" + orDefault(serviceAccount, apply.DefaultServiceAccount)
+	identity := namespace + "/" + cmp.Or(serviceAccount, apply.DefaultServiceAccount)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, w := range l.informers {

@@ -130,7 +130,7 @@ func (p *Preview) render(ctx context.Context, ds *v1alpha1.DesiredState, revisio
 		if ctx.Err() != nil {
 			return nil, "", err
 		}
-		return nil, "", apierrors.NewBadRequest(fmt.Sprintf("render at %s: %v", short(rev), err))
+		return nil, "", apierrors.NewBadRequest(fmt.Sprintf("render at %s: %v", v1alpha1.ShortCommit(rev), err))
 	}
 	return objects, rev, nil
 }

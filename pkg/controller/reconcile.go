@@ -44,27 +44,27 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		metrics.SyncFailures.WithLabelValues("RevisionRefused").Inc()
 		c.warn(ds, "RevisionRefused", err.Error())
 		return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
-			finishOperation(st, op, "", "Failed", err.Error()+"; nothing was applied", c.HistoryLimit)
+			finishOperation(st, op, "", v1alpha1.SyncResultFailed, err.Error()+"; nothing was applied", c.HistoryLimit)
 		})
 	}
 	if err != nil {
-		metrics.SyncFailures.WithLabelValues("FetchFailed").Inc()
-		c.warn(ds, "FetchFailed", err.Error())
+		metrics.SyncFailures.WithLabelValues(v1alpha1.ReasonFetchFailed).Inc()
+		c.warn(ds, v1alpha1.ReasonFetchFailed, err.Error())
 		return retryLater(c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
-			setCondition(st, v1alpha1.ConditionStale, true, "FetchFailed", err.Error()+"; the last synced state stays in effect")
-			finishOperation(st, op, revision, "Failed", err.Error(), c.HistoryLimit)
+			setCondition(st, v1alpha1.ConditionStale, true, v1alpha1.ReasonFetchFailed, err.Error()+"; the last synced state stays in effect")
+			finishOperation(st, op, revision, v1alpha1.SyncResultFailed, err.Error(), c.HistoryLimit)
 		}), "fetch failed")
 	}
 	objects, renderErr := c.Render(ctx, ds, files)
 	if renderErr != nil {
-		metrics.SyncFailures.WithLabelValues("RenderFailed").Inc()
-		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", short(revision), renderErr)
-		c.warn(ds, "RenderFailed", msg)
+		metrics.SyncFailures.WithLabelValues(v1alpha1.ReasonRenderFailed).Inc()
+		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", v1alpha1.ShortCommit(revision), renderErr)
+		c.warn(ds, v1alpha1.ReasonRenderFailed, msg)
 		err := c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 			setCondition(st, v1alpha1.ConditionStale, false, "", "")
-			setCondition(st, v1alpha1.ConditionStalled, true, "RenderFailed", msg)
+			setCondition(st, v1alpha1.ConditionStalled, true, v1alpha1.ReasonRenderFailed, msg)
 			st.Sync.Message = msg
-			finishOperation(st, op, revision, "Failed", msg, c.HistoryLimit)
+			finishOperation(st, op, revision, v1alpha1.SyncResultFailed, msg, c.HistoryLimit)
 			setReady(st)
 		})
 		return afterRenderFailure(renderErr, err)
@@ -136,7 +136,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 	}
 	res, err := c.fencedApply(ctx, key(ds.Namespace, ds.Name), req)
 	if res == nil {
-		return fmt.Errorf("apply %s/%s at %s: %w", ds.Namespace, ds.Name, short(revision), err)
+		return fmt.Errorf("apply %s/%s at %s: %w", ds.Namespace, ds.Name, v1alpha1.ShortCommit(revision), err)
 	}
 	// Per-object failures are in res (err only summarises them): they go into the status.
 	k := key(ds.Namespace, ds.Name)
@@ -165,7 +165,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 	if op != nil {
 		trigger = op.RequestedBy
 	}
-	klog.InfoS("Synced", "desiredState", k, "revision", short(revision), "changed", res.Changed, "unchanged", res.Unchanged,
+	klog.InfoS("Synced", "desiredState", k, "revision", v1alpha1.ShortCommit(revision), "changed", res.Changed, "unchanged", res.Unchanged,
 		"pruned", res.Pruned, "failed", res.Failed, "dryRun", req.DryRun, "trigger", trigger, "duration", time.Since(start).Round(time.Millisecond))
 	if res.Failed > 0 {
 		c.warn(ds, "SyncFailed", message)
@@ -179,7 +179,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 	}
 	err = c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
-		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
+		setCondition(st, v1alpha1.ConditionStalled, false, v1alpha1.ReasonRenderFailed, "")
 		if req.DryRun {
 			finishOperation(st, op, revision, resultOf(ok)+" (dry run)", message, c.HistoryLimit)
 			return
@@ -202,7 +202,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision string) error {
 	diffs, err := c.Engine.Diff(ctx, req)
 	if err != nil {
-		return fmt.Errorf("diff %s/%s at %s: %w", ds.Namespace, ds.Name, short(revision), err)
+		return fmt.Errorf("diff %s/%s at %s: %w", ds.Namespace, ds.Name, v1alpha1.ShortCommit(revision), err)
 	}
 	var resources []v1alpha1.ResourceStatus
 	outOfSync := 0
@@ -227,17 +227,17 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 	c.mu.Unlock()
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
-		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
+		setCondition(st, v1alpha1.ConditionStalled, false, v1alpha1.ReasonRenderFailed, "")
 		st.Resources = c.withHealth(ds, resources)
 		st.Sync.Status = v1alpha1.SyncStatusSynced
-		st.Sync.Message = "the cluster equals " + short(revision)
+		st.Sync.Message = "the cluster equals " + v1alpha1.ShortCommit(revision)
 		if outOfSync > 0 {
 			off := "automated sync is off"
 			if ds.Spec.Sync.Automated && ds.Status.AutomationPaused == nil {
 				off = "self-heal is off (spec.sync.selfHeal)"
 			}
 			st.Sync.Status = v1alpha1.SyncStatusOutOfSync
-			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; %s: sync with kubectl gitops sync %s -n %s", outOfSync, short(revision), off, ds.Name, ds.Namespace)
+			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; %s: sync with kubectl gitops sync %s -n %s", outOfSync, v1alpha1.ShortCommit(revision), off, ds.Name, ds.Namespace)
 		}
 		setHealth(st)
 		setReady(st)
@@ -294,9 +294,9 @@ func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState
 		}
 		if root {
 			if rootErr != nil {
-				setCondition(st, v1alpha1.ConditionStale, true, "FetchFailed", "cannot read Git: "+rootErr.Error()+"; the last synced state stays in effect")
+				setCondition(st, v1alpha1.ConditionStale, true, v1alpha1.ReasonFetchFailed, "cannot read Git: "+rootErr.Error()+"; the last synced state stays in effect")
 			} else {
-				setCondition(st, v1alpha1.ConditionStale, false, "FetchFailed", "")
+				setCondition(st, v1alpha1.ConditionStale, false, v1alpha1.ReasonFetchFailed, "")
 			}
 		}
 	})
@@ -352,16 +352,9 @@ func summary(res *apply.Result, dryRun bool) string {
 
 func resultOf(ok bool) string {
 	if ok {
-		return "Succeeded"
+		return v1alpha1.SyncResultSucceeded
 	}
-	return "Failed"
-}
-
-func short(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
+	return v1alpha1.SyncResultFailed
 }
 
 // setCondition sets a condition, or removes it when status is false and the condition's reason is

@@ -1,6 +1,9 @@
 package controller
 
 import (
+	"cmp"
+
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -31,35 +34,12 @@ func (c *Controller) withHealth(ds *v1alpha1.DesiredState, resources []v1alpha1.
 func setHealth(st *v1alpha1.DesiredStateStatus) {
 	status, message := health.Rollup(st.Resources)
 	st.Health = v1alpha1.HealthStatus{Status: status, Message: message}
-	setCondition(st, v1alpha1.ConditionReconciling, status == v1alpha1.HealthProgressing, "Progressing", message)
+	setCondition(st, v1alpha1.ConditionReconciling, status == v1alpha1.HealthProgressing, v1alpha1.ReasonProgressing, message)
 }
 
-// setReady is True when the application is Synced and Healthy, and says why not otherwise.
+// setReady sets the Ready condition by the API's one rule (v1alpha1.ReadyCondition).
 func setReady(st *v1alpha1.DesiredStateStatus) {
-	ready := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "SyncedAndHealthy", Message: "synced and healthy"}
-	switch {
-	case st.Sync.Status != v1alpha1.SyncStatusSynced:
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, orDefault(st.Sync.Status, "Unknown"), st.Sync.Message
-	case st.Health.Status != v1alpha1.HealthHealthy:
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, orDefault(st.Health.Status, "Unknown"), st.Health.Message
-	}
-	setConditionValue(st, ready)
-}
-
-func setConditionValue(st *v1alpha1.DesiredStateStatus, c metav1.Condition) {
-	for i := range st.Conditions {
-		if st.Conditions[i].Type == c.Type {
-			if st.Conditions[i].Status == c.Status {
-				c.LastTransitionTime = st.Conditions[i].LastTransitionTime
-			} else {
-				c.LastTransitionTime = metav1.Now()
-			}
-			st.Conditions[i] = c
-			return
-		}
-	}
-	c.LastTransitionTime = metav1.Now()
-	st.Conditions = append(st.Conditions, c)
+	meta.SetStatusCondition(&st.Conditions, v1alpha1.ReadyCondition(st))
 }
 
 // finishOperation ends a requested sync: it is recorded in the history and removed.
@@ -67,7 +47,7 @@ func finishOperation(st *v1alpha1.DesiredStateStatus, op *v1alpha1.SyncOperation
 	if op == nil || st.Operation == nil || !st.Operation.RequestedAt.Equal(&op.RequestedAt) {
 		return // no operation, or a newer one arrived meanwhile: leave it for the next round
 	}
-	addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: metav1.Now(), Result: result, Trigger: orDefault(op.RequestedBy, "sync request"), Message: message}, limit)
+	addHistory(st, v1alpha1.SyncRecord{Revision: revision, Time: metav1.Now(), Result: result, Trigger: cmp.Or(op.RequestedBy, "sync request"), Message: message}, limit)
 	st.Operation = nil
 }
 
@@ -77,11 +57,4 @@ func addHistory(st *v1alpha1.DesiredStateStatus, rec v1alpha1.SyncRecord, limit 
 	if len(st.History) > limit {
 		st.History = st.History[:limit]
 	}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -44,8 +44,8 @@ func (c *Controller) refuse(ctx context.Context, ds *v1alpha1.DesiredState, op *
 	}
 	return c.updateStatus(ctx, ds, false, func(st *v1alpha1.DesiredStateStatus) {
 		setCondition(st, v1alpha1.ConditionStalled, true, d.Reason, d.Message)
-		setConditionValue(st, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: d.Reason, Message: d.Message})
-		finishOperation(st, op, "", "Failed", d.Message, c.HistoryLimit)
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: d.Reason, Message: d.Message})
+		finishOperation(st, op, "", v1alpha1.SyncResultFailed, d.Message, c.HistoryLimit)
 	})
 }
 

@@ -3,6 +3,7 @@
 package promote
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -226,12 +227,12 @@ func (p *Promoter) plan(ctx context.Context, pr *v1alpha1.Promotion) (writeback.
 	}
 	edits, err := Edits(ds, values)
 	if err != nil {
-		return writeback.Change{}, "", fmt.Errorf("nothing written: %w: fix spec.versions, or the pins' values in environment %s", err, orDefault(from, "(none)"))
+		return writeback.Change{}, "", fmt.Errorf("nothing written: %w: fix spec.versions, or the pins' values in environment %s", err, cmp.Or(from, "(none)"))
 	}
 	if len(edits) == 0 {
 		return writeback.Change{}, "", fmt.Errorf("nothing to promote: no values for the pins of %s (%s)", ds.Name, pinNames(ds))
 	}
-	subject := fmt.Sprintf("promote %s from %s to %s", ds.Name, orDefault(from, "given versions"), p.Environment)
+	subject := fmt.Sprintf("promote %s from %s to %s", ds.Name, cmp.Or(from, "given versions"), p.Environment)
 	return writeback.Change{Subject: subject, Edits: edits}, from, nil
 }
 
@@ -313,13 +314,6 @@ func (p *Promoter) source(ctx context.Context, ds *v1alpha1.DesiredState, from s
 	return nil, fmt.Errorf("environment %s has no DesiredState %s/%s in %s", from, ds.Namespace, ds.Name, dir)
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // fail ends a Promotion as Failed, unless failure may pass by itself (writeback.Transient: Git
 // unreachable or overloaded): then it stays Running, says that it is retried, and the returned
 // error has it tried again with backoff.
@@ -355,7 +349,7 @@ func (p *Promoter) finish(ctx context.Context, pr *v1alpha1.Promotion, res *writ
 		case res.NoOp:
 			st.Message = "already at these versions; nothing to commit"
 		default:
-			st.Message = "promoted " + strings.Join(moved, ", ") + " in commit " + short(res.Commit) + " on " + res.Branch
+			st.Message = "promoted " + strings.Join(moved, ", ") + " in commit " + v1alpha1.ShortCommit(res.Commit) + " on " + res.Branch
 		}
 	})
 	if err == nil {
@@ -376,11 +370,4 @@ func pinNames(ds *v1alpha1.DesiredState) string {
 		return "it has no spec.versions"
 	}
 	return strings.Join(names, ", ")
-}
-
-func short(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
 }

@@ -17,7 +17,7 @@ func (p *Promoter) recordPushing(ctx context.Context, pr *v1alpha1.Promotion) fu
 	return func(commit, branch string, changes []writeback.PinChange) error {
 		return p.Records.UpdateStatus(ctx, pr.Namespace, pr.Name, func(st *v1alpha1.PromotionStatus) {
 			st.Commit, st.Branch, st.Changes = commit, branch, toStatus(changes)
-			st.Message = "pushing commit " + short(commit) + " to " + branch
+			st.Message = "pushing commit " + v1alpha1.ShortCommit(commit) + " to " + branch
 		})
 	}
 }
@@ -38,7 +38,7 @@ func (p *Promoter) pushedBefore(ctx context.Context, pr *v1alpha1.Promotion) (*w
 	case errors.As(err, &notThere) || errors.Is(err, source.ErrUnknownRevision):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("find out whether commit %s of Promotion %s/%s was pushed: %w", short(st.Commit), pr.Namespace, pr.Name, err)
+		return nil, fmt.Errorf("find out whether commit %s of Promotion %s/%s was pushed: %w", v1alpha1.ShortCommit(st.Commit), pr.Namespace, pr.Name, err)
 	}
 	res := &writeback.Result{Commit: st.Commit, Branch: st.Branch}
 	for _, c := range st.Changes {

@@ -156,27 +156,20 @@ func (l *Loop) report(problems, namespaceMissing []desired.FileError) {
 func (l *Loop) sayIfRewritten(ctx context.Context, previous string, snap *source.Snapshot) {
 	rewritten, err := l.Fetcher.Rewritten(ctx, previous, snap)
 	if err != nil {
-		klog.InfoS("Cannot tell whether the history was rewritten", "environment", l.Environment, "from", short(previous), "to", snap.ShortRevision(), "err", err)
+		klog.InfoS("Cannot tell whether the history was rewritten", "environment", l.Environment, "from", v1alpha1.ShortCommit(previous), "to", snap.ShortRevision(), "err", err)
 		return
 	}
 	if !rewritten {
 		return
 	}
 	msg := fmt.Sprintf("history of %s was rewritten from %s to %s (a force push): %s is no longer in it; following %s",
-		snap.Ref, short(previous), snap.ShortRevision(), short(previous), snap.ShortRevision())
+		snap.Ref, v1alpha1.ShortCommit(previous), snap.ShortRevision(), v1alpha1.ShortCommit(previous), snap.ShortRevision())
 	klog.InfoS("History rewritten", "environment", l.Environment, "message", msg)
 	l.Events.Event(l.sourceRecordRef(), corev1.EventTypeWarning, "HistoryRewritten", msg)
 }
 
 func (l *Loop) sourceRecordRef() *corev1.ObjectReference {
 	return &corev1.ObjectReference{APIVersion: store.SourcesResource.GroupVersion().String(), Kind: "SourceRecord", Namespace: l.Namespace, Name: l.Environment}
-}
-
-func short(revision string) string {
-	if len(revision) > 7 {
-		return revision[:7]
-	}
-	return revision
 }
 
 func okOrError(err error) string {

@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/util/retry"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
@@ -34,28 +32,12 @@ func (r *PromotionRecords) Create(ctx context.Context, p *v1alpha1.Promotion) (*
 	return FromPromotionRecord(created)
 }
 
+// promotions reads and writes Promotions in their records.
+var promotions = recordCodec[*v1alpha1.Promotion]{decode: FromPromotionRecord, encode: ToPromotionRecord}
+
 // UpdateStatus applies mutate to the current status of a Promotion and writes it if it changed.
 func (r *PromotionRecords) UpdateStatus(ctx context.Context, namespace, name string, mutate func(*v1alpha1.PromotionStatus)) error {
-	records := r.client.Resource(PromotionsResource).Namespace(namespace)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		fresh, err := records.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		cur, err := FromPromotionRecord(fresh)
-		if err != nil {
-			return err
-		}
-		next := cur.DeepCopy()
-		mutate(&next.Status)
-		if apiequality.Semantic.DeepEqual(cur.Status, next.Status) {
-			return nil
-		}
-		rec, err := ToPromotionRecord(next)
-		if err != nil {
-			return err
-		}
-		_, err = records.Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
-		return err
-	})
+	_, err := updateStatus(ctx, r.client.Resource(PromotionsResource).Namespace(namespace), name, promotions,
+		func(p *v1alpha1.Promotion) *v1alpha1.PromotionStatus { return &p.Status }, mutate)
+	return err
 }

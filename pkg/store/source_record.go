@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/util/retry"
 )
 
 // SourceState is the outcome of the last Git read of one environment. It is kept in a
@@ -110,22 +109,17 @@ func (r *SourceRecords) Put(ctx context.Context, environment string, st *SourceS
 	u.SetKind("SourceRecord")
 	u.SetName(environment)
 	u.SetNamespace(r.namespace)
-	records := r.client.Resource(SourcesResource).Namespace(r.namespace)
 	// Other replicas annotate the record (a webhook's refresh request) meanwhile: keep what they
 	// wrote, and try again on a conflict rather than lose this read's state.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := records.Get(ctx, environment, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			_, err = records.Create(ctx, u, metav1.CreateOptions{FieldManager: fieldManager})
-		case err == nil:
-			u.SetResourceVersion(cur.GetResourceVersion())
-			u.SetLabels(cur.GetLabels())
-			u.SetAnnotations(cur.GetAnnotations())
-			_, err = records.Update(ctx, u, metav1.UpdateOptions{FieldManager: fieldManager})
-		}
-		return err
-	})
+	_, err = writeRecord(ctx, r.client.Resource(SourcesResource).Namespace(r.namespace), environment, true,
+		func(cur *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+			if cur != nil {
+				u.SetResourceVersion(cur.GetResourceVersion())
+				u.SetLabels(cur.GetLabels())
+				u.SetAnnotations(cur.GetAnnotations())
+			}
+			return u, nil
+		})
 	if err != nil {
 		return fmt.Errorf("write SourceRecord %s/%s: %w", r.namespace, environment, err)
 	}

@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/util/retry"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
@@ -20,38 +18,14 @@ type Statuses struct {
 // NewStatuses returns a status writer.
 func NewStatuses(client dynamic.Interface) *Statuses { return &Statuses{client: client} }
 
+// desiredStates reads and writes DesiredStates in their records.
+var desiredStates = recordCodec[*v1alpha1.DesiredState]{decode: FromRecord, encode: toRecord}
+
 // Update applies mutate to the current status of namespace/name and writes it if it changed.
 // It returns the DesiredState as stored afterwards.
 func (s *Statuses) Update(ctx context.Context, namespace, name string, mutate func(*v1alpha1.DesiredStateStatus)) (*v1alpha1.DesiredState, error) {
-	records := s.client.Resource(RecordsResource).Namespace(namespace)
-	var out *v1alpha1.DesiredState
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		fresh, err := records.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		cur, err := FromRecord(fresh)
-		if err != nil {
-			return err
-		}
-		next := cur.DeepCopy()
-		mutate(&next.Status)
-		if apiequality.Semantic.DeepEqual(cur.Status, next.Status) {
-			out = cur
-			return nil
-		}
-		rec, err := toRecord(next)
-		if err != nil {
-			return err
-		}
-		updated, err := records.Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
-		if err != nil {
-			return err
-		}
-		out, err = FromRecord(updated)
-		return err
-	})
-	return out, err
+	return updateStatus(ctx, s.client.Resource(RecordsResource).Namespace(namespace), name, desiredStates,
+		func(ds *v1alpha1.DesiredState) *v1alpha1.DesiredStateStatus { return &ds.Status }, mutate)
 }
 
 // Get reads the DesiredState of namespace/name from the host cluster, not from a cache: what the

@@ -19,10 +19,6 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/desired"
 )
 
-// reasonInvalidSpec marks a DesiredState whose file in Git became unusable: the last good spec is
-// kept (so nothing is pruned by mistake) and the condition says what to fix.
-const reasonInvalidSpec = "InvalidSpec"
-
 // FinalizerCleanup keeps the record of a DesiredState removed from Git until the sync loop has
 // pruned its application's objects (spec.sync.prune) or labelled them as orphans.
 const FinalizerCleanup = "gitops.kube-gitops.dev/cleanup"
@@ -177,7 +173,7 @@ func next(old, s *v1alpha1.DesiredState) *v1alpha1.DesiredState {
 	// A commit that does not change this DesiredState must not rewrite it: with 1,000 apps in a
 	// repository, every commit would otherwise cost 1,000 writes.
 	status.Source.Revision = revision
-	if c := meta.FindStatusCondition(status.Conditions, v1alpha1.ConditionStalled); c != nil && c.Reason == reasonInvalidSpec {
+	if c := meta.FindStatusCondition(status.Conditions, v1alpha1.ConditionStalled); c != nil && c.Reason == v1alpha1.ReasonInvalidSpec {
 		meta.RemoveStatusCondition(&status.Conditions, v1alpha1.ConditionStalled)
 	}
 	status.Removal = nil // the file is back
@@ -241,7 +237,7 @@ func (w *Writer) put(ctx context.Context, old, s *v1alpha1.DesiredState) (create
 func (w *Writer) markBroken(ctx context.Context, old *v1alpha1.DesiredState, broken desired.FileError) error {
 	n := old.DeepCopy()
 	changed := meta.SetStatusCondition(&n.Status.Conditions, metav1.Condition{
-		Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: reasonInvalidSpec,
+		Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonInvalidSpec,
 		Message: broken.Error() + "; the last good spec stays in effect until the file is fixed",
 	})
 	if !changed {

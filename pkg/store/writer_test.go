@@ -140,7 +140,7 @@ func TestPublishKeepsBrokenAndDeletesRemoved(t *testing.T) {
 		t.Error("a DesiredState whose file was removed is still there")
 	}
 	c := meta.FindStatusCondition(a.Status.Conditions, v1alpha1.ConditionStalled)
-	if c == nil || c.Reason != reasonInvalidSpec || !strings.Contains(c.Message, "clusters/test/a.yaml:3: invalid YAML") {
+	if c == nil || c.Reason != v1alpha1.ReasonInvalidSpec || !strings.Contains(c.Message, "clusters/test/a.yaml:3: invalid YAML") {
 		t.Fatalf("Stalled condition = %+v", c)
 	}
 	if a.Spec.Source.Path != "apps/a" {

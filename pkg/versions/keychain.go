@@ -91,8 +91,8 @@ func (k *dockerKeychain) Resolve(target authn.Resource) (authn.Authenticator, er
 // splitKey reads a dockerconfig key as host and repository path prefix.
 func splitKey(key string) (host, prefix string) {
 	k := key
-	if i := strings.Index(k, "://"); i >= 0 {
-		k = k[i+3:]
+	if _, rest, found := strings.Cut(k, "://"); found {
+		k = rest
 	}
 	host, prefix, _ = strings.Cut(strings.TrimSuffix(k, "/"), "/")
 	host = canonicalHost(strings.ToLower(host))

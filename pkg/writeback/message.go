@@ -23,13 +23,15 @@ func DefaultMessage(subject string, changes []PinChange) string {
 		if name == "" {
 			name = c.Path
 		}
-		summary = append(summary, fmt.Sprintf("%s %s → %s", name, orNone(c.Old), c.New))
-		fmt.Fprintf(&body, "%s %s: %s → %s\n", c.File, c.Path, orNone(c.Old), c.New)
+		summary = append(summary, fmt.Sprintf("%s %s → %s", name, ValueInMessage(c.Old), c.New))
+		fmt.Fprintf(&body, "%s %s: %s → %s\n", c.File, c.Path, ValueInMessage(c.Old), c.New)
 	}
 	return subject + ": " + strings.Join(summary, ", ") + "\n\n" + body.String()
 }
 
-func orNone(v string) string {
+// ValueInMessage is a pin's value as commit messages and status messages show it: "" when the
+// pin held none.
+func ValueInMessage(v string) string {
 	if v == "" {
 		return `""`
 	}

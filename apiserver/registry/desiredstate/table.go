@@ -4,7 +4,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kube-gitops/kube-gitops/apiserver/registry/cached"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -30,7 +29,7 @@ const maxMessage = 200
 
 // cells are the cells of one DesiredState's row.
 func cells(s *v1alpha1.DesiredState, now time.Time) []any {
-	return []any{s.Name, s.ShortRevision(), s.MainVersion(), orUnknown(s.Status.Sync.Status), orUnknown(s.Status.Health.Status), age(s.CreationTimestamp, now), s.ManifestSource(), age(ptrTime(s.Status.LastSyncTime), now),
+	return []any{s.Name, s.ShortRevision(), s.MainVersion(), v1alpha1.OrUnknown(s.Status.Sync.Status), v1alpha1.OrUnknown(s.Status.Health.Status), v1alpha1.Age(s.CreationTimestamp, now), s.ManifestSource(), v1alpha1.Age(ptrTime(s.Status.LastSyncTime), now),
 		v1alpha1.OneLine(s.Message(), maxMessage)}
 }
 
@@ -39,18 +38,4 @@ func ptrTime(t *metav1.Time) metav1.Time {
 		return metav1.Time{}
 	}
 	return *t
-}
-
-func age(t metav1.Time, now time.Time) string {
-	if t.IsZero() {
-		return "<none>"
-	}
-	return duration.HumanDuration(now.Sub(t.Time))
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "Unknown"
-	}
-	return s
 }

@@ -24,20 +24,10 @@ var promotionTable = cached.Table[*v1alpha1.Promotion]{Columns: []metav1.TableCo
 
 // cells are the cells of one Promotion's row.
 func cells(p *v1alpha1.Promotion, now time.Time) []any {
-	commit := p.Status.Commit
-	if len(commit) > 7 {
-		commit = commit[:7]
-	}
+	commit := v1alpha1.ShortCommit(p.Status.Commit)
 	from := p.Spec.From
 	if from == "" {
 		from = "<default>"
 	}
-	return []any{p.Name, p.Spec.DesiredState, from, p.Status.Phase, orNone(commit), duration.HumanDuration(now.Sub(p.CreationTimestamp.Time)), orNone(p.Status.Branch), p.Status.Message}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "<none>"
-	}
-	return s
+	return []any{p.Name, p.Spec.DesiredState, from, p.Status.Phase, v1alpha1.OrNone(commit), duration.HumanDuration(now.Sub(p.CreationTimestamp.Time)), v1alpha1.OrNone(p.Status.Branch), p.Status.Message}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -68,14 +67,9 @@ func Problem(ds *v1alpha1.DesiredState) string { return ds.Problem() }
 // Message is the table's MESSAGE, as the server's table computes it.
 func Message(ds *v1alpha1.DesiredState) string { return ds.Message() }
 
-// Settled reports whether the application is Synced and Healthy with no sync pending and the
-// latest revision read and rendered (no Stale or Stalled condition).
-func Settled(ds *v1alpha1.DesiredState) bool {
-	st := ds.Status
-	return st.Operation == nil && st.Sync.Status == v1alpha1.SyncStatusSynced && st.Health.Status == v1alpha1.HealthHealthy &&
-		!meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionStale) &&
-		!meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionStalled)
-}
+// Settled reports whether the application is done: v1alpha1.IsReady, the rule the server's
+// Ready condition states.
+func Settled(ds *v1alpha1.DesiredState) bool { return v1alpha1.IsReady(ds) }
 
 // Age is the time since t, as kubectl shows it ("5m", "3d"), or <none>.
 func Age(t metav1.Time, now time.Time) string {

@@ -3,10 +3,12 @@ package v1alpha1
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
 )
 
 // The columns kubectl shows for a DesiredState, computed the same way by the server's table and
@@ -19,10 +21,7 @@ func (s *DesiredState) ShortRevision() string {
 	if rev == "" {
 		rev = s.Status.Source.Revision
 	}
-	if len(rev) > 7 {
-		rev = rev[:7]
-	}
-	return orNone(rev)
+	return OrNone(ShortCommit(rev))
 }
 
 // MainVersion is the value of the first version pin, the application's main version.
@@ -30,7 +29,7 @@ func (s *DesiredState) MainVersion() string {
 	if len(s.Status.Versions) == 0 {
 		return "<none>"
 	}
-	return orNone(s.Status.Versions[0].Value)
+	return OrNone(s.Status.Versions[0].Value)
 }
 
 // ManifestSource names where the manifests come from: the chart or the directory.
@@ -45,7 +44,7 @@ func (s *DesiredState) ManifestSource() string {
 		}
 		return src
 	}
-	return orNone(s.Spec.Source.Path)
+	return OrNone(s.Spec.Source.Path)
 }
 
 // Problem says what keeps the application from being Synced and Healthy at the latest revision,
@@ -65,7 +64,7 @@ func (s *DesiredState) Problem() string {
 		return c.Message
 	}
 	if p := st.AutomationPaused; p != nil {
-		return fmt.Sprintf("automated sync paused at %s by a rollback; kubectl gitops sync %s -n %s resumes it", short(p.Revision), s.Name, s.Namespace)
+		return fmt.Sprintf("automated sync paused at %s by a rollback; kubectl gitops sync %s -n %s resumes it", ShortCommit(p.Revision), s.Name, s.Namespace)
 	}
 	if st.Sync.Status != SyncStatusSynced && st.Sync.Message != "" {
 		return st.Sync.Message
@@ -106,16 +105,34 @@ func OneLine(text string, max int) string {
 	return text
 }
 
-func short(rev string) string {
+// ShortCommit is a commit shortened to 7 characters, as Git shows it.
+func ShortCommit(rev string) string {
 	if len(rev) > 7 {
 		return rev[:7]
 	}
 	return rev
 }
 
-func orNone(s string) string {
+// OrNone is a table cell's value: s, or <none> when it is empty, as kubectl shows it.
+func OrNone(s string) string {
 	if s == "" {
 		return "<none>"
 	}
 	return s
+}
+
+// OrUnknown is a status not observed yet: s, or Unknown when it is empty.
+func OrUnknown(s string) string {
+	if s == "" {
+		return SyncStatusUnknown
+	}
+	return s
+}
+
+// Age is the time since t, as kubectl shows it ("5m", "3d"), or <none>.
+func Age(t metav1.Time, now time.Time) string {
+	if t.IsZero() {
+		return "<none>"
+	}
+	return duration.HumanDuration(now.Sub(t.Time))
 }

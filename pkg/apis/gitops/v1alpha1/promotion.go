@@ -47,14 +47,6 @@ type PinValue struct {
 	Value string `json:"value"`
 }
 
-// Promotion phases.
-const (
-	PromotionPending   = "Pending"
-	PromotionRunning   = "Running"
-	PromotionSucceeded = "Succeeded"
-	PromotionFailed    = "Failed"
-)
-
 // PromotionStatus is the outcome.
 type PromotionStatus struct {
 	// Phase is Pending, Running, Succeeded or Failed.

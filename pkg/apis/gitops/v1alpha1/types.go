@@ -203,49 +203,6 @@ type PromotionPolicy struct {
 	FromPath string `json:"fromPath,omitempty"`
 }
 
-// Sync statuses.
-const (
-	SyncStatusSynced    = "Synced"
-	SyncStatusOutOfSync = "OutOfSync"
-	SyncStatusUnknown   = "Unknown"
-)
-
-// Health statuses.
-const (
-	HealthHealthy     = "Healthy"
-	HealthProgressing = "Progressing"
-	HealthDegraded    = "Degraded"
-	HealthMissing     = "Missing"
-	HealthUnknown     = "Unknown"
-)
-
-// Condition types.
-const (
-	ConditionReady       = "Ready"
-	ConditionStalled     = "Stalled"
-	ConditionReconciling = "Reconciling"
-	ConditionStale       = "Stale"
-)
-
-// Reasons of the Stalled condition when the server may not manage an application's namespace.
-// Nothing is applied or deleted while one of them holds; the application syncs again as soon as
-// the namespace's admin opts in (kubectl gitops init-namespace).
-const (
-	// ReasonNamespaceNotOptedIn: no RoleBinding in the namespace lets the server impersonate the
-	// application's ServiceAccount.
-	ReasonNamespaceNotOptedIn = "NamespaceNotOptedIn"
-	// ReasonNamespaceProtected: kube-system, kube-public, kube-node-lease and the server's own
-	// namespace are never managed unless the server is started with
-	// --manage-protected-namespaces naming them.
-	ReasonNamespaceProtected = "NamespaceProtected"
-	// ReasonPathNotAllowed: the namespace's opt-in RoleBinding limits which repository files may
-	// target it (annotation gitops.kube-gitops.dev/paths) and the DesiredState's file is not one.
-	ReasonPathNotAllowed = "PathNotAllowed"
-	// ReasonOptInUnchecked: the server could not ask whether the namespace opted in (the
-	// Kubernetes API did not answer, or the opt-ins were not read yet); it asks again shortly.
-	ReasonOptInUnchecked = "OptInUnchecked"
-)
-
 // DesiredStateStatus is what the server observed of an application.
 type DesiredStateStatus struct {
 	// Source says where in Git the spec was read.
@@ -288,7 +245,7 @@ type DesiredStateStatus struct {
 	// comes back.
 	// +optional
 	Removal *RemovalStatus `json:"removal,omitempty"`
-	// Conditions: Ready, Stalled, Reconciling and Stale.
+	// Conditions: Ready, Stalled, Reconciling, Stale and VersionsUpToDate.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
