@@ -21,10 +21,13 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
 	"github.com/kube-gitops/kube-gitops/pkg/automation"
 	"github.com/kube-gitops/kube-gitops/pkg/controller"
 	"github.com/kube-gitops/kube-gitops/pkg/leader"
+	"github.com/kube-gitops/kube-gitops/pkg/live"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
+	"github.com/kube-gitops/kube-gitops/pkg/preview"
 	"github.com/kube-gitops/kube-gitops/pkg/promote"
 	"github.com/kube-gitops/kube-gitops/pkg/refresh"
 	"github.com/kube-gitops/kube-gitops/pkg/render"
@@ -46,8 +49,8 @@ type components struct {
 	reader     *store.Reader
 	statuses   *store.Statuses
 	sources    *store.SourceRecords
-	preview    *controller.Preview
-	revisions  controller.GitSources // checks a sync's revision at request time
+	preview    *preview.Preview
+	revisions  appsource.GitSources // checks a sync's revision at request time
 	controller *controller.Controller
 	loop       *refresh.Loop
 	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
@@ -115,7 +118,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	root := source.NewFetcher(source.Repo{URL: o.Repo, Ref: o.Ref, Auth: rootAuth}, o.GitTimeout)
 	pool := source.NewPool(o.GitTimeout, source.OnlyFor(o.Repo, rootAuth)) // not to other repositories on its host
 	pool.Add(root)
-	sources := controller.GitSources{Pool: pool, RootURL: o.Repo, RootRef: o.Ref}
+	sources := appsource.GitSources{Pool: pool, RootURL: o.Repo, RootRef: o.Ref}
 	// Helm's .Capabilities.KubeVersion is the host cluster's, so charts that check it render.
 	kubeVersion := ""
 	if v, err := disco.ServerVersion(); err == nil {
@@ -145,10 +148,10 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 		},
 	})
 	// Previews of other revisions leave a render worker to the sync loop.
-	c.preview = controller.NewPreview(controller.PreviewOptions{Sources: sources, Render: renderFn, Engine: engine,
+	c.preview = preview.New(preview.Options{Sources: sources, Render: renderFn, Engine: engine,
 		AllowOtherNamespaces: o.AllowOtherNamespaces, MaxRevisionPreviews: max(1, o.RenderWorkers-1), Tenancy: c.tenancy})
 	events := o.eventRecorder(ctx, kube)
-	live, err := controller.NewLive(hostConfig, mapper)
+	live, err := live.New(hostConfig, mapper)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 )
@@ -58,7 +59,7 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	objects, renderErr := c.Render(ctx, ds, files)
 	if renderErr != nil {
 		metrics.SyncFailures.WithLabelValues("RenderFailed").Inc()
-		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", short(revision), renderErr)
+		msg := fmt.Sprintf("render at %s: %v; nothing was applied or pruned", appsource.Short(revision), renderErr)
 		c.warn(ds, "RenderFailed", msg)
 		err := c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 			setCondition(st, v1alpha1.ConditionStale, false, "", "")
@@ -70,7 +71,7 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		return afterRenderFailure(renderErr, err)
 	}
 
-	req := applyRequest(ds, objects, c.AllowOtherNamespaces)
+	req := apply.RequestFor(ds, objects, c.AllowOtherNamespaces)
 	if op != nil {
 		req.DryRun = op.DryRun
 		if op.Prune != nil {
@@ -136,7 +137,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 	}
 	res, err := c.fencedApply(ctx, key(ds.Namespace, ds.Name), req)
 	if res == nil {
-		return fmt.Errorf("apply %s/%s at %s: %w", ds.Namespace, ds.Name, short(revision), err)
+		return fmt.Errorf("apply %s/%s at %s: %w", ds.Namespace, ds.Name, appsource.Short(revision), err)
 	}
 	// Per-object failures are in res (err only summarises them): they go into the status.
 	k := key(ds.Namespace, ds.Name)
@@ -165,7 +166,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 	if op != nil {
 		trigger = op.RequestedBy
 	}
-	klog.InfoS("Synced", "desiredState", k, "revision", short(revision), "changed", res.Changed, "unchanged", res.Unchanged,
+	klog.InfoS("Synced", "desiredState", k, "revision", appsource.Short(revision), "changed", res.Changed, "unchanged", res.Unchanged,
 		"pruned", res.Pruned, "failed", res.Failed, "dryRun", req.DryRun, "trigger", trigger, "duration", time.Since(start).Round(time.Millisecond))
 	if res.Failed > 0 {
 		c.warn(ds, "SyncFailed", message)
@@ -202,7 +203,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision string) error {
 	diffs, err := c.Engine.Diff(ctx, req)
 	if err != nil {
-		return fmt.Errorf("diff %s/%s at %s: %w", ds.Namespace, ds.Name, short(revision), err)
+		return fmt.Errorf("diff %s/%s at %s: %w", ds.Namespace, ds.Name, appsource.Short(revision), err)
 	}
 	var resources []v1alpha1.ResourceStatus
 	outOfSync := 0
@@ -230,14 +231,14 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		setCondition(st, v1alpha1.ConditionStalled, false, "RenderFailed", "")
 		st.Resources = c.withHealth(ds, resources)
 		st.Sync.Status = v1alpha1.SyncStatusSynced
-		st.Sync.Message = "the cluster equals " + short(revision)
+		st.Sync.Message = "the cluster equals " + appsource.Short(revision)
 		if outOfSync > 0 {
 			off := "automated sync is off"
 			if ds.Spec.Sync.Automated && ds.Status.AutomationPaused == nil {
 				off = "self-heal is off (spec.sync.selfHeal)"
 			}
 			st.Sync.Status = v1alpha1.SyncStatusOutOfSync
-			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; %s: sync with kubectl gitops sync %s -n %s", outOfSync, short(revision), off, ds.Name, ds.Namespace)
+			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; %s: sync with kubectl gitops sync %s -n %s", outOfSync, appsource.Short(revision), off, ds.Name, ds.Namespace)
 		}
 		setHealth(st)
 		setReady(st)
@@ -255,7 +256,7 @@ func pendingMessage(d apply.ObjectDiff) string {
 
 // refreshHealth recomputes health from the watched objects only.
 func (c *Controller) refreshHealth(ctx context.Context, ds *v1alpha1.DesiredState) error {
-	c.Live.Track(ownerOfApp(ds), ds.Spec.Sync.ServiceAccountName, ds.Status.Resources)
+	c.Live.Track(apply.OwnerOf(ds), ds.Spec.Sync.ServiceAccountName, ds.Status.Resources)
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		st.Resources = c.withHealth(ds, st.Resources)
 		setHealth(st)
@@ -355,13 +356,6 @@ func resultOf(ok bool) string {
 		return "Succeeded"
 	}
 	return "Failed"
-}
-
-func short(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
 }
 
 // setCondition sets a condition, or removes it when status is false and the condition's reason is

@@ -1,6 +1,9 @@
-package controller
+// Package live watches the objects kube-gitops applied (an informer per kind, namespace and
+// identity), tells the sync loop of drift, and answers reads of them from its caches.
+package live
 
 import (
+	"cmp"
 	"context"
 	"sync"
 
@@ -55,13 +58,19 @@ type watched struct {
 // only once, so a new term watches afresh.
 func (w *watched) ended() bool { return w.term != nil && w.term.Err() != nil }
 
-// NewLive returns a Live; the Controller starts it. config is the server's own identity.
-func NewLive(config *rest.Config, mapper meta.RESTMapper) (*Live, error) {
+// New returns a Live; the sync loop starts it. config is the server's own identity.
+func New(config *rest.Config, mapper meta.RESTMapper) (*Live, error) {
 	server, err := dynamic.NewForConfig(config)
 	if err != nil {
 		return nil, err
 	}
 	return &Live{config: rest.CopyConfig(config), server: server, mapper: mapper, informers: map[watchKey]*watched{}}, nil
+}
+
+// OnChange sets what is called for a change of an applied object: with the application that
+// owns it, and whether the change could be drift (not only a status update). Call it before Run.
+func (l *Live) OnChange(fn func(owner types.NamespacedName, drift bool)) {
+	l.onChange = fn
 }
 
 // Run starts the informers created so far and those created later, until ctx ends. It may be
@@ -116,13 +125,13 @@ func (l *Live) keyFor(owner types.NamespacedName, serviceAccount string, r v1alp
 	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
 		return watchKey{gvk: gvk}
 	}
-	return watchKey{gvk: gvk, namespace: r.Namespace, identity: owner.Namespace + "/" + orDefault(serviceAccount, apply.DefaultServiceAccount)}
+	return watchKey{gvk: gvk, namespace: r.Namespace, identity: owner.Namespace + "/" + cmp.Or(serviceAccount, apply.DefaultServiceAccount)}
 }
 
 // Stop stops watching what is read as ServiceAccount serviceAccount of namespace, e.g. when the
 // namespace's opt-in is revoked.
 func (l *Live) Stop(namespace, serviceAccount string) {
-	identity := namespace + "/" + orDefault(serviceAccount, apply.DefaultServiceAccount)
+	identity := namespace + "/" + cmp.Or(serviceAccount, apply.DefaultServiceAccount)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, w := range l.informers {
