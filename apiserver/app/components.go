@@ -100,7 +100,12 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	// The apply engine's requests of the leader's work are sent only while this replica surely
 	// holds the Lease; previews use it on every replica, with contexts of their own, and pass.
 	fenced := fencedConfig(hostConfig, elector)
-	engine, err := apply.New(fenced, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
+	// Apply reads live objects from the sync loop's watches where they can answer.
+	watches, err := live.New(hostConfig, mapper)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := apply.New(fenced, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers, Live: watches})
 	if err != nil {
 		return nil, err
 	}
@@ -151,13 +156,9 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config) (*c
 	c.preview = preview.New(preview.Options{Sources: sources, Render: renderFn, Engine: engine,
 		AllowOtherNamespaces: o.AllowOtherNamespaces, MaxRevisionPreviews: max(1, o.RenderWorkers-1), Tenancy: c.tenancy})
 	events := o.eventRecorder(ctx, kube)
-	live, err := live.New(hostConfig, mapper)
-	if err != nil {
-		return nil, err
-	}
 	c.controller = controller.New(controller.Options{
 		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
-		Live: live, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
+		Live: watches, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
 		Replica:              c.replica, MayWrite: c.mayWrite,
 	})
