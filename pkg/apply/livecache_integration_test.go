@@ -1,6 +1,8 @@
 package apply
 
 import (
+	"cmp"
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 var configMapsGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
@@ -56,6 +60,15 @@ func (g *getCount) take() int {
 	return n
 }
 
+// editColour changes the ConfigMap web-config as kubectl edit does.
+func editColour(t *testing.T, ctx context.Context, ns string) {
+	t.Helper()
+	if _, err := adminDynamic(t).Resource(configMapsGVR).Namespace(ns).Patch(ctx, "web-config", types.MergePatchType,
+		[]byte(`{"data":{"colour":"red"}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // settled are the objects of fourObjects that no controller writes after they are applied (the
 // Deployment's status is), so that a snapshot of them stays current unless a test changes them.
 func settled(ns string) []*unstructured.Unstructured {
@@ -71,9 +84,11 @@ func settled(ns string) []*unstructured.Unstructured {
 // TestApplyReadsLiveObjectsFromTheCache: a re-apply of an unchanged app reads its objects from
 // the cache and GETs none; where the cache cannot answer (not filled yet, another identity, an
 // object it does not hold) apply GETs; a cache that lags a change (kubectl drift, a deletion)
-// costs a GET but never keeps the drift: it is undone, the deleted object created again.
+// costs a GET but never keeps the drift: it is undone, the deleted object created again, and an
+// ignored field keeps its current value, not the cached one.
 func TestApplyReadsLiveObjectsFromTheCache(t *testing.T) {
 	ctx := testContext(t)
+	ignoreColour := []v1alpha1.IgnoreRule{{Kind: "ConfigMap", JSONPointers: []string{"/data/colour"}}}
 	cases := []struct {
 		name string
 		// cache makes the cache from the objects as applied; then change runs.
@@ -81,40 +96,43 @@ func TestApplyReadsLiveObjectsFromTheCache(t *testing.T) {
 		change     func(t *testing.T, ns string)
 		wantGETs   int
 		wantChange int
+		ignore     []v1alpha1.IgnoreRule
+		wantColour string // "" for green, what Git says
 	}{
 		{"fresh cache: no GETs", func(ns string, objs map[string]*unstructured.Unstructured) *snapshotCache {
 			return &snapshotCache{as: types.NamespacedName{Namespace: ns, Name: DefaultServiceAccount}, objects: objs, synced: true}
-		}, nil, 0, 0},
+		}, nil, 0, 0, nil, ""},
 		{"cache not filled yet: a GET each", func(ns string, objs map[string]*unstructured.Unstructured) *snapshotCache {
 			return &snapshotCache{as: types.NamespacedName{Namespace: ns, Name: DefaultServiceAccount}, objects: objs}
-		}, nil, 3, 0},
+		}, nil, 3, 0, nil, ""},
 		{"cache of another identity: a GET each", func(ns string, objs map[string]*unstructured.Unstructured) *snapshotCache {
 			return &snapshotCache{as: types.NamespacedName{Namespace: ns, Name: "other"}, objects: objs, synced: true}
-		}, nil, 3, 0},
+		}, nil, 3, 0, nil, ""},
 		{"object not in the cache: a GET for it", func(ns string, objs map[string]*unstructured.Unstructured) *snapshotCache {
 			delete(objs, "configmaps/"+ns+"/web-config")
 			return &snapshotCache{as: types.NamespacedName{Namespace: ns, Name: DefaultServiceAccount}, objects: objs, synced: true}
-		}, nil, 1, 0},
+		}, nil, 1, 0, nil, ""},
 		{"cache lags kubectl drift: a GET, drift undone", func(ns string, objs map[string]*unstructured.Unstructured) *snapshotCache {
 			return &snapshotCache{as: types.NamespacedName{Namespace: ns, Name: DefaultServiceAccount}, objects: objs, synced: true}
-		}, func(t *testing.T, ns string) {
-			if _, err := adminDynamic(t).Resource(configMapsGVR).Namespace(ns).Patch(ctx, "web-config", types.MergePatchType,
-				[]byte(`{"data":{"colour":"red"}}`), metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
-				t.Fatal(err)
-			}
-		}, 1, 1},
+		}, func(t *testing.T, ns string) { editColour(t, ctx, ns) }, 1, 1, nil, ""},
+		{"cache lags a change of an ignored field: a GET, the change kept", func(ns string, objs map[string]*unstructured.Unstructured) *snapshotCache {
+			return &snapshotCache{as: types.NamespacedName{Namespace: ns, Name: DefaultServiceAccount}, objects: objs, synced: true}
+		}, func(t *testing.T, ns string) { editColour(t, ctx, ns) }, 1, 1, ignoreColour, "red"},
+		{"no cache, a change of an ignored field: the same as with a lagging cache", func(ns string, objs map[string]*unstructured.Unstructured) *snapshotCache {
+			return &snapshotCache{as: types.NamespacedName{Namespace: ns, Name: DefaultServiceAccount}, objects: objs}
+		}, func(t *testing.T, ns string) { editColour(t, ctx, ns) }, 3, 1, ignoreColour, "red"},
 		{"cache lags a deletion: a GET, created again", func(ns string, objs map[string]*unstructured.Unstructured) *snapshotCache {
 			return &snapshotCache{as: types.NamespacedName{Namespace: ns, Name: DefaultServiceAccount}, objects: objs, synced: true}
 		}, func(t *testing.T, ns string) {
 			if err := adminDynamic(t).Resource(configMapsGVR).Namespace(ns).Delete(ctx, "web-config", metav1.DeleteOptions{}); err != nil {
 				t.Fatal(err)
 			}
-		}, 1, 1},
+		}, 1, 1, nil, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := setupNamespace(t, "livecache")
-			mustApply(t, ctx, Request{Owner: owner(ns), Objects: settled(ns)})
+			mustApply(t, ctx, Request{Owner: owner(ns), Objects: settled(ns), Ignore: tc.ignore})
 			objs := map[string]*unstructured.Unstructured{}
 			for _, o := range []struct{ resource, name string }{{"serviceaccounts", "web"}, {"services", "web"}, {"configmaps", "web-config"}} {
 				objs[o.resource+"/"+ns+"/"+o.name] = getObject(t, ctx, schema.GroupVersionResource{Version: "v1", Resource: o.resource}, ns, o.name)
@@ -130,7 +148,7 @@ func TestApplyReadsLiveObjectsFromTheCache(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := e.Apply(ctx, Request{Owner: owner(ns), Objects: settled(ns)})
+			res, err := e.Apply(ctx, Request{Owner: owner(ns), Objects: settled(ns), Ignore: tc.ignore})
 			if err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
@@ -141,8 +159,9 @@ func TestApplyReadsLiveObjectsFromTheCache(t *testing.T) {
 				t.Errorf("changed %d, unchanged %d; want %d changed", res.Changed, res.Unchanged, tc.wantChange)
 			}
 			live := getObject(t, ctx, configMapsGVR, ns, "web-config")
-			if colour, _, _ := unstructured.NestedString(live.Object, "data", "colour"); colour != "green" {
-				t.Errorf("the ConfigMap's colour is %q after the apply, want green", colour)
+			want := cmp.Or(tc.wantColour, "green")
+			if colour, _, _ := unstructured.NestedString(live.Object, "data", "colour"); colour != want {
+				t.Errorf("the ConfigMap's colour is %q after the apply, want %s", colour, want)
 			}
 		})
 	}
