@@ -22,10 +22,13 @@ import (
 	"github.com/kube-gitops/kube-gitops/apiserver"
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
 	"github.com/kube-gitops/kube-gitops/pkg/automation"
 	"github.com/kube-gitops/kube-gitops/pkg/controller"
 	"github.com/kube-gitops/kube-gitops/pkg/leader"
+	"github.com/kube-gitops/kube-gitops/pkg/live"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
+	"github.com/kube-gitops/kube-gitops/pkg/preview"
 	"github.com/kube-gitops/kube-gitops/pkg/promote"
 	"github.com/kube-gitops/kube-gitops/pkg/refresh"
 	"github.com/kube-gitops/kube-gitops/pkg/render"
@@ -46,8 +49,8 @@ type components struct {
 	reader     *store.Reader
 	statuses   *store.Statuses
 	sources    *store.SourceRecords
-	preview    *controller.Preview
-	revisions  controller.GitSources // checks a sync's revision at request time
+	preview    *preview.Preview
+	revisions  appsource.GitSources // checks a sync's revision at request time
 	controller *controller.Controller
 	loop       *refresh.Loop
 	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
@@ -97,7 +100,12 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 	// The apply engine's requests of the leader's work are sent only while this replica surely
 	// holds the Lease; previews use it on every replica, with contexts of their own, and pass.
 	fenced := fencedConfig(hostConfig, elector)
-	engine, err := apply.New(fenced, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers})
+	// Apply reads live objects from the sync loop's watches where they can answer.
+	watches, err := live.New(hostConfig, mapper)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := apply.New(fenced, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers, Live: watches})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +123,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 	root := source.NewFetcher(source.Repo{URL: o.Repo, Ref: o.Ref, Auth: rootAuth}, o.GitTimeout)
 	pool := source.NewPool(o.GitTimeout, source.OnlyFor(o.Repo, rootAuth)) // not to other repositories on its host
 	pool.Add(root)
-	sources := controller.GitSources{Pool: pool, RootURL: o.Repo, RootRef: o.Ref}
+	sources := appsource.GitSources{Pool: pool, RootURL: o.Repo, RootRef: o.Ref}
 	// Helm's .Capabilities.KubeVersion is the host cluster's, so charts that check it render.
 	kubeVersion := ""
 	if v, err := disco.ServerVersion(); err == nil {
@@ -145,16 +153,12 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 		},
 	})
 	// Previews of other revisions leave a render worker to the sync loop.
-	c.preview = controller.NewPreview(controller.PreviewOptions{Sources: sources, Render: renderFn, Engine: engine,
+	c.preview = preview.New(preview.Options{Sources: sources, Render: renderFn, Engine: engine,
 		AllowOtherNamespaces: o.AllowOtherNamespaces, MaxRevisionPreviews: max(1, o.RenderWorkers-1), Tenancy: c.tenancy})
 	events := o.eventRecorder(ctx, kube)
-	live, err := controller.NewLive(hostConfig, mapper)
-	if err != nil {
-		return nil, err
-	}
 	c.controller = controller.New(controller.Options{
 		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
-		Live: live, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
+		Live: watches, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
 		Replica:              c.replica, MayWrite: c.mayWrite, Heartbeat: beats.sync,
 	})

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/klog/v2"
 
@@ -108,11 +109,20 @@ func (r *run) resource(m *meta.RESTMapping, namespace string) dynamic.ResourceIn
 	return r.client.Resource(m.Resource)
 }
 
-// getLive reads an item's live object; nil if it does not exist.
+// getLive reads an item's live object, from the Engine's cache if it holds it; nil if it does
+// not exist. A cached object may be stale: applyOne checks it against its dry run.
 func (r *run) getLive(ctx context.Context, it *item) (*unstructured.Unstructured, error) {
 	if r.e.live != nil {
-		return r.e.live(ctx, it.mapping, it.ref.Namespace, it.ref.Name)
+		as := types.NamespacedName{Namespace: r.req.Owner.Namespace, Name: r.req.serviceAccount()}
+		if u, ok := r.e.live.Cached(as, it.mapping, it.ref.Namespace, it.ref.Name); ok {
+			return u, nil
+		}
 	}
+	return r.readLive(ctx, it)
+}
+
+// readLive GETs an item's live object; nil if it does not exist.
+func (r *run) readLive(ctx context.Context, it *item) (*unstructured.Unstructured, error) {
 	u, err := r.resource(it.mapping, it.ref.Namespace).Get(ctx, it.ref.Name, metav1.GetOptions{})
 	if notServed(err) {
 		r.e.resetMapper(ctx, false) // the kind is gone: the next sync looks it up again
@@ -139,31 +149,38 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 	ri := r.resource(it.mapping, it.ref.Namespace)
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	if live == nil && !r.req.DryRun {
-		out, err := ri.Apply(ctx, it.ref.Name, it.obj, opts)
-		if err != nil {
-			it.fail(r.describe(it, "create", err))
-			return
-		}
-		it.result, it.action = out, actionCreated
+		r.create(ctx, ri, it, opts)
 		return
 	}
 	ign := ignore.For(r.req.Ignore, it.ref.Group, it.ref.Kind, it.ref.Namespace, it.ref.Name)
+	desired := it.obj // before keepLive, which a re-read redoes from the fresh object
 	if live != nil {
-		keepLive(it.obj, live, ign)
+		it.obj = keptLive(desired, live, ign)
 	}
 	dry := opts
 	dry.DryRun = []string{metav1.DryRunAll}
 	out, err := ri.Apply(ctx, it.ref.Name, it.obj, dry)
 	// The dry run starts from the object as it is now. If that is newer than what was read
-	// (a controller wrote in between), compare with a fresh read, so that another writer's
-	// change is not mistaken for a difference; after a few tries, write anyway.
+	// (a controller wrote in between, or the read came from a cache that lags), compare with a
+	// fresh read, so that another writer's change is not mistaken for a difference and ignored
+	// fields keep their current values; after a few tries, write anyway. An object gone since
+	// the read is created.
 	for try := 0; err == nil && live != nil && out.GetResourceVersion() != live.GetResourceVersion() && try < 3; try++ {
-		live, err = ri.Get(ctx, it.ref.Name, metav1.GetOptions{})
+		live, err = r.readLive(ctx, it)
 		if err != nil {
 			it.fail(r.describe(it, "get", err))
 			return
 		}
-		it.live = live
+		it.live, it.obj = live, desired
+		if live == nil {
+			if !r.req.DryRun {
+				r.create(ctx, ri, it, opts)
+				return
+			}
+			out, err = ri.Apply(ctx, it.ref.Name, it.obj, dry)
+			break
+		}
+		it.obj = keptLive(desired, live, ign)
 		if live.GetResourceVersion() != out.GetResourceVersion() {
 			out, err = ri.Apply(ctx, it.ref.Name, it.obj, dry)
 		}
@@ -204,6 +221,16 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 		return
 	}
 	it.result, it.action = out, actionConfigured
+}
+
+// create applies an item that does not exist yet.
+func (r *run) create(ctx context.Context, ri dynamic.ResourceInterface, it *item, opts metav1.ApplyOptions) {
+	out, err := ri.Apply(ctx, it.ref.Name, it.obj, opts)
+	if err != nil {
+		it.fail(r.describe(it, "create", err))
+		return
+	}
+	it.result, it.action = out, actionCreated
 }
 
 func verbFor(live *unstructured.Unstructured) string {

@@ -260,6 +260,16 @@ func identityField(loc location) bool {
 	return len(loc) == 1 && (loc[0] == "apiVersion" || loc[0] == "kind" || loc[0] == "metadata")
 }
 
+// keptLive is desired keeping live's values as keepLive does, desired itself unchanged.
+func keptLive(desired, live *unstructured.Unstructured, ign ignore.Fields) *unstructured.Unstructured {
+	if ign.Empty() {
+		return desired
+	}
+	kept := desired.DeepCopy()
+	keepLive(kept, live, ign)
+	return kept
+}
+
 // keepLive makes desired keep the live value of each field the ignore rules name, so that the
 // apply leaves it as it is and a diff does not show it. Fields Git does not set need nothing:
 // the apply does not touch them, and ownershipOf keeps them from being taken over.

@@ -59,24 +59,33 @@ type Options struct {
 	// Mapper maps kinds to resources. Default: deferred discovery with the Engine's config,
 	// reset when a kind is not found and after CRDs are applied.
 	Mapper meta.ResettableRESTMapperWithContext
-	// Live reads the current state of an object, e.g. from an informer cache, managedFields
-	// included. It returns nil and no error if the object does not exist. Default: a GET as the
-	// applying ServiceAccount.
-	Live LiveGetter
+	// Live answers reads of live objects from a cache (pkg/live's informers) where it can; where
+	// it cannot, and for the re-reads that follow a dry run which found the object newer, the
+	// Engine GETs as the applying ServiceAccount. Default: every read is a GET.
+	Live LiveCache
 	// DriftManagers are patterns (as in path.Match) of the field managers whose changes a sync
 	// removes or reverts, and a diff shows. nil means DefaultDriftManagers; empty, none.
 	DriftManagers []string
 }
 
-// LiveGetter reads the live state of one object; nil and no error means it does not exist.
-type LiveGetter func(ctx context.Context, mapping *meta.RESTMapping, namespace, name string) (*unstructured.Unstructured, error)
+// LiveCache reads live objects from a cache that may lag the cluster. The Engine trusts a hit
+// only as far as a dry run confirms it: the dry run answers with the object's current
+// resourceVersion, and if that is not the cached one the Engine reads the object again. A cache
+// never answers "does not exist" (it may not hold every object), and prunes never ask it.
+type LiveCache interface {
+	// Cached returns the object as ServiceAccount as (namespace/name) may read it, managedFields
+	// included, and true; or false when the cache cannot tell: the kind or namespace is not
+	// watched as that identity, the cache is not filled yet, or it does not hold the object.
+	// The object is the caller's to change.
+	Cached(as types.NamespacedName, mapping *meta.RESTMapping, namespace, name string) (*unstructured.Unstructured, bool)
+}
 
 // Engine applies, prunes and diffs sets of objects. It is safe for concurrent use; one Engine
 // serves every application of a server.
 type Engine struct {
 	config *rest.Config
 	mapper meta.ResettableRESTMapperWithContext
-	live   LiveGetter
+	live   LiveCache
 	slots  chan struct{} // one per request in flight
 	wait   time.Duration
 	mask   *masker

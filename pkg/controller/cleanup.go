@@ -26,7 +26,7 @@ func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) err
 	if !slices.Contains(ds.Finalizers, store.FinalizerCleanup) {
 		return nil
 	}
-	req := applyRequest(ds, nil, c.AllowOtherNamespaces)
+	req := apply.RequestFor(ds, nil, c.AllowOtherNamespaces)
 	req.AllowEmpty = true
 	switch d := c.admit(ctx, ds); {
 	case d.Reason == v1alpha1.ReasonOptInUnchecked:

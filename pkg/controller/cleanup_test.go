@@ -29,7 +29,7 @@ func TestCleanupWaitsForAnOptInItCannotCheck(t *testing.T) {
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
 	events := record.NewFakeRecorder(10)
-	c := New(Options{Reader: store.NewReader(client), Statuses: store.NewStatuses(client), Events: events, Live: &Live{},
+	c := New(Options{Reader: store.NewReader(client), Statuses: store.NewStatuses(client), Events: events, Live: &termsWatched{},
 		Tenancy: gate{Reason: v1alpha1.ReasonOptInUnchecked, Message: "the opt-in of namespace apps cannot be checked now (connection refused)"}})
 	ds := &v1alpha1.DesiredState{}
 	ds.Name, ds.Namespace, ds.Finalizers = "gone", "apps", []string{store.FinalizerCleanup}

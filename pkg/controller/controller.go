@@ -6,7 +6,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"sync"
 	"time"
 
@@ -23,39 +22,40 @@ import (
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
+	"github.com/kube-gitops/kube-gitops/pkg/live"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 )
 
-// RenderFunc renders a DesiredState's spec from the files of one Git revision.
-type RenderFunc func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error)
-
-// Sources gives the files of the revision a DesiredState is synced from.
-type Sources interface {
-	// Current returns the latest fetched revision of the DesiredState's source, without a
-	// network round trip when the source is the server's root repository.
-	Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.FS, string, error)
-	// At returns another revision (a branch, tag, commit or pull-request ref) of the
-	// DesiredState's source, for read-only previews: it need not have been reviewed.
-	At(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error)
-	// Reviewed returns a revision that is in the history of the DesiredState's tracked ref as
-	// it is now, for a sync or a rollback; any other revision is refused (source.Refused).
-	Reviewed(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error)
-	// Root reports whether the DesiredState's source is the server's root repository and ref.
-	Root(ds *v1alpha1.DesiredState) bool
+// LiveObjects is what the loop needs of the watches of applied objects (pkg/live.Live).
+type LiveObjects interface {
+	// OnChange sets what is called for a change of an applied object.
+	OnChange(fn func(owner types.NamespacedName, drift bool))
+	// Run watches until ctx ends; it is called again for each term of leadership.
+	Run(ctx context.Context)
+	// Track watches the kinds of resources, as the application's ServiceAccount reads them.
+	Track(owner types.NamespacedName, serviceAccount string, resources []v1alpha1.ResourceStatus)
+	// Stop stops watching what is read as a ServiceAccount of namespace.
+	Stop(namespace, serviceAccount string)
+	// Get returns r's live object from the watches; known is false while they cannot tell.
+	Get(owner types.NamespacedName, serviceAccount string, r v1alpha1.ResourceStatus) (obj *unstructured.Unstructured, known bool)
 }
+
+var _ LiveObjects = (*live.Live)(nil)
 
 // Options configure a Controller.
 type Options struct {
 	Reader   *store.Reader
 	Statuses *store.Statuses
-	Sources  Sources
-	Render   RenderFunc
+	Sources  appsource.Sources
+	Render   appsource.RenderFunc
 	Engine   *apply.Engine
-	Live     *Live
+	Live     LiveObjects
 	Events   record.EventRecorder
 	// Tenancy decides whether an application's namespace may be managed; nothing is rendered,
 	// applied or pruned for one it refuses.
-	Tenancy Tenancy
+	Tenancy tenancy.Checker
 	// Workers is how many applications sync at once; the Engine bounds the requests.
 	Workers int
 	// Resync re-checks every application this often even without a change (drift the watches
@@ -113,7 +113,7 @@ func New(opts Options) *Controller {
 		applied: map[string]appliedState{},
 		written: map[string]string{},
 	}
-	opts.Live.onChange = c.liveChanged
+	opts.Live.OnChange(c.liveChanged)
 	return c
 }
 

@@ -18,7 +18,7 @@ func TestRunBeatsWhileIdle(t *testing.T) {
 	beat, clk := heartbeattest.Silent("sync")
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
-	c := New(Options{Reader: store.NewReader(client), Live: &Live{informers: map[watchKey]*watched{}}, Resync: time.Hour, Heartbeat: beat})
+	c := New(Options{Reader: store.NewReader(client), Live: &termsWatched{}, Resync: time.Hour, Heartbeat: beat})
 	heartbeattest.Start(t, c.Run)
 
 	heartbeattest.WaitBeat(t, beat, clk)

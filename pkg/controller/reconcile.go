@@ -70,7 +70,7 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		return afterRenderFailure(renderErr, err)
 	}
 
-	req := applyRequest(ds, objects, c.AllowOtherNamespaces)
+	req := apply.RequestFor(ds, objects, c.AllowOtherNamespaces)
 	if op != nil {
 		req.DryRun = op.DryRun
 		if op.Prune != nil {
@@ -255,7 +255,7 @@ func pendingMessage(d apply.ObjectDiff) string {
 
 // refreshHealth recomputes health from the watched objects only.
 func (c *Controller) refreshHealth(ctx context.Context, ds *v1alpha1.DesiredState) error {
-	c.Live.Track(ownerOfApp(ds), ds.Spec.Sync.ServiceAccountName, ds.Status.Resources)
+	c.Live.Track(apply.OwnerOf(ds), ds.Spec.Sync.ServiceAccountName, ds.Status.Resources)
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
 		st.Resources = c.withHealth(ds, st.Resources)
 		setHealth(st)

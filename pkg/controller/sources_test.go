@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
@@ -41,7 +42,7 @@ func TestSyncRequestsApplyOnlyReviewedRevisions(t *testing.T) {
 
 	url := server.URL("config")
 	noAuth := func(string) func(context.Context) (transport.AuthMethod, error) { return nil }
-	sources := GitSources{Pool: source.NewPool(30*time.Second, noAuth), RootURL: url, RootRef: "main"}
+	sources := appsource.GitSources{Pool: source.NewPool(30*time.Second, noAuth), RootURL: url, RootRef: "main"}
 	c := &Controller{Options: Options{Sources: sources}}
 	ds := &v1alpha1.DesiredState{}
 	ds.Name, ds.Namespace = "app", "apps"

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/health"
 )
 
@@ -15,7 +16,7 @@ func (c *Controller) withHealth(ds *v1alpha1.DesiredState, resources []v1alpha1.
 	out := make([]v1alpha1.ResourceStatus, len(resources))
 	for i, r := range resources {
 		out[i] = r
-		if obj, known := c.Live.Get(ownerOfApp(ds), ds.Spec.Sync.ServiceAccountName, r); known {
+		if obj, known := c.Live.Get(apply.OwnerOf(ds), ds.Spec.Sync.ServiceAccountName, r); known {
 			h, message := health.Object(obj)
 			out[i].Health = h
 			// A synced object's message is its health; kept current so it never goes stale.

@@ -12,12 +12,6 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 )
 
-// Tenancy decides whether the application read from file may be applied in namespace as its
-// ServiceAccount (pkg/tenancy.Gate).
-type Tenancy interface {
-	Check(ctx context.Context, namespace, serviceAccount, file string) tenancy.Decision
-}
-
 // refusalReasons are the Stalled reasons of a refused namespace.
 var refusalReasons = []string{v1alpha1.ReasonNamespaceNotOptedIn, v1alpha1.ReasonNamespaceProtected, v1alpha1.ReasonPathNotAllowed, v1alpha1.ReasonOptInUnchecked}
 

@@ -59,6 +59,14 @@ type Decision struct {
 	Message string
 }
 
+// Checker decides whether the application read from file may be applied in namespace as its
+// ServiceAccount; Gate is the one the server uses.
+type Checker interface {
+	Check(ctx context.Context, namespace, serviceAccount, file string) Decision
+}
+
+var _ Checker = (*Gate)(nil)
+
 // Gate answers Decisions from RBAC. It is safe for concurrent use.
 type Gate struct {
 	opts     Options

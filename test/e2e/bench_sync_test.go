@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +96,7 @@ func BenchmarkSync100(b *testing.B) {
 	}
 
 	// Push → applied with the webhook, one small change at a time.
+	getsBefore := objectGETs(ctx, b)
 	var latencies []time.Duration
 	for i := 0; i < 20; i++ {
 		content := strings.Replace(files["apps/bench/app-0001/app.yaml"], "kind: Service\nmetadata:\n", fmt.Sprintf("kind: Service\nmetadata:\n  annotations: {bench-push: \"%d\"}\n", i), 1)
@@ -116,12 +119,78 @@ func BenchmarkSync100(b *testing.B) {
 		}
 		latencies = append(latencies, time.Since(pushed))
 	}
+	pushGETs := objectGETs(ctx, b) - getsBefore
+
+	// Every app changes at once: each re-applies its 4 objects, reading them from the watches.
+	changed := map[string]string{}
+	for f, content := range files {
+		if strings.HasSuffix(f, "/app.yaml") {
+			changed[f] = strings.Replace(content, "kind: Service\nmetadata:\n", "kind: Service\nmetadata:\n  annotations: {bench-all: \"1\"}\n", 1)
+		}
+	}
+	getsBefore = objectGETs(ctx, b)
+	if _, err := e.commit(changed, "change every app"); err != nil {
+		b.Fatal(err)
+	}
+	e.triggerWebhook(b)
+	if err := eventually(5*time.Minute, func() error {
+		list, err := e.kube.CoreV1().Services("apps").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/part-of=bench"})
+		if err != nil {
+			return err
+		}
+		done := 0
+		for _, svc := range list.Items {
+			if svc.Annotations["bench-all"] == "1" {
+				done++
+			}
+		}
+		if done < n {
+			return fmt.Errorf("%d of %d apps re-applied", done, n)
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	reapplyGETs := objectGETs(ctx, b) - getsBefore
+
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	b.ReportMetric(cold.Seconds(), "s-cold-sync-100x4")
 	b.ReportMetric(resync.Seconds(), "s-noop-resync")
 	b.ReportMetric(float64(writes), "writes-noop-resync")
 	b.ReportMetric(latencies[len(latencies)/2].Seconds(), "s-push-applied-p50")
 	b.ReportMetric(latencies[len(latencies)*95/100].Seconds(), "s-push-applied-p95")
+	b.ReportMetric(float64(pushGETs)/float64(len(latencies)), "GETs-per-push-1x4")
+	b.ReportMetric(float64(reapplyGETs), "GETs-reapply-100x4")
+}
+
+var (
+	requestTotal = regexp.MustCompile(`(?m)^apiserver_request_total\{([^}]*)\} (\S+)$`)
+	metricLabel  = regexp.MustCompile(`(\w+)="([^"]*)"`)
+)
+
+// objectGETs is how many GETs of single ServiceAccounts, Deployments, Services and ConfigMaps
+// (the bench apps' kinds) kube-apiserver has served, from its apiserver_request_total.
+func objectGETs(ctx context.Context, b *testing.B) int {
+	body, err := e.kube.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kinds := map[string]bool{"serviceaccounts": true, "deployments": true, "services": true, "configmaps": true}
+	total := 0.0
+	for _, m := range requestTotal.FindAllStringSubmatch(string(body), -1) {
+		labels := map[string]string{}
+		for _, l := range metricLabel.FindAllStringSubmatch(m[1], -1) {
+			labels[l[1]] = l[2]
+		}
+		if labels["verb"] == "GET" && labels["scope"] == "resource" && kinds[labels["resource"]] && labels["subresource"] == "" {
+			v, err := strconv.ParseFloat(m[2], 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += v
+		}
+	}
+	return int(total)
 }
 
 func readTree(b *testing.B, dir string) map[string]string {

@@ -13,7 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
-	"github.com/kube-gitops/kube-gitops/pkg/controller"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
@@ -53,7 +53,7 @@ func TestSyncRequestsOutsideTheTrackedHistoryAre422(t *testing.T) {
 		t.Fatal(err)
 	}
 	noAuth := func(string) func(context.Context) (transport.AuthMethod, error) { return nil }
-	git := controller.GitSources{Pool: source.NewPool(30*time.Second, noAuth), RootURL: server.URL("config"), RootRef: "main"}
+	git := appsource.GitSources{Pool: source.NewPool(30*time.Second, noAuth), RootURL: server.URL("config"), RootRef: "main"}
 	ds := &v1alpha1.DesiredState{}
 	ds.Name, ds.Namespace = "winterlight", "apps"
 

@@ -1,4 +1,6 @@
-package controller
+// Package preview renders and diffs applications on request (the manifests and diff
+// subresources), at their tracked revision or another one, and changes nothing.
+package preview
 
 import (
 	"context"
@@ -17,17 +19,19 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
+	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
 )
 
-// PreviewOptions configure NewPreview.
-type PreviewOptions struct {
-	Sources              Sources
-	Render               RenderFunc
+// Options configure New.
+type Options struct {
+	Sources              appsource.Sources
+	Render               appsource.RenderFunc
 	Engine               *apply.Engine
 	AllowOtherNamespaces bool
 	// Tenancy refuses diffs of applications whose namespace may not be managed (a diff is a dry
 	// run as the application's ServiceAccount).
-	Tenancy Tenancy
+	Tenancy tenancy.Checker
 	// MaxRevisionPreviews is how many previews of other revisions (a fetch and a render each,
 	// which anyone allowed to diff can ask for) run at once; one more is refused with 429 Too
 	// Many Requests and a Retry-After. Default 1.
@@ -51,18 +55,18 @@ const (
 // It changes nothing and runs on every replica. Renders are cached by application, spec and
 // commit, and one render serves every request for the same key that arrives while it runs.
 type Preview struct {
-	PreviewOptions
+	Options
 	revisionSlots chan struct{}
 	renders       *cache.LRUExpireCache
 	rendering     singleflight.Group
 }
 
-// NewPreview returns a Preview.
-func NewPreview(opts PreviewOptions) *Preview {
+// New returns a Preview.
+func New(opts Options) *Preview {
 	if opts.MaxRevisionPreviews <= 0 {
 		opts.MaxRevisionPreviews = 1
 	}
-	return &Preview{PreviewOptions: opts, revisionSlots: make(chan struct{}, opts.MaxRevisionPreviews),
+	return &Preview{Options: opts, revisionSlots: make(chan struct{}, opts.MaxRevisionPreviews),
 		renders: cache.NewLRUExpireCache(renderCacheEntries)}
 }
 
@@ -90,7 +94,7 @@ func (p *Preview) Diff(ctx context.Context, ds *v1alpha1.DesiredState, revision 
 	if err != nil {
 		return nil, err
 	}
-	diffs, err := p.Engine.Diff(ctx, applyRequest(ds, objects, p.AllowOtherNamespaces))
+	diffs, err := p.Engine.Diff(ctx, apply.RequestFor(ds, objects, p.AllowOtherNamespaces))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,6 @@
-package controller
+// Package live watches the objects kube-gitops applied (an informer per kind, namespace and
+// identity), tells the sync loop of drift, and answers reads of them from its caches.
+package live
 
 import (
 	"cmp"
@@ -56,13 +58,19 @@ type watched struct {
 // only once, so a new term watches afresh.
 func (w *watched) ended() bool { return w.term != nil && w.term.Err() != nil }
 
-// NewLive returns a Live; the Controller starts it. config is the server's own identity.
-func NewLive(config *rest.Config, mapper meta.RESTMapper) (*Live, error) {
+// New returns a Live; the sync loop starts it. config is the server's own identity.
+func New(config *rest.Config, mapper meta.RESTMapper) (*Live, error) {
 	server, err := dynamic.NewForConfig(config)
 	if err != nil {
 		return nil, err
 	}
 	return &Live{config: rest.CopyConfig(config), server: server, mapper: mapper, informers: map[watchKey]*watched{}}, nil
+}
+
+// OnChange sets what is called for a change of an applied object: with the application that
+// owns it, and whether the change could be drift (not only a status update). Call it before Run.
+func (l *Live) OnChange(fn func(owner types.NamespacedName, drift bool)) {
+	l.onChange = fn
 }
 
 // Run starts the informers created so far and those created later, until ctx ends. It may be
@@ -167,6 +175,29 @@ func (l *Live) Get(owner types.NamespacedName, serviceAccount string, r v1alpha1
 	return u, true
 }
 
+// Cached returns the live object the informer of its kind and namespace, read as ServiceAccount
+// as (namespace/name), holds: what apply reads instead of a GET (apply.LiveCache). It cannot
+// answer (false) for cluster-scoped kinds (watched as the server, not as the ServiceAccount a
+// GET would be made as), for a kind or namespace not watched as that identity, before the
+// informer's first list, or for an object it does not hold (it lists only labelled objects, and
+// may lag a create). A hit may lag too; apply checks it against its dry run.
+func (l *Live) Cached(as types.NamespacedName, mapping *meta.RESTMapping, namespace, name string) (*unstructured.Unstructured, bool) {
+	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+		return nil, false
+	}
+	l.mu.Lock()
+	w, ok := l.informers[watchKey{gvk: mapping.GroupVersionKind, namespace: namespace, identity: as.String()}]
+	l.mu.Unlock()
+	if !ok || w.stop == nil || w.ended() || !w.informer.HasSynced() {
+		return nil, false
+	}
+	item, exists, err := w.informer.GetStore().GetByKey(namespace + "/" + name)
+	if err != nil || !exists {
+		return nil, false
+	}
+	return item.(*unstructured.Unstructured).DeepCopy(), true
+}
+
 func (l *Live) watch(k watchKey, mapping *meta.RESTMapping) {
 	client := l.server
 	if k.identity != "" {
@@ -251,3 +282,5 @@ func comparable(u *unstructured.Unstructured) map[string]any {
 	}
 	return c.Object
 }
+
+var _ apply.LiveCache = (*Live)(nil)

@@ -1,18 +1,17 @@
-package controller
+package apply
 
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
-	"github.com/kube-gitops/kube-gitops/pkg/apply"
 )
 
-// applyRequest is what the sync policy of ds asks of the engine for objects; a sync sets
+// RequestFor is what the sync policy of ds asks of the engine for objects; a sync sets
 // DryRun and Prune of an operation on top.
-func applyRequest(ds *v1alpha1.DesiredState, objects []*unstructured.Unstructured, allowOtherNamespaces bool) apply.Request {
-	return apply.Request{
-		Owner:                ownerOfApp(ds),
+func RequestFor(ds *v1alpha1.DesiredState, objects []*unstructured.Unstructured, allowOtherNamespaces bool) Request {
+	return Request{
+		Owner:                OwnerOf(ds),
 		Objects:              objects,
 		Previous:             ds.Status.Resources,
 		ServiceAccount:       ds.Spec.Sync.ServiceAccountName,
@@ -23,7 +22,7 @@ func applyRequest(ds *v1alpha1.DesiredState, objects []*unstructured.Unstructure
 	}
 }
 
-// ownerOfApp names the application of ds, as the owner annotation of its objects does.
-func ownerOfApp(ds *v1alpha1.DesiredState) types.NamespacedName {
+// OwnerOf names the application of ds, as the owner annotation of its objects does.
+func OwnerOf(ds *v1alpha1.DesiredState) types.NamespacedName {
 	return types.NamespacedName{Namespace: ds.Namespace, Name: ds.Name}
 }

@@ -1,15 +1,20 @@
-package controller
+package live
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
 // TestLiveChangedRoutesDrift: which application hears of a change to a watched object, and
@@ -65,5 +70,36 @@ func TestLiveChangedRoutesDrift(t *testing.T) {
 				t.Errorf("heard %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestANewTermWatchesAfresh: an informer runs only once, so when this replica leads again, what
+// the ended term watched is dropped (Track watches it again) rather than kept and never run:
+// drift would go unseen.
+func TestANewTermWatchesAfresh(t *testing.T) {
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
+	l := &Live{informers: map[watchKey]*watched{}}
+	k := watchKey{namespace: "apps", identity: "apps/gitops"}
+	l.informers[k] = &watched{informer: store.NewReader(client).Informer()}
+
+	first, endFirst := context.WithCancel(context.Background())
+	l.Run(first)
+	l.mu.Lock()
+	started := l.informers[k] != nil && l.informers[k].stop != nil
+	l.mu.Unlock()
+	if !started {
+		t.Fatal("the first term does not run the informer")
+	}
+	endFirst()
+
+	second, endSecond := context.WithCancel(context.Background())
+	defer endSecond()
+	l.Run(second)
+	l.mu.Lock()
+	_, kept := l.informers[k]
+	l.mu.Unlock()
+	if kept {
+		t.Error("the second term keeps the first term's informer, which cannot run again: drift would go unseen")
 	}
 }

@@ -1,4 +1,4 @@
-package controller
+package preview
 
 import (
 	"context"
@@ -84,7 +84,7 @@ func newTestPreview(t *testing.T, r *countingRender) *Preview {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewPreview(PreviewOptions{Sources: revisions{}, Render: r.render, Engine: engine})
+	return New(Options{Sources: revisions{}, Render: r.render, Engine: engine})
 }
 
 func app(path string) *v1alpha1.DesiredState {

@@ -1,13 +1,35 @@
-package controller
+// Package appsource gives the files of the Git revision an application (a DesiredState) is
+// rendered from, for the sync loop and for previews.
+package appsource
 
 import (
 	"context"
 	"io/fs"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 )
+
+// RenderFunc renders a DesiredState's spec from the files of one Git revision.
+type RenderFunc func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error)
+
+// Sources gives the files of the revision a DesiredState is synced from.
+type Sources interface {
+	// Current returns the latest fetched revision of the DesiredState's source, without a
+	// network round trip when the source is the server's root repository.
+	Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.FS, string, error)
+	// At returns another revision (a branch, tag, commit or pull-request ref) of the
+	// DesiredState's source, for read-only previews: it need not have been reviewed.
+	At(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error)
+	// Reviewed returns a revision that is in the history of the DesiredState's tracked ref as
+	// it is now, for a sync or a rollback; any other revision is refused (source.Refused).
+	Reviewed(ctx context.Context, ds *v1alpha1.DesiredState, revision string) (fs.FS, string, error)
+	// Root reports whether the DesiredState's source is the server's root repository and ref.
+	Root(ds *v1alpha1.DesiredState) bool
+}
 
 // GitSources finds the files of a DesiredState's source in a Pool of fetchers. The root
 // repository is polled by the refresh loop, so its latest snapshot costs no round trip.
