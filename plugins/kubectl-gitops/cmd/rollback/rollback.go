@@ -12,7 +12,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
-	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/sync"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/syncapp"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -64,7 +64,7 @@ revision. The lasting fix is a revert commit in Git.`,
 		},
 	}
 	cmd.Flags().BoolVar(&c.force, "force", false, "Roll back an automatically synced application, pausing its automated sync")
-	sync.AddWaitFlags(cmd.Flags(), &c.wait, &c.timeout)
+	syncapp.AddWaitFlags(cmd.Flags(), &c.wait, &c.timeout)
 	return cmd
 }
 
@@ -86,7 +86,7 @@ func (c *command) run(ctx context.Context, name, revision string) error {
 		return fmt.Errorf("%s is synced automatically: the next sync would undo the rollback. Use --force to pause automated sync for %s (a later `kubectl gitops sync %s -n %s` resumes it), or revert the commit in Git",
 			view.Key(before), view.Key(before), name, ns)
 	}
-	answer, err := sync.Send(ctx, client, sync.Request{Namespace: ns, Name: name, Revision: revision, PauseAutomation: automated})
+	answer, err := syncapp.Send(ctx, client, syncapp.Request{Namespace: ns, Name: name, Revision: revision, PauseAutomation: automated})
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (c *command) run(ctx context.Context, name, revision string) error {
 	if !c.wait {
 		return nil
 	}
-	return sync.Wait(ctx, client, c.terminal(), out, before, c.timeout)
+	return syncapp.Wait(ctx, client, c.terminal(), out, before, c.timeout)
 }
 
 // complete offers application names, then the revisions of the application's history.

@@ -1,5 +1,5 @@
-// Package sync implements `kubectl gitops sync`: ask the server to sync an application now, and optionally wait for the result.
-package sync
+// Package syncapp implements `kubectl gitops sync`: ask the server to sync an application now, and optionally wait for the result.
+package syncapp
 
 import (
 	"context"
