@@ -92,10 +92,3 @@ func OrUnknown(s string) string {
 	}
 	return s
 }
-
-func orNone(s string) string {
-	if s == "" {
-		return "<none>"
-	}
-	return s
-}

@@ -2,6 +2,7 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -92,7 +93,7 @@ func (c *command) run(ctx context.Context, name string) error {
 	now := c.now()
 	rows := make([][]string, 0, len(h.Items))
 	for _, r := range h.Items {
-		rows = append(rows, []string{view.Short(r.Revision), ago(r.Time, now), r.Result, orDash(r.Trigger), r.Message})
+		rows = append(rows, []string{view.Short(r.Revision), ago(r.Time, now), r.Result, cmp.Or(r.Trigger, "-"), r.Message})
 	}
 	return c.terminal().Table(c.o.Streams.Out, []string{"REVISION", "TIME", "RESULT", "TRIGGER", "MESSAGE"}, rows, 2)
 }
@@ -102,11 +103,4 @@ func ago(t metav1.Time, now time.Time) string {
 		return "<unknown>"
 	}
 	return view.Age(t, now) + " ago"
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -1,6 +1,7 @@
 package promote
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -80,29 +81,15 @@ func report(w io.Writer, p *v1alpha1.Promotion) error {
 	}
 	var moved []string
 	for _, c := range st.Changes {
-		moved = append(moved, fmt.Sprintf("%s %s → %s", c.Name, orNone(c.Old), c.New))
+		moved = append(moved, fmt.Sprintf("%s %s → %s", c.Name, cmp.Or(c.Old, noValue), c.New))
 	}
 	switch {
 	case len(moved) == 0:
-		view.Fprintf(w, "nothing promoted: %s\n", orDefault(st.Message, "already at these versions"))
+		view.Fprintf(w, "nothing promoted: %s\n", cmp.Or(st.Message, "already at these versions"))
 	case p.Spec.ViaBranch:
-		view.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, short(st.Commit), strings.Join(moved, ", "))
+		view.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, view.Short(st.Commit), strings.Join(moved, ", "))
 	default:
-		view.Fprintf(w, "promoted: commit %s on %s (%s)\n", short(st.Commit), st.Branch, strings.Join(moved, ", "))
+		view.Fprintf(w, "promoted: commit %s on %s (%s)\n", view.Short(st.Commit), st.Branch, strings.Join(moved, ", "))
 	}
 	return nil
-}
-
-func short(commit string) string {
-	if len(commit) > 7 {
-		return commit[:7]
-	}
-	return commit
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

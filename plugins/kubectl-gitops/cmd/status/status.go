@@ -2,6 +2,7 @@
 package status
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -134,7 +135,7 @@ func settled(ds *v1alpha1.DesiredState) (bool, error) {
 		return false, nil
 	}
 	if ds.Status.Health.Status == v1alpha1.HealthDegraded {
-		return false, fmt.Errorf("%s is Degraded: %s", view.Key(ds), orDefault(degradedReason(ds), "no reason given"))
+		return false, fmt.Errorf("%s is Degraded: %s", view.Key(ds), cmp.Or(degradedReason(ds), "no reason given"))
 	}
 	if why := stalled(ds); why != "" {
 		return false, fmt.Errorf("%s cannot be synced: %s", view.Key(ds), why)
@@ -153,11 +154,4 @@ func degradedReason(ds *v1alpha1.DesiredState) string {
 		}
 	}
 	return ""
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
