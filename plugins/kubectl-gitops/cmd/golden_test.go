@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,9 +45,20 @@ func TestGoldenOutput(t *testing.T) {
 		{"promote", []string{"promote", "web", "--from", "test", "--yes"}},
 		{"promote-nowait", []string{"promote", "web", "--from", "test", "--yes", "--wait=false"}},
 		{"api-error", []string{"status", "broken"}},
+		// Objects as the server sent them: timestamps are in the output, so the server's clock is fixed.
+		{"status-yaml", []string{"status", "-o", "yaml"}},
+		{"status-json", []string{"status", "-o", "json"}},
+		{"status-web-json", []string{"status", "web", "-o", "json"}},
+		{"status-web-yaml", []string{"status", "web", "-o", "yaml"}},
+		{"history-json", []string{"history", "web", "-o", "json"}},
+		{"history-yaml", []string{"history", "web", "-o", "yaml"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
-			srv := httptest.NewServer(newFakeAPI(time.Now(), "", ""))
+			now := time.Now()
+			if strings.HasSuffix(tc.golden, "json") || strings.HasSuffix(tc.golden, "yaml") {
+				now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+			}
+			srv := httptest.NewServer(newFakeAPI(now, "", ""))
 			t.Cleanup(srv.Close)
 			out, errOut, code := runRoot(t, viewtest.Kubeconfig(t, srv.URL), tc.args...)
 			checkGolden(t, tc.golden, render(code, out, errOut))
