@@ -8,9 +8,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
@@ -99,23 +96,14 @@ func run(ctx context.Context, o *options.Options, name, revision string) error {
 	return nil
 }
 
-// fetch gets desiredstates/NAME/diff. The dynamic client cannot send query parameters on a get,
-// so this uses a REST client of the group, asking for JSON.
+// fetch gets desiredstates/NAME/diff. client-gen cannot express its ?revision= query, so this
+// uses the clientset's REST client of the group, which asks for JSON.
 func fetch(ctx context.Context, o *options.Options, ns, name, revision string) (*v1alpha1.DesiredStateDiff, error) {
-	cfg, err := o.Flags.ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load the kubeconfig: %w", err)
-	}
-	cfg = rest.CopyConfig(cfg)
-	gv := schema.GroupVersion{Group: options.DesiredStates.Group, Version: options.DesiredStates.Version}
-	cfg.GroupVersion, cfg.APIPath = &gv, "/apis"
-	cfg.ContentType, cfg.AcceptContentTypes = "application/json", "application/json"
-	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
-	client, err := rest.RESTClientFor(cfg)
+	client, err := o.Gitops()
 	if err != nil {
 		return nil, err
 	}
-	req := client.Get().Namespace(ns).Resource(options.DesiredStates.Resource).Name(name).SubResource("diff")
+	req := client.GitopsV1alpha1().RESTClient().Get().Namespace(ns).Resource("desiredstates").Name(name).SubResource("diff")
 	if revision != "" {
 		req = req.Param("revision", revision)
 	}

@@ -9,10 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
 
-	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -29,7 +27,7 @@ const example = `  # The past syncs of web, newest first
 // command holds the flags and what the verb needs from outside, injectable for tests.
 type command struct {
 	o        *options.Options
-	client   func() (dynamic.Interface, error)
+	client   func() (versioned.Interface, error)
 	terminal func() view.Terminal
 	now      func() time.Time
 	output   string
@@ -37,7 +35,7 @@ type command struct {
 
 // NewCmd returns `kubectl gitops history`.
 func NewCmd(o *options.Options) *cobra.Command {
-	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }, now: time.Now})
+	return newCmd(&command{o: o, client: o.Gitops, terminal: func() view.Terminal { return view.TerminalOf(o) }, now: time.Now})
 }
 
 func newCmd(c *command) *cobra.Command {
@@ -75,16 +73,12 @@ func (c *command) run(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	u, err := client.Resource(options.DesiredStates).Namespace(ns).Get(ctx, name, metav1.GetOptions{}, "history")
+	h, err := client.GitopsV1alpha1().DesiredStates(ns).GetHistory(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return options.Explain(err, "get", "desiredstates/history", ns, name)
 	}
 	if c.output != "" {
-		return view.PrintObject(c.o.Streams.Out, c.output, u)
-	}
-	h := &v1alpha1.DesiredStateHistory{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, h); err != nil {
-		return fmt.Errorf("read the history of %s/%s: %w", ns, name, err)
+		return view.PrintObject(c.o.Streams.Out, c.output, h)
 	}
 	if len(h.Items) == 0 {
 		fmt.Fprintf(c.o.Streams.ErrOut, "No syncs of %s/%s recorded yet.\n", ns, name)

@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
@@ -78,13 +75,13 @@ func run(ctx context.Context, o *options.Options, f *flags, name string) error {
 	if err != nil {
 		return err
 	}
-	dyn, err := o.Dynamic()
+	client, err := o.Gitops()
 	if err != nil {
 		return err
 	}
-	target, err := getDesiredState(ctx, dyn, ns, name)
+	target, err := view.Get(ctx, client, ns, name)
 	if err != nil {
-		return options.Explain(err, "get", "desiredstates", ns, name)
+		return err
 	}
 	var source *v1alpha1.DesiredState
 	if f.fromContext != "" {
@@ -108,7 +105,7 @@ func run(ctx context.Context, o *options.Options, f *flags, name string) error {
 		}
 		return err
 	}
-	promotions := dyn.Resource(options.Promotions).Namespace(ns)
+	promotions := client.GitopsV1alpha1().Promotions(ns)
 	created, err := create(ctx, promotions, p.promotion())
 	if err != nil {
 		return options.Explain(err, "create", "promotions", ns, "")
@@ -122,18 +119,6 @@ func run(ctx context.Context, o *options.Options, f *flags, name string) error {
 		return err
 	}
 	return report(o.Streams.Out, done)
-}
-
-func getDesiredState(ctx context.Context, dyn dynamic.Interface, ns, name string) (*v1alpha1.DesiredState, error) {
-	u, err := dyn.Resource(options.DesiredStates).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	ds := &v1alpha1.DesiredState{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ds); err != nil {
-		return nil, fmt.Errorf("read desiredstate %s/%s: %w", ns, name, err)
-	}
-	return ds, nil
 }
 
 // errRefused marks a refusal; the message says why and what to do.

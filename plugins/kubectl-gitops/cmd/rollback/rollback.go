@@ -8,10 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
 
-	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/syncapp"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
@@ -29,7 +27,7 @@ const example = `  # Find a revision, then roll back to it
 // command holds the flags and what the verb needs from outside, injectable for tests.
 type command struct {
 	o        *options.Options
-	client   func() (dynamic.Interface, error)
+	client   func() (versioned.Interface, error)
 	terminal func() view.Terminal
 	force    bool
 	wait     bool
@@ -38,7 +36,7 @@ type command struct {
 
 // NewCmd returns `kubectl gitops rollback`.
 func NewCmd(o *options.Options) *cobra.Command {
-	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }})
+	return newCmd(&command{o: o, client: o.Gitops, terminal: func() view.Terminal { return view.TerminalOf(o) }})
 }
 
 func newCmd(c *command) *cobra.Command {
@@ -77,7 +75,7 @@ func (c *command) run(ctx context.Context, name, revision string) error {
 	if err != nil {
 		return err
 	}
-	before, _, err := view.Get(ctx, client, ns, name)
+	before, err := view.Get(ctx, client, ns, name)
 	if err != nil {
 		return err
 	}
@@ -127,12 +125,8 @@ func (c *command) revisions(ctx context.Context, name string) []string {
 	if err != nil {
 		return nil
 	}
-	u, err := client.Resource(options.DesiredStates).Namespace(ns).Get(ctx, name, metav1.GetOptions{}, "history")
+	h, err := client.GitopsV1alpha1().DesiredStates(ns).GetHistory(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil
-	}
-	h := &v1alpha1.DesiredStateHistory{}
-	if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, h) != nil {
 		return nil
 	}
 	seen := map[string]bool{}

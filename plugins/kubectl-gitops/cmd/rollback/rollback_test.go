@@ -9,13 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
@@ -25,32 +24,31 @@ const queued = "sync of apps/guestbook queued; follow it with kubectl get desire
 // server serves ds, answers creates on desiredstates/sync recording their bodies, serves the
 // history subresource from ds, and sends events to the first watch.
 type server struct {
-	*fake.FakeDynamicClient
+	*fake.Clientset
 	bodies []map[string]any
 }
 
 func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *server {
-	s := &server{FakeDynamicClient: viewtest.Client(ds)}
+	s := &server{Clientset: viewtest.Client(ds)}
 	s.PrependReactor("create", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		body := a.(clienttesting.CreateAction).GetObject().(*unstructured.Unstructured)
-		s.bodies = append(s.bodies, body.DeepCopy().Object)
+		body := a.(clienttesting.CreateAction).GetObject().(*v1alpha1.DesiredStateSync)
+		s.bodies = append(s.bodies, viewtest.Fields(body))
 		answer := body.DeepCopy()
-		answer.Object["accepted"], answer.Object["message"] = true, queued
+		answer.Accepted, answer.Message = true, queued
 		return true, answer, nil
 	})
 	s.PrependReactor("get", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() != "history" {
 			return false, nil, nil
 		}
-		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&v1alpha1.DesiredStateHistory{Items: ds.Status.History})
-		return true, &unstructured.Unstructured{Object: obj}, err
+		return true, &v1alpha1.DesiredStateHistory{Items: ds.Status.History}, nil
 	})
 	watched := false
 	s.PrependWatchReactor("desiredstates", func(clienttesting.Action) (bool, watch.Interface, error) {
 		w := watch.NewFakeWithChanSize(len(events), false)
 		if !watched {
 			for _, ev := range events {
-				w.Modify(viewtest.Unstructured(ev))
+				w.Modify(ev.DeepCopy())
 			}
 		}
 		watched = true

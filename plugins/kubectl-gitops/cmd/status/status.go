@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -34,7 +34,7 @@ const example = `  # The applications of a namespace, and of all namespaces
 // command holds the flags and what the verb needs from outside, injectable for tests.
 type command struct {
 	o             *options.Options
-	client        func() (dynamic.Interface, error)
+	client        func() (versioned.Interface, error)
 	terminal      func() view.Terminal
 	now           func() time.Time
 	allNamespaces bool
@@ -45,7 +45,7 @@ type command struct {
 
 // NewCmd returns `kubectl gitops status`.
 func NewCmd(o *options.Options) *cobra.Command {
-	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }, now: time.Now})
+	return newCmd(&command{o: o, client: o.Gitops, terminal: func() view.Terminal { return view.TerminalOf(o) }, now: time.Now})
 }
 
 func newCmd(c *command) *cobra.Command {
@@ -111,7 +111,7 @@ func (c *command) run(ctx context.Context, args []string) error {
 }
 
 // follow redraws the application until it settles, degrades or the timeout passes.
-func (c *command) follow(ctx context.Context, client dynamic.Interface, ns, name string) error {
+func (c *command) follow(ctx context.Context, client versioned.Interface, ns, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	ds, err := c.terminal().Follow(ctx, client, ns, name, c.o.Streams.Out, settled)

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/dynamic"
 
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -29,7 +29,7 @@ const example = `  # Sync web now, at the head of its tracked ref
 // command holds the flags and what the verb needs from outside, injectable for tests.
 type command struct {
 	o        *options.Options
-	client   func() (dynamic.Interface, error)
+	client   func() (versioned.Interface, error)
 	terminal func() view.Terminal
 	revision string
 	prune    bool
@@ -40,7 +40,7 @@ type command struct {
 
 // NewCmd returns `kubectl gitops sync`.
 func NewCmd(o *options.Options) *cobra.Command {
-	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }})
+	return newCmd(&command{o: o, client: o.Gitops, terminal: func() view.Terminal { return view.TerminalOf(o) }})
 }
 
 func newCmd(c *command) *cobra.Command {
@@ -82,7 +82,7 @@ func (c *command) run(ctx context.Context, r Request) error {
 	if r.Namespace, err = c.o.Namespace(); err != nil {
 		return err
 	}
-	before, _, err := view.Get(ctx, client, r.Namespace, r.Name)
+	before, err := view.Get(ctx, client, r.Namespace, r.Name)
 	if err != nil {
 		return err
 	}

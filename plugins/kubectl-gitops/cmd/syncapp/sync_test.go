@@ -10,14 +10,13 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
@@ -27,21 +26,21 @@ const queued = "sync of apps/guestbook queued; follow it with kubectl get desire
 // server is a fake API serving ds, answering creates on desiredstates/sync like the server and
 // recording their bodies, and sending events to the first watch.
 type server struct {
-	*fake.FakeDynamicClient
+	*fake.Clientset
 	Bodies []map[string]any
 }
 
 func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *server {
-	s := &server{FakeDynamicClient: viewtest.Client(ds)}
+	s := &server{Clientset: viewtest.Client(ds)}
 	s.PrependReactor("create", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
 		create := a.(clienttesting.CreateAction)
 		if create.GetSubresource() != "sync" {
 			return false, nil, nil
 		}
-		body := create.GetObject().(*unstructured.Unstructured)
-		s.Bodies = append(s.Bodies, body.DeepCopy().Object)
+		body := create.GetObject().(*v1alpha1.DesiredStateSync)
+		s.Bodies = append(s.Bodies, viewtest.Fields(body))
 		answer := body.DeepCopy()
-		answer.Object["accepted"], answer.Object["message"] = true, queued
+		answer.Accepted, answer.Message = true, queued
 		return true, answer, nil
 	})
 	watched := false
@@ -49,7 +48,7 @@ func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *ser
 		w := watch.NewFakeWithChanSize(len(events), false)
 		if !watched {
 			for _, ev := range events {
-				w.Modify(viewtest.Unstructured(ev))
+				w.Modify(ev.DeepCopy())
 			}
 		}
 		watched = true
@@ -184,7 +183,7 @@ func TestSyncWaitFinishedBeforeTheFirstLook(t *testing.T) {
 		if gets++; gets == 1 {
 			return false, nil, nil
 		}
-		return true, viewtest.Unstructured(finished(gb, "Succeeded", "applied 3 object(s)")), nil
+		return true, finished(gb, "Succeeded", "applied 3 object(s)").DeepCopy(), nil
 	})
 	out, _, err := run(t, s, "guestbook", "--wait", "--timeout", "5s")
 	if err != nil || !strings.HasSuffix(out, "sync of apps/guestbook Succeeded at 1a2b3c4: applied 3 object(s)\n") {
