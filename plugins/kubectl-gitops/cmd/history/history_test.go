@@ -1,8 +1,6 @@
 package history
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -53,13 +51,8 @@ func historyClient(items []v1alpha1.SyncRecord) *fake.Clientset {
 
 func run(t *testing.T, client *fake.Clientset, term view.Terminal, args ...string) (out, errOut string, err error) {
 	t.Helper()
-	o, stdout, stderr := viewtest.Options("apps")
-	cmd := newCmd(&command{o: o, client: viewtest.Func(client), terminal: func() view.Terminal { return term }, now: func() time.Time { return viewtest.Now }})
-	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err = cmd.ExecuteContext(context.Background())
+	env, stdout, stderr := viewtest.Env("apps", client, term)
+	err = viewtest.Execute(newCmd(&HistoryOptions{Env: env}), args...)
 	return stdout.String(), stderr.String(), err
 }
 

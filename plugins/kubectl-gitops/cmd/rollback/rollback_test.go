@@ -2,75 +2,36 @@ package rollback
 
 import (
 	"bytes"
-	"context"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
-	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
-	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
 const queued = "sync of apps/guestbook queued; follow it with kubectl get desiredstate guestbook -n apps -w"
 
-// server serves ds, answers creates on desiredstates/sync recording their bodies, serves the
-// history subresource from ds, and sends events to the first watch.
-type server struct {
-	*fake.Clientset
-	bodies []map[string]any
-}
+// server is the fake API of sync and rollback: see viewtest.SyncServer.
+type server = viewtest.SyncServer
 
 func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *server {
-	s := &server{Clientset: viewtest.Client(ds)}
-	s.PrependReactor("create", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		body := a.(clienttesting.CreateAction).GetObject().(*v1alpha1.DesiredStateSync)
-		s.bodies = append(s.bodies, viewtest.Fields(body))
-		answer := body.DeepCopy()
-		answer.Accepted, answer.Message = true, queued
-		return true, answer, nil
-	})
-	s.PrependReactor("get", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		if a.GetSubresource() != "history" {
-			return false, nil, nil
-		}
-		return true, &v1alpha1.DesiredStateHistory{Items: ds.Status.History}, nil
-	})
-	watched := false
-	s.PrependWatchReactor("desiredstates", func(clienttesting.Action) (bool, watch.Interface, error) {
-		w := watch.NewFakeWithChanSize(len(events), false)
-		if !watched {
-			for _, ev := range events {
-				w.Modify(ev.DeepCopy())
-			}
-		}
-		watched = true
-		return true, w, nil
-	})
-	return s
+	return viewtest.NewSyncServer(ds, queued, events...)
 }
 
 func newCommand(s *server) (*cobra.Command, *bytes.Buffer) {
-	o, stdout, _ := viewtest.Options("apps")
-	cmd := newCmd(&command{o: o, client: viewtest.Func(s), terminal: func() view.Terminal { return view.Terminal{Width: 80} }})
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	return cmd, stdout
+	env, stdout, _ := viewtest.Env("apps", s, view.Terminal{Width: 80})
+	return newCmd(&RollbackOptions{Env: env}), stdout
 }
 
 func run(t *testing.T, s *server, args ...string) (string, error) {
 	t.Helper()
 	cmd, out := newCommand(s)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
+	err := viewtest.Execute(cmd, args...)
 	return out.String(), err
 }
 
@@ -123,16 +84,16 @@ func TestRollback(t *testing.T) {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Errorf("err = %v\nwant %s", err, tc.wantErr)
 				}
-				if len(s.bodies) != 0 {
-					t.Errorf("a sync was requested: %v", s.bodies)
+				if len(s.Bodies) != 0 {
+					t.Errorf("a sync was requested: %v", s.Bodies)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(s.bodies) != 1 || !reflect.DeepEqual(s.bodies[0], tc.wantBody) {
-				t.Errorf("bodies = %v\nwant %v", s.bodies, tc.wantBody)
+			if len(s.Bodies) != 1 || !reflect.DeepEqual(s.Bodies[0], tc.wantBody) {
+				t.Errorf("bodies = %v\nwant %v", s.Bodies, tc.wantBody)
 			}
 			if out != tc.wantOut {
 				t.Errorf("out = %q\nwant %q", out, tc.wantOut)

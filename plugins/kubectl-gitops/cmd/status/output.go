@@ -17,7 +17,7 @@ import (
 )
 
 // list prints the applications of ns (or of all namespaces with -A).
-func (c *command) list(ctx context.Context, client versioned.Interface, ns string) error {
+func (c *StatusOptions) list(ctx context.Context, client versioned.Interface, ns string) error {
 	if c.allNamespaces {
 		ns = metav1.NamespaceAll
 	}
@@ -30,13 +30,13 @@ func (c *command) list(ctx context.Context, client versioned.Interface, ns strin
 		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
 	if c.output != "" && c.output != "wide" {
-		return view.PrintObject(c.o.Streams.Out, c.output, list)
+		return view.PrintObject(c.Options.Streams.Out, c.output, list)
 	}
 	if len(list.Items) == 0 {
 		if c.allNamespaces {
-			fmt.Fprintln(c.o.Streams.ErrOut, "No desiredstates found.")
+			fmt.Fprintln(c.Options.Streams.ErrOut, "No desiredstates found.")
 		} else {
-			fmt.Fprintf(c.o.Streams.ErrOut, "No desiredstates found in namespace %s.\n", ns)
+			fmt.Fprintf(c.Options.Streams.ErrOut, "No desiredstates found in namespace %s.\n", ns)
 		}
 		return nil
 	}
@@ -44,33 +44,33 @@ func (c *command) list(ctx context.Context, client versioned.Interface, ns strin
 	for i := range list.Items {
 		items = append(items, &list.Items[i])
 	}
-	return c.table(c.o.Streams.Out, items)
+	return c.table(c.Options.Streams.Out, items)
 }
 
 // one prints an application as a tree, or as -o asks.
-func (c *command) one(ctx context.Context, client versioned.Interface, ns, name string) error {
+func (c *StatusOptions) one(ctx context.Context, client versioned.Interface, ns, name string) error {
 	ds, err := view.Get(ctx, client, ns, name)
 	if err != nil {
 		return err
 	}
 	switch c.output {
 	case "":
-		return c.terminal().Tree(c.o.Streams.Out, ds)
+		return c.Terminal().Tree(c.Options.Streams.Out, ds)
 	case "wide":
-		return c.table(c.o.Streams.Out, []*v1alpha1.DesiredState{ds})
+		return c.table(c.Options.Streams.Out, []*v1alpha1.DesiredState{ds})
 	}
-	return view.PrintObject(c.o.Streams.Out, c.output, ds)
+	return view.PrintObject(c.Options.Streams.Out, c.output, ds)
 }
 
 // table prints NAME REVISION VERSION SYNC HEALTH AGE MESSAGE, NAMESPACE first with -A, SOURCE and
 // LAST SYNC before MESSAGE with -o wide.
-func (c *command) table(w io.Writer, items []*v1alpha1.DesiredState) error {
+func (c *StatusOptions) table(w io.Writer, items []*v1alpha1.DesiredState) error {
 	header := []string{"NAME", "REVISION", "VERSION", "SYNC", "HEALTH", "AGE"}
 	if c.output == "wide" {
 		header = append(header, "SOURCE", "LAST SYNC")
 	}
 	header = append(header, "MESSAGE")
-	now := c.now()
+	now := c.Now()
 	rows := make([][]string, 0, len(items))
 	for _, ds := range items {
 		row := []string{ds.Name, view.Revision(ds), view.Version(ds), view.SyncStatus(ds), view.HealthStatus(ds), view.Age(ds.CreationTimestamp, now)}
@@ -87,7 +87,7 @@ func (c *command) table(w io.Writer, items []*v1alpha1.DesiredState) error {
 		}
 		painted = []int{4, 5}
 	}
-	return c.terminal().Table(w, header, rows, painted...)
+	return c.Terminal().Table(w, header, rows, painted...)
 }
 
 func lastSync(ds *v1alpha1.DesiredState) metav1.Time {

@@ -139,7 +139,7 @@ func TestStatusEmptyNamespace(t *testing.T) {
 
 func TestStatusCompletion(t *testing.T) {
 	o, _, _ := viewtest.Options("apps")
-	c := newCmd(&command{o: o, client: viewtest.Func(viewtest.Client(viewtest.Guestbook(), viewtest.Winterlight(), other()))})
+	c := newCmd(&StatusOptions{Env: view.Env{Options: o, Client: viewtest.Func(viewtest.Client(viewtest.Guestbook(), viewtest.Winterlight(), other()))}})
 	names, directive := c.ValidArgsFunction(c, nil, "w")
 	if len(names) != 1 || names[0] != "winterlight" || directive != cobraNoFile {
 		t.Errorf("completion of w = %v, %v", names, directive)

@@ -1,8 +1,6 @@
 package syncapp
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -12,60 +10,26 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
-	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
 const queued = "sync of apps/guestbook queued; follow it with kubectl get desiredstate guestbook -n apps -w"
 
-// server is a fake API serving ds, answering creates on desiredstates/sync like the server and
-// recording their bodies, and sending events to the first watch.
-type server struct {
-	*fake.Clientset
-	Bodies []map[string]any
-}
+// server is the fake API of sync and rollback: see viewtest.SyncServer.
+type server = viewtest.SyncServer
 
 func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *server {
-	s := &server{Clientset: viewtest.Client(ds)}
-	s.PrependReactor("create", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		create := a.(clienttesting.CreateAction)
-		if create.GetSubresource() != "sync" {
-			return false, nil, nil
-		}
-		body := create.GetObject().(*v1alpha1.DesiredStateSync)
-		s.Bodies = append(s.Bodies, viewtest.Fields(body))
-		answer := body.DeepCopy()
-		answer.Accepted, answer.Message = true, queued
-		return true, answer, nil
-	})
-	watched := false
-	s.PrependWatchReactor("desiredstates", func(clienttesting.Action) (bool, watch.Interface, error) {
-		w := watch.NewFakeWithChanSize(len(events), false)
-		if !watched {
-			for _, ev := range events {
-				w.Modify(ev.DeepCopy())
-			}
-		}
-		watched = true
-		return true, w, nil
-	})
-	return s
+	return viewtest.NewSyncServer(ds, queued, events...)
 }
 
 func run(t *testing.T, s *server, args ...string) (out, errOut string, err error) {
 	t.Helper()
-	o, stdout, stderr := viewtest.Options("apps")
-	cmd := newCmd(&command{o: o, client: viewtest.Func(s), terminal: func() view.Terminal { return view.Terminal{Width: 80} }})
-	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err = cmd.ExecuteContext(context.Background())
+	env, stdout, stderr := viewtest.Env("apps", s, view.Terminal{Width: 80})
+	err = viewtest.Execute(newCmd(&SyncOptions{Env: env}), args...)
 	return stdout.String(), stderr.String(), err
 }
 

@@ -3,6 +3,7 @@ package viewtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -18,6 +20,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 // Now is the tests' clock.
@@ -32,6 +35,24 @@ func Options(ns string) (o *options.Options, out, errOut *bytes.Buffer) {
 	o = options.New(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: out, ErrOut: errOut})
 	o.Flags.Namespace = &ns
 	return o, out, errOut
+}
+
+// Env is a verb's environment for tests: Options of namespace ns writing to the returned
+// buffers, client, terminal term and the tests' clock.
+func Env(ns string, client versioned.Interface, term view.Terminal) (env view.Env, out, errOut *bytes.Buffer) {
+	o, out, errOut := Options(ns)
+	env = view.Env{Options: o, Client: Func(client), Terminal: func() view.Terminal { return term }, Now: func() time.Time { return Now }}
+	return env, out, errOut
+}
+
+// Execute runs cmd with args, usage and errors silenced and cobra's own output discarded: what
+// the verb printed is in its Options' streams.
+func Execute(cmd *cobra.Command, args ...string) error {
+	cmd.SetArgs(args)
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd.ExecuteContext(context.Background())
 }
 
 // Kubeconfig writes a kubeconfig for the API server at url, namespace apps, and returns its path:
