@@ -52,15 +52,7 @@ confirmed DesiredState at its next read of Git and, with spec.sync.prune, its
 objects. It needs create on desiredstates/removal (namespace admins).`,
 		Example: example,
 		Args:    cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.Complete(args); err != nil {
-				return err
-			}
-			if err := c.Validate(); err != nil {
-				return err
-			}
-			return c.Run(cmd.Context())
-		},
+		RunE:    options.RunE(c),
 	}
 	cmd.Flags().BoolVar(&c.All, "all", false, "Confirm every held removal in the namespace (or all namespaces with -A)")
 	cmd.Flags().BoolVarP(&c.AllNamespaces, "all-namespaces", "A", false, "With --all, in every namespace")
@@ -68,7 +60,7 @@ objects. It needs create on desiredstates/removal (namespace admins).`,
 }
 
 // Complete reads the arguments and the namespace.
-func (c *ConfirmRemovalOptions) Complete(args []string) error {
+func (c *ConfirmRemovalOptions) Complete(_ *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		c.name = args[0]
 	}

@@ -24,9 +24,28 @@ const example = `  # What a sync of guestbook would change (exit 1 if anything)
   # Use another diff program on two directories of YAML files
   KUBECTL_EXTERNAL_DIFF="diff -r" kubectl gitops diff guestbook -n apps`
 
+// DiffOptions are the flags and inputs of `kubectl gitops diff`, in kubectl's Complete,
+// Validate, Run shape.
+type DiffOptions struct {
+	*options.Options
+	revision, name string
+}
+
+// Complete takes the application's name.
+func (d *DiffOptions) Complete(_ *cobra.Command, args []string) error {
+	d.name = args[0]
+	return nil
+}
+
+// Validate has nothing to refuse: the server judges the revision.
+func (d *DiffOptions) Validate() error { return nil }
+
+// Run prints the diff; differences are exit 1.
+func (d *DiffOptions) Run(ctx context.Context) error { return run(ctx, d.Options, d.name, d.revision) }
+
 // NewCmd returns `diff NAME [--revision R]`.
 func NewCmd(o *options.Options) *cobra.Command {
-	var revision string
+	d := &DiffOptions{Options: o}
 	cmd := &cobra.Command{
 		Use:   "diff NAME",
 		Short: "Show what a sync would change (live versus Git)",
@@ -49,7 +68,7 @@ diff program failed.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := run(cmd.Context(), o, args[0], revision); err != nil {
+			if err := options.RunE(d)(cmd, args); err != nil {
 				var exit *options.ExitError
 				if errors.As(err, &exit) {
 					return err
@@ -63,7 +82,7 @@ diff program failed.`,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &options.ExitError{Code: 2, Message: err.Error()}
 	})
-	cmd.Flags().StringVar(&revision, "revision", "", "branch, tag, commit or pull-request ref (refs/pull/7/head) to preview instead of the tracked ref")
+	cmd.Flags().StringVar(&d.revision, "revision", "", "branch, tag, commit or pull-request ref (refs/pull/7/head) to preview instead of the tracked ref")
 	return cmd
 }
 

@@ -34,9 +34,31 @@ type flags struct {
 	timeout               time.Duration
 }
 
+// PromoteOptions are the flags and inputs of `kubectl gitops promote`, in kubectl's Complete,
+// Validate, Run shape.
+type PromoteOptions struct {
+	*options.Options
+	flags
+	name string
+}
+
+// Complete takes the application's name.
+func (p *PromoteOptions) Complete(_ *cobra.Command, args []string) error {
+	p.name = args[0]
+	return nil
+}
+
+// Validate has nothing to refuse before the application is read: the plan checks the pins and
+// --version values against it.
+func (p *PromoteOptions) Validate() error { return nil }
+
+// Run shows the plan, asks, creates the Promotion and with --wait reports its result.
+func (p *PromoteOptions) Run(ctx context.Context) error { return run(ctx, p.Options, &p.flags, p.name) }
+
 // NewCmd returns `promote NAME --from ENV [--to ENV] [--via-branch] [--from-context CTX] [--yes]`.
 func NewCmd(o *options.Options) *cobra.Command {
-	f := &flags{}
+	p := &PromoteOptions{Options: o}
+	f := &p.flags
 	cmd := &cobra.Command{
 		Use:   "promote NAME",
 		Short: "Promote versions from another environment, as a Git commit",
@@ -54,9 +76,7 @@ Healthy; otherwise the server reads them from Git when it promotes. --to only
 checks that this cluster serves the environment you expect.`,
 		Example: example,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd.Context(), o, f, args[0])
-		},
+		RunE:    options.RunE(p),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.from, "from", "", "source environment, e.g. test (default: the DesiredState's spec.promotion.from)")
