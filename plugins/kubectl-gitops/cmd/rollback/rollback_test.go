@@ -14,21 +14,12 @@ import (
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
-const queued = "sync of apps/guestbook queued; follow it with kubectl get desiredstate guestbook -n apps -w"
-
-// server is the fake API of sync and rollback: see viewtest.SyncServer.
-type server = viewtest.SyncServer
-
-func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *server {
-	return viewtest.NewSyncServer(ds, queued, events...)
-}
-
-func newCommand(s *server) (*cobra.Command, *bytes.Buffer) {
+func newCommand(s *viewtest.SyncServer) (*cobra.Command, *bytes.Buffer) {
 	env, stdout, _ := viewtest.Env("apps", s, view.Terminal{Width: 80})
 	return newCmd(&RollbackOptions{Env: env}), stdout
 }
 
-func run(t *testing.T, s *server, args ...string) (string, error) {
+func run(t *testing.T, s *viewtest.SyncServer, args ...string) (string, error) {
 	t.Helper()
 	cmd, out := newCommand(s)
 	err := viewtest.Execute(cmd, args...)
@@ -66,15 +57,15 @@ func TestRollback(t *testing.T) {
 		{name: "automated and already paused: still refused", ds: paused, wantErr: refusal},
 		{name: "automated with --force pauses automation", ds: viewtest.Guestbook(), args: []string{"--force"},
 			wantBody: body(map[string]any{"pauseAutomation": true}),
-			wantOut:  queued + "\nautomated sync of apps/guestbook is paused until the next `kubectl gitops sync guestbook -n apps`\n"},
+			wantOut:  viewtest.Queued + "\nautomated sync of apps/guestbook is paused until the next `kubectl gitops sync guestbook -n apps`\n"},
 		{name: "not automated: a sync at the revision", ds: manual(),
-			wantBody: body(nil), wantOut: queued + "\n"},
+			wantBody: body(nil), wantOut: viewtest.Queued + "\n"},
 		{name: "not automated with --force: nothing to pause", ds: manual(), args: []string{"--force"},
-			wantBody: body(nil), wantOut: queued + "\n"},
+			wantBody: body(nil), wantOut: viewtest.Queued + "\n"},
 		{name: "unknown application", ds: manual(), args: []string{"--force"}, wantErr: `desiredstate "nosuch" not found in namespace apps`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newServer(tc.ds)
+			s := viewtest.NewSyncServer(tc.ds)
 			name := "guestbook"
 			if strings.HasPrefix(tc.name, "unknown") {
 				name = "nosuch"
@@ -106,7 +97,7 @@ func TestRollbackWait(t *testing.T) {
 	ds := manual()
 	done := ds.DeepCopy()
 	done.Status.History = append([]v1alpha1.SyncRecord{{Revision: "5e6f708192a3b4c5d6e7f8091a2b3c4d1a2b3c4d", Time: metav1.NewTime(viewtest.Now), Result: "Succeeded", Trigger: "alice", Message: "applied 3 object(s)"}}, done.Status.History...)
-	out, err := run(t, newServer(ds, done), "guestbook", "5e6f708", "--wait")
+	out, err := run(t, viewtest.NewSyncServer(ds, done), "guestbook", "5e6f708", "--wait")
 	if err != nil || !strings.HasSuffix(out, "sync of apps/guestbook Succeeded at 5e6f708: applied 3 object(s)\n") {
 		t.Errorf("err=%v\n%s", err, out)
 	}
@@ -115,7 +106,7 @@ func TestRollbackWait(t *testing.T) {
 func TestRollbackCompletion(t *testing.T) {
 	ds := viewtest.Guestbook()
 	ds.Status.History = append(ds.Status.History, ds.Status.History[0], v1alpha1.SyncRecord{Revision: "5e6f708192a3b4c5d6e7f8091a2b3c4d1a2b3c4d", Time: metav1.NewTime(viewtest.Now), Result: "Failed"})
-	cmd, _ := newCommand(newServer(ds))
+	cmd, _ := newCommand(viewtest.NewSyncServer(ds))
 	names, _ := cmd.ValidArgsFunction(cmd, nil, "g")
 	if !reflect.DeepEqual(names, []string{"guestbook"}) {
 		t.Errorf("names = %v", names)

@@ -9,8 +9,11 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 )
 
+// Queued is the server's answer to a sync of guestbook.
+const Queued = "sync of apps/guestbook queued; follow it with kubectl get desiredstate guestbook -n apps -w"
+
 // SyncServer is the fake clientset serving ds as sync and rollback see it: it answers creates
-// on desiredstates/sync as the server does (accepted, with answer as the message) and records
+// on desiredstates/sync as the server does (accepted, with Queued as the message) and records
 // their bodies, serves the history subresource from ds, and sends events to the first watch.
 type SyncServer struct {
 	*fake.Clientset
@@ -18,7 +21,7 @@ type SyncServer struct {
 }
 
 // NewSyncServer returns a SyncServer of ds.
-func NewSyncServer(ds *v1alpha1.DesiredState, answer string, events ...*v1alpha1.DesiredState) *SyncServer {
+func NewSyncServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *SyncServer {
 	s := &SyncServer{Clientset: Client(ds)}
 	s.PrependReactor("create", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
 		create := a.(clienttesting.CreateAction)
@@ -28,7 +31,7 @@ func NewSyncServer(ds *v1alpha1.DesiredState, answer string, events ...*v1alpha1
 		body := create.GetObject().(*v1alpha1.DesiredStateSync)
 		s.Bodies = append(s.Bodies, Fields(body))
 		accepted := body.DeepCopy()
-		accepted.Accepted, accepted.Message = true, answer
+		accepted.Accepted, accepted.Message = true, Queued
 		return true, accepted, nil
 	})
 	s.PrependReactor("get", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
