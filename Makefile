@@ -35,7 +35,7 @@ image: ## the server's OCI image (linux/amd64, linux/arm64; PLATFORMS= to choose
 cluster: ## the local control-plane binaries in .local/bin (a cold build takes ~15 min)
 	hack/build-cluster.sh
 
-generate: ## deepcopy and OpenAPI code from the API types
+generate: ## deepcopy, OpenAPI and typed client (pkg/generated) code from the API types
 	hack/update-codegen.sh
 
 verify: ## generated code is current, code is formatted and vetted

@@ -3,15 +3,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-generated=(pkg/apis/gitops/v1alpha1/zz_generated.deepcopy.go pkg/apis/gitops/v1alpha1/zz_generated.model_name.go apiserver/openapi/zz_generated.openapi.go hack/api-rule-violations.list)
+# Files and whole directories (pkg/generated: a file added or gone counts too).
+generated=(pkg/apis/gitops/v1alpha1/zz_generated.deepcopy.go pkg/apis/gitops/v1alpha1/zz_generated.model_name.go apiserver/openapi/zz_generated.openapi.go hack/api-rule-violations.list pkg/generated)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for f in "${generated[@]}"; do mkdir -p "$tmp/$(dirname "$f")"; cp "$f" "$tmp/$f"; done
+for f in "${generated[@]}"; do mkdir -p "$tmp/$(dirname "$f")"; cp -R "$f" "$tmp/$f"; done
 hack/update-codegen.sh
 stale=0
 for f in "${generated[@]}"; do
-  if ! diff -q "$tmp/$f" "$f" >/dev/null; then
-    echo "stale generated file: $f (run 'make generate' and commit the result)"
+  if ! diff -rq "$tmp/$f" "$f" >/dev/null; then
+    echo "stale generated code: $f (run 'make generate' and commit the result)"
     stale=1
   fi
 done

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/test/cluster"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
 )
@@ -37,6 +38,7 @@ type env struct {
 	server                      *gitopsServer
 	kube                        kubernetes.Interface
 	dyn                         dynamic.Interface
+	gitops                      versioned.Interface
 	kubeconfig                  string // admin
 	serverKubeconfig            string // the server's ServiceAccount, with the shipped RBAC only
 }
@@ -93,6 +95,9 @@ func setUp(ctx context.Context) (*env, error) {
 		return en, err
 	}
 	if en.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return en, err
+	}
+	if en.gitops, err = versioned.NewForConfig(cfg); err != nil {
 		return en, err
 	}
 	en.gitPass, en.webhookSecret = randomString(), randomString()

@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 var promotions = schema.GroupVersionResource{Group: "gitops.kube-gitops.dev", Version: "v1alpha1", Resource: "promotions"}
@@ -187,12 +189,11 @@ func TestConcurrentPromotionsLoseNone(t *testing.T) {
 const unknownAppMessage = "DesiredState apps/does-not-exist not found: spec.desiredState must name an application of this environment"
 
 func createPromotion(ctx context.Context, name, app, version string) error {
-	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "gitops.kube-gitops.dev/v1alpha1", "kind": "Promotion",
-		"metadata": map[string]any{"name": name, "namespace": "apps"},
-		"spec":     map[string]any{"desiredState": app, "versions": []any{map[string]any{"name": "image", "value": version}}},
-	}}
-	_, err := e.dyn.Resource(promotions).Namespace("apps").Create(ctx, obj, metav1.CreateOptions{})
+	p := &v1alpha1.Promotion{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "apps"},
+		Spec:       v1alpha1.PromotionSpec{DesiredState: app, Versions: []v1alpha1.PinValue{{Name: "image", Value: version}}},
+	}
+	_, err := e.gitops.GitopsV1alpha1().Promotions("apps").Create(ctx, p, metav1.CreateOptions{})
 	return err
 }
 
@@ -306,15 +307,13 @@ func waitPromotion(t *testing.T, name, phase, want string) string {
 	t.Helper()
 	var branch string
 	if err := eventually(60*time.Second, func() error {
-		u, err := e.dyn.Resource(promotions).Namespace("apps").Get(context.Background(), name, metav1.GetOptions{})
+		p, err := e.gitops.GitopsV1alpha1().Promotions("apps").Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		got, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-		msg, _, _ := unstructured.NestedString(u.Object, "status", "message")
-		branch, _, _ = unstructured.NestedString(u.Object, "status", "branch")
-		if got != phase || !strings.Contains(msg, want) {
-			return fmt.Errorf("%s is %s: %s", name, got, msg)
+		branch = p.Status.Branch
+		if string(p.Status.Phase) != phase || !strings.Contains(p.Status.Message, want) {
+			return fmt.Errorf("%s is %s: %s", name, p.Status.Phase, p.Status.Message)
 		}
 		return nil
 	}); err != nil {

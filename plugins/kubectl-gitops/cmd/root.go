@@ -17,7 +17,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/promote"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/rollback"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/status"
-	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/sync"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/syncapp"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/uninstall"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
@@ -40,10 +40,14 @@ resources served by gitops-apiserver), never to Git.`,
 
   # Shell completion
   source <(kubectl gitops completion bash)`,
+		// kubectl runs the binary kubectl-gitops as `kubectl gitops`: help says what to type.
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl gitops"},
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// --version keeps naming the binary, as before the display name was set.
+	root.SetVersionTemplate(`kubectl-gitops version {{.Version}}` + "\n")
 	o.Flags.AddFlags(root.PersistentFlags())
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
@@ -53,7 +57,7 @@ resources served by gitops-apiserver), never to Git.`,
 	root.AddCommand(initnamespace.NewCmd(o))
 	root.AddCommand(status.NewCmd(o))
 	root.AddCommand(history.NewCmd(o))
-	root.AddCommand(sync.NewCmd(o))
+	root.AddCommand(syncapp.NewCmd(o))
 	root.AddCommand(rollback.NewCmd(o))
 	root.AddCommand(diff.NewCmd(o))
 	root.AddCommand(promote.NewCmd(o))

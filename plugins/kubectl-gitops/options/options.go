@@ -8,18 +8,12 @@ import (
 	"sync"
 
 	"github.com/mattn/go-isatty"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-)
 
-var (
-	// DesiredStates is the resource the plugin reads and drives.
-	DesiredStates = schema.GroupVersionResource{Group: "gitops.kube-gitops.dev", Version: "v1alpha1", Resource: "desiredstates"}
-	// Promotions is the resource `promote` creates.
-	Promotions = schema.GroupVersionResource{Group: "gitops.kube-gitops.dev", Version: "v1alpha1", Resource: "promotions"}
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 )
 
 // Options are shared by every verb. Clients are built on first use, so `--help` and
@@ -31,6 +25,7 @@ type Options struct {
 	once    sync.Once
 	dyn     dynamic.Interface
 	kube    kubernetes.Interface
+	gitops  versioned.Interface
 	initErr error
 }
 
@@ -48,7 +43,13 @@ func (o *Options) Namespace() (string, error) {
 	return ns, nil
 }
 
-// Dynamic returns a client for desiredstates and promotions.
+// Gitops returns the typed client for desiredstates and promotions.
+func (o *Options) Gitops() (versioned.Interface, error) {
+	o.init()
+	return o.gitops, o.initErr
+}
+
+// Dynamic returns a client for any kind: install and uninstall apply and delete the chart's objects.
 func (o *Options) Dynamic() (dynamic.Interface, error) {
 	o.init()
 	return o.dyn, o.initErr
@@ -68,6 +69,10 @@ func (o *Options) init() {
 			return
 		}
 		if o.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+			o.initErr = err
+			return
+		}
+		if o.gitops, err = versioned.NewForConfig(cfg); err != nil {
 			o.initErr = err
 			return
 		}

@@ -2,34 +2,21 @@ package view
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
 // Get reads one DesiredState, with API errors turned into one line.
-func Get(ctx context.Context, client dynamic.Interface, namespace, name string) (*v1alpha1.DesiredState, *unstructured.Unstructured, error) {
-	u, err := client.Resource(options.DesiredStates).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+func Get(ctx context.Context, client versioned.Interface, namespace, name string) (*v1alpha1.DesiredState, error) {
+	ds, err := client.GitopsV1alpha1().DesiredStates(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil, nil, options.Explain(err, "get", "desiredstates", namespace, name)
-	}
-	ds, err := Decode(u)
-	return ds, u, err
-}
-
-// Decode turns an object from the dynamic client into a DesiredState.
-func Decode(u *unstructured.Unstructured) (*v1alpha1.DesiredState, error) {
-	ds := &v1alpha1.DesiredState{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ds); err != nil {
-		return nil, fmt.Errorf("read desiredstate %s/%s: %w", u.GetNamespace(), u.GetName(), err)
+		return nil, options.Explain(err, "get", "desiredstates", namespace, name)
 	}
 	return ds, nil
 }
@@ -83,13 +70,6 @@ func Age(t metav1.Time, now time.Time) string {
 func OrUnknown(s string) string {
 	if s == "" {
 		return "Unknown"
-	}
-	return s
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "<none>"
 	}
 	return s
 }

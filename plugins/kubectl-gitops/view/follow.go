@@ -11,12 +11,11 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
@@ -28,13 +27,13 @@ type Done func(ds *v1alpha1.DesiredState) (bool, error)
 // metadata.name), until done says stop or ctx ends. It returns the last state seen; when ctx ends
 // first, the error is ctx's. A terminal gets the tree redrawn in place with a progress line under
 // it; anything else gets the tree once, a line per change of progress and the final tree.
-func (t Terminal) Follow(ctx context.Context, client dynamic.Interface, namespace, name string, w io.Writer, done Done) (*v1alpha1.DesiredState, error) {
-	ds, u, err := Get(ctx, client, namespace, name)
+func (t Terminal) Follow(ctx context.Context, client versioned.Interface, namespace, name string, w io.Writer, done Done) (*v1alpha1.DesiredState, error) {
+	ds, err := Get(ctx, client, namespace, name)
 	if err != nil {
 		return nil, err
 	}
 	f := &frame{t: t, w: w}
-	ch := &changes{client: client, namespace: namespace, name: name, rv: u.GetResourceVersion()}
+	ch := &changes{client: client, namespace: namespace, name: name, rv: ds.ResourceVersion}
 	defer ch.stop()
 	for {
 		f.draw(ds)
@@ -54,7 +53,7 @@ func (t Terminal) Follow(ctx context.Context, client dynamic.Interface, namespac
 // changes is a watch on one DesiredState that survives the server ending it: it watches again
 // from the last resourceVersion seen, or reads the object afresh when that is too old.
 type changes struct {
-	client          dynamic.Interface
+	client          versioned.Interface
 	namespace, name string
 	rv              string
 	w               watch.Interface
@@ -68,7 +67,7 @@ func (c *changes) next(ctx context.Context) (*v1alpha1.DesiredState, error) {
 			return nil, err
 		}
 		if c.w == nil {
-			w, err := c.client.Resource(options.DesiredStates).Namespace(c.namespace).Watch(ctx, metav1.ListOptions{
+			w, err := c.client.GitopsV1alpha1().DesiredStates(c.namespace).Watch(ctx, metav1.ListOptions{
 				FieldSelector:       fields.OneTermEqualSelector("metadata.name", c.name).String(),
 				ResourceVersion:     c.rv,
 				AllowWatchBookmarks: true,
@@ -102,24 +101,24 @@ func (c *changes) next(ctx context.Context) (*v1alpha1.DesiredState, error) {
 			if !apierrors.IsGone(err) && !apierrors.IsResourceExpired(err) {
 				return nil, options.Explain(err, "watch", "desiredstates", c.namespace, c.name)
 			}
-			ds, u, err := Get(ctx, c.client, c.namespace, c.name)
+			ds, err := Get(ctx, c.client, c.namespace, c.name)
 			if err != nil {
 				return nil, err
 			}
-			c.rv = u.GetResourceVersion()
+			c.rv = ds.ResourceVersion
 			return ds, nil
 		case watch.Deleted:
 			return nil, fmt.Errorf("desiredstate %s/%s was deleted: its file is gone from Git", c.namespace, c.name)
 		}
-		u, isObj := ev.Object.(*unstructured.Unstructured)
+		ds, isObj := ev.Object.(*v1alpha1.DesiredState)
 		if !isObj {
 			continue
 		}
-		c.rv = u.GetResourceVersion()
-		if ev.Type == watch.Bookmark || u.GetName() != c.name {
+		c.rv = ds.ResourceVersion
+		if ev.Type == watch.Bookmark || ds.Name != c.name {
 			continue
 		}
-		return Decode(u)
+		return ds, nil
 	}
 }
 

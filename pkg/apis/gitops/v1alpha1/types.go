@@ -6,6 +6,9 @@ import (
 )
 
 // +genclient
+// +genclient:method=Sync,verb=create,subresource=sync,input=DesiredStateSync,result=DesiredStateSync
+// +genclient:method=ConfirmRemoval,verb=create,subresource=removal,input=DesiredStateRemoval,result=DesiredStateRemoval
+// +genclient:method=GetHistory,verb=get,subresource=history,result=DesiredStateHistory
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // DesiredState is one application as Git wants it in this cluster. Its spec comes from a file in

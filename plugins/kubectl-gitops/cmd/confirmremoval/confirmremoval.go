@@ -10,10 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -30,7 +29,7 @@ const example = `  # See what is held: the SourceRecord says how many, each app 
 // ConfirmRemovalOptions are the flags and inputs of the verb.
 type ConfirmRemovalOptions struct {
 	Out           io.Writer
-	NewClient     func() (dynamic.Interface, error)
+	NewClient     func() (versioned.Interface, error)
 	Namespace     func() (string, error)
 	All           bool
 	AllNamespaces bool
@@ -41,7 +40,7 @@ type ConfirmRemovalOptions struct {
 
 // NewCmd returns `kubectl gitops confirm-removal`.
 func NewCmd(o *options.Options) *cobra.Command {
-	c := &ConfirmRemovalOptions{Out: o.Streams.Out, NewClient: o.Dynamic, Namespace: o.Namespace}
+	c := &ConfirmRemovalOptions{Out: o.Streams.Out, NewClient: o.Gitops, Namespace: o.Namespace}
 	cmd := &cobra.Command{
 		Use:   "confirm-removal [NAME | --all]",
 		Short: "Let held removals of applications from Git go ahead",
@@ -53,15 +52,7 @@ confirmed DesiredState at its next read of Git and, with spec.sync.prune, its
 objects. It needs create on desiredstates/removal (namespace admins).`,
 		Example: example,
 		Args:    cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := c.Complete(args); err != nil {
-				return err
-			}
-			if err := c.Validate(); err != nil {
-				return err
-			}
-			return c.Run(cmd.Context())
-		},
+		RunE:    options.RunE(c),
 	}
 	cmd.Flags().BoolVar(&c.All, "all", false, "Confirm every held removal in the namespace (or all namespaces with -A)")
 	cmd.Flags().BoolVarP(&c.AllNamespaces, "all-namespaces", "A", false, "With --all, in every namespace")
@@ -69,7 +60,7 @@ objects. It needs create on desiredstates/removal (namespace admins).`,
 }
 
 // Complete reads the arguments and the namespace.
-func (c *ConfirmRemovalOptions) Complete(args []string) error {
+func (c *ConfirmRemovalOptions) Complete(_ *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		c.name = args[0]
 	}
@@ -106,15 +97,15 @@ func (c *ConfirmRemovalOptions) Run(ctx context.Context) error {
 	if !c.All {
 		return c.confirm(ctx, client, c.namespace, c.name)
 	}
-	list, err := client.Resource(options.DesiredStates).Namespace(c.namespace).List(ctx, metav1.ListOptions{})
+	list, err := client.GitopsV1alpha1().DesiredStates(c.namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return options.Explain(err, "list", "desiredstates", c.namespace, "")
 	}
 	held := 0
 	var errs []error
 	for i := range list.Items {
-		ds, err := view.Decode(&list.Items[i])
-		if err != nil || ds.Status.Removal == nil || ds.Status.Removal.ConfirmedBy != "" {
+		ds := &list.Items[i]
+		if ds.Status.Removal == nil || ds.Status.Removal.ConfirmedBy != "" {
 			continue
 		}
 		held++
@@ -129,16 +120,15 @@ func (c *ConfirmRemovalOptions) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (c *ConfirmRemovalOptions) confirm(ctx context.Context, client dynamic.Interface, namespace, name string) error {
-	body := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": v1alpha1.SchemeGroupVersion.String(), "kind": "DesiredStateRemoval",
-		"metadata": map[string]any{"name": name, "namespace": namespace},
-	}}
-	u, err := client.Resource(options.DesiredStates).Namespace(namespace).Create(ctx, body, metav1.CreateOptions{}, "removal")
+func (c *ConfirmRemovalOptions) confirm(ctx context.Context, client versioned.Interface, namespace, name string) error {
+	body := &v1alpha1.DesiredStateRemoval{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "DesiredStateRemoval"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+	}
+	answer, err := client.GitopsV1alpha1().DesiredStates(namespace).ConfirmRemoval(ctx, name, body, metav1.CreateOptions{})
 	if err != nil {
 		return options.Explain(err, "create", "desiredstates/removal", namespace, name)
 	}
-	msg, _, _ := unstructured.NestedString(u.Object, "message")
-	_, err = view.Fprintln(c.Out, msg)
+	_, err = view.Fprintln(c.Out, answer.Message)
 	return err
 }

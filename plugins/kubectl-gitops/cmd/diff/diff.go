@@ -8,9 +8,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
@@ -27,9 +24,28 @@ const example = `  # What a sync of guestbook would change (exit 1 if anything)
   # Use another diff program on two directories of YAML files
   KUBECTL_EXTERNAL_DIFF="diff -r" kubectl gitops diff guestbook -n apps`
 
+// DiffOptions are the flags and inputs of `kubectl gitops diff`, in kubectl's Complete,
+// Validate, Run shape.
+type DiffOptions struct {
+	*options.Options
+	revision, name string
+}
+
+// Complete takes the application's name.
+func (d *DiffOptions) Complete(_ *cobra.Command, args []string) error {
+	d.name = args[0]
+	return nil
+}
+
+// Validate has nothing to refuse: the server judges the revision.
+func (d *DiffOptions) Validate() error { return nil }
+
+// Run prints the diff; differences are exit 1.
+func (d *DiffOptions) Run(ctx context.Context) error { return run(ctx, d.Options, d.name, d.revision) }
+
 // NewCmd returns `diff NAME [--revision R]`.
 func NewCmd(o *options.Options) *cobra.Command {
-	var revision string
+	d := &DiffOptions{Options: o}
 	cmd := &cobra.Command{
 		Use:   "diff NAME",
 		Short: "Show what a sync would change (live versus Git)",
@@ -52,7 +68,7 @@ diff program failed.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := run(cmd.Context(), o, args[0], revision); err != nil {
+			if err := options.RunE(d)(cmd, args); err != nil {
 				var exit *options.ExitError
 				if errors.As(err, &exit) {
 					return err
@@ -66,7 +82,7 @@ diff program failed.`,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &options.ExitError{Code: 2, Message: err.Error()}
 	})
-	cmd.Flags().StringVar(&revision, "revision", "", "branch, tag, commit or pull-request ref (refs/pull/7/head) to preview instead of the tracked ref")
+	cmd.Flags().StringVar(&d.revision, "revision", "", "branch, tag, commit or pull-request ref (refs/pull/7/head) to preview instead of the tracked ref")
 	return cmd
 }
 
@@ -99,23 +115,14 @@ func run(ctx context.Context, o *options.Options, name, revision string) error {
 	return nil
 }
 
-// fetch gets desiredstates/NAME/diff. The dynamic client cannot send query parameters on a get,
-// so this uses a REST client of the group, asking for JSON.
+// fetch gets desiredstates/NAME/diff. client-gen cannot express its ?revision= query, so this
+// uses the clientset's REST client of the group, which asks for JSON.
 func fetch(ctx context.Context, o *options.Options, ns, name, revision string) (*v1alpha1.DesiredStateDiff, error) {
-	cfg, err := o.Flags.ToRESTConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load the kubeconfig: %w", err)
-	}
-	cfg = rest.CopyConfig(cfg)
-	gv := schema.GroupVersion{Group: options.DesiredStates.Group, Version: options.DesiredStates.Version}
-	cfg.GroupVersion, cfg.APIPath = &gv, "/apis"
-	cfg.ContentType, cfg.AcceptContentTypes = "application/json", "application/json"
-	cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
-	client, err := rest.RESTClientFor(cfg)
+	client, err := o.Gitops()
 	if err != nil {
 		return nil, err
 	}
-	req := client.Get().Namespace(ns).Resource(options.DesiredStates.Resource).Name(name).SubResource("diff")
+	req := client.GitopsV1alpha1().RESTClient().Get().Namespace(ns).Resource("desiredstates").Name(name).SubResource("diff")
 	if revision != "" {
 		req = req.Param("revision", revision)
 	}

@@ -2,16 +2,14 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
 
-	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -25,21 +23,19 @@ const example = `  # The past syncs of web, newest first
   # Roll back to a revision from the list
   kubectl gitops rollback web 1a2b3c4 -n apps`
 
-// command holds the flags and what the verb needs from outside, injectable for tests.
-type command struct {
-	o        *options.Options
-	client   func() (dynamic.Interface, error)
-	terminal func() view.Terminal
-	now      func() time.Time
-	output   string
+// HistoryOptions are the flags and inputs of `kubectl gitops history`, in kubectl's Complete, Validate, Run shape.
+type HistoryOptions struct {
+	view.Env
+	output string
+	name   string
 }
 
 // NewCmd returns `kubectl gitops history`.
 func NewCmd(o *options.Options) *cobra.Command {
-	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }, now: time.Now})
+	return newCmd(&HistoryOptions{Env: view.EnvOf(o)})
 }
 
-func newCmd(c *command) *cobra.Command {
+func newCmd(c *HistoryOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history NAME",
 		Short: "Show the past syncs of an application",
@@ -48,53 +44,52 @@ func newCmd(c *command) *cobra.Command {
 what triggered it (git, drift, or the user who asked) and a message.`,
 		Example:           example,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: view.Completion(c.o, c.client),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			return c.run(ctx, args[0])
-		},
+		ValidArgsFunction: view.Completion(c.Options, c.Client),
+		RunE:              options.RunE(c),
 	}
 	cmd.Flags().StringVarP(&c.output, "output", "o", "", "Output format: json or yaml")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
-func (c *command) run(ctx context.Context, name string) error {
+// Complete takes the application's name.
+func (c *HistoryOptions) Complete(_ *cobra.Command, args []string) error {
+	c.name = args[0]
+	return nil
+}
+
+// Validate refuses an output format history cannot print.
+func (c *HistoryOptions) Validate() error {
 	if c.output != "" && c.output != "json" && c.output != "yaml" {
 		return fmt.Errorf("unknown output format %q: use json or yaml", c.output)
 	}
-	client, err := c.client()
+	return nil
+}
+
+// Run prints the history as a table, or as -o asks.
+func (c *HistoryOptions) Run(ctx context.Context) error {
+	client, ns, err := c.Connect()
 	if err != nil {
 		return err
 	}
-	ns, err := c.o.Namespace()
-	if err != nil {
-		return err
-	}
-	u, err := client.Resource(options.DesiredStates).Namespace(ns).Get(ctx, name, metav1.GetOptions{}, "history")
+	name := c.name
+	h, err := client.GitopsV1alpha1().DesiredStates(ns).GetHistory(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return options.Explain(err, "get", "desiredstates/history", ns, name)
 	}
 	if c.output != "" {
-		return view.PrintObject(c.o.Streams.Out, c.output, u)
-	}
-	h := &v1alpha1.DesiredStateHistory{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, h); err != nil {
-		return fmt.Errorf("read the history of %s/%s: %w", ns, name, err)
+		return view.PrintObject(c.Options.Streams.Out, c.output, h)
 	}
 	if len(h.Items) == 0 {
-		fmt.Fprintf(c.o.Streams.ErrOut, "No syncs of %s/%s recorded yet.\n", ns, name)
+		fmt.Fprintf(c.Options.Streams.ErrOut, "No syncs of %s/%s recorded yet.\n", ns, name)
 		return nil
 	}
-	now := c.now()
+	now := c.Now()
 	rows := make([][]string, 0, len(h.Items))
 	for _, r := range h.Items {
-		rows = append(rows, []string{view.Short(r.Revision), ago(r.Time, now), r.Result, orDash(r.Trigger), r.Message})
+		rows = append(rows, []string{view.Short(r.Revision), ago(r.Time, now), r.Result, cmp.Or(r.Trigger, "-"), r.Message})
 	}
-	return c.terminal().Table(c.o.Streams.Out, []string{"REVISION", "TIME", "RESULT", "TRIGGER", "MESSAGE"}, rows, 2)
+	return c.Terminal().Table(c.Options.Streams.Out, []string{"REVISION", "TIME", "RESULT", "TRIGGER", "MESSAGE"}, rows, 2)
 }
 
 func ago(t metav1.Time, now time.Time) string {
@@ -102,11 +97,4 @@ func ago(t metav1.Time, now time.Time) string {
 		return "<unknown>"
 	}
 	return view.Age(t, now) + " ago"
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

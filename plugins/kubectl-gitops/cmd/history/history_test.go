@@ -1,8 +1,6 @@
 package history
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,13 +8,12 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
@@ -32,7 +29,7 @@ func records() []v1alpha1.SyncRecord {
 }
 
 // historyClient serves the history subresource of guestbook with items.
-func historyClient(items []v1alpha1.SyncRecord) *fake.FakeDynamicClient {
+func historyClient(items []v1alpha1.SyncRecord) *fake.Clientset {
 	client := viewtest.Client(viewtest.Guestbook())
 	client.PrependReactor("get", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
 		if a.GetSubresource() != "history" {
@@ -47,21 +44,15 @@ func historyClient(items []v1alpha1.SyncRecord) *fake.FakeDynamicClient {
 			ObjectMeta: metav1.ObjectMeta{Name: "guestbook", Namespace: "apps"},
 			Items:      items,
 		}
-		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(h)
-		return true, &unstructured.Unstructured{Object: obj}, err
+		return true, h, nil
 	})
 	return client
 }
 
-func run(t *testing.T, client *fake.FakeDynamicClient, term view.Terminal, args ...string) (out, errOut string, err error) {
+func run(t *testing.T, client *fake.Clientset, term view.Terminal, args ...string) (out, errOut string, err error) {
 	t.Helper()
-	o, stdout, stderr := viewtest.Options("apps")
-	cmd := newCmd(&command{o: o, client: viewtest.Func(client), terminal: func() view.Terminal { return term }, now: func() time.Time { return viewtest.Now }})
-	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err = cmd.ExecuteContext(context.Background())
+	env, stdout, stderr := viewtest.Env("apps", client, term)
+	err = viewtest.Execute(newCmd(&HistoryOptions{Env: env}), args...)
 	return stdout.String(), stderr.String(), err
 }
 

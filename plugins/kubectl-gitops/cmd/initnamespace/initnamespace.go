@@ -97,19 +97,7 @@ kube-system, kube-public, kube-node-lease and the server's own namespace
 are refused.`,
 		Example:           example,
 		ValidArgsFunction: o.completeArg,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(ctx)
-		},
+		RunE:              options.RunE(o),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.ServiceAccount, "service-account", o.ServiceAccount, "What the apps of NS are applied as")

@@ -1,6 +1,7 @@
 package promote
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"path"
@@ -165,11 +166,11 @@ func (p *plan) print(w io.Writer) {
 		switch {
 		case c.fromGit:
 			anyFromGit = true
-			view.Fprintf(w, "  %s: %s → %s\n", c.name, orNone(c.old), fromGit)
+			view.Fprintf(w, "  %s: %s → %s\n", c.name, cmp.Or(c.old, noValue), fromGit)
 		case c.new == c.old:
-			view.Fprintf(w, "  %s: %s (unchanged)\n", c.name, orNone(c.old))
+			view.Fprintf(w, "  %s: %s (unchanged)\n", c.name, cmp.Or(c.old, noValue))
 		default:
-			view.Fprintf(w, "  %s: %s → %s\n", c.name, orNone(c.old), c.new)
+			view.Fprintf(w, "  %s: %s → %s\n", c.name, cmp.Or(c.old, noValue), c.new)
 		}
 	}
 	if anyFromGit {
@@ -214,9 +215,5 @@ func dnsLabel(s string) string {
 	return strings.Trim(b.String(), "-")
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
+// noValue stands for a pin with no value yet, in the plan and the result.
+const noValue = "(none)"

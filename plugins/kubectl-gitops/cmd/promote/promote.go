@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
@@ -37,9 +34,31 @@ type flags struct {
 	timeout               time.Duration
 }
 
+// PromoteOptions are the flags and inputs of `kubectl gitops promote`, in kubectl's Complete,
+// Validate, Run shape.
+type PromoteOptions struct {
+	*options.Options
+	flags
+	name string
+}
+
+// Complete takes the application's name.
+func (p *PromoteOptions) Complete(_ *cobra.Command, args []string) error {
+	p.name = args[0]
+	return nil
+}
+
+// Validate has nothing to refuse before the application is read: the plan checks the pins and
+// --version values against it.
+func (p *PromoteOptions) Validate() error { return nil }
+
+// Run shows the plan, asks, creates the Promotion and with --wait reports its result.
+func (p *PromoteOptions) Run(ctx context.Context) error { return run(ctx, p.Options, &p.flags, p.name) }
+
 // NewCmd returns `promote NAME --from ENV [--to ENV] [--via-branch] [--from-context CTX] [--yes]`.
 func NewCmd(o *options.Options) *cobra.Command {
-	f := &flags{}
+	p := &PromoteOptions{Options: o}
+	f := &p.flags
 	cmd := &cobra.Command{
 		Use:   "promote NAME",
 		Short: "Promote versions from another environment, as a Git commit",
@@ -57,9 +76,7 @@ Healthy; otherwise the server reads them from Git when it promotes. --to only
 checks that this cluster serves the environment you expect.`,
 		Example: example,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd.Context(), o, f, args[0])
-		},
+		RunE:    options.RunE(p),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.from, "from", "", "source environment, e.g. test (default: the DesiredState's spec.promotion.from)")
@@ -78,13 +95,13 @@ func run(ctx context.Context, o *options.Options, f *flags, name string) error {
 	if err != nil {
 		return err
 	}
-	dyn, err := o.Dynamic()
+	client, err := o.Gitops()
 	if err != nil {
 		return err
 	}
-	target, err := getDesiredState(ctx, dyn, ns, name)
+	target, err := view.Get(ctx, client, ns, name)
 	if err != nil {
-		return options.Explain(err, "get", "desiredstates", ns, name)
+		return err
 	}
 	var source *v1alpha1.DesiredState
 	if f.fromContext != "" {
@@ -108,7 +125,7 @@ func run(ctx context.Context, o *options.Options, f *flags, name string) error {
 		}
 		return err
 	}
-	promotions := dyn.Resource(options.Promotions).Namespace(ns)
+	promotions := client.GitopsV1alpha1().Promotions(ns)
 	created, err := create(ctx, promotions, p.promotion())
 	if err != nil {
 		return options.Explain(err, "create", "promotions", ns, "")
@@ -122,18 +139,6 @@ func run(ctx context.Context, o *options.Options, f *flags, name string) error {
 		return err
 	}
 	return report(o.Streams.Out, done)
-}
-
-func getDesiredState(ctx context.Context, dyn dynamic.Interface, ns, name string) (*v1alpha1.DesiredState, error) {
-	u, err := dyn.Resource(options.DesiredStates).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	ds := &v1alpha1.DesiredState{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ds); err != nil {
-		return nil, fmt.Errorf("read desiredstate %s/%s: %w", ns, name, err)
-	}
-	return ds, nil
 }
 
 // errRefused marks a refusal; the message says why and what to do.

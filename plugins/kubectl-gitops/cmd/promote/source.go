@@ -6,24 +6,25 @@ import (
 	"strings"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 // sourceState reads the DesiredState of the same name and namespace in another kubeconfig
 // context and refuses unless it is Synced and Healthy.
 func sourceState(ctx context.Context, o *options.Options, kubeContext, ns, name string) (*v1alpha1.DesiredState, error) {
-	dyn, err := contextClient(o.Flags, kubeContext)
+	client, err := contextClient(o.Flags, kubeContext)
 	if err != nil {
 		return nil, err
 	}
-	src, err := getDesiredState(ctx, dyn, ns, name)
+	src, err := view.Get(ctx, client, ns, name)
 	if err != nil {
-		return nil, fmt.Errorf("in context %s: %w", kubeContext, options.Explain(err, "get", "desiredstates", ns, name))
+		return nil, fmt.Errorf("in context %s: %w", kubeContext, err)
 	}
-	sync, health := orUnknown(src.Status.Sync.Status), orUnknown(src.Status.Health.Status)
+	sync, health := view.SyncStatus(src), view.HealthStatus(src)
 	if sync != v1alpha1.SyncStatusSynced || health != v1alpha1.HealthHealthy {
 		why := src.Status.Sync.Message
 		if sync == v1alpha1.SyncStatusSynced {
@@ -40,7 +41,7 @@ func sourceState(ctx context.Context, o *options.Options, kubeContext, ns, name 
 
 // contextClient is a client for another context of the same kubeconfig: the same kubeconfig
 // file, cache, timeout and impersonation, but none of the flags that pick this cluster or user.
-func contextClient(flags *genericclioptions.ConfigFlags, kubeContext string) (dynamic.Interface, error) {
+func contextClient(flags *genericclioptions.ConfigFlags, kubeContext string) (versioned.Interface, error) {
 	f := genericclioptions.NewConfigFlags(false)
 	f.KubeConfig, f.CacheDir, f.Timeout = flags.KubeConfig, flags.CacheDir, flags.Timeout
 	f.Impersonate, f.ImpersonateUID, f.ImpersonateGroup = flags.Impersonate, flags.ImpersonateUID, flags.ImpersonateGroup
@@ -49,14 +50,7 @@ func contextClient(flags *genericclioptions.ConfigFlags, kubeContext string) (dy
 	if err != nil {
 		return nil, fmt.Errorf("--from-context %s: %w", kubeContext, err)
 	}
-	return dynamic.NewForConfig(cfg)
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "Unknown"
-	}
-	return s
+	return versioned.NewForConfig(cfg)
 }
 
 func firstLine(s string) string {

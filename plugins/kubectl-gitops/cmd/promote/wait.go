@@ -1,6 +1,7 @@
 package promote
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -9,12 +10,10 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	gitopsv1alpha1 "github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/typed/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -23,37 +22,30 @@ import (
 var pollInterval = 500 * time.Millisecond
 
 // create creates the Promotion and returns the name the server gave it.
-func create(ctx context.Context, client dynamic.ResourceInterface, p *v1alpha1.Promotion) (string, error) {
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+func create(ctx context.Context, client gitopsv1alpha1.PromotionInterface, p *v1alpha1.Promotion) (string, error) {
+	p = p.DeepCopy()
+	p.Status = v1alpha1.PromotionStatus{} // the server's to set
+	created, err := client.Create(ctx, p, metav1.CreateOptions{})
 	if err != nil {
 		return "", err
 	}
-	delete(obj, "status")
-	created, err := client.Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{})
-	if err != nil {
-		return "", err
-	}
-	return created.GetName(), nil
+	return created.Name, nil
 }
 
 // waitDone polls the Promotion until it Succeeded or Failed. A Promotion the server does not
 // show yet (its cache follows the create a moment later) is waited for, and other passing errors
 // are retried until the timeout.
-func waitDone(ctx context.Context, client dynamic.ResourceInterface, ns, name string, timeout time.Duration) (*v1alpha1.Promotion, error) {
+func waitDone(ctx context.Context, client gitopsv1alpha1.PromotionInterface, ns, name string, timeout time.Duration) (*v1alpha1.Promotion, error) {
 	last := &v1alpha1.Promotion{Status: v1alpha1.PromotionStatus{Phase: v1alpha1.PromotionPending}}
 	var lastErr error
 	err := wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(ctx context.Context) (bool, error) {
-		u, err := client.Get(ctx, name, metav1.GetOptions{})
+		p, err := client.Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
 			return false, options.Explain(err, "get", "promotions", ns, name)
 		case err != nil: // not shown yet, the server restarting, the deadline: try again until the timeout
 			lastErr = err
 			return false, nil
-		}
-		p := &v1alpha1.Promotion{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, p); err != nil {
-			return false, fmt.Errorf("read promotion %s: %w", name, err)
 		}
 		last = p
 		return p.Status.Phase == v1alpha1.PromotionSucceeded || p.Status.Phase == v1alpha1.PromotionFailed, nil
@@ -66,7 +58,7 @@ func waitDone(ctx context.Context, client dynamic.ResourceInterface, ns, name st
 			msg = " (" + firstLine(lastErr.Error()) + ")"
 		}
 		return nil, fmt.Errorf("promotion %s is still %s after %s%s: follow it with: kubectl get promotion %s -n %s -w",
-			name, orUnknown(last.Status.Phase), timeout, msg, name, ns)
+			name, view.OrUnknown(last.Status.Phase), timeout, msg, name, ns)
 	}
 	return last, err
 }
@@ -80,29 +72,15 @@ func report(w io.Writer, p *v1alpha1.Promotion) error {
 	}
 	var moved []string
 	for _, c := range st.Changes {
-		moved = append(moved, fmt.Sprintf("%s %s → %s", c.Name, orNone(c.Old), c.New))
+		moved = append(moved, fmt.Sprintf("%s %s → %s", c.Name, cmp.Or(c.Old, noValue), c.New))
 	}
 	switch {
 	case len(moved) == 0:
-		view.Fprintf(w, "nothing promoted: %s\n", orDefault(st.Message, "already at these versions"))
+		view.Fprintf(w, "nothing promoted: %s\n", cmp.Or(st.Message, "already at these versions"))
 	case p.Spec.ViaBranch:
-		view.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, short(st.Commit), strings.Join(moved, ", "))
+		view.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, view.Short(st.Commit), strings.Join(moved, ", "))
 	default:
-		view.Fprintf(w, "promoted: commit %s on %s (%s)\n", short(st.Commit), st.Branch, strings.Join(moved, ", "))
+		view.Fprintf(w, "promoted: commit %s on %s (%s)\n", view.Short(st.Commit), st.Branch, strings.Join(moved, ", "))
 	}
 	return nil
-}
-
-func short(commit string) string {
-	if len(commit) > 7 {
-		return commit[:7]
-	}
-	return commit
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

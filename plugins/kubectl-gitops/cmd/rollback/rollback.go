@@ -8,11 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
 
-	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
-	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/sync"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/syncapp"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -26,22 +23,21 @@ const example = `  # Find a revision, then roll back to it
   # ... and later return to the tracked ref, resuming automation
   kubectl gitops sync web -n apps`
 
-// command holds the flags and what the verb needs from outside, injectable for tests.
-type command struct {
-	o        *options.Options
-	client   func() (dynamic.Interface, error)
-	terminal func() view.Terminal
-	force    bool
-	wait     bool
-	timeout  time.Duration
+// RollbackOptions are the flags and inputs of `kubectl gitops rollback`, in kubectl's Complete, Validate, Run shape.
+type RollbackOptions struct {
+	view.Env
+	force          bool
+	wait           bool
+	timeout        time.Duration
+	name, revision string
 }
 
 // NewCmd returns `kubectl gitops rollback`.
 func NewCmd(o *options.Options) *cobra.Command {
-	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }})
+	return newCmd(&RollbackOptions{Env: view.EnvOf(o)})
 }
 
-func newCmd(c *command) *cobra.Command {
+func newCmd(c *RollbackOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollback NAME REVISION",
 		Short: "Sync an application at an earlier revision",
@@ -55,29 +51,32 @@ revision. The lasting fix is a revert commit in Git.`,
 		Example:           example,
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: c.complete,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			return c.run(ctx, args[0], args[1])
-		},
+		RunE:              options.RunE(c),
 	}
 	cmd.Flags().BoolVar(&c.force, "force", false, "Roll back an automatically synced application, pausing its automated sync")
-	sync.AddWaitFlags(cmd.Flags(), &c.wait, &c.timeout)
+	syncapp.AddWaitFlags(cmd.Flags(), &c.wait, &c.timeout)
 	return cmd
 }
 
-func (c *command) run(ctx context.Context, name, revision string) error {
-	client, err := c.client()
+// Complete takes the application's name and the revision.
+func (c *RollbackOptions) Complete(_ *cobra.Command, args []string) error {
+	c.name, c.revision = args[0], args[1]
+	return nil
+}
+
+// Validate has nothing to refuse before the application is read: whether it is automated
+// decides what --force means.
+func (c *RollbackOptions) Validate() error { return nil }
+
+// Run refuses an automated application without --force, asks for the sync at the revision,
+// and with --wait follows it to its result.
+func (c *RollbackOptions) Run(ctx context.Context) error {
+	client, ns, err := c.Connect()
 	if err != nil {
 		return err
 	}
-	ns, err := c.o.Namespace()
-	if err != nil {
-		return err
-	}
-	before, _, err := view.Get(ctx, client, ns, name)
+	name, revision := c.name, c.revision
+	before, err := view.Get(ctx, client, ns, name)
 	if err != nil {
 		return err
 	}
@@ -86,11 +85,11 @@ func (c *command) run(ctx context.Context, name, revision string) error {
 		return fmt.Errorf("%s is synced automatically: the next sync would undo the rollback. Use --force to pause automated sync for %s (a later `kubectl gitops sync %s -n %s` resumes it), or revert the commit in Git",
 			view.Key(before), view.Key(before), name, ns)
 	}
-	answer, err := sync.Send(ctx, client, sync.Request{Namespace: ns, Name: name, Revision: revision, PauseAutomation: automated})
+	answer, err := syncapp.Send(ctx, client, syncapp.Request{Namespace: ns, Name: name, Revision: revision, PauseAutomation: automated})
 	if err != nil {
 		return err
 	}
-	out := c.o.Streams.Out
+	out := c.Options.Streams.Out
 	view.Fprintln(out, answer.Message)
 	if automated {
 		view.Fprintf(out, "automated sync of %s is paused until the next `kubectl gitops sync %s -n %s`\n", view.Key(before), name, ns)
@@ -98,18 +97,18 @@ func (c *command) run(ctx context.Context, name, revision string) error {
 	if !c.wait {
 		return nil
 	}
-	return sync.Wait(ctx, client, c.terminal(), out, before, c.timeout)
+	return syncapp.Wait(ctx, client, c.Terminal(), out, before, c.timeout)
 }
 
 // complete offers application names, then the revisions of the application's history.
-func (c *command) complete(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func (c *RollbackOptions) complete(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	switch len(args) {
 	case 0:
-		return view.Names(ctx, c.o, c.client, toComplete), cobra.ShellCompDirectiveNoFileComp
+		return view.Names(ctx, c.Options, c.Client, toComplete), cobra.ShellCompDirectiveNoFileComp
 	case 1:
 		return c.revisions(ctx, args[0]), cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveKeepOrder
 	}
@@ -118,21 +117,17 @@ func (c *command) complete(cmd *cobra.Command, args []string, toComplete string)
 
 // revisions lists the distinct revisions of an application's history, newest first, each with
 // its time and result as the description.
-func (c *command) revisions(ctx context.Context, name string) []string {
-	client, err := c.client()
+func (c *RollbackOptions) revisions(ctx context.Context, name string) []string {
+	client, err := c.Client()
 	if err != nil {
 		return nil
 	}
-	ns, err := c.o.Namespace()
+	ns, err := c.Options.Namespace()
 	if err != nil {
 		return nil
 	}
-	u, err := client.Resource(options.DesiredStates).Namespace(ns).Get(ctx, name, metav1.GetOptions{}, "history")
+	h, err := client.GitopsV1alpha1().DesiredStates(ns).GetHistory(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil
-	}
-	h := &v1alpha1.DesiredStateHistory{}
-	if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, h) != nil {
 		return nil
 	}
 	seen := map[string]bool{}

@@ -2,77 +2,27 @@ package rollback
 
 import (
 	"bytes"
-	"context"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic/fake"
-	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
-const queued = "sync of apps/guestbook queued; follow it with kubectl get desiredstate guestbook -n apps -w"
-
-// server serves ds, answers creates on desiredstates/sync recording their bodies, serves the
-// history subresource from ds, and sends events to the first watch.
-type server struct {
-	*fake.FakeDynamicClient
-	bodies []map[string]any
+func newCommand(s *viewtest.SyncServer) (*cobra.Command, *bytes.Buffer) {
+	env, stdout, _ := viewtest.Env("apps", s, view.Terminal{Width: 80})
+	return newCmd(&RollbackOptions{Env: env}), stdout
 }
 
-func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *server {
-	s := &server{FakeDynamicClient: viewtest.Client(ds)}
-	s.PrependReactor("create", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		body := a.(clienttesting.CreateAction).GetObject().(*unstructured.Unstructured)
-		s.bodies = append(s.bodies, body.DeepCopy().Object)
-		answer := body.DeepCopy()
-		answer.Object["accepted"], answer.Object["message"] = true, queued
-		return true, answer, nil
-	})
-	s.PrependReactor("get", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		if a.GetSubresource() != "history" {
-			return false, nil, nil
-		}
-		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&v1alpha1.DesiredStateHistory{Items: ds.Status.History})
-		return true, &unstructured.Unstructured{Object: obj}, err
-	})
-	watched := false
-	s.PrependWatchReactor("desiredstates", func(clienttesting.Action) (bool, watch.Interface, error) {
-		w := watch.NewFakeWithChanSize(len(events), false)
-		if !watched {
-			for _, ev := range events {
-				w.Modify(viewtest.Unstructured(ev))
-			}
-		}
-		watched = true
-		return true, w, nil
-	})
-	return s
-}
-
-func newCommand(s *server) (*cobra.Command, *bytes.Buffer) {
-	o, stdout, _ := viewtest.Options("apps")
-	cmd := newCmd(&command{o: o, client: viewtest.Func(s), terminal: func() view.Terminal { return view.Terminal{Width: 80} }})
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	return cmd, stdout
-}
-
-func run(t *testing.T, s *server, args ...string) (string, error) {
+func run(t *testing.T, s *viewtest.SyncServer, args ...string) (string, error) {
 	t.Helper()
 	cmd, out := newCommand(s)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(context.Background())
+	err := viewtest.Execute(cmd, args...)
 	return out.String(), err
 }
 
@@ -107,15 +57,15 @@ func TestRollback(t *testing.T) {
 		{name: "automated and already paused: still refused", ds: paused, wantErr: refusal},
 		{name: "automated with --force pauses automation", ds: viewtest.Guestbook(), args: []string{"--force"},
 			wantBody: body(map[string]any{"pauseAutomation": true}),
-			wantOut:  queued + "\nautomated sync of apps/guestbook is paused until the next `kubectl gitops sync guestbook -n apps`\n"},
+			wantOut:  viewtest.Queued + "\nautomated sync of apps/guestbook is paused until the next `kubectl gitops sync guestbook -n apps`\n"},
 		{name: "not automated: a sync at the revision", ds: manual(),
-			wantBody: body(nil), wantOut: queued + "\n"},
+			wantBody: body(nil), wantOut: viewtest.Queued + "\n"},
 		{name: "not automated with --force: nothing to pause", ds: manual(), args: []string{"--force"},
-			wantBody: body(nil), wantOut: queued + "\n"},
+			wantBody: body(nil), wantOut: viewtest.Queued + "\n"},
 		{name: "unknown application", ds: manual(), args: []string{"--force"}, wantErr: `desiredstate "nosuch" not found in namespace apps`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newServer(tc.ds)
+			s := viewtest.NewSyncServer(tc.ds)
 			name := "guestbook"
 			if strings.HasPrefix(tc.name, "unknown") {
 				name = "nosuch"
@@ -125,16 +75,16 @@ func TestRollback(t *testing.T) {
 				if err == nil || err.Error() != tc.wantErr {
 					t.Errorf("err = %v\nwant %s", err, tc.wantErr)
 				}
-				if len(s.bodies) != 0 {
-					t.Errorf("a sync was requested: %v", s.bodies)
+				if len(s.Bodies) != 0 {
+					t.Errorf("a sync was requested: %v", s.Bodies)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(s.bodies) != 1 || !reflect.DeepEqual(s.bodies[0], tc.wantBody) {
-				t.Errorf("bodies = %v\nwant %v", s.bodies, tc.wantBody)
+			if len(s.Bodies) != 1 || !reflect.DeepEqual(s.Bodies[0], tc.wantBody) {
+				t.Errorf("bodies = %v\nwant %v", s.Bodies, tc.wantBody)
 			}
 			if out != tc.wantOut {
 				t.Errorf("out = %q\nwant %q", out, tc.wantOut)
@@ -147,7 +97,7 @@ func TestRollbackWait(t *testing.T) {
 	ds := manual()
 	done := ds.DeepCopy()
 	done.Status.History = append([]v1alpha1.SyncRecord{{Revision: "5e6f708192a3b4c5d6e7f8091a2b3c4d1a2b3c4d", Time: metav1.NewTime(viewtest.Now), Result: "Succeeded", Trigger: "alice", Message: "applied 3 object(s)"}}, done.Status.History...)
-	out, err := run(t, newServer(ds, done), "guestbook", "5e6f708", "--wait")
+	out, err := run(t, viewtest.NewSyncServer(ds, done), "guestbook", "5e6f708", "--wait")
 	if err != nil || !strings.HasSuffix(out, "sync of apps/guestbook Succeeded at 5e6f708: applied 3 object(s)\n") {
 		t.Errorf("err=%v\n%s", err, out)
 	}
@@ -156,7 +106,7 @@ func TestRollbackWait(t *testing.T) {
 func TestRollbackCompletion(t *testing.T) {
 	ds := viewtest.Guestbook()
 	ds.Status.History = append(ds.Status.History, ds.Status.History[0], v1alpha1.SyncRecord{Revision: "5e6f708192a3b4c5d6e7f8091a2b3c4d1a2b3c4d", Time: metav1.NewTime(viewtest.Now), Result: "Failed"})
-	cmd, _ := newCommand(newServer(ds))
+	cmd, _ := newCommand(viewtest.NewSyncServer(ds))
 	names, _ := cmd.ValidArgsFunction(cmd, nil, "g")
 	if !reflect.DeepEqual(names, []string{"guestbook"}) {
 		t.Errorf("names = %v", names)

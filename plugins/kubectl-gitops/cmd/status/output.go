@@ -9,79 +9,68 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 // list prints the applications of ns (or of all namespaces with -A).
-func (c *command) list(ctx context.Context, client dynamic.Interface, ns string) error {
-	res := client.Resource(options.DesiredStates)
-	var (
-		list *unstructured.UnstructuredList
-		err  error
-	)
+func (c *StatusOptions) list(ctx context.Context, client versioned.Interface, ns string) error {
 	if c.allNamespaces {
-		list, err = res.List(ctx, metav1.ListOptions{})
-	} else {
-		list, err = res.Namespace(ns).List(ctx, metav1.ListOptions{})
+		ns = metav1.NamespaceAll
 	}
+	list, err := client.GitopsV1alpha1().DesiredStates(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return explainList(err, c.allNamespaces, ns)
 	}
 	sort.Slice(list.Items, func(i, j int) bool {
 		a, b := list.Items[i], list.Items[j]
-		return a.GetNamespace() < b.GetNamespace() || a.GetNamespace() == b.GetNamespace() && a.GetName() < b.GetName()
+		return a.Namespace < b.Namespace || a.Namespace == b.Namespace && a.Name < b.Name
 	})
 	if c.output != "" && c.output != "wide" {
-		return view.PrintObject(c.o.Streams.Out, c.output, list)
+		return view.PrintObject(c.Options.Streams.Out, c.output, list)
 	}
 	if len(list.Items) == 0 {
 		if c.allNamespaces {
-			fmt.Fprintln(c.o.Streams.ErrOut, "No desiredstates found.")
+			fmt.Fprintln(c.Options.Streams.ErrOut, "No desiredstates found.")
 		} else {
-			fmt.Fprintf(c.o.Streams.ErrOut, "No desiredstates found in namespace %s.\n", ns)
+			fmt.Fprintf(c.Options.Streams.ErrOut, "No desiredstates found in namespace %s.\n", ns)
 		}
 		return nil
 	}
 	items := make([]*v1alpha1.DesiredState, 0, len(list.Items))
 	for i := range list.Items {
-		ds, err := view.Decode(&list.Items[i])
-		if err != nil {
-			return err
-		}
-		items = append(items, ds)
+		items = append(items, &list.Items[i])
 	}
-	return c.table(c.o.Streams.Out, items)
+	return c.table(c.Options.Streams.Out, items)
 }
 
 // one prints an application as a tree, or as -o asks.
-func (c *command) one(ctx context.Context, client dynamic.Interface, ns, name string) error {
-	ds, u, err := view.Get(ctx, client, ns, name)
+func (c *StatusOptions) one(ctx context.Context, client versioned.Interface, ns, name string) error {
+	ds, err := view.Get(ctx, client, ns, name)
 	if err != nil {
 		return err
 	}
 	switch c.output {
 	case "":
-		return c.terminal().Tree(c.o.Streams.Out, ds)
+		return c.Terminal().Tree(c.Options.Streams.Out, ds)
 	case "wide":
-		return c.table(c.o.Streams.Out, []*v1alpha1.DesiredState{ds})
+		return c.table(c.Options.Streams.Out, []*v1alpha1.DesiredState{ds})
 	}
-	return view.PrintObject(c.o.Streams.Out, c.output, u)
+	return view.PrintObject(c.Options.Streams.Out, c.output, ds)
 }
 
 // table prints NAME REVISION VERSION SYNC HEALTH AGE MESSAGE, NAMESPACE first with -A, SOURCE and
 // LAST SYNC before MESSAGE with -o wide.
-func (c *command) table(w io.Writer, items []*v1alpha1.DesiredState) error {
+func (c *StatusOptions) table(w io.Writer, items []*v1alpha1.DesiredState) error {
 	header := []string{"NAME", "REVISION", "VERSION", "SYNC", "HEALTH", "AGE"}
 	if c.output == "wide" {
 		header = append(header, "SOURCE", "LAST SYNC")
 	}
 	header = append(header, "MESSAGE")
-	now := c.now()
+	now := c.Now()
 	rows := make([][]string, 0, len(items))
 	for _, ds := range items {
 		row := []string{ds.Name, view.Revision(ds), view.Version(ds), view.SyncStatus(ds), view.HealthStatus(ds), view.Age(ds.CreationTimestamp, now)}
@@ -98,7 +87,7 @@ func (c *command) table(w io.Writer, items []*v1alpha1.DesiredState) error {
 		}
 		painted = []int{4, 5}
 	}
-	return c.terminal().Table(w, header, rows, painted...)
+	return c.Terminal().Table(w, header, rows, painted...)
 }
 
 func lastSync(ds *v1alpha1.DesiredState) metav1.Time {

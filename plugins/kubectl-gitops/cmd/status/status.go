@@ -2,15 +2,16 @@
 package status
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -30,24 +31,22 @@ const example = `  # The applications of a namespace, and of all namespaces
   kubectl gitops status web -n apps -o json
   kubectl gitops status -n apps -o name`
 
-// command holds the flags and what the verb needs from outside, injectable for tests.
-type command struct {
-	o             *options.Options
-	client        func() (dynamic.Interface, error)
-	terminal      func() view.Terminal
-	now           func() time.Time
+// StatusOptions are the flags and inputs of `kubectl gitops status`, in kubectl's Complete, Validate, Run shape.
+type StatusOptions struct {
+	view.Env
 	allNamespaces bool
 	output        string
 	watch         bool
 	timeout       time.Duration
+	name          string // "" lists the applications
 }
 
 // NewCmd returns `kubectl gitops status`.
 func NewCmd(o *options.Options) *cobra.Command {
-	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }, now: time.Now})
+	return newCmd(&StatusOptions{Env: view.EnvOf(o)})
 }
 
-func newCmd(c *command) *cobra.Command {
+func newCmd(c *StatusOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [NAME]",
 		Short: "Show sync and health of applications, or one app's objects",
@@ -60,10 +59,8 @@ Healthy with no sync pending (exit 0); it fails (exit 1) when the application
 is Degraded or cannot be rendered, or when --timeout passes.`,
 		Example:           example,
 		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: view.Completion(c.o, c.client),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.run(cmd.Context(), args)
-		},
+		ValidArgsFunction: view.Completion(c.Options, c.Client),
+		RunE:              options.RunE(c),
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&c.allNamespaces, "all-namespaces", "A", false, "List the applications of all namespaces")
@@ -74,49 +71,56 @@ is Degraded or cannot be rendered, or when --timeout passes.`,
 	return cmd
 }
 
-func (c *command) run(ctx context.Context, args []string) error {
-	if ctx == nil {
-		ctx = context.Background()
+// Complete takes the application's name, if one is given.
+func (c *StatusOptions) Complete(_ *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		c.name = args[0]
 	}
+	return nil
+}
+
+// Validate refuses flags that do not go together.
+func (c *StatusOptions) Validate() error {
 	switch c.output {
 	case "", "json", "yaml", "name", "wide":
 	default:
 		return fmt.Errorf("unknown output format %q: use json, yaml, name or wide", c.output)
 	}
-	if c.watch && len(args) == 0 {
+	if c.watch && c.name == "" {
 		return errors.New("--watch follows one application: kubectl gitops status NAME --watch")
 	}
 	if c.watch && c.output != "" {
 		return errors.New("--watch draws the object tree; leave out -o")
 	}
-	if c.allNamespaces && len(args) > 0 {
+	if c.allNamespaces && c.name != "" {
 		return errors.New("-A lists all namespaces; to show one application, name its namespace with -n")
 	}
-	client, err := c.client()
+	return nil
+}
+
+// Run prints the table, the tree, or follows the application with --watch.
+func (c *StatusOptions) Run(ctx context.Context) error {
+	client, ns, err := c.Connect()
 	if err != nil {
 		return err
 	}
-	ns, err := c.o.Namespace()
-	if err != nil {
-		return err
-	}
-	if len(args) == 0 {
+	if c.name == "" {
 		return c.list(ctx, client, ns)
 	}
 	if c.watch {
-		return c.follow(ctx, client, ns, args[0])
+		return c.follow(ctx, client, ns, c.name)
 	}
-	return c.one(ctx, client, ns, args[0])
+	return c.one(ctx, client, ns, c.name)
 }
 
 // follow redraws the application until it settles, degrades or the timeout passes.
-func (c *command) follow(ctx context.Context, client dynamic.Interface, ns, name string) error {
+func (c *StatusOptions) follow(ctx context.Context, client versioned.Interface, ns, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	ds, err := c.terminal().Follow(ctx, client, ns, name, c.o.Streams.Out, settled)
+	ds, err := c.Terminal().Follow(ctx, client, ns, name, c.Options.Streams.Out, settled)
 	switch {
 	case err == nil:
-		view.Fprintf(c.o.Streams.Out, "%s is Synced and Healthy at %s\n", view.Key(ds), view.Revision(ds))
+		view.Fprintf(c.Options.Streams.Out, "%s is Synced and Healthy at %s\n", view.Key(ds), view.Revision(ds))
 		return nil
 	case errors.Is(err, context.DeadlineExceeded) && ds != nil:
 		return view.TimedOut(c.timeout, ds)
@@ -134,7 +138,7 @@ func settled(ds *v1alpha1.DesiredState) (bool, error) {
 		return false, nil
 	}
 	if ds.Status.Health.Status == v1alpha1.HealthDegraded {
-		return false, fmt.Errorf("%s is Degraded: %s", view.Key(ds), orDefault(degradedReason(ds), "no reason given"))
+		return false, fmt.Errorf("%s is Degraded: %s", view.Key(ds), cmp.Or(degradedReason(ds), "no reason given"))
 	}
 	if why := stalled(ds); why != "" {
 		return false, fmt.Errorf("%s cannot be synced: %s", view.Key(ds), why)
@@ -153,11 +157,4 @@ func degradedReason(ds *v1alpha1.DesiredState) string {
 		}
 	}
 	return ""
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -1,29 +1,20 @@
 package status
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"k8s.io/client-go/dynamic"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
 // run runs `status ARGS` in namespace apps against client on terminal t.
-func run(t *testing.T, client dynamic.Interface, term view.Terminal, args ...string) (out, errOut string, err error) {
+func run(t *testing.T, client versioned.Interface, term view.Terminal, args ...string) (out, errOut string, err error) {
 	t.Helper()
-	o, stdout, stderr := viewtest.Options("apps")
-	cmd := newCmd(&command{o: o, client: viewtest.Func(client), terminal: func() view.Terminal { return term }, now: func() time.Time { return viewtest.Now }})
-	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err = cmd.ExecuteContext(context.Background())
+	env, stdout, stderr := viewtest.Env("apps", client, term)
+	err = viewtest.Execute(newCmd(&StatusOptions{Env: env}), args...)
 	return stdout.String(), stderr.String(), err
 }
 

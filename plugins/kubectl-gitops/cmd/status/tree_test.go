@@ -10,10 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
@@ -139,7 +139,7 @@ func TestStatusEmptyNamespace(t *testing.T) {
 
 func TestStatusCompletion(t *testing.T) {
 	o, _, _ := viewtest.Options("apps")
-	c := newCmd(&command{o: o, client: viewtest.Func(viewtest.Client(viewtest.Guestbook(), viewtest.Winterlight(), other()))})
+	c := newCmd(&StatusOptions{Env: view.Env{Options: o, Client: viewtest.Func(viewtest.Client(viewtest.Guestbook(), viewtest.Winterlight(), other()))}})
 	names, directive := c.ValidArgsFunction(c, nil, "w")
 	if len(names) != 1 || names[0] != "winterlight" || directive != cobraNoFile {
 		t.Errorf("completion of w = %v, %v", names, directive)
@@ -149,7 +149,7 @@ func TestStatusCompletion(t *testing.T) {
 	}
 }
 
-type clientWithReactors = fake.FakeDynamicClient
+type clientWithReactors = fake.Clientset
 
 func metav1Condition(typ, reason, message string) metav1.Condition {
 	return metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: reason, Message: message}

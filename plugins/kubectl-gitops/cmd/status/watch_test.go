@@ -9,17 +9,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
 // scripted serves initial and, to the first watch, events; later watches stay silent. It
 // records each watch's options.
-func scripted(initial *v1alpha1.DesiredState, events ...watch.Event) (*fake.FakeDynamicClient, func() []metav1.ListOptions) {
+func scripted(initial *v1alpha1.DesiredState, events ...watch.Event) (*fake.Clientset, func() []metav1.ListOptions) {
 	client := viewtest.Client(initial)
 	var (
 		mu      sync.Mutex
@@ -41,7 +41,7 @@ func scripted(initial *v1alpha1.DesiredState, events ...watch.Event) (*fake.Fake
 }
 
 func modified(ds *v1alpha1.DesiredState) watch.Event {
-	return watch.Event{Type: watch.Modified, Object: viewtest.Unstructured(ds)}
+	return watch.Event{Type: watch.Modified, Object: ds.DeepCopy()}
 }
 
 func healthy() *v1alpha1.DesiredState {
@@ -127,7 +127,7 @@ func TestWatchFails(t *testing.T) {
 	pending.Status.Operation = &v1alpha1.SyncOperation{}
 	for _, tc := range []struct {
 		name    string
-		client  *fake.FakeDynamicClient
+		client  *fake.Clientset
 		args    []string
 		wantErr string
 	}{
@@ -139,7 +139,7 @@ func TestWatchFails(t *testing.T) {
 			"apps/winterlight cannot be synced: render at 9f8e7d6: values.yaml: bad indent"},
 		{"timeout", first(scripted(viewtest.Winterlight())), []string{"--timeout", "100ms"},
 			"timed out after 100ms: apps/winterlight is Synced/Progressing: Deployment winterlight: 1 of 2 updated replicas are available, waiting for the rollout to finish"},
-		{"deleted", first(scripted(viewtest.Winterlight(), watch.Event{Type: watch.Deleted, Object: viewtest.Unstructured(viewtest.Winterlight())})), nil,
+		{"deleted", first(scripted(viewtest.Winterlight(), watch.Event{Type: watch.Deleted, Object: viewtest.Winterlight().DeepCopy()})), nil,
 			"desiredstate apps/winterlight was deleted: its file is gone from Git"},
 		{"unknown", viewtest.Client(), nil,
 			`desiredstate "winterlight" not found in namespace apps`},
@@ -165,7 +165,7 @@ func TestWatchResumesAfterExpiry(t *testing.T) {
 		if gets == 1 {
 			return false, nil, nil
 		}
-		return true, viewtest.Unstructured(healthy()), nil
+		return true, healthy().DeepCopy(), nil
 	})
 	if _, _, err := run(t, client, pipe, "winterlight", "--watch"); err != nil {
 		t.Fatal(err)

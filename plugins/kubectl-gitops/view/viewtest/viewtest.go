@@ -1,24 +1,26 @@
-// Package viewtest gives the verbs' tests desiredstates, a fake dynamic client that serves them and Options writing to buffers.
+// Package viewtest gives the verbs' tests desiredstates, the generated fake clientset serving them and Options writing to buffers.
 package viewtest
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/fake"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned/fake"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
 // Now is the tests' clock.
@@ -33,6 +35,24 @@ func Options(ns string) (o *options.Options, out, errOut *bytes.Buffer) {
 	o = options.New(genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: out, ErrOut: errOut})
 	o.Flags.Namespace = &ns
 	return o, out, errOut
+}
+
+// Env is a verb's environment for tests: Options of namespace ns writing to the returned
+// buffers, client, terminal term and the tests' clock.
+func Env(ns string, client versioned.Interface, term view.Terminal) (env view.Env, out, errOut *bytes.Buffer) {
+	o, out, errOut := Options(ns)
+	env = view.Env{Options: o, Client: Func(client), Terminal: func() view.Terminal { return term }, Now: func() time.Time { return Now }}
+	return env, out, errOut
+}
+
+// Execute runs cmd with args, usage and errors silenced and cobra's own output discarded: what
+// the verb printed is in its Options' streams.
+func Execute(cmd *cobra.Command, args ...string) error {
+	cmd.SetArgs(args)
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd.ExecuteContext(context.Background())
 }
 
 // Kubeconfig writes a kubeconfig for the API server at url, namespace apps, and returns its path:
@@ -53,30 +73,31 @@ current-context: fake
 	return path
 }
 
-// Client is a fake dynamic client serving the desiredstates.
-func Client(items ...*v1alpha1.DesiredState) *fake.FakeDynamicClient {
+// Client is the generated fake clientset serving the desiredstates.
+func Client(items ...*v1alpha1.DesiredState) *fake.Clientset {
 	objs := make([]runtime.Object, 0, len(items))
 	for _, ds := range items {
-		objs = append(objs, Unstructured(ds))
+		objs = append(objs, ds.DeepCopy())
 	}
-	return fake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{options.DesiredStates: "DesiredStateList"}, objs...)
+	return fake.NewSimpleClientset(objs...)
 }
 
 // Func wraps a client as the verbs take it.
-func Func(c dynamic.Interface) func() (dynamic.Interface, error) {
-	return func() (dynamic.Interface, error) { return c, nil }
+func Func(c versioned.Interface) func() (versioned.Interface, error) {
+	return func() (versioned.Interface, error) { return c, nil }
 }
 
-// Unstructured is ds as the dynamic client returns it.
-func Unstructured(ds *v1alpha1.DesiredState) *unstructured.Unstructured {
-	ds = ds.DeepCopy()
-	ds.APIVersion, ds.Kind = v1alpha1.SchemeGroupVersion.String(), "DesiredState"
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ds)
+// Fields is obj as it goes over the wire, decoded into a map: what a request's body says.
+func Fields(obj runtime.Object) map[string]any {
+	data, err := json.Marshal(obj)
 	if err != nil {
 		panic(err)
 	}
-	return &unstructured.Unstructured{Object: obj}
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil {
+		panic(err)
+	}
+	return fields
 }
 
 // Guestbook is a plain-YAML application, Synced and Healthy, created an hour before Now.

@@ -1,8 +1,6 @@
-package sync
+package syncapp
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -10,11 +8,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -22,51 +17,10 @@ import (
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view/viewtest"
 )
 
-const queued = "sync of apps/guestbook queued; follow it with kubectl get desiredstate guestbook -n apps -w"
-
-// server is a fake API serving ds, answering creates on desiredstates/sync like the server and
-// recording their bodies, and sending events to the first watch.
-type server struct {
-	*fake.FakeDynamicClient
-	Bodies []map[string]any
-}
-
-func newServer(ds *v1alpha1.DesiredState, events ...*v1alpha1.DesiredState) *server {
-	s := &server{FakeDynamicClient: viewtest.Client(ds)}
-	s.PrependReactor("create", "desiredstates", func(a clienttesting.Action) (bool, runtime.Object, error) {
-		create := a.(clienttesting.CreateAction)
-		if create.GetSubresource() != "sync" {
-			return false, nil, nil
-		}
-		body := create.GetObject().(*unstructured.Unstructured)
-		s.Bodies = append(s.Bodies, body.DeepCopy().Object)
-		answer := body.DeepCopy()
-		answer.Object["accepted"], answer.Object["message"] = true, queued
-		return true, answer, nil
-	})
-	watched := false
-	s.PrependWatchReactor("desiredstates", func(clienttesting.Action) (bool, watch.Interface, error) {
-		w := watch.NewFakeWithChanSize(len(events), false)
-		if !watched {
-			for _, ev := range events {
-				w.Modify(viewtest.Unstructured(ev))
-			}
-		}
-		watched = true
-		return true, w, nil
-	})
-	return s
-}
-
-func run(t *testing.T, s *server, args ...string) (out, errOut string, err error) {
+func run(t *testing.T, s *viewtest.SyncServer, args ...string) (out, errOut string, err error) {
 	t.Helper()
-	o, stdout, stderr := viewtest.Options("apps")
-	cmd := newCmd(&command{o: o, client: viewtest.Func(s), terminal: func() view.Terminal { return view.Terminal{Width: 80} }})
-	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err = cmd.ExecuteContext(context.Background())
+	env, stdout, stderr := viewtest.Env("apps", s, view.Terminal{Width: 80})
+	err = viewtest.Execute(newCmd(&SyncOptions{Env: env}), args...)
 	return stdout.String(), stderr.String(), err
 }
 
@@ -89,7 +43,7 @@ func TestSyncRequestBody(t *testing.T) {
 		{[]string{"--revision", "v1.4.0", "--dry-run"}, head(map[string]any{"revision": "v1.4.0", "dryRun": true})},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			s := newServer(viewtest.Guestbook())
+			s := viewtest.NewSyncServer(viewtest.Guestbook())
 			out, _, err := run(t, s, append([]string{"guestbook"}, tc.args...)...)
 			if err != nil {
 				t.Fatal(err)
@@ -99,7 +53,7 @@ func TestSyncRequestBody(t *testing.T) {
 				want, _ := json.Marshal(tc.want)
 				t.Errorf("body = %s\nwant   %s", got, want)
 			}
-			if !strings.HasPrefix(out, queued+"\n") {
+			if !strings.HasPrefix(out, viewtest.Queued+"\n") {
 				t.Errorf("output does not start with the server's message:\n%s", out)
 			}
 		})
@@ -109,11 +63,11 @@ func TestSyncRequestBody(t *testing.T) {
 func TestSyncNotes(t *testing.T) {
 	paused := viewtest.Guestbook()
 	paused.Status.AutomationPaused = &v1alpha1.AutomationPause{Revision: viewtest.Commit, By: "alice"}
-	out, _, err := run(t, newServer(paused), "guestbook")
-	if err != nil || out != queued+"\nautomated sync of apps/guestbook resumes with this sync\n" {
+	out, _, err := run(t, viewtest.NewSyncServer(paused), "guestbook")
+	if err != nil || out != viewtest.Queued+"\nautomated sync of apps/guestbook resumes with this sync\n" {
 		t.Errorf("resume: err=%v\n%s", err, out)
 	}
-	_, errOut, err := run(t, newServer(viewtest.Guestbook()), "guestbook", "--revision", "5e6f708")
+	_, errOut, err := run(t, viewtest.NewSyncServer(viewtest.Guestbook()), "guestbook", "--revision", "5e6f708")
 	want := "Warning: apps/guestbook is synced automatically: the next automated sync returns it to the tracked ref (to stay at 5e6f708: kubectl gitops rollback guestbook 5e6f708 -n apps --force)\n"
 	if err != nil || errOut != want {
 		t.Errorf("revision of an automated app: err=%v\n%s", err, errOut)
@@ -142,18 +96,18 @@ func TestSyncWait(t *testing.T) {
 	bad := "applied 3 object(s): 0 changed, 2 unchanged, 0 pruned, 1 failed; first problem: Deployment guestbook-ui: forbidden"
 	for _, tc := range []struct {
 		name     string
-		server   *server
+		server   *viewtest.SyncServer
 		args     []string
 		wantLine string
 		wantErr  string
 	}{
-		{name: "succeeded", server: newServer(gb, pending(gb), finished(gb, "Succeeded", ok)),
+		{name: "succeeded", server: viewtest.NewSyncServer(gb, pending(gb), finished(gb, "Succeeded", ok)),
 			wantLine: "sync of apps/guestbook Succeeded at 1a2b3c4: " + ok},
-		{name: "failed", server: newServer(gb, pending(gb), finished(gb, "Failed", bad)),
+		{name: "failed", server: viewtest.NewSyncServer(gb, pending(gb), finished(gb, "Failed", bad)),
 			wantErr: "sync of apps/guestbook Failed at 1a2b3c4: " + bad},
-		{name: "an operation alone is not the end", server: newServer(gb, pending(gb)), args: []string{"--timeout", "100ms"},
+		{name: "an operation alone is not the end", server: viewtest.NewSyncServer(gb, pending(gb)), args: []string{"--timeout", "100ms"},
 			wantErr: "timed out after 100ms waiting for the sync of apps/guestbook: it is Synced/Healthy (follow it with kubectl gitops status guestbook -n apps --watch)"},
-		{name: "no change is not the end", server: newServer(gb, gb), args: []string{"--timeout", "100ms"},
+		{name: "no change is not the end", server: viewtest.NewSyncServer(gb, gb), args: []string{"--timeout", "100ms"},
 			wantErr: "timed out after 100ms waiting for the sync of apps/guestbook: it is Synced/Healthy (follow it with kubectl gitops status guestbook -n apps --watch)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -178,13 +132,13 @@ func TestSyncWait(t *testing.T) {
 // history entry says so.
 func TestSyncWaitFinishedBeforeTheFirstLook(t *testing.T) {
 	gb := viewtest.Guestbook()
-	s := newServer(gb)
+	s := viewtest.NewSyncServer(gb)
 	gets := 0
 	s.PrependReactor("get", "desiredstates", func(clienttesting.Action) (bool, runtime.Object, error) {
 		if gets++; gets == 1 {
 			return false, nil, nil
 		}
-		return true, viewtest.Unstructured(finished(gb, "Succeeded", "applied 3 object(s)")), nil
+		return true, finished(gb, "Succeeded", "applied 3 object(s)").DeepCopy(), nil
 	})
 	out, _, err := run(t, s, "guestbook", "--wait", "--timeout", "5s")
 	if err != nil || !strings.HasSuffix(out, "sync of apps/guestbook Succeeded at 1a2b3c4: applied 3 object(s)\n") {
@@ -193,21 +147,21 @@ func TestSyncWaitFinishedBeforeTheFirstLook(t *testing.T) {
 }
 
 func TestSyncErrors(t *testing.T) {
-	forbidden := newServer(viewtest.Guestbook())
+	forbidden := viewtest.NewSyncServer(viewtest.Guestbook())
 	forbidden.PrependReactor("create", "desiredstates", func(clienttesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "gitops.kube-gitops.dev", Resource: "desiredstates/sync"}, "guestbook", nil)
 	})
 	for _, tc := range []struct {
 		name    string
-		server  *server
+		server  *viewtest.SyncServer
 		args    []string
 		wantErr string
 	}{
-		{"unknown application", newServer(viewtest.Guestbook()), []string{"nosuch"},
+		{"unknown application", viewtest.NewSyncServer(viewtest.Guestbook()), []string{"nosuch"},
 			`desiredstate "nosuch" not found in namespace apps`},
 		{"forbidden", forbidden, []string{"guestbook"},
 			`you may not create desiredstates/sync in namespace apps`},
-		{"no name", newServer(viewtest.Guestbook()), nil, "accepts 1 arg(s), received 0"},
+		{"no name", viewtest.NewSyncServer(viewtest.Guestbook()), nil, "accepts 1 arg(s), received 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := run(t, tc.server, tc.args...)

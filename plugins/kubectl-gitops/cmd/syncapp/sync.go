@@ -1,12 +1,11 @@
-// Package sync implements `kubectl gitops sync`: ask the server to sync an application now, and optionally wait for the result.
-package sync
+// Package syncapp implements `kubectl gitops sync`: ask the server to sync an application now, and optionally wait for the result.
+package syncapp
 
 import (
 	"context"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
@@ -26,24 +25,23 @@ const example = `  # Sync web now, at the head of its tracked ref
   # kubectl gitops rollback)
   kubectl gitops sync web -n apps --revision v1.4.0`
 
-// command holds the flags and what the verb needs from outside, injectable for tests.
-type command struct {
-	o        *options.Options
-	client   func() (dynamic.Interface, error)
-	terminal func() view.Terminal
+// SyncOptions are the flags and inputs of `kubectl gitops sync`, in kubectl's Complete, Validate, Run shape.
+type SyncOptions struct {
+	view.Env
 	revision string
 	prune    bool
 	dryRun   bool
 	wait     bool
 	timeout  time.Duration
+	request  Request
 }
 
 // NewCmd returns `kubectl gitops sync`.
 func NewCmd(o *options.Options) *cobra.Command {
-	return newCmd(&command{o: o, client: o.Dynamic, terminal: func() view.Terminal { return view.TerminalOf(o) }})
+	return newCmd(&SyncOptions{Env: view.EnvOf(o)})
 }
 
-func newCmd(c *command) *cobra.Command {
+func newCmd(c *SyncOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync NAME",
 		Short: "Sync an application now",
@@ -53,18 +51,8 @@ follows it and reports the result from the history. A sync at the tracked ref
 resumes automated sync paused by a forced rollback.`,
 		Example:           example,
 		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: view.Completion(c.o, c.client),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			r := Request{Name: args[0], Revision: c.revision, DryRun: c.dryRun}
-			if cmd.Flags().Changed("prune") {
-				r.Prune = &c.prune
-			}
-			return c.run(ctx, r)
-		},
+		ValidArgsFunction: view.Completion(c.Options, c.Client),
+		RunE:              options.RunE(c),
 	}
 	f := cmd.Flags()
 	f.StringVar(&c.revision, "revision", "", "Branch, tag or commit to sync instead of the tracked ref")
@@ -74,15 +62,28 @@ resumes automated sync paused by a forced rollback.`,
 	return cmd
 }
 
-func (c *command) run(ctx context.Context, r Request) error {
-	client, err := c.client()
+// Complete builds the request from the name and flags: --prune only when given, so that
+// spec.sync.prune decides otherwise.
+func (c *SyncOptions) Complete(cmd *cobra.Command, args []string) error {
+	c.request = Request{Name: args[0], Revision: c.revision, DryRun: c.dryRun}
+	if cmd.Flags().Changed("prune") {
+		c.request.Prune = &c.prune
+	}
+	return nil
+}
+
+// Validate has nothing to refuse: the server judges the revision.
+func (c *SyncOptions) Validate() error { return nil }
+
+// Run asks for the sync, prints the answer and, with --wait, follows it to its result.
+func (c *SyncOptions) Run(ctx context.Context) error {
+	client, ns, err := c.Connect()
 	if err != nil {
 		return err
 	}
-	if r.Namespace, err = c.o.Namespace(); err != nil {
-		return err
-	}
-	before, _, err := view.Get(ctx, client, r.Namespace, r.Name)
+	r := c.request
+	r.Namespace = ns
+	before, err := view.Get(ctx, client, r.Namespace, r.Name)
 	if err != nil {
 		return err
 	}
@@ -90,18 +91,18 @@ func (c *command) run(ctx context.Context, r Request) error {
 	if err != nil {
 		return err
 	}
-	out := c.o.Streams.Out
+	out := c.Options.Streams.Out
 	view.Fprintln(out, answer.Message)
 	switch {
 	case r.DryRun:
 	case before.Status.AutomationPaused != nil && r.Revision == "":
 		view.Fprintf(out, "automated sync of %s resumes with this sync\n", view.Key(before))
 	case before.Spec.Sync.Automated && r.Revision != "":
-		view.Fprintf(c.o.Streams.ErrOut, "Warning: %s is synced automatically: the next automated sync returns it to the tracked ref (to stay at %s: kubectl gitops rollback %s %s -n %s --force)\n",
+		view.Fprintf(c.Options.Streams.ErrOut, "Warning: %s is synced automatically: the next automated sync returns it to the tracked ref (to stay at %s: kubectl gitops rollback %s %s -n %s --force)\n",
 			view.Key(before), r.Revision, r.Name, r.Revision, r.Namespace)
 	}
 	if !c.wait {
 		return nil
 	}
-	return Wait(ctx, client, c.terminal(), out, before, c.timeout)
+	return Wait(ctx, client, c.Terminal(), out, before, c.timeout)
 }

@@ -1,4 +1,4 @@
-package sync
+package syncapp
 
 import (
 	"context"
@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/dynamic"
-
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
 
@@ -18,7 +17,7 @@ import (
 // carried out: its operation was seen and is gone, or a new history entry appeared (for a sync
 // that finished before the first look). before is the application as it was before the request.
 // It prints the newest history entry, and fails when that sync Failed or timeout passes.
-func Wait(ctx context.Context, client dynamic.Interface, t view.Terminal, w io.Writer, before *v1alpha1.DesiredState, timeout time.Duration) error {
+func Wait(ctx context.Context, client versioned.Interface, t view.Terminal, w io.Writer, before *v1alpha1.DesiredState, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	baseline, seenOperation := newest(before), false
