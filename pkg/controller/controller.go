@@ -21,8 +21,8 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
-	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
 	"github.com/kube-gitops/kube-gitops/pkg/appsource"
+	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
 	"github.com/kube-gitops/kube-gitops/pkg/live"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
