@@ -2,10 +2,8 @@ package view
 
 import (
 	"context"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/duration"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
@@ -24,14 +22,6 @@ func Get(ctx context.Context, client versioned.Interface, namespace, name string
 // Key is namespace/name, the way messages name an application.
 func Key(ds *v1alpha1.DesiredState) string { return ds.Namespace + "/" + ds.Name }
 
-// Short is a commit shortened to 7 characters, as Git shows it.
-func Short(rev string) string {
-	if len(rev) > 7 {
-		return rev[:7]
-	}
-	return rev
-}
-
 // Revision is the commit last synced (or read), short.
 func Revision(ds *v1alpha1.DesiredState) string { return ds.ShortRevision() }
 
@@ -42,10 +32,12 @@ func Version(ds *v1alpha1.DesiredState) string { return ds.MainVersion() }
 func Source(ds *v1alpha1.DesiredState) string { return ds.ManifestSource() }
 
 // SyncStatus is Synced, OutOfSync or Unknown (also when not yet observed).
-func SyncStatus(ds *v1alpha1.DesiredState) string { return OrUnknown(ds.Status.Sync.Status) }
+func SyncStatus(ds *v1alpha1.DesiredState) string { return v1alpha1.OrUnknown(ds.Status.Sync.Status) }
 
 // HealthStatus is Healthy, Progressing, Degraded, Missing or Unknown (also when not yet observed).
-func HealthStatus(ds *v1alpha1.DesiredState) string { return OrUnknown(ds.Status.Health.Status) }
+func HealthStatus(ds *v1alpha1.DesiredState) string {
+	return v1alpha1.OrUnknown(ds.Status.Health.Status)
+}
 
 // Problem says what keeps the application from being Synced and Healthy at the latest revision,
 // or that automated sync is paused; "" when nothing does.
@@ -57,19 +49,3 @@ func Message(ds *v1alpha1.DesiredState) string { return ds.Message() }
 // Settled reports whether the application is done: v1alpha1.IsReady, the rule the server's
 // Ready condition states.
 func Settled(ds *v1alpha1.DesiredState) bool { return v1alpha1.IsReady(ds) }
-
-// Age is the time since t, as kubectl shows it ("5m", "3d"), or <none>.
-func Age(t metav1.Time, now time.Time) string {
-	if t.IsZero() {
-		return "<none>"
-	}
-	return duration.HumanDuration(now.Sub(t.Time))
-}
-
-// OrUnknown is s, or Unknown when s is empty.
-func OrUnknown(s string) string {
-	if s == "" {
-		return "Unknown"
-	}
-	return s
-}

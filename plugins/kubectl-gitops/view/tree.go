@@ -44,7 +44,7 @@ func (t Terminal) TreeString(ds *v1alpha1.DesiredState) string {
 		if i == len(ds.Status.Resources)-1 {
 			branch = "└── "
 		}
-		rows = append(rows, []string{branch + objectName(ds, r), OrUnknown(r.Sync), OrUnknown(r.Health), r.Message})
+		rows = append(rows, []string{branch + objectName(ds, r), v1alpha1.OrUnknown(r.Sync), v1alpha1.OrUnknown(r.Health), r.Message})
 	}
 	if len(rows) == 0 {
 		rows = append(rows, []string{"└── (no objects yet)"})

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -87,7 +88,7 @@ func (c *HistoryOptions) Run(ctx context.Context) error {
 	now := c.Now()
 	rows := make([][]string, 0, len(h.Items))
 	for _, r := range h.Items {
-		rows = append(rows, []string{view.Short(r.Revision), ago(r.Time, now), r.Result, cmp.Or(r.Trigger, "-"), r.Message})
+		rows = append(rows, []string{v1alpha1.ShortCommit(r.Revision), ago(r.Time, now), r.Result, cmp.Or(r.Trigger, "-"), r.Message})
 	}
 	return c.Terminal().Table(c.Options.Streams.Out, []string{"REVISION", "TIME", "RESULT", "TRIGGER", "MESSAGE"}, rows, 2)
 }
@@ -96,5 +97,5 @@ func ago(t metav1.Time, now time.Time) string {
 	if t.IsZero() {
 		return "<unknown>"
 	}
-	return view.Age(t, now) + " ago"
+	return v1alpha1.Age(t, now) + " ago"
 }

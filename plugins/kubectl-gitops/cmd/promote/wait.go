@@ -58,7 +58,7 @@ func waitDone(ctx context.Context, client gitopsv1alpha1.PromotionInterface, ns,
 			msg = " (" + firstLine(lastErr.Error()) + ")"
 		}
 		return nil, fmt.Errorf("promotion %s is still %s after %s%s: follow it with: kubectl get promotion %s -n %s -w",
-			name, view.OrUnknown(last.Status.Phase), timeout, msg, name, ns)
+			name, v1alpha1.OrUnknown(last.Status.Phase), timeout, msg, name, ns)
 	}
 	return last, err
 }
@@ -78,9 +78,9 @@ func report(w io.Writer, p *v1alpha1.Promotion) error {
 	case len(moved) == 0:
 		view.Fprintf(w, "nothing promoted: %s\n", cmp.Or(st.Message, "already at these versions"))
 	case p.Spec.ViaBranch:
-		view.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, view.Short(st.Commit), strings.Join(moved, ", "))
+		view.Fprintf(w, "pushed branch %s for review (commit %s: %s)\n", st.Branch, v1alpha1.ShortCommit(st.Commit), strings.Join(moved, ", "))
 	default:
-		view.Fprintf(w, "promoted: commit %s on %s (%s)\n", view.Short(st.Commit), st.Branch, strings.Join(moved, ", "))
+		view.Fprintf(w, "promoted: commit %s on %s (%s)\n", v1alpha1.ShortCommit(st.Commit), st.Branch, strings.Join(moved, ", "))
 	}
 	return nil
 }

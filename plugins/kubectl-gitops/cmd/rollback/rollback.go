@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/syncapp"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
@@ -133,7 +134,7 @@ func (c *RollbackOptions) revisions(ctx context.Context, name string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range h.Items {
-		rev := view.Short(r.Revision)
+		rev := v1alpha1.ShortCommit(r.Revision)
 		if rev == "" || seen[rev] || rev != view.Safe(rev) {
 			continue
 		}

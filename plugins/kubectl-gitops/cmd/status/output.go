@@ -73,9 +73,9 @@ func (c *StatusOptions) table(w io.Writer, items []*v1alpha1.DesiredState) error
 	now := c.Now()
 	rows := make([][]string, 0, len(items))
 	for _, ds := range items {
-		row := []string{ds.Name, view.Revision(ds), view.Version(ds), view.SyncStatus(ds), view.HealthStatus(ds), view.Age(ds.CreationTimestamp, now)}
+		row := []string{ds.Name, view.Revision(ds), view.Version(ds), view.SyncStatus(ds), view.HealthStatus(ds), v1alpha1.Age(ds.CreationTimestamp, now)}
 		if c.output == "wide" {
-			row = append(row, view.Source(ds), view.Age(lastSync(ds), now))
+			row = append(row, view.Source(ds), v1alpha1.Age(lastSync(ds), now))
 		}
 		rows = append(rows, append(row, view.Message(ds)))
 	}

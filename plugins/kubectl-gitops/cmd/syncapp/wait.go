@@ -39,7 +39,7 @@ func Wait(ctx context.Context, client versioned.Interface, t view.Terminal, w io
 		return fmt.Errorf("the sync of %s finished but left no history entry", view.Key(ds))
 	}
 	rec := ds.Status.History[0]
-	line := fmt.Sprintf("sync of %s %s at %s", view.Key(ds), rec.Result, view.Short(rec.Revision))
+	line := fmt.Sprintf("sync of %s %s at %s", view.Key(ds), rec.Result, v1alpha1.ShortCommit(rec.Revision))
 	if rec.Message != "" {
 		line += ": " + rec.Message
 	}
