@@ -123,7 +123,7 @@ func needsWrite(live, dryRun *unstructured.Unstructured) bool {
 func ownedFields(u *unstructured.Unstructured) []byte {
 	for _, mf := range u.GetManagedFields() {
 		if mf.Manager == FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.Subresource == "" && mf.FieldsV1 != nil {
-			return mf.FieldsV1.Raw
+			return mf.FieldsV1.GetRawBytes()
 		}
 	}
 	return nil

@@ -1,7 +1,6 @@
 package apply
 
 import (
-	"bytes"
 	"fmt"
 	"sort"
 
@@ -52,7 +51,7 @@ func ownershipOf(u, desired *unstructured.Unstructured, driftManagers []string, 
 			continue
 		}
 		set := &fieldpath.Set{}
-		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+		if err := set.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
 			continue // an entry that cannot be read is neither ours nor taken
 		}
 		o.sets[i] = set
@@ -213,7 +212,7 @@ func fieldsV1(s *fieldpath.Set) (*metav1.FieldsV1, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode managed fields: %w", err)
 	}
-	return &metav1.FieldsV1{Raw: raw}, nil
+	return metav1.NewFieldsV1(string(raw)), nil
 }
 
 // withoutFields returns a copy of u without the removed fields, as the apiserver's apply leaves
@@ -285,7 +284,7 @@ func keepLive(desired, live *unstructured.Unstructured, ign ignore.Fields) {
 			continue
 		}
 		set := &fieldpath.Set{}
-		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+		if err := set.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
 			continue
 		}
 		set.Leaves().Iterate(func(p fieldpath.Path) {

@@ -1,7 +1,6 @@
 package apply
 
 import (
-	"bytes"
 	"maps"
 	"reflect"
 	"slices"
@@ -24,7 +23,7 @@ func withManagers(t *testing.T, doc string, managers map[string]string) *unstruc
 	var entries []metav1.ManagedFieldsEntry
 	for _, name := range slices.Sorted(maps.Keys(managers)) {
 		e := metav1.ManagedFieldsEntry{Manager: name, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: u.GetAPIVersion(),
-			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(managers[name])}}
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(managers[name])}
 		switch name {
 		case FieldManager:
 			e.Operation = metav1.ManagedFieldsOperationApply
@@ -165,7 +164,7 @@ func TestTakeOverMovesFieldsToKubeGitops(t *testing.T) {
 	got := map[string]string{}
 	for _, e := range entries {
 		set := &fieldpath.Set{}
-		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+		if err := set.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
 			t.Fatal(err)
 		}
 		got[e.Manager+"/"+string(e.Operation)] = set.String()

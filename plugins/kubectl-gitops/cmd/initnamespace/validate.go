@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode"
 
-	pathvalidation "k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -29,7 +29,7 @@ func validate(o *InitNamespaceOptions) error {
 		return fmt.Errorf("%s is the server's own namespace: kube-gitops never manages it", ns)
 	case len(validation.IsDNS1123Subdomain(o.ServiceAccount)) > 0:
 		return fmt.Errorf("--service-account %q: lower-case letters, digits, - and .", o.ServiceAccount)
-	case o.ClusterRole == "" || len(pathvalidation.ValidatePathSegmentName(o.ClusterRole, false)) > 0:
+	case o.ClusterRole == "" || len(content.IsPathSegmentName(o.ClusterRole)) > 0:
 		return fmt.Errorf("--clusterrole %q is not a ClusterRole name", o.ClusterRole)
 	case len(validation.IsDNS1123Label(o.ServerNamespace)) > 0:
 		return fmt.Errorf("--server-namespace %q is not a namespace name", o.ServerNamespace)
