@@ -10,13 +10,16 @@ import (
 // heartbeats count in /livez only during the term: a replica that does not lead is live.
 func (s *Server) leaderTerm(ctx context.Context) {
 	c := s.c
-	// The opt-ins too: until the RoleBindings are read, no path limit would be known.
-	if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) || !waitSynced(ctx, c.tenancy) {
-		return
-	}
+	// Expected from the term's start: a leader whose caches never fill (a list its RBAC no longer
+	// allows) is silent, fails /livez, and hands the Lease over on restart, instead of holding it
+	// doing nothing.
 	for _, beat := range s.beats.leaders() {
 		beat.Expect(true)
 		defer beat.Expect(false)
+	}
+	// The opt-ins too: until the RoleBindings are read, no path limit would be known.
+	if !waitSynced(ctx, c.reader) || !waitSynced(ctx, c.promotions) || !waitSynced(ctx, c.tenancy) {
+		return
 	}
 	// Every loop has returned before work does: the Lease is released, or taken again, only
 	// after the last write of this term.

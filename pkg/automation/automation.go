@@ -130,7 +130,7 @@ func (a *Automation) Run(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
-		a.opts.Heartbeat.Beat()
+		a.beatIfAWorkerIsFree()
 		if a.opts.Reader.HasSynced() {
 			a.tick(ctx, &wg)
 		}
@@ -139,6 +139,15 @@ func (a *Automation) Run(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
+	}
+}
+
+// beatIfAWorkerIsFree beats while the loop could start a check: when every worker has been busy
+// for the heartbeat's bound (a registry that accepts and never answers), /livez says so, since
+// ticking alone would start nothing.
+func (a *Automation) beatIfAWorkerIsFree() {
+	if len(a.sem) < cap(a.sem) {
+		a.opts.Heartbeat.Beat()
 	}
 }
 
@@ -161,6 +170,7 @@ func (a *Automation) tick(ctx context.Context, wg *sync.WaitGroup) {
 			defer func() { <-a.sem }()
 			defer a.unlock(j.key)
 			_ = a.check(ctx, j.namespace, j.name, j.pins)
+			a.opts.Heartbeat.Beat() // a check finished: the workers turn
 		}()
 	}
 }

@@ -21,3 +21,22 @@ func TestRunBeatsEachTick(t *testing.T) {
 
 	heartbeattest.WaitBeat(t, beat, clk)
 }
+
+// With every worker held by a check that never returns, the ticks alone do not beat: /livez
+// names the loop instead of calling it well while nothing is checked.
+func TestNoBeatWhileEveryWorkerIsStuck(t *testing.T) {
+	beat, clk := heartbeattest.Silent("automation")
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
+	a := New(Options{Reader: store.NewReader(client), Heartbeat: beat})
+	for range cap(a.sem) {
+		a.sem <- struct{}{}
+	}
+	a.beatIfAWorkerIsFree()
+	if beat.Check(nil) == nil {
+		t.Fatal("the loop beat with every worker stuck")
+	}
+	<-a.sem
+	a.beatIfAWorkerIsFree()
+	heartbeattest.WaitBeat(t, beat, clk)
+}

@@ -187,8 +187,9 @@ func (l *Live) Cached(as types.NamespacedName, mapping *meta.RESTMapping, namesp
 	}
 	l.mu.Lock()
 	w, ok := l.informers[watchKey{gvk: mapping.GroupVersionKind, namespace: namespace, identity: as.String()}]
+	running := ok && w.stop != nil && !w.ended() // start writes them under l.mu
 	l.mu.Unlock()
-	if !ok || w.stop == nil || w.ended() || !w.informer.HasSynced() {
+	if !running || !w.informer.HasSynced() {
 		return nil, false
 	}
 	item, exists, err := w.informer.GetStore().GetByKey(namespace + "/" + name)
