@@ -31,10 +31,9 @@ var (
 	apiServices   = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
 )
 
-// gitopsServer is a running bin/gitops-apiserver (harness.Server), with the names the e2e
-// tests use.
+// gitopsServer is a running bin/gitops-apiserver: a harness.Server with the names the e2e tests
+// use, or one a test started by hand (TestInstalled runs it as the chart's container).
 type gitopsServer struct {
-	proc        *harness.Server
 	cmd         *exec.Cmd
 	host        string // the loopback address it serves on
 	port        int
@@ -116,12 +115,12 @@ func (en *env) startServerOn(ctx context.Context, host string, port, webhookPort
 	if proc == nil {
 		return nil, err
 	}
-	return &gitopsServer{proc: proc, cmd: proc.Cmd, host: proc.Host, port: proc.Port, webhookPort: proc.WebhookPort,
+	return &gitopsServer{cmd: proc.Cmd, host: proc.Host, port: proc.Port, webhookPort: proc.WebhookPort,
 		certDir: proc.CertDir, logPath: proc.LogPath, done: proc.Done}, err
 }
 
 // stop sends SIGTERM and waits; SIGKILL after 10 s.
-func (s *gitopsServer) stop() { s.proc.Stop() }
+func (s *gitopsServer) stop() { (&harness.Server{Cmd: s.cmd, Done: s.done}).Stop() }
 
 // registerAPIService routes gitops.kube-gitops.dev to the server.
 func (en *env) registerAPIService(ctx context.Context) error {

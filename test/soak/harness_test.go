@@ -4,9 +4,7 @@ package soak
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +23,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kube-gitops/kube-gitops/charts"
 	"github.com/kube-gitops/kube-gitops/test/cluster"
@@ -58,11 +54,10 @@ type env struct {
 
 // setUp starts everything; tearDown stops what it started, also after an error.
 func setUp(ctx context.Context, repoDir string, serverArgs []string) (*env, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	root, err := harness.RepoRoot()
 	if err != nil {
-		return nil, fmt.Errorf("find the repository root with go list: %w", err)
+		return nil, err
 	}
-	root := strings.TrimSpace(string(out))
 	for _, bin := range []string{"bin/gitops-apiserver", "bin/kubectl-gitops", ".local/bin/kube-local", ".local/bin/kwok", ".local/bin/kubectl"} {
 		if _, err := os.Stat(filepath.Join(root, bin)); err != nil {
 			return nil, fmt.Errorf("%s is missing: run `make soak`, which builds it", bin)
@@ -72,7 +67,7 @@ func setUp(ctx context.Context, repoDir string, serverArgs []string) (*env, erro
 	if err != nil {
 		return nil, err
 	}
-	en := &env{root: root, dir: dir, repo: "soak-config", gitPass: randomString(), webhookSecret: randomString()}
+	en := &env{root: root, dir: dir, repo: "soak-config", gitPass: harness.RandomString(), webhookSecret: harness.RandomString()}
 	if en.cluster, err = cluster.Start(ctx, cluster.Options{Dir: filepath.Join(dir, "cluster"), BinDir: filepath.Join(root, ".local/bin"), Log: os.Stderr}); err != nil {
 		return en, err
 	}
@@ -131,7 +126,7 @@ func (en *env) install(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := en.apply(withoutKinds(objs, "Deployment", "Service", "APIService")); err != nil {
+	if err := en.apply(harness.WithKinds(objs, false, "Deployment", "Service", "APIService")); err != nil {
 		return err
 	}
 	en.serverKubeconfig = filepath.Join(en.dir, "gitops-apiserver.kubeconfig")
@@ -147,29 +142,14 @@ func (en *env) chartValues(more map[string]any) map[string]any {
 
 // apply server-side applies objs as the admin.
 func (en *env) apply(objs []*unstructured.Unstructured) error {
-	var stream strings.Builder
-	for _, u := range objs {
-		data, err := yaml.Marshal(u.Object)
-		if err != nil {
-			return err
-		}
-		stream.WriteString("---\n")
-		stream.Write(data)
+	stream, err := harness.YAMLStream(objs)
+	if err != nil {
+		return err
 	}
-	if out, err := en.kubectl(strings.NewReader(stream.String()), "apply", "--server-side", "--field-manager", "soak", "-f", "-"); err != nil {
+	if out, err := en.kubectl(strings.NewReader(stream), "apply", "--server-side", "--field-manager", "soak", "-f", "-"); err != nil {
 		return fmt.Errorf("apply the chart: %v: %s", err, out)
 	}
 	return nil
-}
-
-func withoutKinds(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.Unstructured {
-	var out []*unstructured.Unstructured
-	for _, u := range objs {
-		if !slices.Contains(kinds, u.GetKind()) {
-			out = append(out, u)
-		}
-	}
-	return out
 }
 
 // optIn creates ns and opts it in as its admin would, with kubectl gitops init-namespace.
@@ -336,10 +316,4 @@ func (en *env) webhook(ctx context.Context) error {
 		return fmt.Errorf("webhook: %s: %s", resp.Status, body)
 	}
 	return nil
-}
-
-func randomString() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
