@@ -238,6 +238,12 @@ func (en *env) removeFiles(files ...string) {
 
 // eventually polls check every 250 ms until it returns nil or timeout passes.
 func eventually(timeout time.Duration, check func() error) error {
+	return pollEvery(250*time.Millisecond, timeout, check)
+}
+
+// pollEvery calls check every interval until it returns nil or timeout passes, and then returns
+// its last error.
+func pollEvery(interval, timeout time.Duration, check func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := check()
@@ -247,7 +253,7 @@ func eventually(timeout time.Duration, check func() error) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("after %s: %w", timeout, err)
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(interval)
 	}
 }
 
