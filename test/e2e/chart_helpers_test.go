@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
+
+	"github.com/kube-gitops/kube-gitops/test/harness"
 )
 
 // chartObjects renders charts/kube-gitops for the suite's server as `kubectl gitops install
@@ -43,29 +43,12 @@ func decodeObjects(stream string) ([]*unstructured.Unstructured, error) {
 
 // applyObjects server-side applies objs as the admin.
 func (en *env) applyObjects(objs []*unstructured.Unstructured) error {
-	var stream bytes.Buffer
-	for _, u := range objs {
-		data, err := yaml.Marshal(u.Object)
-		if err != nil {
-			return err
-		}
-		stream.WriteString("---\n")
-		stream.Write(data)
+	stream, err := harness.YAMLStream(objs)
+	if err != nil {
+		return err
 	}
-	return en.kubectlApply(stream.String())
+	return en.kubectlApply(stream)
 }
 
-// withKinds returns the objects of objs whose kind is (keep) or is not (!keep) among kinds.
-func withKinds(objs []*unstructured.Unstructured, keep bool, kinds ...string) []*unstructured.Unstructured {
-	var out []*unstructured.Unstructured
-	for _, u := range objs {
-		found := false
-		for _, k := range kinds {
-			found = found || u.GetKind() == k
-		}
-		if found == keep {
-			out = append(out, u)
-		}
-	}
-	return out
-}
+// withKinds keeps the name the e2e tests call it by.
+var withKinds = harness.WithKinds

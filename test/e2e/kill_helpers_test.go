@@ -81,17 +81,7 @@ func commitsWith(text string) int { return len(commitIDsWith(text)) }
 
 // pollFast is eventually with 20 ms between checks, for measuring how long something takes.
 func pollFast(timeout time.Duration, check func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s: %w", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return pollEvery(20*time.Millisecond, timeout, check)
 }
 
 func logContains(path string, offset int64, text string) error {

@@ -5,13 +5,9 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +17,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/test/cluster"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
+	"github.com/kube-gitops/kube-gitops/test/harness"
 )
 
 // env is what every test shares: one cluster, one Git server, one gitops-apiserver.
@@ -72,7 +69,7 @@ func run(m *testing.M) int {
 }
 
 func setUp(ctx context.Context) (*env, error) {
-	root, err := repoRoot()
+	root, err := harness.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -146,29 +143,5 @@ func (en *env) dumpLogs() {
 	}
 }
 
-// repoRoot is the directory holding the main go.mod.
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-	if err != nil {
-		return "", fmt.Errorf("find the repository root with go list: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
-func randomString() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func tailFile(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+// randomString keeps the name the e2e tests call it by.
+var randomString = harness.RandomString

@@ -2,25 +2,17 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,9 +21,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
 
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
+	"github.com/kube-gitops/kube-gitops/test/harness"
 )
 
 var (
@@ -39,7 +31,8 @@ var (
 	apiServices   = schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
 )
 
-// gitopsServer is a running bin/gitops-apiserver.
+// gitopsServer is a running bin/gitops-apiserver: a harness.Server with the names the e2e tests
+// use, or one a test started by hand (TestInstalled runs it as the chart's container).
 type gitopsServer struct {
 	cmd         *exec.Cmd
 	host        string // the loopback address it serves on
@@ -76,31 +69,24 @@ func (en *env) startServerAt(ctx context.Context, host string, port int) (*gitop
 		securePort, webhookPort := port, 0
 		var err error
 		if securePort == 0 {
-			if securePort, err = freePort(); err != nil {
+			if securePort, err = harness.FreePort(); err != nil {
 				return nil, err
 			}
 		}
-		if webhookPort, err = freePort(); err != nil {
+		if webhookPort, err = harness.FreePort(); err != nil {
 			return nil, err
 		}
 		s, err := en.startServerOn(ctx, host, securePort, webhookPort, passwordFile, webhookSecretFile)
-		var taken *portTakenError
-		if !errors.As(err, &taken) || attempt == attempts || taken.port == port {
+		var taken *harness.PortTakenError
+		if !errors.As(err, &taken) || attempt == attempts || taken.Port == port {
 			return s, err
 		}
 		fmt.Fprintf(os.Stderr, "e2e: %v; starting gitops-apiserver again on other ports\n", err)
 	}
 }
 
-// portTakenError says that a port the server was given was taken when it tried to listen.
-type portTakenError struct{ port int }
-
-func (e *portTakenError) Error() string {
-	return fmt.Sprintf("port %d was taken before gitops-apiserver could listen on it", e.port)
-}
-
 // startServerOn starts the server on the given ports and waits until it listens on both, or
-// stops it again and returns a *portTakenError when one was taken.
+// stops it again and returns a *harness.PortTakenError when one was taken.
 func (en *env) startServerOn(ctx context.Context, host string, port, webhookPort int, passwordFile, webhookSecretFile string) (*gitopsServer, error) {
 	poll := en.pollInterval
 	if poll == "" {
@@ -111,98 +97,30 @@ func (en *env) startServerOn(ctx context.Context, host string, port, webhookPort
 	if host != "127.0.0.1" {
 		logName = fmt.Sprintf("gitops-apiserver-%s-%d", host, port)
 	}
-	s := &gitopsServer{host: host, port: port, webhookPort: webhookPort, certDir: filepath.Join(en.dir, name+"-certs"), logPath: filepath.Join(en.dir, logName+".log"), done: make(chan struct{})}
-	logStart := fileSize(s.logPath)
-	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
+	proc, err := harness.StartServer(ctx, harness.ServerOptions{
+		Binary: filepath.Join(en.root, "bin/gitops-apiserver"), Host: host, Port: port, WebhookPort: webhookPort,
+		CertDir: filepath.Join(en.dir, name+"-certs"), LogPath: filepath.Join(en.dir, logName+".log"),
+		Args: []string{
+			"--repo", en.repoURL, "--ref", "main", "--path", "clusters/" + en.environment(), "--environment", en.environment(),
+			"--namespace", "kube-gitops",
+			"--kubeconfig", en.serverKubeconfig, "--authentication-kubeconfig", en.serverKubeconfig, "--authorization-kubeconfig", en.serverKubeconfig,
+			"--git-username", "gitops", "--git-password-file", passwordFile,
+			"--webhook-secret-file", webhookSecretFile,
+			"--version-interval", "10s", "--registry-cache-ttl", "1s",
+			// The tests' registries and Helm repositories listen on 127.0.0.1 over plain HTTP.
+			"--insecure-registries", "127.0.0.1",
+			"--poll-interval", poll, "-v", "2",
+		},
+	})
+	if proc == nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(filepath.Join(en.root, "bin/gitops-apiserver"),
-		"--repo", en.repoURL, "--ref", "main", "--path", "clusters/"+en.environment(), "--environment", en.environment(),
-		"--namespace", "kube-gitops",
-		"--kubeconfig", en.serverKubeconfig, "--authentication-kubeconfig", en.serverKubeconfig, "--authorization-kubeconfig", en.serverKubeconfig,
-		"--secure-port", strconv.Itoa(port), "--bind-address", host, "--cert-dir", s.certDir,
-		"--git-username", "gitops", "--git-password-file", passwordFile,
-		"--webhook-port", strconv.Itoa(webhookPort), "--webhook-secret-file", webhookSecretFile,
-		"--version-interval", "10s", "--registry-cache-ttl", "1s",
-		// The tests' registries and Helm repositories listen on 127.0.0.1 over plain HTTP.
-		"--insecure-registries", "127.0.0.1",
-		"--poll-interval", poll, "-v", "2")
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	// Own process group, and killed by the kernel if the test process dies, so none is left behind.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start gitops-apiserver: %w", err)
-	}
-	go func() { _ = s.cmd.Wait(); logFile.Close(); close(s.done) }()
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
-		if taken := s.portTaken(logStart); taken != nil {
-			return false, taken
-		}
-		select {
-		case <-s.done:
-			return false, fmt.Errorf("gitops-apiserver exited:\n%s", tailFile(s.logPath, 30))
-		default:
-		}
-		return s.listening(), nil
-	})
-	var taken *portTakenError
-	if errors.As(err, &taken) {
-		s.stop()
-	}
-	return s, err
-}
-
-// portTaken returns the port the server's log (after offset) says was in use, or nil.
-func (s *gitopsServer) portTaken(offset int64) *portTakenError {
-	data, _ := os.ReadFile(s.logPath)
-	for _, line := range strings.Split(string(data[min(offset, int64(len(data))):]), "\n") {
-		if !strings.Contains(line, "address already in use") {
-			continue
-		}
-		if strings.Contains(line, "Webhook receiver") {
-			return &portTakenError{s.webhookPort}
-		}
-		return &portTakenError{s.port}
-	}
-	return nil
-}
-
-// listening reports whether this server answers on both of its ports: the secure port with the
-// serving certificate in its own certificate directory, the webhook port with its receiver's
-// answer to a GET. Another process on one of the ports answers neither.
-func (s *gitopsServer) listening() bool {
-	ca, err := os.ReadFile(filepath.Join(s.certDir, "apiserver.crt"))
-	if err != nil {
-		return false
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	conn, err := tls.Dial("tcp", net.JoinHostPort(s.host, strconv.Itoa(s.port)), &tls.Config{RootCAs: pool, ServerName: "localhost"})
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", s.webhookPort))
-	if err != nil {
-		return false
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusMethodNotAllowed && strings.Contains(string(body), "point the webhook at this URL")
+	return &gitopsServer{cmd: proc.Cmd, host: proc.Host, port: proc.Port, webhookPort: proc.WebhookPort,
+		certDir: proc.CertDir, logPath: proc.LogPath, done: proc.Done}, err
 }
 
 // stop sends SIGTERM and waits; SIGKILL after 10 s.
-func (s *gitopsServer) stop() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-}
+func (s *gitopsServer) stop() { (&harness.Server{Cmd: s.cmd, Done: s.done}).Stop() }
 
 // registerAPIService routes gitops.kube-gitops.dev to the server.
 func (en *env) registerAPIService(ctx context.Context) error {
@@ -252,27 +170,11 @@ func (en *env) setEndpoints(ctx context.Context, port int, endpoints ...endpoint
 // writeEndpointSlice writes the EndpointSlice of the Service gitops-apiserver in kube-gitops of
 // the cluster kube talks to.
 func writeEndpointSlice(ctx context.Context, kube kubernetes.Interface, port int, endpoints ...endpoint) error {
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "gitops-apiserver", Namespace: "kube-gitops", Labels: map[string]string{discoveryv1.LabelServiceName: "gitops-apiserver"}},
-		AddressType: discoveryv1.AddressTypeFQDN,
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: ptr.To(int32(port)), Protocol: ptr.To(corev1.ProtocolTCP)}},
-	}
+	eps := make([]harness.Endpoint, 0, len(endpoints))
 	for _, ep := range endpoints {
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{ep.host}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ep.ready)}})
+		eps = append(eps, harness.Endpoint{Host: ep.host, Ready: ep.ready})
 	}
-	slices := kube.DiscoveryV1().EndpointSlices("kube-gitops")
-	cur, err := slices.Get(ctx, slice.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = slices.Create(ctx, slice, metav1.CreateOptions{})
-	case err == nil:
-		slice.ResourceVersion = cur.ResourceVersion
-		_, err = slices.Update(ctx, slice, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("write EndpointSlice: %w", err)
-	}
-	return nil
+	return harness.WriteEndpointSlice(ctx, kube, port, eps...)
 }
 
 // waitServing waits until a list through the aggregator returns the fixture's DesiredStates.
@@ -294,11 +196,7 @@ func (en *env) waitServing(ctx context.Context) error {
 }
 
 func (en *env) createNamespace(ctx context.Context, name string) error {
-	_, err := en.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s: %w", name, err)
-	}
-	return nil
+	return harness.CreateNamespace(ctx, en.kube, name)
 }
 
 // kubectlBinary is kubectl at the cluster's version (v1.37.2, built by hack/build-cluster.sh),
@@ -340,6 +238,12 @@ func (en *env) removeFiles(files ...string) {
 
 // eventually polls check every 250 ms until it returns nil or timeout passes.
 func eventually(timeout time.Duration, check func() error) error {
+	return pollEvery(250*time.Millisecond, timeout, check)
+}
+
+// pollEvery calls check every interval until it returns nil or timeout passes, and then returns
+// its last error.
+func pollEvery(interval, timeout time.Duration, check func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := check()
@@ -349,7 +253,7 @@ func eventually(timeout time.Duration, check func() error) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("after %s: %w", timeout, err)
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(interval)
 	}
 }
 
@@ -494,14 +398,11 @@ func (en *env) startGit() error {
 	return err
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort and tailFile keep the names the e2e tests call them by.
+var (
+	freePort = harness.FreePort
+	tailFile = harness.Tail
+)
 
 // restartServer stops the server and starts it again on the same port, waiting until it serves.
 func (en *env) restartServer(ctx context.Context) error {

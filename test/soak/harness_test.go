@@ -4,28 +4,18 @@ package soak
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -33,17 +23,17 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kube-gitops/kube-gitops/charts"
 	"github.com/kube-gitops/kube-gitops/test/cluster"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
+	"github.com/kube-gitops/kube-gitops/test/harness"
 )
 
 // The soak's set-up is the e2e harness's (test/e2e/main_test.go, server_test.go), cut to what one
 // long run needs: the local cluster, a Git server, the install's CRDs and RBAC, one opted-in
-// namespace, and bin/gitops-apiserver as its ServiceAccount behind an APIService.
+// namespace, and bin/gitops-apiserver as its ServiceAccount behind an APIService. Starting,
+// stopping and routing to the server are package test/harness, which both use.
 
 var (
 	desiredStates = schema.GroupVersionResource{Group: "gitops.kube-gitops.dev", Version: "v1alpha1", Resource: "desiredstates"}
@@ -64,11 +54,10 @@ type env struct {
 
 // setUp starts everything; tearDown stops what it started, also after an error.
 func setUp(ctx context.Context, repoDir string, serverArgs []string) (*env, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	root, err := harness.RepoRoot()
 	if err != nil {
-		return nil, fmt.Errorf("find the repository root with go list: %w", err)
+		return nil, err
 	}
-	root := strings.TrimSpace(string(out))
 	for _, bin := range []string{"bin/gitops-apiserver", "bin/kubectl-gitops", ".local/bin/kube-local", ".local/bin/kwok", ".local/bin/kubectl"} {
 		if _, err := os.Stat(filepath.Join(root, bin)); err != nil {
 			return nil, fmt.Errorf("%s is missing: run `make soak`, which builds it", bin)
@@ -78,7 +67,7 @@ func setUp(ctx context.Context, repoDir string, serverArgs []string) (*env, erro
 	if err != nil {
 		return nil, err
 	}
-	en := &env{root: root, dir: dir, repo: "soak-config", gitPass: randomString(), webhookSecret: randomString()}
+	en := &env{root: root, dir: dir, repo: "soak-config", gitPass: harness.RandomString(), webhookSecret: harness.RandomString()}
 	if en.cluster, err = cluster.Start(ctx, cluster.Options{Dir: filepath.Join(dir, "cluster"), BinDir: filepath.Join(root, ".local/bin"), Log: os.Stderr}); err != nil {
 		return en, err
 	}
@@ -113,7 +102,7 @@ func setUp(ctx context.Context, repoDir string, serverArgs []string) (*env, erro
 
 func (en *env) tearDown() {
 	if en.server != nil {
-		en.server.stop()
+		en.server.Stop()
 	}
 	if en.git != nil {
 		_ = en.git.Close()
@@ -137,7 +126,7 @@ func (en *env) install(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := en.apply(withoutKinds(objs, "Deployment", "Service", "APIService")); err != nil {
+	if err := en.apply(harness.WithKinds(objs, false, "Deployment", "Service", "APIService")); err != nil {
 		return err
 	}
 	en.serverKubeconfig = filepath.Join(en.dir, "gitops-apiserver.kubeconfig")
@@ -153,29 +142,14 @@ func (en *env) chartValues(more map[string]any) map[string]any {
 
 // apply server-side applies objs as the admin.
 func (en *env) apply(objs []*unstructured.Unstructured) error {
-	var stream strings.Builder
-	for _, u := range objs {
-		data, err := yaml.Marshal(u.Object)
-		if err != nil {
-			return err
-		}
-		stream.WriteString("---\n")
-		stream.Write(data)
+	stream, err := harness.YAMLStream(objs)
+	if err != nil {
+		return err
 	}
-	if out, err := en.kubectl(strings.NewReader(stream.String()), "apply", "--server-side", "--field-manager", "soak", "-f", "-"); err != nil {
+	if out, err := en.kubectl(strings.NewReader(stream), "apply", "--server-side", "--field-manager", "soak", "-f", "-"); err != nil {
 		return fmt.Errorf("apply the chart: %v: %s", err, out)
 	}
 	return nil
-}
-
-func withoutKinds(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.Unstructured {
-	var out []*unstructured.Unstructured
-	for _, u := range objs {
-		if !slices.Contains(kinds, u.GetKind()) {
-			out = append(out, u)
-		}
-	}
-	return out
 }
 
 // optIn creates ns and opts it in as its admin would, with kubectl gitops init-namespace.
@@ -194,11 +168,7 @@ func (en *env) optIn(ctx context.Context, ns string) error {
 }
 
 func (en *env) createNamespace(ctx context.Context, name string) error {
-	_, err := en.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s: %w", name, err)
-	}
-	return nil
+	return harness.CreateNamespace(ctx, en.kube, name)
 }
 
 // kubectl runs kubectl at the cluster's version as the admin, with a private cache.
@@ -211,15 +181,11 @@ func (en *env) kubectl(stdin io.Reader, args ...string) (string, error) {
 
 // server is a running bin/gitops-apiserver.
 type server struct {
-	cmd               *exec.Cmd
-	port, webhookPort int
-	certDir, logPath  string
-	started           time.Time
-	done              chan struct{}
-	metricsClient     rest.Interface // to /metrics on the secure port, made once
+	*harness.Server
+	metricsClient rest.Interface // to /metrics on the secure port, made once
 }
 
-func (s *server) pid() int { return s.cmd.Process.Pid }
+func (s *server) pid() int { return s.Cmd.Process.Pid }
 
 // startServer starts bin/gitops-apiserver as its ServiceAccount with args added, and returns once
 // it listens on its secure and webhook ports. Ports are picked free and released, so another
@@ -233,87 +199,39 @@ func (en *env) startServer(ctx context.Context, args []string) (*server, error) 
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := harness.FreePort()
 		if err != nil {
 			return nil, err
 		}
-		webhookPort, err := freePort()
+		webhookPort, err := harness.FreePort()
 		if err != nil {
 			return nil, err
 		}
-		s := &server{port: port, webhookPort: webhookPort, certDir: filepath.Join(en.dir, fmt.Sprintf("certs-%d", attempt)),
-			logPath: filepath.Join(en.dir, fmt.Sprintf("gitops-apiserver-%d.log", attempt)), done: make(chan struct{})}
-		logFile, err := os.Create(s.logPath)
-		if err != nil {
-			return nil, err
-		}
-		s.cmd = exec.Command(filepath.Join(en.root, "bin/gitops-apiserver"), append([]string{
-			"--repo", en.repoURL, "--ref", "main", "--path", "clusters/" + environment, "--environment", environment,
-			"--namespace", "kube-gitops",
-			"--kubeconfig", en.serverKubeconfig, "--authentication-kubeconfig", en.serverKubeconfig, "--authorization-kubeconfig", en.serverKubeconfig,
-			"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--cert-dir", s.certDir,
-			"--git-username", "gitops", "--git-password-file", passwordFile,
-			"--webhook-port", strconv.Itoa(webhookPort), "--webhook-secret-file", secretFile,
-		}, args...)...)
-		s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-		// Own process group, and killed by the kernel if the test process dies: none is left behind.
-		s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err := s.cmd.Start(); err != nil {
-			logFile.Close()
-			return nil, fmt.Errorf("start gitops-apiserver: %w", err)
-		}
-		s.started = time.Now()
-		go func() { _ = s.cmd.Wait(); logFile.Close(); close(s.done) }()
-		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
-			select {
-			case <-s.done:
-				return false, fmt.Errorf("gitops-apiserver exited:\n%s", tail(s.logPath, 30))
-			default:
-			}
-			return s.listening(), nil
+		s, err := harness.StartServer(ctx, harness.ServerOptions{
+			Binary: filepath.Join(en.root, "bin/gitops-apiserver"), Port: port, WebhookPort: webhookPort,
+			CertDir: filepath.Join(en.dir, fmt.Sprintf("certs-%d", attempt)), LogPath: filepath.Join(en.dir, fmt.Sprintf("gitops-apiserver-%d.log", attempt)),
+			Args: append([]string{
+				"--repo", en.repoURL, "--ref", "main", "--path", "clusters/" + environment, "--environment", environment,
+				"--namespace", "kube-gitops",
+				"--kubeconfig", en.serverKubeconfig, "--authentication-kubeconfig", en.serverKubeconfig, "--authorization-kubeconfig", en.serverKubeconfig,
+				"--git-username", "gitops", "--git-password-file", passwordFile,
+				"--webhook-secret-file", secretFile,
+			}, args...),
 		})
 		if err == nil {
-			return s, nil
+			return &server{Server: s}, nil
 		}
-		s.stop()
-		if attempt == 3 || !strings.Contains(tail(s.logPath, 30), "address already in use") {
+		var taken *harness.PortTakenError
+		if !errors.As(err, &taken) {
+			if s != nil {
+				s.Stop()
+			}
 			return nil, err
 		}
-		fmt.Fprintf(os.Stderr, "soak: a port was taken before gitops-apiserver listened on it; starting it again on other ports\n")
-	}
-}
-
-// listening reports whether this server answers on both ports: TLS with its own certificate on the
-// secure port, its receiver's answer to a GET on the webhook port.
-func (s *server) listening() bool {
-	ca, err := os.ReadFile(filepath.Join(s.certDir, "apiserver.crt"))
-	if err != nil {
-		return false
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port), &tls.Config{RootCAs: pool, ServerName: "localhost"})
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", s.webhookPort))
-	if err != nil {
-		return false
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusMethodNotAllowed && strings.Contains(string(body), "point the webhook at this URL")
-}
-
-// stop sends SIGTERM and waits; SIGKILL after 10 s.
-func (s *server) stop() {
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
+		if attempt == 3 {
+			return nil, err
+		}
+		fmt.Fprintf(os.Stderr, "soak: %v; starting gitops-apiserver again on other ports\n", err)
 	}
 }
 
@@ -323,12 +241,12 @@ func (s *server) stop() {
 // --enable-aggregator-routing). The slice's address type is FQDN: EndpointSlice validation
 // refuses loopback IPs, but takes 127.0.0.1 as a name, which the aggregator dials as host:port.
 func (en *env) registerAPIService(ctx context.Context) error {
-	ca, err := os.ReadFile(filepath.Join(en.server.certDir, "apiserver.crt"))
+	ca, err := os.ReadFile(en.server.CAFile())
 	if err != nil {
 		return err
 	}
 	objs, err := charts.Render("kube-gitops", en.chartValues(map[string]any{
-		"service": map[string]any{"port": int64(en.server.port)},
+		"service": map[string]any{"port": int64(en.server.Port)},
 		"tls":     map[string]any{"caBundle": base64.StdEncoding.EncodeToString(ca)},
 	}))
 	if err != nil {
@@ -344,14 +262,8 @@ func (en *env) registerAPIService(ctx context.Context) error {
 			route = append(route, u)
 		}
 	}
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Name: "gitops-apiserver", Namespace: "kube-gitops", Labels: map[string]string{discoveryv1.LabelServiceName: "gitops-apiserver"}},
-		AddressType: discoveryv1.AddressTypeFQDN,
-		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("https"), Port: ptr.To(int32(en.server.port)), Protocol: ptr.To(corev1.ProtocolTCP)}},
-	}
-	if _, err := en.kube.DiscoveryV1().EndpointSlices("kube-gitops").Create(ctx, slice, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create EndpointSlice: %w", err)
+	if err := harness.WriteEndpointSlice(ctx, en.kube, en.server.Port, harness.Endpoint{Host: "127.0.0.1", Ready: true}); err != nil {
+		return err
 	}
 	return en.apply(route)
 }
@@ -362,8 +274,8 @@ func (en *env) registerAPIService(ctx context.Context) error {
 func (en *env) metrics(ctx context.Context) (string, error) {
 	if en.server.metricsClient == nil {
 		cfg := rest.CopyConfig(en.cluster.RESTConfig())
-		cfg.Host = fmt.Sprintf("https://127.0.0.1:%d", en.server.port)
-		cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: filepath.Join(en.server.certDir, "apiserver.crt"), ServerName: "localhost"}
+		cfg.Host = fmt.Sprintf("https://127.0.0.1:%d", en.server.Port)
+		cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: en.server.CAFile(), ServerName: "localhost"}
 		client, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
 			return "", err
@@ -389,7 +301,7 @@ func (en *env) waitServing(ctx context.Context) error {
 
 // webhook tells the server about a push, as a Git server's webhook would.
 func (en *env) webhook(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/", en.server.webhookPort), strings.NewReader(fmt.Sprintf(`{"repoURL":%q}`, en.repoURL)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/", en.server.WebhookPort), strings.NewReader(fmt.Sprintf(`{"repoURL":%q}`, en.repoURL)))
 	if err != nil {
 		return err
 	}
@@ -404,29 +316,4 @@ func (en *env) webhook(ctx context.Context) error {
 		return fmt.Errorf("webhook: %s: %s", resp.Status, body)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randomString() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// tail returns the last n lines of a file, or why it could not be read.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

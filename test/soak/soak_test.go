@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kube-gitops/kube-gitops/test/harness"
 )
 
 // The load `make soak` puts on one server.
@@ -72,10 +74,10 @@ func TestSoak(t *testing.T) {
 	for i := range apps {
 		names = append(names, appName(i))
 	}
-	if _, err := waitPushApplied(ctx, en, tr, 0, names, en.server.started, 5*time.Minute); err != nil {
+	if _, err := waitPushApplied(ctx, en, tr, 0, names, en.server.Started, 5*time.Minute); err != nil {
 		t.Fatalf("cold sync: %v", err)
 	}
-	report("all %d apps Synced %s after the server started; load for %s (push every %s, drift every %s, bound %s, poll %s)", apps, time.Since(en.server.started).Round(100*time.Millisecond), duration, pushEvery, driftEvery, bound, poll)
+	report("all %d apps Synced %s after the server started; load for %s (push every %s, drift every %s, bound %s, poll %s)", apps, time.Since(en.server.Started).Round(100*time.Millisecond), duration, pushEvery, driftEvery, bound, poll)
 
 	l := &load{en: en, tracker: tr, results: &results{}, bound: bound}
 	begin := time.Now()
@@ -184,6 +186,6 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 
 func dumpServerLog(en *env) {
 	if en != nil && en.server != nil {
-		fmt.Fprintf(os.Stderr, "--- gitops-apiserver log (last 60 lines) ---\n%s\n", tail(en.server.logPath, 60))
+		fmt.Fprintf(os.Stderr, "--- gitops-apiserver log (last 60 lines) ---\n%s\n", harness.Tail(en.server.LogPath, 60))
 	}
 }

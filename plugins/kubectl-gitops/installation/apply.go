@@ -16,6 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 )
 
 // FieldManager owns what the plugin applies; an upgrade (install again) takes over its fields.
@@ -35,10 +38,28 @@ const pollInterval = 500 * time.Millisecond
 // Cluster applies and deletes the chart's objects.
 type Cluster struct {
 	Dynamic dynamic.Interface
+	Kube    kubernetes.Interface // the serving certificate's Secrets and the server's namespace
 	Mapper  meta.RESTMapper
 	Out     io.Writer
 	// DryRun makes every write a server-side dry run.
 	DryRun bool
+}
+
+// NewCluster is the Cluster of the plugin's kubeconfig flags, writing what it does to its output.
+func NewCluster(o *options.Options, dryRun bool) (*Cluster, error) {
+	dyn, err := o.Dynamic()
+	if err != nil {
+		return nil, err
+	}
+	kube, err := o.Kube()
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := o.Flags.ToRESTMapper()
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{Dynamic: dyn, Kube: kube, Mapper: mapper, Out: o.Streams.Out, DryRun: dryRun}, nil
 }
 
 // IsCRD reports whether u is a CustomResourceDefinition.
@@ -129,17 +150,7 @@ func (e *NotServedError) Error() string {
 // waitEstablished waits until every named CRD is Established, or says why not.
 func (c *Cluster) waitEstablished(ctx context.Context, names []string) error {
 	for _, name := range names {
-		var last string
-		err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
-			crd, err := c.Dynamic.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				last = err.Error()
-				return false, nil
-			}
-			ok, msg := condition(crd, "Established")
-			last = msg
-			return ok, nil
-		})
+		last, err := c.waitCondition(ctx, crdResource, name, "Established", "")
 		if err != nil {
 			return fmt.Errorf("CustomResourceDefinition %s is not Established (%s): check kubectl get crd %s -o yaml", name, last, name)
 		}
@@ -154,21 +165,28 @@ func (c *Cluster) waitEstablished(ctx context.Context, names []string) error {
 
 // WaitAPIServiceAvailable waits, bounded by ctx, until the APIService name is Available.
 func (c *Cluster) WaitAPIServiceAvailable(ctx context.Context, name string) error {
-	last := "not found"
-	err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
-		api, err := c.Dynamic.Resource(apiServiceResource).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			last = err.Error()
-			return false, nil
-		}
-		ok, msg := condition(api, "Available")
-		last = msg
-		return ok, nil
-	})
+	last, err := c.waitCondition(ctx, apiServiceResource, name, "Available", "not found")
 	if err != nil {
 		return fmt.Errorf("APIService %s is not Available: %s; check the server's pods (kubectl get pods -n NAMESPACE) and kubectl get apiservice %s -o yaml", name, last, name)
 	}
 	return nil
+}
+
+// waitCondition waits, bounded by ctx, until the status condition typ of the object name of
+// resource is True. It returns the last error or condition message it saw (last until then), to
+// say why it is not.
+func (c *Cluster) waitCondition(ctx context.Context, resource schema.GroupVersionResource, name, typ, last string) (string, error) {
+	err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
+		u, err := c.Dynamic.Resource(resource).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		ok, msg := condition(u, typ)
+		last = msg
+		return ok, nil
+	})
+	return last, err
 }
 
 // condition returns whether u's status condition typ is True, and its reason and message.

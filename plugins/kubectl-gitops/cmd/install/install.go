@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/installation"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
@@ -128,24 +129,19 @@ func (opts *Options) Run(ctx context.Context, o *options.Options) error {
 	if opts.DryRun == "client" {
 		return opts.print(o, vals)
 	}
-	dyn, err := o.Dynamic()
+	cluster, err := installation.NewCluster(o, opts.DryRun == "server")
 	if err != nil {
 		return err
 	}
-	mapper, err := o.Flags.ToRESTMapper()
-	if err != nil {
-		return err
-	}
-	cluster := &installation.Cluster{Dynamic: dyn, Mapper: mapper, Out: o.Streams.Out, DryRun: opts.DryRun == "server"}
 	if cluster.DryRun {
-		if err := opts.namespaceExists(ctx, o); err != nil {
+		if err := opts.namespaceExists(ctx, cluster.Kube); err != nil {
 			return err
 		}
 	}
 	if err := cluster.Apply(ctx, installation.NamespaceObjects(ns)); err != nil {
 		return err
 	}
-	if err := opts.servingCert(ctx, o, vals); err != nil {
+	if err := opts.servingCert(ctx, o, cluster.Kube, vals); err != nil {
 		return err
 	}
 	objs, err := installation.Render(ns, vals)
@@ -172,7 +168,7 @@ func (opts *Options) Run(ctx context.Context, o *options.Options) error {
 // servingCert sets tls.caBundle from the serving certificate's Secret, creating the Secret when
 // absent, unless cert-manager issues it or the values already give the CA (a certificate the
 // user manages).
-func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals map[string]any) error {
+func (opts *Options) servingCert(ctx context.Context, o *options.Options, kube kubernetes.Interface, vals map[string]any) error {
 	if installation.Enabled(vals, "certManager", "enabled") || installation.Lookup(vals, "tls", "caBundle") != "" {
 		return nil
 	}
@@ -180,11 +176,7 @@ func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals m
 	if err != nil {
 		return err
 	}
-	client, err := o.Kube()
-	if err != nil {
-		return err
-	}
-	res, err := installation.ServingCert(ctx, client, secrets, "gitops-apiserver."+opts.Namespace+".svc", opts.DryRun == "server")
+	res, err := installation.ServingCert(ctx, kube, secrets, "gitops-apiserver."+opts.Namespace+".svc", opts.DryRun == "server")
 	if err != nil {
 		return err
 	}
@@ -203,11 +195,7 @@ func (opts *Options) servingCert(ctx context.Context, o *options.Options, vals m
 }
 
 // namespaceExists checks what a server-side dry run cannot create: the server's namespace.
-func (opts *Options) namespaceExists(ctx context.Context, o *options.Options) error {
-	kube, err := o.Kube()
-	if err != nil {
-		return err
-	}
+func (opts *Options) namespaceExists(ctx context.Context, kube kubernetes.Interface) error {
 	if _, err := kube.CoreV1().Namespaces().Get(ctx, opts.Namespace, metav1.GetOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return fmt.Errorf("namespace %s does not exist, and a server-side dry run cannot create it: kubectl create namespace %s, or run --dry-run (client)", opts.Namespace, opts.Namespace)

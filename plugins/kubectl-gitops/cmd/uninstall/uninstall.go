@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/installation"
@@ -74,22 +75,17 @@ func (opts *Options) Run(ctx context.Context, o *options.Options) error {
 	if err != nil {
 		return err
 	}
-	dyn, err := o.Dynamic()
+	cluster, err := installation.NewCluster(o, false)
 	if err != nil {
 		return err
 	}
-	mapper, err := o.Flags.ToRESTMapper()
-	if err != nil {
-		return err
-	}
-	cluster := &installation.Cluster{Dynamic: dyn, Mapper: mapper, Out: o.Streams.Out}
 	removed, crds := Plan(objs, opts.Purge)
 	for _, u := range removed {
 		if _, err := cluster.Delete(ctx, u); err != nil {
 			return err
 		}
 	}
-	if err := opts.deleteServingCert(ctx, o); err != nil {
+	if err := opts.deleteServingCert(ctx, o, cluster.Kube); err != nil {
 		return err
 	}
 	if opts.Purge {
@@ -168,16 +164,12 @@ func guardsRecords(u *unstructured.Unstructured) bool {
 }
 
 // deleteServingCert deletes the serving certificate's Secret and its CA's if install created them.
-func (opts *Options) deleteServingCert(ctx context.Context, o *options.Options) error {
+func (opts *Options) deleteServingCert(ctx context.Context, o *options.Options, kube kubernetes.Interface) error {
 	vals, err := opts.Merge()
 	if err != nil {
 		return err
 	}
 	secrets, err := installation.CertSecretNames(opts.Namespace, vals)
-	if err != nil {
-		return err
-	}
-	kube, err := o.Kube()
 	if err != nil {
 		return err
 	}
