@@ -1,6 +1,7 @@
 package automation
 
 import (
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -106,11 +107,12 @@ func (s *schedule) current(k, stored string, now time.Time, maxAge time.Duration
 func (s *schedule) forget(keep map[string]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k := range s.pins {
-		if !keep[k] {
-			delete(s.pins, k)
-		}
-	}
+	keepOnly(s.pins, keep)
+}
+
+// keepOnly deletes the entries of m whose key is not in keep.
+func keepOnly[V any](m map[string]V, keep map[string]bool) {
+	maps.DeleteFunc(m, func(k string, _ V) bool { return !keep[k] })
 }
 
 // jittered spreads interval by ±10%; jitter is in [0, 1).
@@ -204,14 +206,6 @@ func (a *Automation) plan(states []*v1alpha1.DesiredState, now time.Time) []job 
 func (a *Automation) forgetGone(live map[string]bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for k := range a.results {
-		if !live[k] {
-			delete(a.results, k)
-		}
-	}
-	for k := range a.written {
-		if !live[k] {
-			delete(a.written, k)
-		}
-	}
+	keepOnly(a.results, live)
+	keepOnly(a.written, live)
 }
