@@ -223,15 +223,24 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	if isDir {
 		return &treeDir{info: info, entries: t.dirEntries(name)}, nil
 	}
+	r, _, err := t.blob("open", name, e)
+	if err != nil {
+		return nil, err
+	}
+	return &treeFile{info: info, r: r}, nil
+}
+
+// blob opens the content of the file entry e at name; errors are op's.
+func (t *treeFS) blob(op, name string, e object.TreeEntry) (io.ReadCloser, int64, error) {
 	f, err := t.root.TreeEntryFile(&e)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	r, err := f.Reader()
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	return &treeFile{info: info, r: r}, nil
+	return r, f.Size, nil
 }
 
 // ReadFile reads a whole file.
@@ -243,17 +252,13 @@ func (t *treeFS) ReadFile(name string) ([]byte, error) {
 	if isDir {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
 	}
-	f, err := t.root.TreeEntryFile(&e)
+	r, size, err := t.blob("read", name, e)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
-	}
-	r, err := f.Reader()
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, err
 	}
 	defer r.Close()
 	var buf bytes.Buffer
-	buf.Grow(int(f.Size) + bytes.MinRead)
+	buf.Grow(int(size) + bytes.MinRead)
 	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
