@@ -45,12 +45,22 @@ func newSchedule() *schedule { return &schedule{pins: map[string]*pinTimer{}} }
 func (s *schedule) due(k, spec string, now time.Time) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.pins[k]
-	if !ok || t.spec != spec {
-		s.pins[k] = &pinTimer{spec: spec}
+	t, fresh := s.timer(k, spec)
+	if fresh {
 		return time.Time{}, true
 	}
 	return t.next, !now.Before(t.next)
+}
+
+// timer returns pin k's timer; fresh (zero, due now) when the pin is new or its policy is no
+// longer spec. The caller holds s.mu.
+func (s *schedule) timer(k, spec string) (t *pinTimer, fresh bool) {
+	if t, ok := s.pins[k]; ok && t.spec == spec {
+		return t, false
+	}
+	t = &pinTimer{spec: spec}
+	s.pins[k] = t
+	return t, true
 }
 
 // done schedules the next check of pin k after a check at now: one jittered interval later
@@ -58,11 +68,7 @@ func (s *schedule) due(k, spec string, now time.Time) (time.Time, bool) {
 func (s *schedule) done(k, spec string, now time.Time, interval time.Duration, failed bool, jitter float64) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.pins[k]
-	if !ok || t.spec != spec {
-		t = &pinTimer{spec: spec}
-		s.pins[k] = t
-	}
+	t, _ := s.timer(k, spec)
 	var d time.Duration
 	if failed {
 		t.failures++
@@ -79,11 +85,7 @@ func (s *schedule) done(k, spec string, now time.Time, interval time.Duration, f
 func (s *schedule) wrote(k, spec, from, to string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.pins[k]
-	if !ok || t.spec != spec {
-		t = &pinTimer{spec: spec}
-		s.pins[k] = t
-	}
+	t, _ := s.timer(k, spec)
 	t.written = &written{from: from, to: to, at: at}
 }
 

@@ -226,3 +226,32 @@ func TestPlanForgetsGoneStates(t *testing.T) {
 		t.Errorf("written kept for %v, want only apps/stays", got)
 	}
 }
+
+// A pin keeps its timer (failures, next check, written bump) while its policy stays; a new pin or
+// a changed policy starts afresh.
+func TestScheduleTimer(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		key, spec string
+		wantFresh bool
+	}{
+		{"same pin, same policy", "apps/a/image", "~1", false},
+		{"same pin, changed policy", "apps/a/image", "~2", true},
+		{"another pin", "apps/a/chart", "~1", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSchedule()
+			s.done("apps/a/image", "~1", t0, time.Minute, true, 0.5)
+			s.wrote("apps/a/image", "~1", "1.0.0", "1.1.0", t0)
+			timer, fresh := s.timer(tc.key, tc.spec)
+			if fresh != tc.wantFresh {
+				t.Fatalf("fresh = %v, want %v", fresh, tc.wantFresh)
+			}
+			kept := timer.failures == 1 && timer.next.Equal(t0.Add(retryBase)) && timer.written != nil
+			if kept == fresh || timer.spec != tc.spec || s.pins[tc.key] != timer {
+				t.Errorf("timer %+v: want it kept=%v, with spec %q, stored under %s", timer, !fresh, tc.spec, tc.key)
+			}
+		})
+	}
+}
