@@ -198,7 +198,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 	c.automation = automation.New(automation.Options{
 		Reader: c.reader, Statuses: c.statuses, Writer: writer, Tenancy: c.tenancy,
 		Images: versions.NewImages(imageOptions), ImageOptions: imageOptions,
-		Charts: versions.NewCharts(versions.ChartOptions{Egress: o.egress(), CacheTTL: o.RegistryCacheTTL}),
+		Charts: versions.NewCharts(versions.ChartOptions{ImageOptions: imageOptions}),
 		// Pull secrets are read as each DesiredState's ServiceAccount, never as the server.
 		SecretsAs:   automation.ImpersonatingSecrets(hostConfig),
 		Environment: o.Environment, DefaultInterval: o.VersionInterval,

@@ -121,7 +121,7 @@ func newWorld(t *testing.T, files map[string]string) *world {
 		Writer:       gw,
 		Images:       versions.NewImages(fresh),
 		ImageOptions: fresh,
-		Charts:       versions.NewCharts(versions.ChartOptions{CacheTTL: -1, Egress: local}),
+		Charts:       versions.NewCharts(versions.ChartOptions{ImageOptions: fresh}),
 		SecretsAs: func(namespace, sa string) (corev1client.SecretsGetter, error) {
 			w.readAs = append(w.readAs, namespace+"/"+sa)
 			return w.kube.CoreV1(), nil

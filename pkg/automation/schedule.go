@@ -1,6 +1,7 @@
 package automation
 
 import (
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -44,12 +45,22 @@ func newSchedule() *schedule { return &schedule{pins: map[string]*pinTimer{}} }
 func (s *schedule) due(k, spec string, now time.Time) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.pins[k]
-	if !ok || t.spec != spec {
-		s.pins[k] = &pinTimer{spec: spec}
+	t, fresh := s.timer(k, spec)
+	if fresh {
 		return time.Time{}, true
 	}
 	return t.next, !now.Before(t.next)
+}
+
+// timer returns pin k's timer; fresh (zero, due now) when the pin is new or its policy is no
+// longer spec. The caller holds s.mu.
+func (s *schedule) timer(k, spec string) (t *pinTimer, fresh bool) {
+	if t, ok := s.pins[k]; ok && t.spec == spec {
+		return t, false
+	}
+	t = &pinTimer{spec: spec}
+	s.pins[k] = t
+	return t, true
 }
 
 // done schedules the next check of pin k after a check at now: one jittered interval later
@@ -57,11 +68,7 @@ func (s *schedule) due(k, spec string, now time.Time) (time.Time, bool) {
 func (s *schedule) done(k, spec string, now time.Time, interval time.Duration, failed bool, jitter float64) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.pins[k]
-	if !ok || t.spec != spec {
-		t = &pinTimer{spec: spec}
-		s.pins[k] = t
-	}
+	t, _ := s.timer(k, spec)
 	var d time.Duration
 	if failed {
 		t.failures++
@@ -78,11 +85,7 @@ func (s *schedule) done(k, spec string, now time.Time, interval time.Duration, f
 func (s *schedule) wrote(k, spec, from, to string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.pins[k]
-	if !ok || t.spec != spec {
-		t = &pinTimer{spec: spec}
-		s.pins[k] = t
-	}
+	t, _ := s.timer(k, spec)
 	t.written = &written{from: from, to: to, at: at}
 }
 
@@ -106,11 +109,12 @@ func (s *schedule) current(k, stored string, now time.Time, maxAge time.Duration
 func (s *schedule) forget(keep map[string]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k := range s.pins {
-		if !keep[k] {
-			delete(s.pins, k)
-		}
-	}
+	keepOnly(s.pins, keep)
+}
+
+// keepOnly deletes the entries of m whose key is not in keep.
+func keepOnly[V any](m map[string]V, keep map[string]bool) {
+	maps.DeleteFunc(m, func(k string, _ V) bool { return !keep[k] })
 }
 
 // jittered spreads interval by ±10%; jitter is in [0, 1).
@@ -204,14 +208,6 @@ func (a *Automation) plan(states []*v1alpha1.DesiredState, now time.Time) []job 
 func (a *Automation) forgetGone(live map[string]bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for k := range a.results {
-		if !live[k] {
-			delete(a.results, k)
-		}
-	}
-	for k := range a.written {
-		if !live[k] {
-			delete(a.written, k)
-		}
-	}
+	keepOnly(a.results, live)
+	keepOnly(a.written, live)
 }

@@ -1,6 +1,7 @@
 package automation
 
 import (
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -182,5 +183,75 @@ func TestCurrentAfterBump(t *testing.T) {
 	}
 	if got := s.current("apps/web/image", "1.1.2", t0, time.Minute); got != "1.1.2" {
 		t.Errorf("a value set in Git after the store caught up is taken as it is, got %q", got)
+	}
+}
+
+func TestKeepOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		m          map[string]int
+		keep       map[string]bool
+		wantRemain []string
+	}{
+		{"keeps the listed keys", map[string]int{"a": 1, "b": 2, "c": 3}, map[string]bool{"a": true, "c": true}, []string{"a", "c"}},
+		{"a false entry does not keep", map[string]int{"a": 1, "b": 2}, map[string]bool{"a": true, "b": false}, []string{"a"}},
+		{"nil keep empties the map", map[string]int{"a": 1}, nil, nil},
+		{"keys only in keep are not added", map[string]int{"a": 1}, map[string]bool{"a": true, "z": true}, []string{"a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keepOnly(tc.m, tc.keep)
+			got := slices.Sorted(maps.Keys(tc.m))
+			if !slices.Equal(got, tc.wantRemain) {
+				t.Errorf("left %v, want %v", got, tc.wantRemain)
+			}
+		})
+	}
+}
+
+// A DesiredState that is gone takes its outcomes and written condition with it; others keep theirs.
+func TestPlanForgetsGoneStates(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a := New(Options{})
+	stays, goes := testState("stays", imagePin("image", "~1", 0)), testState("goes", imagePin("image", "~1", 0))
+	for _, ds := range []*v1alpha1.DesiredState{stays, goes} {
+		k := key(ds.Namespace, ds.Name)
+		a.results[k] = map[string]outcome{}
+		a.written[k] = "condition"
+	}
+	a.plan([]*v1alpha1.DesiredState{stays}, t0)
+	if got := slices.Sorted(maps.Keys(a.results)); !slices.Equal(got, []string{key("apps", "stays")}) {
+		t.Errorf("results kept for %v, want only apps/stays", got)
+	}
+	if got := slices.Sorted(maps.Keys(a.written)); !slices.Equal(got, []string{key("apps", "stays")}) {
+		t.Errorf("written kept for %v, want only apps/stays", got)
+	}
+}
+
+// A pin keeps its timer (failures, next check, written bump) while its policy stays; a new pin or
+// a changed policy starts afresh.
+func TestScheduleTimer(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		key, spec string
+		wantFresh bool
+	}{
+		{"same pin, same policy", "apps/a/image", "~1", false},
+		{"same pin, changed policy", "apps/a/image", "~2", true},
+		{"another pin", "apps/a/chart", "~1", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSchedule()
+			s.done("apps/a/image", "~1", t0, time.Minute, true, 0.5)
+			s.wrote("apps/a/image", "~1", "1.0.0", "1.1.0", t0)
+			timer, fresh := s.timer(tc.key, tc.spec)
+			if fresh != tc.wantFresh {
+				t.Fatalf("fresh = %v, want %v", fresh, tc.wantFresh)
+			}
+			kept := timer.failures == 1 && timer.next.Equal(t0.Add(retryBase)) && timer.written != nil
+			if kept == fresh || timer.spec != tc.spec || s.pins[tc.key] != timer {
+				t.Errorf("timer %+v: want it kept=%v, with spec %q, stored under %s", timer, !fresh, tc.spec, tc.key)
+			}
+		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/kube-gitops/kube-gitops/pkg/internal/dirfile"
 )
 
 // ErrSymlink is the error (inside an *fs.PathError) for a symbolic link or a path through one.
@@ -221,17 +223,26 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 	}
 	info := t.info(name, e)
 	if isDir {
-		return &treeDir{info: info, entries: t.dirEntries(name)}, nil
+		return dirfile.New(info, t.dirEntries(name)), nil
 	}
+	r, _, err := t.blob("open", name, e)
+	if err != nil {
+		return nil, err
+	}
+	return &treeFile{info: info, r: r}, nil
+}
+
+// blob opens the content of the file entry e at name; errors are op's.
+func (t *treeFS) blob(op, name string, e object.TreeEntry) (io.ReadCloser, int64, error) {
 	f, err := t.root.TreeEntryFile(&e)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	r, err := f.Reader()
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	return &treeFile{info: info, r: r}, nil
+	return r, f.Size, nil
 }
 
 // ReadFile reads a whole file.
@@ -243,17 +254,13 @@ func (t *treeFS) ReadFile(name string) ([]byte, error) {
 	if isDir {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
 	}
-	f, err := t.root.TreeEntryFile(&e)
+	r, size, err := t.blob("read", name, e)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
-	}
-	r, err := f.Reader()
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, err
 	}
 	defer r.Close()
 	var buf bytes.Buffer
-	buf.Grow(int(f.Size) + bytes.MinRead)
+	buf.Grow(int(size) + bytes.MinRead)
 	if _, err := buf.ReadFrom(r); err != nil {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
@@ -344,34 +351,3 @@ type treeFile struct {
 func (f *treeFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *treeFile) Read(p []byte) (int, error) { return f.r.Read(p) }
 func (f *treeFile) Close() error               { return f.r.Close() }
-
-// treeDir is an open directory.
-type treeDir struct {
-	info    *treeInfo
-	entries []fs.DirEntry
-	offset  int
-}
-
-func (d *treeDir) Stat() (fs.FileInfo, error) { return d.info, nil }
-func (d *treeDir) Close() error               { return nil }
-
-func (d *treeDir) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: errors.New("is a directory")}
-}
-
-// ReadDir implements fs.ReadDirFile.
-func (d *treeDir) ReadDir(n int) ([]fs.DirEntry, error) {
-	rest := d.entries[d.offset:]
-	if n <= 0 {
-		d.offset = len(d.entries)
-		return rest, nil
-	}
-	if len(rest) == 0 {
-		return nil, io.EOF
-	}
-	if n > len(rest) {
-		n = len(rest)
-	}
-	d.offset += n
-	return rest[:n], nil
-}

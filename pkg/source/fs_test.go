@@ -3,12 +3,15 @@ package source
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 func fetchSnapshot(t *testing.T, files, symlinks map[string]string) *Snapshot {
@@ -221,5 +224,47 @@ func TestFSReadsBesideATooDeepDirectory(t *testing.T) {
 		if _, err := fs.ReadDir(fsys, tooDeep); !errors.Is(err, ErrTooDeep) {
 			t.Errorf("%s: listing the directory at the limit: %.200v, want ErrTooDeep", name, err)
 		}
+	}
+}
+
+// Open and ReadFile share blob: the file's content and size, or an error naming the operation.
+func TestBlobOpensAFileEntry(t *testing.T) {
+	snap := fetchSnapshot(t, map[string]string{"apps/a.yaml": "kind: A\n"}, nil)
+	tree := snap.files
+	entry, _, err := tree.lookup("open", "apps/a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := entry
+	missing.Hash[0] ^= 0xff // an object the repository does not hold
+	for _, tc := range []struct {
+		name     string
+		op       string
+		entry    object.TreeEntry
+		wantData string
+	}{
+		{"open a file", "open", entry, "kind: A\n"},
+		{"read a file", "read", entry, "kind: A\n"},
+		{"open a missing object", "open", missing, ""},
+		{"read a missing object", "read", missing, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, size, err := tree.blob(tc.op, "apps/a.yaml", tc.entry)
+			if tc.wantData == "" {
+				var pe *fs.PathError
+				if !errors.As(err, &pe) || pe.Op != tc.op || pe.Path != "apps/a.yaml" {
+					t.Fatalf("error %v, want a PathError of %s apps/a.yaml", err, tc.op)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			data, err := io.ReadAll(r)
+			if err != nil || string(data) != tc.wantData || size != int64(len(tc.wantData)) {
+				t.Errorf("got %q (size %d), %v; want %q", data, size, err, tc.wantData)
+			}
+		})
 	}
 }

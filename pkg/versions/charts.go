@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/kube-gitops/kube-gitops/pkg/egress"
@@ -21,15 +20,10 @@ type ChartOptions struct {
 	// Credentials returns the username and password for a Helm repository URL (https://…); empty
 	// strings for anonymous access. Nil: anonymous. Same as helm.Options.Credentials.
 	Credentials func(ctx context.Context, url string) (username, password string, err error)
-	// Keychain gives credentials for OCI chart registries (oci://). Nil: anonymous.
-	Keychain authn.Keychain
-	// Egress, Transport, CacheTTL, RequestsPerSecond and Burst are as in ImageOptions; they
-	// apply to Helm repositories' index.yaml too.
-	Egress            egress.Policy
-	Transport         http.RoundTripper
-	CacheTTL          time.Duration
-	RequestsPerSecond float64
-	Burst             int
+	// ImageOptions reach OCI chart registries (oci://) as they reach image registries; Egress,
+	// Transport (nil: http.DefaultTransport for index.yaml), CacheTTL, RequestsPerSecond and
+	// Burst apply to Helm repositories' index.yaml too.
+	ImageOptions
 }
 
 // Charts finds the next version of chart pins. It is safe for concurrent use.
@@ -46,8 +40,7 @@ type Charts struct {
 
 // NewCharts returns a Charts.
 func NewCharts(opts ChartOptions) *Charts {
-	reg := newOCIClient(ociOptions{keychain: opts.Keychain, egress: opts.Egress,
-		transport: opts.Transport, ttl: opts.CacheTTL, requestsPerSecond: opts.RequestsPerSecond, burst: opts.Burst})
+	reg := newOCIClient(opts.ImageOptions)
 	base := opts.Transport
 	if base == nil {
 		base = http.DefaultTransport

@@ -58,7 +58,7 @@ func TestChartsFromHelmRepository(t *testing.T) {
 		"winterlight": {"1.4.2", "1.5.0", "1.6.1", "2.0.0", "1.7.0-rc.1"},
 		"other":       {"0.1.0"},
 	})
-	charts := NewCharts(ChartOptions{Egress: local})
+	charts := NewCharts(ChartOptions{ImageOptions: ImageOptions{Egress: local}})
 	ctx := context.Background()
 	repoURL := srv.URL + "/charts/"
 
@@ -105,7 +105,7 @@ func TestChartsFromHelmRepository(t *testing.T) {
 	}
 
 	srv.Close()
-	_, err = NewCharts(ChartOptions{Egress: local}).Next(ctx, repoURL, "winterlight", "1.4.2", Policy{Constraint: "^1.4"})
+	_, err = NewCharts(ChartOptions{ImageOptions: ImageOptions{Egress: local}}).Next(ctx, repoURL, "winterlight", "1.4.2", Policy{Constraint: "^1.4"})
 	if !errors.Is(err, ErrUnreachable) || !strings.HasPrefix(err.Error(), "Helm repository "+repoURL+" unreachable: ") {
 		t.Errorf("repository down: %v", err)
 	}
@@ -116,7 +116,7 @@ func TestChartsHelmRepositoryAuth(t *testing.T) {
 	ctx := context.Background()
 	repoURL := srv.URL + "/charts"
 	with := func(password string) *Charts {
-		return NewCharts(ChartOptions{Egress: local, Credentials: func(_ context.Context, url string) (string, string, error) {
+		return NewCharts(ChartOptions{ImageOptions: ImageOptions{Egress: local}, Credentials: func(_ context.Context, url string) (string, string, error) {
 			if url != repoURL {
 				t.Errorf("credentials asked for %s", url)
 			}
@@ -130,7 +130,7 @@ func TestChartsHelmRepositoryAuth(t *testing.T) {
 	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "were refused") {
 		t.Errorf("bad credentials: %v", err)
 	}
-	_, err = NewCharts(ChartOptions{Egress: local}).Next(ctx, repoURL, "winterlight", "1.4.2", Policy{Constraint: "^1.4"})
+	_, err = NewCharts(ChartOptions{ImageOptions: ImageOptions{Egress: local}}).Next(ctx, repoURL, "winterlight", "1.4.2", Policy{Constraint: "^1.4"})
 	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "wants credentials") {
 		t.Errorf("no credentials: %v", err)
 	}
@@ -140,7 +140,7 @@ func TestChartsFromOCIRegistry(t *testing.T) {
 	reg := newTestRegistry(t, "", "")
 	pushCharts(t, reg.host+"/charts/winterlight", "1.4.2", "1.5.0+build.1", "1.6.1", "2.0.0")
 	reg.push(t, "charts/winterlight", "latest") // not semver: ignored
-	charts := NewCharts(ChartOptions{Egress: local})
+	charts := NewCharts(ChartOptions{ImageOptions: ImageOptions{Egress: local}})
 	ctx := context.Background()
 
 	for _, tc := range []struct {

@@ -55,7 +55,7 @@ func TestFetchedErrorBodiesAreNotShown(t *testing.T) {
 		host := strings.TrimPrefix(srv.URL, "http://")
 		images := NewImages(ImageOptions{Egress: local})
 		images.reg.backoff.Steps = 1
-		charts := fast(NewCharts(ChartOptions{Egress: local}))
+		charts := fast(NewCharts(ChartOptions{ImageOptions: ImageOptions{Egress: local}}))
 		for what, lookup := range map[string]func() error{
 			"image tags": func() error {
 				_, err := images.Next(ctx, host+"/acme/app", "1.0.0", Policy{Constraint: "~1.0"})
@@ -98,7 +98,7 @@ func TestCredentialsInURLsAreRedacted(t *testing.T) {
 	registry := httptest.NewServer(ggcr.New(ggcr.Logger(log.New(io.Discard, "", 0))))
 	defer registry.Close()
 	withCanary := func(u string) string { return strings.Replace(u, "://", "://me:"+canary+"@", 1) }
-	charts := NewCharts(ChartOptions{Egress: local})
+	charts := NewCharts(ChartOptions{ImageOptions: ImageOptions{Egress: local}})
 	for _, tc := range []struct{ name, repoURL, chart string }{
 		{"missing chart", withCanary(srv.URL) + "/charts", "missing"},
 		{"missing repository", withCanary(srv.URL) + "/nothing", "winterlight"},

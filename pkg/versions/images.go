@@ -52,8 +52,7 @@ type Images struct{ reg *ociClient }
 
 // NewImages returns an Images.
 func NewImages(opts ImageOptions) *Images {
-	return &Images{reg: newOCIClient(ociOptions{keychain: opts.Keychain, egress: opts.Egress,
-		transport: opts.Transport, ttl: opts.CacheTTL, requestsPerSecond: opts.RequestsPerSecond, burst: opts.Burst})}
+	return &Images{reg: newOCIClient(opts)}
 }
 
 // Next returns what the pin of image (a repository such as registry.example/acme/app) should

@@ -19,16 +19,6 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/egress"
 )
 
-// ociOptions configure an ociClient; see ImageOptions.
-type ociOptions struct {
-	keychain          authn.Keychain
-	egress            egress.Policy
-	transport         http.RoundTripper
-	ttl               time.Duration
-	requestsPerSecond float64
-	burst             int
-}
-
 // ociClient lists tags and resolves tags to digests on OCI registries, caching answers for ttl.
 type ociClient struct {
 	keychain  authn.Keychain
@@ -49,8 +39,8 @@ type cached struct {
 	at     time.Time
 }
 
-func newOCIClient(o ociOptions) *ociClient {
-	r := &ociClient{keychain: o.keychain, egress: o.egress, ttl: o.ttl, now: time.Now, cache: map[string]cached{},
+func newOCIClient(o ImageOptions) *ociClient {
+	r := &ociClient{keychain: o.Keychain, egress: o.Egress, ttl: o.CacheTTL, now: time.Now, cache: map[string]cached{},
 		backoff: remote.Backoff{Duration: time.Second, Factor: 3, Jitter: 0.1, Steps: 3}}
 	if r.keychain == nil {
 		r.keychain = anonymous{}
@@ -58,11 +48,11 @@ func newOCIClient(o ociOptions) *ociClient {
 	if r.ttl == 0 {
 		r.ttl = time.Minute
 	}
-	base := o.transport
+	base := o.Transport
 	if base == nil {
 		base = remote.DefaultTransport
 	}
-	r.transport = newLimited(o.egress.Transport(base), o.requestsPerSecond, o.burst)
+	r.transport = newLimited(o.Egress.Transport(base), o.RequestsPerSecond, o.Burst)
 	return r
 }
 

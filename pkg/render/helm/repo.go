@@ -139,18 +139,11 @@ func (r *Renderer) index(ctx context.Context, repoURL string) (*repo.IndexFile, 
 		r.indexes.add(indexURL, &indexEntry{size: cached.size, etag: cached.etag, digest: cached.digest, index: cached.index, checked: time.Now()}, cached.size)
 		return cached.index, nil
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %w%s", shown, &egress.StatusError{Code: resp.StatusCode}, statusHint(resp.StatusCode))
-	}
-	body, ok, err := readLimited(resp.Body, maxIndexBytes)
+	body, err := readOK(resp, maxIndexBytes)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", shown, egress.Sanitize(err))
+		return nil, fmt.Errorf("fetch %s: %w", shown, err)
 	}
-	if !ok {
-		return nil, fmt.Errorf("fetch %s: larger than %d MiB", shown, maxIndexBytes>>20)
-	}
-	sum := sha256.Sum256(body)
-	digest := hex.EncodeToString(sum[:])
+	digest := sha256Hex(body)
 	entry := &indexEntry{size: int64(len(body)), etag: resp.Header.Get("ETag"), digest: digest, checked: time.Now()}
 	if cached != nil && cached.digest == digest {
 		entry.index = cached.index
@@ -229,15 +222,9 @@ func (r *Renderer) archive(ctx context.Context, repoURL, chartURL, digest string
 		return nil, fmt.Errorf("download %s: %w", shown, egress.Sanitize(err))
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download %s: %w%s", shown, &egress.StatusError{Code: resp.StatusCode}, statusHint(resp.StatusCode))
-	}
-	data, ok, err := readLimited(resp.Body, maxArchiveBytes)
+	data, err := readOK(resp, maxArchiveBytes)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", shown, egress.Sanitize(err))
-	}
-	if !ok {
-		return nil, fmt.Errorf("download %s: larger than %d MiB", shown, maxArchiveBytes>>20)
+		return nil, fmt.Errorf("download %s: %w", shown, err)
 	}
 	if digest != "" {
 		if got := sha256Hex(data); got != strings.ToLower(digest) {

@@ -2,8 +2,11 @@ package helm
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/kube-gitops/kube-gitops/pkg/egress"
 )
 
 // ctxTransport cancels every request when ctx ends, for clients (helm's registry client) that
@@ -48,14 +51,18 @@ func withContext(ctx context.Context, c *http.Client) *http.Client {
 	return &cc
 }
 
-// readLimited reads at most max bytes of r, failing beyond.
-func readLimited(r io.Reader, max int64) ([]byte, bool, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
+// readOK reads the body of a 200 answer, at most max bytes. Other statuses are an
+// egress.StatusError with a hint at what to check; errors never quote the body.
+func readOK(resp *http.Response, max int64) ([]byte, error) {
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w%s", &egress.StatusError{Code: resp.StatusCode}, statusHint(resp.StatusCode))
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 	if err != nil {
-		return nil, false, err
+		return nil, egress.Sanitize(err)
 	}
 	if int64(len(data)) > max {
-		return nil, false, nil
+		return nil, fmt.Errorf("larger than %d MiB", max>>20)
 	}
-	return data, true, nil
+	return data, nil
 }

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"sync"
+
+	"github.com/kube-gitops/kube-gitops/pkg/internal/dirfile"
 )
 
 // remoteFS is the parent's fs.FS as a job in the worker sees it: every call is a round trip.
@@ -110,7 +111,7 @@ func (r *remoteFS) Open(name string) (fs.File, error) {
 		return nil, err
 	}
 	if info.IsDir() {
-		return &remoteDir{info: info, entries: entriesOf(reply)}, nil
+		return dirfile.New(info, entriesOf(reply)), nil
 	}
 	return &remoteFile{info: info, Reader: bytes.NewReader(reply.Data)}, nil
 }
@@ -137,31 +138,3 @@ type remoteFile struct {
 
 func (f *remoteFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *remoteFile) Close() error               { return nil }
-
-type remoteDir struct {
-	info    fs.FileInfo
-	entries []fs.DirEntry
-	offset  int
-}
-
-func (d *remoteDir) Stat() (fs.FileInfo, error) { return d.info, nil }
-func (d *remoteDir) Close() error               { return nil }
-
-func (d *remoteDir) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: d.info.Name(), Err: errors.New("is a directory")}
-}
-
-// ReadDir implements fs.ReadDirFile.
-func (d *remoteDir) ReadDir(n int) ([]fs.DirEntry, error) {
-	rest := d.entries[d.offset:]
-	if n <= 0 {
-		d.offset = len(d.entries)
-		return rest, nil
-	}
-	if len(rest) == 0 {
-		return nil, io.EOF
-	}
-	n = min(n, len(rest))
-	d.offset += n
-	return rest[:n], nil
-}
