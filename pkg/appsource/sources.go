@@ -81,7 +81,7 @@ func (g GitSources) Reviewed(ctx context.Context, ds *v1alpha1.DesiredState, rev
 	f, _ := g.fetcher(ds)
 	snap, err := f.FetchTracked(ctx, revision)
 	if err != nil {
-		return nil, "", err
+		return nil, "", redact.Error(err) // it ends in the answer, status and Events; source.Refused stays in the chain
 	}
 	return snap.FS(), snap.Revision, nil
 }
@@ -91,7 +91,7 @@ func (g GitSources) Reviewed(ctx context.Context, ds *v1alpha1.DesiredState, rev
 func (g GitSources) CheckSyncRevision(ctx context.Context, ds *v1alpha1.DesiredState, revision string) error {
 	f, _ := g.fetcher(ds)
 	_, err := f.ResolveTracked(ctx, revision)
-	return err
+	return redact.Error(err) // it ends in the sync request's answer
 }
 
 // Root reports whether the DesiredState follows the root repository and ref.
