@@ -359,7 +359,7 @@ func previousOwner(live *unstructured.Unstructured) string {
 
 // liveHealth is the health of what is live before the apply: Missing if nothing is, Unknown if
 // the object could not be read.
-func (r *run) liveHealth(it *item) (string, string) {
+func (r *run) liveHealth(it *item) (v1alpha1.HealthStatusCode, string) {
 	if !it.read {
 		return v1alpha1.HealthUnknown, ""
 	}
@@ -367,7 +367,7 @@ func (r *run) liveHealth(it *item) (string, string) {
 }
 
 // healthMessage keeps kstatus' message only when it explains a problem.
-func healthMessage(h, msg string) string {
+func healthMessage(h v1alpha1.HealthStatusCode, msg string) string {
 	if h == v1alpha1.HealthHealthy {
 		return ""
 	}

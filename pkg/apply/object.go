@@ -49,7 +49,7 @@ func refOfStatus(s v1alpha1.ResourceStatus) ObjectRef {
 	return ObjectRef{Group: s.Group, Version: s.Version, Kind: s.Kind, Namespace: s.Namespace, Name: s.Name}
 }
 
-func (r ObjectRef) status(sync, health, message string) v1alpha1.ResourceStatus {
+func (r ObjectRef) status(sync v1alpha1.SyncStatusCode, health v1alpha1.HealthStatusCode, message string) v1alpha1.ResourceStatus {
 	return v1alpha1.ResourceStatus{
 		Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,
 		Sync: sync, Health: health, Message: message,

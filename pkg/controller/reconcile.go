@@ -151,7 +151,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 		c.mu.Unlock()
 		c.Live.Track(req.Owner, req.ServiceAccount, res.Resources)
 	}
-	metrics.SyncDuration.WithLabelValues(resultOf(ok)).Observe(metrics.Since(start))
+	metrics.SyncDuration.WithLabelValues(string(resultOf(ok))).Observe(metrics.Since(start))
 	if !ok {
 		metrics.SyncFailures.WithLabelValues("ApplyFailed").Inc()
 	}
@@ -350,7 +350,7 @@ func summary(res *apply.Result, dryRun bool) string {
 	return msg
 }
 
-func resultOf(ok bool) string {
+func resultOf(ok bool) v1alpha1.SyncResult {
 	if ok {
 		return v1alpha1.SyncResultSucceeded
 	}

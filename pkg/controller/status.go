@@ -44,7 +44,7 @@ func setReady(st *v1alpha1.DesiredStateStatus) {
 }
 
 // finishOperation ends a requested sync: it is recorded in the history and removed.
-func finishOperation(st *v1alpha1.DesiredStateStatus, op *v1alpha1.SyncOperation, revision, result, message string, limit int) {
+func finishOperation(st *v1alpha1.DesiredStateStatus, op *v1alpha1.SyncOperation, revision string, result v1alpha1.SyncResult, message string, limit int) {
 	if op == nil || st.Operation == nil || !st.Operation.RequestedAt.Equal(&op.RequestedAt) {
 		return // no operation, or a newer one arrived meanwhile: leave it for the next round
 	}

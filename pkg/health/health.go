@@ -19,7 +19,7 @@ import (
 //	NotFound    → Missing
 //	Terminating → Progressing (the object is going away; once gone it becomes Missing)
 //	Unknown     → Unknown, as is an object kstatus cannot read (the message says why)
-func Object(u *unstructured.Unstructured) (string, string) {
+func Object(u *unstructured.Unstructured) (v1alpha1.HealthStatusCode, string) {
 	if u == nil {
 		return v1alpha1.HealthMissing, "not found in the cluster"
 	}

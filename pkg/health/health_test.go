@@ -14,7 +14,7 @@ func TestObject(t *testing.T) {
 	tests := []struct {
 		name        string
 		yaml        string
-		wantStatus  string
+		wantStatus  v1alpha1.HealthStatusCode
 		wantMessage string // substring
 	}{
 		{
@@ -218,13 +218,13 @@ func TestObjectNil(t *testing.T) {
 }
 
 func TestRollup(t *testing.T) {
-	res := func(kind, name, health, msg string) v1alpha1.ResourceStatus {
+	res := func(kind, name string, health v1alpha1.HealthStatusCode, msg string) v1alpha1.ResourceStatus {
 		return v1alpha1.ResourceStatus{Kind: kind, Namespace: "apps", Name: name, Health: health, Message: msg}
 	}
 	tests := []struct {
 		name        string
 		in          []v1alpha1.ResourceStatus
-		wantStatus  string
+		wantStatus  v1alpha1.HealthStatusCode
 		wantMessage string
 	}{
 		{name: "empty", wantStatus: v1alpha1.HealthHealthy, wantMessage: "no resources"},

@@ -8,7 +8,7 @@ import (
 
 // severity orders health statuses, worst highest. An empty or unrecognised status counts as
 // Unknown.
-var severity = map[string]int{
+var severity = map[v1alpha1.HealthStatusCode]int{
 	v1alpha1.HealthHealthy:     0,
 	v1alpha1.HealthUnknown:     1,
 	v1alpha1.HealthProgressing: 2,
@@ -19,7 +19,7 @@ var severity = map[string]int{
 // Rollup returns the worst health of an application's resources (Degraded > Missing >
 // Progressing > Unknown > Healthy) and a message naming the first resource with that health.
 // An application with no resources is Healthy.
-func Rollup(resources []v1alpha1.ResourceStatus) (string, string) {
+func Rollup(resources []v1alpha1.ResourceStatus) (v1alpha1.HealthStatusCode, string) {
 	worst, first, count := v1alpha1.HealthHealthy, -1, 0
 	for i, r := range resources {
 		h := normalize(r.Health)
@@ -47,7 +47,7 @@ func Rollup(resources []v1alpha1.ResourceStatus) (string, string) {
 	return worst, msg
 }
 
-func normalize(h string) string {
+func normalize(h v1alpha1.HealthStatusCode) v1alpha1.HealthStatusCode {
 	if _, ok := severity[h]; ok {
 		return h
 	}

@@ -11,7 +11,7 @@ import (
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
-func app(namespace, name, sync, health string, stale metav1.ConditionStatus) *v1alpha1.DesiredState {
+func app(namespace, name string, sync v1alpha1.SyncStatusCode, health v1alpha1.HealthStatusCode, stale metav1.ConditionStatus) *v1alpha1.DesiredState {
 	ds := &v1alpha1.DesiredState{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 	ds.Status.Sync.Status, ds.Status.Health.Status = sync, health
 	if stale != "" {

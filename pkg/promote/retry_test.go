@@ -25,7 +25,7 @@ func TestATransientGitErrorIsRetried(t *testing.T) {
 	tests := []struct {
 		name      string
 		failure   error
-		wantPhase string
+		wantPhase v1alpha1.PromotionPhase
 		wantMsg   string
 		wantRetry bool
 	}{

@@ -36,17 +36,19 @@ func TestTableCells(t *testing.T) {
 	}{
 		{name: "pending", p: v1alpha1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: "p1", CreationTimestamp: created},
 			Spec: v1alpha1.PromotionSpec{DesiredState: "winterlight"}, Status: v1alpha1.PromotionStatus{Phase: v1alpha1.PromotionPending, Message: "waiting for the server"}},
-			want: []any{"p1", "winterlight", "<default>", v1alpha1.PromotionPending, "<none>", "3m", "<none>", "waiting for the server"}},
+			want: []any{"p1", "winterlight", "<default>", string(v1alpha1.PromotionPending), "<none>", "3m", "<none>", "waiting for the server"}},
 		{name: "done", p: v1alpha1.Promotion{ObjectMeta: metav1.ObjectMeta{Name: "p2", CreationTimestamp: created},
 			Spec:   v1alpha1.PromotionSpec{DesiredState: "winterlight", From: "test"},
 			Status: v1alpha1.PromotionStatus{Phase: v1alpha1.PromotionSucceeded, Commit: "0123456789abcdef", Branch: "promote/winterlight"}},
-			want: []any{"p2", "winterlight", "test", v1alpha1.PromotionSucceeded, "0123456", "3m", "promote/winterlight", ""}},
+			want: []any{"p2", "winterlight", "test", string(v1alpha1.PromotionSucceeded), "0123456", "3m", "promote/winterlight", ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			table, err := promotionTable.ConvertToTable(context.Background(), &tc.p, nil)
 			if err != nil || len(table.Rows) != 1 {
 				t.Fatalf("table %+v (%v), want one row", table, err)
 			}
+			// Cells must be JSON values (a typed string is not): the server deep-copies tables.
+			table.DeepCopy()
 			for i, cell := range table.Rows[0].Cells {
 				if cell != tc.want[i] {
 					t.Errorf("column %s = %v, want %v", table.ColumnDefinitions[i].Name, cell, tc.want[i])

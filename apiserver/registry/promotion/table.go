@@ -22,12 +22,13 @@ var promotionTable = cached.Table[*v1alpha1.Promotion]{Columns: []metav1.TableCo
 	{Name: "Message", Type: "string", Priority: 1},
 }, Cells: cells}
 
-// cells are the cells of one Promotion's row.
+// cells are the cells of one Promotion's row: plain strings, as a Table's cells must be JSON
+// values (a typed string such as PromotionPhase makes the row's DeepCopy panic).
 func cells(p *v1alpha1.Promotion, now time.Time) []any {
 	commit := v1alpha1.ShortCommit(p.Status.Commit)
 	from := p.Spec.From
 	if from == "" {
 		from = "<default>"
 	}
-	return []any{p.Name, p.Spec.DesiredState, from, p.Status.Phase, v1alpha1.OrNone(commit), duration.HumanDuration(now.Sub(p.CreationTimestamp.Time)), v1alpha1.OrNone(p.Status.Branch), p.Status.Message}
+	return []any{p.Name, p.Spec.DesiredState, from, string(p.Status.Phase), v1alpha1.OrNone(commit), duration.HumanDuration(now.Sub(p.CreationTimestamp.Time)), v1alpha1.OrNone(p.Status.Branch), p.Status.Message}
 }

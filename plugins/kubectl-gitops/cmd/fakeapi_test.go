@@ -61,12 +61,12 @@ func newFakeAPI(now time.Time, evil, evilName string) *hostileAPI {
 			Versions: []v1alpha1.PinStatus{{Name: "image" + evil, Value: "1.1" + evil}},
 			Resources: []v1alpha1.ResourceStatus{
 				{Version: "v1", Kind: "Service" + evil, Namespace: "apps", Name: "web" + evil, Sync: "Synced", Health: "Healthy"},
-				{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "apps" + evil, Name: "web", Sync: "Synced" + evil,
+				{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "apps" + evil, Name: "web", Sync: v1alpha1.SyncStatusCode("Synced" + evil),
 					Health: "Progressing", Message: "1 of 2" + ctl(evil, "\x1b[1A\x1b[2K") + " ready" + evil + ctl(evil, "\u009b2K")},
 			},
 			LastSyncTime: &metav1.Time{Time: now.Add(-20 * time.Minute)}, // 20m: HumanDuration prints whole minutes from 10m, so a slow run still reads 20m
 			History: []v1alpha1.SyncRecord{
-				{Revision: rev, Time: at(3 * time.Hour), Result: "Succeeded" + evil, Trigger: "alice" + evil, Message: "applied" + ctl(evil, "\x1b[8m") + " hidden" + evil},
+				{Revision: rev, Time: at(3 * time.Hour), Result: v1alpha1.SyncResult("Succeeded" + evil), Trigger: "alice" + evil, Message: "applied" + ctl(evil, "\x1b[8m") + " hidden" + evil},
 			},
 			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: "Progressing", Message: "waiting" + evil}},
 		},

@@ -3,6 +3,7 @@ package view
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -24,8 +25,8 @@ func Safe(s string) string { return sanitize(s, false) }
 // SafeText is Safe for multi-line text: newlines and tabs are kept.
 func SafeText(s string) string { return sanitize(s, true) }
 
-// Fprintf is fmt.Fprintf whose string, error and fmt.Stringer arguments are made Safe: the
-// format is the plugin's own, the arguments may come from the server.
+// Fprintf is fmt.Fprintf whose string (typed too), error and fmt.Stringer arguments are made
+// Safe: the format is the plugin's own, the arguments may come from the server.
 func Fprintf(w io.Writer, format string, args ...any) (int, error) {
 	return fmt.Fprintf(w, format, safeArgs(args)...)
 }
@@ -46,7 +47,12 @@ func safeArgs(args []any) []any {
 		case fmt.Stringer:
 			out[i] = Safe(v.String())
 		default:
-			out[i] = a
+			// Typed strings (the API's SyncResult, PromotionPhase...) carry server text too.
+			if rv := reflect.ValueOf(a); rv.Kind() == reflect.String {
+				out[i] = Safe(rv.String())
+			} else {
+				out[i] = a
+			}
 		}
 	}
 	return out

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 func TestSafe(t *testing.T) {
@@ -50,8 +52,9 @@ func TestSafe(t *testing.T) {
 
 func TestFprintfMakesArgumentsSafe(t *testing.T) {
 	var b bytes.Buffer
-	_, _ = Fprintf(&b, "%s/%s: %v (%d)\n", "apps", "web\x1b[2J", errors.New("bad\r\u202eworse"), 3)
-	if want := "apps/web: badworse (3)\n"; b.String() != want {
+	_, _ = Fprintf(&b, "%s/%s: %v (%d) %s\n", "apps", "web\x1b[2J", errors.New("bad\r\u202eworse"), 3,
+		v1alpha1.SyncResult("Failed\x1b[1A\x1b[2K")) // typed strings of the API too
+	if want := "apps/web: badworse (3) Failed\n"; b.String() != want {
 		t.Errorf("Fprintf = %q, want %q", b.String(), want)
 	}
 }

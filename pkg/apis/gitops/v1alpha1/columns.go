@@ -121,12 +121,13 @@ func OrNone(s string) string {
 	return s
 }
 
-// OrUnknown is a status not observed yet: s, or Unknown when it is empty.
-func OrUnknown(s string) string {
+// OrUnknown is a status (sync, health, phase) as a cell or a condition's reason shows it: s, or
+// Unknown when it was not observed yet.
+func OrUnknown[S ~string](s S) string {
 	if s == "" {
-		return SyncStatusUnknown
+		return string(SyncStatusUnknown)
 	}
-	return s
+	return string(s)
 }
 
 // Age is the time since t, as kubectl shows it ("5m", "3d"), or <none>.

@@ -51,7 +51,7 @@ type PinValue struct {
 type PromotionStatus struct {
 	// Phase is Pending, Running, Succeeded or Failed.
 	// +optional
-	Phase string `json:"phase,omitempty"`
+	Phase PromotionPhase `json:"phase,omitempty"`
 	// Commit is the commit that carries the promotion.
 	// +optional
 	Commit string `json:"commit,omitempty"`

@@ -10,17 +10,18 @@ import (
 func TestReadyCondition(t *testing.T) {
 	tests := []struct {
 		name                string
-		sync, health        string
+		sync                SyncStatusCode
+		health              HealthStatusCode
 		status              metav1.ConditionStatus
 		reason, wantMessage string
 		syncMsg, healthMsg  string
 	}{
 		{name: "synced and healthy", sync: SyncStatusSynced, health: HealthHealthy, status: metav1.ConditionTrue, reason: ReasonSyncedAndHealthy, wantMessage: "synced and healthy"},
-		{name: "out of sync says why", sync: SyncStatusOutOfSync, health: HealthHealthy, syncMsg: "1 object(s) differ", status: metav1.ConditionFalse, reason: SyncStatusOutOfSync, wantMessage: "1 object(s) differ"},
-		{name: "sync not observed", health: HealthHealthy, status: metav1.ConditionFalse, reason: SyncStatusUnknown},
-		{name: "synced but progressing", sync: SyncStatusSynced, health: HealthProgressing, healthMsg: "1 of 2 replicas", status: metav1.ConditionFalse, reason: HealthProgressing, wantMessage: "1 of 2 replicas"},
-		{name: "health not observed", sync: SyncStatusSynced, status: metav1.ConditionFalse, reason: HealthUnknown},
-		{name: "sync goes first", sync: SyncStatusOutOfSync, health: HealthDegraded, syncMsg: "differs", healthMsg: "crash", status: metav1.ConditionFalse, reason: SyncStatusOutOfSync, wantMessage: "differs"},
+		{name: "out of sync says why", sync: SyncStatusOutOfSync, health: HealthHealthy, syncMsg: "1 object(s) differ", status: metav1.ConditionFalse, reason: string(SyncStatusOutOfSync), wantMessage: "1 object(s) differ"},
+		{name: "sync not observed", health: HealthHealthy, status: metav1.ConditionFalse, reason: string(SyncStatusUnknown)},
+		{name: "synced but progressing", sync: SyncStatusSynced, health: HealthProgressing, healthMsg: "1 of 2 replicas", status: metav1.ConditionFalse, reason: string(HealthProgressing), wantMessage: "1 of 2 replicas"},
+		{name: "health not observed", sync: SyncStatusSynced, status: metav1.ConditionFalse, reason: string(HealthUnknown)},
+		{name: "sync goes first", sync: SyncStatusOutOfSync, health: HealthDegraded, syncMsg: "differs", healthMsg: "crash", status: metav1.ConditionFalse, reason: string(SyncStatusOutOfSync), wantMessage: "differs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,7 +36,7 @@ func TestReadyCondition(t *testing.T) {
 
 func TestIsReady(t *testing.T) {
 	ready := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonSyncedAndHealthy}
-	notReady := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: HealthProgressing}
+	notReady := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: string(HealthProgressing)}
 	stale := metav1.Condition{Type: ConditionStale, Status: metav1.ConditionTrue, Reason: ReasonFetchFailed}
 	stalled := metav1.Condition{Type: ConditionStalled, Status: metav1.ConditionTrue, Reason: ReasonRenderFailed}
 	tests := []struct {
@@ -71,7 +72,8 @@ func TestCellHelpers(t *testing.T) {
 		{"OrNone empty", OrNone(""), "<none>"},
 		{"OrNone value", OrNone("x"), "x"},
 		{"OrUnknown empty", OrUnknown(""), "Unknown"},
-		{"OrUnknown value", OrUnknown(HealthDegraded), HealthDegraded},
+		{"OrUnknown value", OrUnknown(HealthDegraded), string(HealthDegraded)},
+		{"OrUnknown phase", OrUnknown(PromotionRunning), string(PromotionRunning)},
 		{"Age zero", Age(metav1.Time{}, now), "<none>"},
 		{"Age", Age(metav1.NewTime(now.Add(-5*time.Minute)), now), "5m"},
 	}

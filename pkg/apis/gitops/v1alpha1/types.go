@@ -314,7 +314,7 @@ type SourceStatus struct {
 // SyncStatus is whether the cluster equals the rendered manifests.
 type SyncStatus struct {
 	// Status is Synced, OutOfSync or Unknown.
-	Status string `json:"status,omitempty"`
+	Status SyncStatusCode `json:"status,omitempty"`
 	// Revision is the commit last applied.
 	// +optional
 	Revision string `json:"revision,omitempty"`
@@ -331,7 +331,7 @@ type SyncStatus struct {
 // HealthStatus is the health of an application or of one object.
 type HealthStatus struct {
 	// Status is Healthy, Progressing, Degraded, Missing or Unknown.
-	Status string `json:"status,omitempty"`
+	Status HealthStatusCode `json:"status,omitempty"`
 	// Message explains the status.
 	// +optional
 	Message string `json:"message,omitempty"`
@@ -357,9 +357,9 @@ type ResourceStatus struct {
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
 	// Sync is Synced, OutOfSync or Unknown.
-	Sync string `json:"sync,omitempty"`
+	Sync SyncStatusCode `json:"sync,omitempty"`
 	// Health is Healthy, Progressing, Degraded, Missing or Unknown.
-	Health string `json:"health,omitempty"`
+	Health HealthStatusCode `json:"health,omitempty"`
 	// Message explains a failure or the health.
 	// +optional
 	Message string `json:"message,omitempty"`
@@ -372,7 +372,7 @@ type SyncRecord struct {
 	// Time is when the sync finished.
 	Time metav1.Time `json:"time"`
 	// Result is Succeeded or Failed.
-	Result string `json:"result"`
+	Result SyncResult `json:"result"`
 	// Trigger is what started the sync: poll, webhook, drift or a user's name.
 	// +optional
 	Trigger string `json:"trigger,omitempty"`

@@ -18,34 +18,49 @@ package v1alpha1
 //
 // A Promotion's phase is set by the promoter (pkg/promote) alone.
 
-// Sync statuses (status.sync.status, status.resources[].sync).
+// SyncStatusCode is whether the cluster equals the rendered manifests (status.sync.status,
+// status.resources[].sync).
+type SyncStatusCode string
+
+// Sync statuses.
 const (
-	SyncStatusSynced    = "Synced"
-	SyncStatusOutOfSync = "OutOfSync"
-	SyncStatusUnknown   = "Unknown"
+	SyncStatusSynced    SyncStatusCode = "Synced"
+	SyncStatusOutOfSync SyncStatusCode = "OutOfSync"
+	SyncStatusUnknown   SyncStatusCode = "Unknown"
 )
 
-// Health statuses (status.health.status, status.resources[].health).
+// HealthStatusCode is the health of an application or of one object (status.health.status,
+// status.resources[].health).
+type HealthStatusCode string
+
+// Health statuses.
 const (
-	HealthHealthy     = "Healthy"
-	HealthProgressing = "Progressing"
-	HealthDegraded    = "Degraded"
-	HealthMissing     = "Missing"
-	HealthUnknown     = "Unknown"
+	HealthHealthy     HealthStatusCode = "Healthy"
+	HealthProgressing HealthStatusCode = "Progressing"
+	HealthDegraded    HealthStatusCode = "Degraded"
+	HealthMissing     HealthStatusCode = "Missing"
+	HealthUnknown     HealthStatusCode = "Unknown"
 )
 
-// Results of a sync in status.history[].result; a dry run's result ends in " (dry run)".
+// SyncResult is how a past sync ended (status.history[].result); a dry run's result ends in
+// " (dry run)".
+type SyncResult string
+
+// Results of a sync.
 const (
-	SyncResultSucceeded = "Succeeded"
-	SyncResultFailed    = "Failed"
+	SyncResultSucceeded SyncResult = "Succeeded"
+	SyncResultFailed    SyncResult = "Failed"
 )
 
-// Promotion phases (status.phase of a Promotion).
+// PromotionPhase is where a Promotion stands (status.phase of a Promotion).
+type PromotionPhase string
+
+// Promotion phases.
 const (
-	PromotionPending   = "Pending"
-	PromotionRunning   = "Running"
-	PromotionSucceeded = "Succeeded"
-	PromotionFailed    = "Failed"
+	PromotionPending   PromotionPhase = "Pending"
+	PromotionRunning   PromotionPhase = "Running"
+	PromotionSucceeded PromotionPhase = "Succeeded"
+	PromotionFailed    PromotionPhase = "Failed"
 )
 
 // Condition types of a DesiredState.

@@ -88,7 +88,7 @@ func (c *HistoryOptions) Run(ctx context.Context) error {
 	now := c.Now()
 	rows := make([][]string, 0, len(h.Items))
 	for _, r := range h.Items {
-		rows = append(rows, []string{v1alpha1.ShortCommit(r.Revision), ago(r.Time, now), r.Result, cmp.Or(r.Trigger, "-"), r.Message})
+		rows = append(rows, []string{v1alpha1.ShortCommit(r.Revision), ago(r.Time, now), string(r.Result), cmp.Or(r.Trigger, "-"), r.Message})
 	}
 	return c.Terminal().Table(c.Options.Streams.Out, []string{"REVISION", "TIME", "RESULT", "TRIGGER", "MESSAGE"}, rows, 2)
 }

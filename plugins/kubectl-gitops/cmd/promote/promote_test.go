@@ -84,7 +84,7 @@ func notFound(w http.ResponseWriter, resource, name string) {
 
 // desiredState is winterlight as served in env (clusters/<env>/winterlight.yaml) at image 1.1.2
 // (prod) or 1.1.4 (test), chart 1.4.2; prod is promoted from test.
-func desiredState(env, sync, health string) *v1alpha1.DesiredState {
+func desiredState(env string, sync v1alpha1.SyncStatusCode, health v1alpha1.HealthStatusCode) *v1alpha1.DesiredState {
 	ds := &v1alpha1.DesiredState{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "gitops.kube-gitops.dev/v1alpha1", Kind: "DesiredState"},
 		ObjectMeta: metav1.ObjectMeta{Name: "winterlight", Namespace: "apps"},

@@ -25,9 +25,9 @@ func sourceState(ctx context.Context, o *options.Options, kubeContext, ns, name 
 		return nil, fmt.Errorf("in context %s: %w", kubeContext, err)
 	}
 	sync, health := view.SyncStatus(src), view.HealthStatus(src)
-	if sync != v1alpha1.SyncStatusSynced || health != v1alpha1.HealthHealthy {
+	if sync != string(v1alpha1.SyncStatusSynced) || health != string(v1alpha1.HealthHealthy) {
 		why := src.Status.Sync.Message
-		if sync == v1alpha1.SyncStatusSynced {
+		if sync == string(v1alpha1.SyncStatusSynced) {
 			why = src.Status.Health.Message
 		}
 		if why = firstLine(why); why != "" {

@@ -139,7 +139,7 @@ func (c *RollbackOptions) revisions(ctx context.Context, name string) []string {
 			continue
 		}
 		seen[rev] = true
-		out = append(out, cobra.CompletionWithDesc(rev, r.Time.UTC().Format(time.RFC3339)+" "+view.Safe(r.Result)))
+		out = append(out, cobra.CompletionWithDesc(rev, r.Time.UTC().Format(time.RFC3339)+" "+view.Safe(string(r.Result))))
 	}
 	return out
 }

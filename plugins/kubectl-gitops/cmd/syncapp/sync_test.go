@@ -75,7 +75,7 @@ func TestSyncNotes(t *testing.T) {
 }
 
 // finished is ds after a sync: no operation, a new history entry first.
-func finished(ds *v1alpha1.DesiredState, result, message string) *v1alpha1.DesiredState {
+func finished(ds *v1alpha1.DesiredState, result v1alpha1.SyncResult, message string) *v1alpha1.DesiredState {
 	ds = ds.DeepCopy()
 	ds.ResourceVersion = "11"
 	ds.Status.Operation = nil

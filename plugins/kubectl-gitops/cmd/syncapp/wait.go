@@ -59,6 +59,6 @@ func newest(ds *v1alpha1.DesiredState) string {
 	return fmt.Sprintf("%s|%d|%s|%s|%s", r.Revision, r.Time.Unix(), r.Result, r.Trigger, r.Message)
 }
 
-func failed(result string) bool {
-	return strings.HasPrefix(result, "Failed")
+func failed(result v1alpha1.SyncResult) bool {
+	return strings.HasPrefix(string(result), string(v1alpha1.SyncResultFailed))
 }
