@@ -285,6 +285,9 @@ func TestAdoptedObjectShowsOnlyWhatChanges(t *testing.T) {
 	if _, err := adminDynamic(t).Resource(deploymentsGVR).Namespace(ns).Create(ctx, created, metav1.CreateOptions{FieldManager: "kubectl-create"}); err != nil {
 		t.Fatal(err)
 	}
+	// The Deployment controller's first writes land before the diff, as on a cluster where the
+	// object has been there a while (this test is about ownership, not that race).
+	waitObserved(t, ctx, ns, "web")
 
 	d := deploymentDiff(t, ctx, testEngine, req)
 	if d.Action != ActionUpdate || !reflect.DeepEqual(d.Drift, []string{"kubectl-create"}) || d.Desired.GetLabels()["created-by"] != "" {
