@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 
+	"github.com/kube-gitops/kube-gitops/pkg/heartbeat"
 	"github.com/kube-gitops/kube-gitops/pkg/heartbeat/heartbeattest"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
@@ -14,9 +15,7 @@ import (
 // Run beats at each tick, so that /livez shows a loop that stopped ticking.
 func TestRunBeatsEachTick(t *testing.T) {
 	beat, clk := heartbeattest.Silent("automation")
-	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
-	a := New(Options{Reader: store.NewReader(client), Heartbeat: beat})
+	a := withoutApps(beat)
 	heartbeattest.Start(t, a.Run)
 
 	heartbeattest.WaitBeat(t, beat, clk)
@@ -26,9 +25,7 @@ func TestRunBeatsEachTick(t *testing.T) {
 // names the loop instead of calling it well while nothing is checked.
 func TestNoBeatWhileEveryWorkerIsStuck(t *testing.T) {
 	beat, clk := heartbeattest.Silent("automation")
-	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
-	a := New(Options{Reader: store.NewReader(client), Heartbeat: beat})
+	a := withoutApps(beat)
 	for range cap(a.sem) {
 		a.sem <- struct{}{}
 	}
@@ -39,4 +36,11 @@ func TestNoBeatWhileEveryWorkerIsStuck(t *testing.T) {
 	<-a.sem
 	a.beatIfAWorkerIsFree()
 	heartbeattest.WaitBeat(t, beat, clk)
+}
+
+// withoutApps is an Automation over an empty store, beating beat.
+func withoutApps(beat *heartbeat.Loop) *Automation {
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
+	return New(Options{Reader: store.NewReader(client), Heartbeat: beat})
 }
