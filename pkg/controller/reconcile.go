@@ -82,7 +82,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	if ds.Status.AutomationPaused != nil {
 		policy.Automated = false // paused by a forced rollback: only report drift
 	}
-	switch c.decide(k, digest, policy, op) {
+	act := c.decide(k, digest, policy, op)
+	metrics.Reconciles.WithLabelValues(actionNames[act]).Inc()
+	switch act {
 	case actApply:
 		if req.Previous, err = c.inventory(ctx, ds); err != nil {
 			return err
@@ -102,6 +104,9 @@ const (
 	actCompare               // dry-run to find out whether the cluster differs; change nothing
 	actApply                 // sync
 )
+
+// actionNames are the label values of gitops_reconciles_total.
+var actionNames = map[action]string{actHealth: "health", actCompare: "compare", actApply: "apply"}
 
 // decide picks the least work that keeps the promise of the sync policy: a requested sync
 // applies; automated sync applies new content; self-heal also reapplies after drift and at each

@@ -27,6 +27,11 @@ var (
 		Namespace: "gitops", Name: "objects_total",
 		Help: "Objects handled by syncs, by action (changed, unchanged, pruned, failed).",
 	}, []string{"action"})
+	// Reconciles counts reconciles of an application by what the sync loop decided to do.
+	Reconciles = metrics.NewCounterVec(&metrics.CounterOpts{
+		Namespace: "gitops", Name: "reconciles_total",
+		Help: "Reconciles of an application by what the sync loop decided: apply (sync), compare (dry run only), health (health from the watches only).",
+	}, []string{"action"})
 	// FetchDuration is how long a Git fetch (ls-remote and, for a new commit, the clone) took.
 	FetchDuration = metrics.NewHistogramVec(&metrics.HistogramOpts{
 		Namespace: "gitops", Name: "git_fetch_duration_seconds",
@@ -40,7 +45,7 @@ var once sync.Once
 // Register adds the metrics to the registry the API server serves.
 func Register() {
 	once.Do(func() {
-		legacyregistry.MustRegister(SyncDuration, SyncFailures, ObjectsApplied, FetchDuration)
+		legacyregistry.MustRegister(SyncDuration, SyncFailures, ObjectsApplied, Reconciles, FetchDuration)
 	})
 }
 

@@ -20,6 +20,11 @@ func BenchAppName(i int) string { return fmt.Sprintf("app-%04d", i) }
 // ServiceAccount, a Deployment scaled to 0, a Service and an Ingress.
 // The output is deterministic, so equal inputs give equal commits.
 func GenerateApps(dir string, n int, env string) error {
+	return GenerateAppsIn(dir, n, env, "apps")
+}
+
+// GenerateAppsIn is GenerateApps with the apps and their objects in namespace.
+func GenerateAppsIn(dir string, n int, env, namespace string) error {
 	if n < 0 {
 		return fmt.Errorf("generate apps: n must be >= 0, got %d", n)
 	}
@@ -36,22 +41,22 @@ func GenerateApps(dir string, n int, env string) error {
 		if err := os.MkdirAll(appDir, 0o755); err != nil {
 			return fmt.Errorf("generate app %s: %w", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(clusterDir, name+".yaml"), []byte(benchDesiredState(name)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(clusterDir, name+".yaml"), []byte(benchDesiredState(name, namespace)), 0o644); err != nil {
 			return fmt.Errorf("generate app %s: %w", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(appDir, "app.yaml"), []byte(benchManifests(name)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(appDir, "app.yaml"), []byte(benchManifests(name, namespace)), 0o644); err != nil {
 			return fmt.Errorf("generate app %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-func benchDesiredState(name string) string {
+func benchDesiredState(name, namespace string) string {
 	return fmt.Sprintf(`apiVersion: gitops.kube-gitops.dev/v1alpha1
 kind: DesiredState
 metadata:
   name: %[1]s
-  namespace: apps
+  namespace: %[2]s
 spec:
   source:
     path: apps/bench/%[1]s
@@ -59,15 +64,15 @@ spec:
     automated: true
     prune: true
     selfHeal: true
-`, name)
+`, name, namespace)
 }
 
-func benchManifests(name string) string {
+func benchManifests(name, namespace string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: %[1]s
-  namespace: apps
+  namespace: %[2]s
   labels:
     app.kubernetes.io/name: %[1]s
     app.kubernetes.io/part-of: bench
@@ -76,7 +81,7 @@ apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: %[1]s
-  namespace: apps
+  namespace: %[2]s
   labels:
     app.kubernetes.io/name: %[1]s
     app.kubernetes.io/part-of: bench
@@ -103,7 +108,7 @@ apiVersion: v1
 kind: Service
 metadata:
   name: %[1]s
-  namespace: apps
+  namespace: %[2]s
   labels:
     app.kubernetes.io/name: %[1]s
     app.kubernetes.io/part-of: bench
@@ -119,7 +124,7 @@ apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: %[1]s
-  namespace: apps
+  namespace: %[2]s
   labels:
     app.kubernetes.io/name: %[1]s
     app.kubernetes.io/part-of: bench
@@ -135,5 +140,5 @@ spec:
                 name: %[1]s
                 port:
                   name: http
-`, name)
+`, name, namespace)
 }

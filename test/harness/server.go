@@ -36,6 +36,7 @@ type Server struct {
 	CertDir, LogPath  string
 	Started           time.Time
 	Done              chan struct{} // closed once the process has exited
+	Options           ServerOptions // what it was started with, for a restart on the same ports
 }
 
 // StartServer starts the server and waits until it listens on both of its ports. When its log
@@ -46,7 +47,7 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	s := &Server{Host: host, Port: opts.Port, WebhookPort: opts.WebhookPort, CertDir: opts.CertDir, LogPath: opts.LogPath, Done: make(chan struct{})}
+	s := &Server{Host: host, Port: opts.Port, WebhookPort: opts.WebhookPort, CertDir: opts.CertDir, LogPath: opts.LogPath, Done: make(chan struct{}), Options: opts}
 	var logStart int64 // what an earlier run of this server wrote to the same log
 	if info, err := os.Stat(s.LogPath); err == nil {
 		logStart = info.Size()
