@@ -45,7 +45,7 @@ test: verify test-unit test-e2e test-demo ## every test: unit, e2e on a real loc
 
 # Unit tests run with the race detector; the seed corpus of every fuzz target runs with them.
 test-unit: cluster
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/cluster)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /test/e2e -e /test/cluster -e /test/bench)
 
 # The image first, outside the test timeout: a cold cross-compile takes minutes (TestImage then
 # finds it up to date). Without cgo, like make build and the image, so that the suite's packages
@@ -69,8 +69,20 @@ soak: build cluster ## 100 apps, a push every 5 s, a drift every 10 s for SOAK_D
 demo: build cluster ## the two-cluster story (ace-test, ace-prod), then up until Ctrl-C; DEMO_NONINTERACTIVE=1 exits
 	hack/demo.sh
 
-bench: build cluster ## benchmarks, with figures printed
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/e2e/...
+# helm at the version go.mod pins, for P5's baseline (`go install pkg@version` builds it with helm's
+# own go.mod, so ours needs none of its CLI dependencies).
+$(BIN)/helm: go.mod
+	GOBIN=$(CURDIR)/$(BIN) CGO_ENABLED=0 $(GO) install helm.sh/helm/v3/cmd/helm@$$($(GO) list -m -f '{{.Version}}' helm.sh/helm/v3)
+
+# Sizes and optional scenarios are environment variables the benchmarks read (docs/bench.md).
+BENCH_APPS ?= 1000
+BENCH_CURVE ?= 0
+BENCH_GIT ?= 0
+BENCH_KUBECTL ?= 0
+BENCH_TIMEOUT ?= 90m
+bench: build cluster $(BIN)/helm ## P1-P7 against baselines of the same run: BENCH lines, a table, bin/bench/results-*.md; BENCH_APPS=1000 BENCH_CURVE=1 BENCH_GIT=1 BENCH_KUBECTL=1 (docs/bench.md)
+	BENCH_APPS=$(BENCH_APPS) BENCH_CURVE=$(BENCH_CURVE) BENCH_GIT=$(BENCH_GIT) BENCH_KUBECTL=$(BENCH_KUBECTL) \
+		CGO_ENABLED=0 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout $(BENCH_TIMEOUT) ./test/bench/
 
 local-up: build cluster
 	hack/local-up.sh
