@@ -188,6 +188,7 @@ func childSeconds(out string) (float64, error) {
 
 // rawApply runs the raw parallel server-side apply of path in a child process.
 func rawApply(path string) (seconds float64, m measured, err error) {
+	defer ticker("raw parallel server-side apply running")()
 	if m, err = measure(child("raw-ssa", "BENCH_KUBECONFIG="+env.Kubeconfig, "BENCH_MANIFESTS="+path)); err != nil {
 		return 0, m, err
 	}

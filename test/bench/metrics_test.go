@@ -65,6 +65,7 @@ func (a writeCount) minus(b writeCount) writeCount {
 // waitQuiet waits until the cluster has served no write to the apps' kinds for quiet (the
 // Deployment controller and a finished sync may still be writing), at most timeout.
 func waitQuiet(ctx context.Context, quiet, timeout time.Duration) (writeCount, error) {
+	defer ticker("waiting until nothing writes to the apps' kinds")()
 	deadline := time.Now().Add(timeout)
 	last, err := apiserverWrites(ctx)
 	if err != nil {

@@ -162,10 +162,15 @@ type appState struct{ sync, health, revision string }
 
 type appCounts map[string]appState
 
+// at reports whether a status revision (full or abbreviated) is the commit head.
+func at(revision, head string) bool {
+	return len(revision) >= 7 && strings.HasPrefix(head, revision)
+}
+
 func (c appCounts) synced(revision string) int {
 	n := 0
 	for _, s := range c {
-		if s.sync == "Synced" && s.revision == revision {
+		if s.sync == "Synced" && at(s.revision, revision) {
 			n++
 		}
 	}
@@ -175,7 +180,7 @@ func (c appCounts) synced(revision string) int {
 func (c appCounts) healthy(revision string) int {
 	n := 0
 	for _, s := range c {
-		if s.sync == "Synced" && s.revision == revision && s.health == "Healthy" {
+		if s.sync == "Synced" && at(s.revision, revision) && s.health == "Healthy" {
 			n++
 		}
 	}
