@@ -101,7 +101,9 @@ func (en *Env) install(ctx context.Context) error {
 	if err := CreateNamespace(ctx, en.Kube, "kube-gitops"); err != nil {
 		return err
 	}
-	objs, err := charts.Render("kube-gitops", map[string]any{"git": map[string]any{"repo": "http://unused.invalid/config.git"}})
+	objs, err := charts.Render("kube-gitops", map[string]any{"git": map[string]any{
+		// What the Deployment, left out here, would run: StartServer gives each server its own.
+		"repo": "http://unused.invalid/config.git", "ref": "main", "path": "clusters/unused", "environment": "unused"}})
 	if err != nil {
 		return err
 	}
