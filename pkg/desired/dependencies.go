@@ -27,7 +27,7 @@ func validateDependsOn(s *v1alpha1.DesiredState) *problem {
 				return &problem{field + ".namespace", fmt.Sprintf("%q is not a valid namespace: %s", d.Namespace, strings.Join(errs, "; "))}
 			}
 		}
-		k := dependencyKey(s, d)
+		k := s.DependencyKey(d)
 		switch {
 		case k == s.Namespace+"/"+s.Name:
 			return &problem{field, "a DesiredState cannot depend on itself"}
@@ -50,15 +50,6 @@ func validateWindows(windows []v1alpha1.SyncWindow) *problem {
 	return nil
 }
 
-// dependencyKey is namespace/name of a dependency of s; the namespace defaults to s's own.
-func dependencyKey(s *v1alpha1.DesiredState, d v1alpha1.Dependency) string {
-	ns := d.Namespace
-	if ns == "" {
-		ns = s.Namespace
-	}
-	return ns + "/" + d.Name
-}
-
 // checkGraph refuses the DesiredStates whose dependencies no file defines and those in a
 // dependency cycle, with an error on each of their files (the cycle named in each), and returns
 // the others. defined holds every namespace/name some file defines, usable or not: a dependency
@@ -71,7 +62,7 @@ func checkGraph(states []definition, defined map[string]bool) (ok []definition, 
 	refused := map[string]bool{}
 	for _, d := range states {
 		for i, dep := range d.state.Spec.DependsOn {
-			if k := dependencyKey(d.state, dep); !defined[k] {
+			if k := d.state.DependencyKey(dep); !defined[k] {
 				refused[d.state.Namespace+"/"+d.state.Name] = true
 				errs = append(errs, fileError(d, fmt.Sprintf("spec.dependsOn[%d]: DesiredState %s is not defined in this environment's files: add it, or fix or remove the dependency", i, k)))
 				break
@@ -117,7 +108,7 @@ func cycles(byKey map[string]definition) [][]string {
 		var out []string
 		d := byKey[k]
 		for _, dep := range d.state.Spec.DependsOn {
-			if t := dependencyKey(d.state, dep); byKey[t].state != nil {
+			if t := d.state.DependencyKey(dep); byKey[t].state != nil {
 				out = append(out, t)
 			}
 		}
