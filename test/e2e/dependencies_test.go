@@ -84,9 +84,9 @@ func TestDependencyCycleIsReportedOnEachFile(t *testing.T) {
 	}
 	files := map[string]string{}
 	for _, name := range []string{"left", "right"} {
-		for k, v := range syncApp(name, ns, "") {
-			files[k] = v
-		}
+		app := syncApp(name, ns, "")
+		files["clusters/test/"+name+".yaml"] = app["clusters/test/"+name+".yaml"]
+		files["apps/"+name+"/config.yaml"] = configMap(name, ns, name) // objects of their own
 	}
 	if _, err := e.commit(files, "add left and right"); err != nil {
 		t.Fatal(err)
