@@ -158,7 +158,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 	events := o.eventRecorder(ctx, kube)
 	c.controller = controller.New(controller.Options{
 		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
-		Live: watches, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
+		Live: watches, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy, Dependencies: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
 		Replica:              c.replica, MayWrite: c.mayWrite, Heartbeat: beats.sync,
 	})

@@ -19,6 +19,7 @@ import (
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
 		v1alpha1.AutomationPause{}.OpenAPIModelName():            schema_pkg_apis_gitops_v1alpha1_AutomationPause(ref),
+		v1alpha1.Dependency{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_Dependency(ref),
 		v1alpha1.DesiredState{}.OpenAPIModelName():               schema_pkg_apis_gitops_v1alpha1_DesiredState(ref),
 		v1alpha1.DesiredStateDiff{}.OpenAPIModelName():           schema_pkg_apis_gitops_v1alpha1_DesiredStateDiff(ref),
 		v1alpha1.DesiredStateHistory{}.OpenAPIModelName():        schema_pkg_apis_gitops_v1alpha1_DesiredStateHistory(ref),
@@ -50,6 +51,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.SyncPolicy{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_SyncPolicy(ref),
 		v1alpha1.SyncRecord{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_SyncRecord(ref),
 		v1alpha1.SyncStatus{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_SyncStatus(ref),
+		v1alpha1.SyncWindow{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_SyncWindow(ref),
 		v1alpha1.UpdatePolicy{}.OpenAPIModelName():               schema_pkg_apis_gitops_v1alpha1_UpdatePolicy(ref),
 		v1alpha1.VersionPin{}.OpenAPIModelName():                 schema_pkg_apis_gitops_v1alpha1_VersionPin(ref),
 		v1.APIGroup{}.OpenAPIModelName():                         schema_pkg_apis_meta_v1_APIGroup(ref),
@@ -140,6 +142,35 @@ func schema_pkg_apis_gitops_v1alpha1_AutomationPause(ref common.ReferenceCallbac
 		},
 		Dependencies: []string{
 			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_gitops_v1alpha1_Dependency(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Dependency names a DesiredState that must be Ready first.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name of the DesiredState.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"namespace": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Namespace of the DesiredState; defaults to this DesiredState's namespace.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"name"},
+			},
+		},
 	}
 }
 
@@ -556,11 +587,29 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateSpec(ref common.ReferenceCallba
 							Ref:         ref(v1alpha1.PromotionPolicy{}.OpenAPIModelName()),
 						},
 					},
+					"dependsOn": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "DependsOn names DesiredStates of this environment that must be Ready (Synced and Healthy at the revision their spec was read at) before this one syncs automatically; until then condition Waiting says which one it waits on. A dependency in another namespace counts only if this application's ServiceAccount may get that DesiredState (RBAC); otherwise Waiting has reason DependencyForbidden. A dependency that no file defines, or a cycle, is an error of the files that make it. A sync requested by a person is not held.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Dependency{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.HelmSource{}.OpenAPIModelName(), v1alpha1.PromotionPolicy{}.OpenAPIModelName(), v1alpha1.Source{}.OpenAPIModelName(), v1alpha1.SyncPolicy{}.OpenAPIModelName(), v1alpha1.VersionPin{}.OpenAPIModelName()},
+			v1alpha1.Dependency{}.OpenAPIModelName(), v1alpha1.HelmSource{}.OpenAPIModelName(), v1alpha1.PromotionPolicy{}.OpenAPIModelName(), v1alpha1.Source{}.OpenAPIModelName(), v1alpha1.SyncPolicy{}.OpenAPIModelName(), v1alpha1.VersionPin{}.OpenAPIModelName()},
 	}
 }
 
@@ -683,7 +732,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "Conditions: Ready, Stalled, Reconciling, Stale and VersionsUpToDate.",
+							Description: "Conditions: Ready, Stalled, Reconciling, Stale, Waiting and VersionsUpToDate.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -1725,11 +1774,29 @@ func schema_pkg_apis_gitops_v1alpha1_SyncPolicy(ref common.ReferenceCallback) co
 							},
 						},
 					},
+					"windows": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Windows limit when automated sync, self-heal and automated prune may run: none inside a deny window, and, when there are allow windows, only inside one of them (deny wins). Drift is still reported while a window holds a sync. A sync requested by a person runs unless a window that holds it says manualSync: false.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.SyncWindow{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.IgnoreRule{}.OpenAPIModelName()},
+			v1alpha1.IgnoreRule{}.OpenAPIModelName(), v1alpha1.SyncWindow{}.OpenAPIModelName()},
 	}
 }
 
@@ -1823,6 +1890,58 @@ func schema_pkg_apis_gitops_v1alpha1_SyncStatus(ref common.ReferenceCallback) co
 				},
 			},
 		},
+	}
+}
+
+func schema_pkg_apis_gitops_v1alpha1_SyncWindow(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "SyncWindow is a recurring time span: it opens at each time of Schedule and stays open for Duration. Example, no automated sync on weekday mornings in Berlin: {kind: deny, schedule: \"0 8 * * 1-5\", duration: 4h, timeZone: Europe/Berlin}.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is allow (automated sync only inside allow windows) or deny (no automated sync inside).",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"schedule": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Schedule is when the window opens, in cron syntax: minute hour day-of-month month day-of-week (e.g. \"0 22 * * *\"), with an optional leading seconds field, or a descriptor such as @daily.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"duration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Duration is how long the window stays open, e.g. 1h30m.",
+							Ref:         ref(v1.Duration{}.OpenAPIModelName()),
+						},
+					},
+					"timeZone": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TimeZone is the IANA time zone of Schedule, e.g. Europe/Berlin. Defaults to UTC.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"manualSync": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ManualSync lets a sync requested by a person run while this window holds automated sync (inside a deny window, or outside an allow window). Defaults to true; false holds those too, and the request fails saying when the window lets it run.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"kind", "schedule", "duration"},
+			},
+		},
+		Dependencies: []string{
+			v1.Duration{}.OpenAPIModelName()},
 	}
 }
 

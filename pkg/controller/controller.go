@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
@@ -73,6 +74,11 @@ type Options struct {
 	MayWrite func(app string) error
 	// Heartbeat, when set, tells /livez whether the loop still turns (heartbeat.go).
 	Heartbeat *heartbeat.Loop
+	// Dependencies answers whether an app may wait on a DesiredState of another namespace
+	// (gate.go); without it such a dependency holds the app as forbidden.
+	Dependencies tenancy.DependencyChecker
+	// Clock tells the time for sync windows; the real one when nil.
+	Clock clock.PassiveClock
 }
 
 // Controller syncs applications. Only the replica holding the Lease runs it.
@@ -84,6 +90,7 @@ type Controller struct {
 	mu      sync.Mutex
 	applied map[string]appliedState // what the last sync of each app applied
 	written map[string]string       // resourceVersion of the last status this server wrote, by app
+	held    map[string]bool         // automated sync held by the gate (gate.go), by app
 	rootErr error                   // why the root repository cannot be read now, if so
 }
 
@@ -114,6 +121,7 @@ func New(opts Options) *Controller {
 		written: map[string]string{},
 	}
 	opts.Live.OnChange(c.liveChanged)
+	c.indexDependents()
 	return c
 }
 
@@ -146,6 +154,8 @@ func (c *Controller) Run(ctx context.Context) {
 		return
 	}
 	defer func() { _ = c.Reader.Informer().RemoveEventHandler(reg) }()
+	stopDependencies := c.watchDependencies()
+	defer stopDependencies()
 	go c.Live.Run(ctx)
 	go wait.UntilWithContext(ctx, func(context.Context) { c.EnqueueAll() }, c.Resync)
 	go c.beatWhileIdle(ctx, queue)

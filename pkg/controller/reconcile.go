@@ -38,6 +38,10 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	if d := c.admit(ctx, ds); !d.Allowed {
 		return c.refuse(ctx, ds, op, d)
 	}
+	hold, refused, err := c.gate(ctx, ds, op)
+	if refused || err != nil {
+		return err
+	}
 	files, revision, err := c.source(ctx, ds, op)
 	if err != nil && source.Refused(err) {
 		// Not a failure to read Git: the request named a revision that sync may not apply.
@@ -81,6 +85,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	policy := ds.Spec.Sync
 	if ds.Status.AutomationPaused != nil {
 		policy.Automated = false // paused by a forced rollback: only report drift
+	}
+	if hold {
+		policy.Automated = false // held by a dependency or a sync window (gate.go): only report drift
 	}
 	act := c.decide(k, digest, policy, op)
 	metrics.Reconciles.WithLabelValues(actionNames[act]).Inc()
@@ -240,6 +247,9 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 			off := "automated sync is off"
 			if ds.Spec.Sync.Automated && ds.Status.AutomationPaused == nil {
 				off = "self-heal is off (spec.sync.selfHeal)"
+			}
+			if c.isHeld(key(ds.Namespace, ds.Name)) {
+				off = "automated sync is held (condition Waiting)"
 			}
 			st.Sync.Status = v1alpha1.SyncStatusOutOfSync
 			st.Sync.Message = fmt.Sprintf("%d object(s) differ from %s; %s: sync with kubectl gitops sync %s -n %s", outOfSync, v1alpha1.ShortCommit(revision), off, ds.Name, ds.Namespace)

@@ -89,13 +89,25 @@ func Load(files Files, dir string, origin Origin) (*Result, error) {
 			definitions[key] = append(definitions[key], definition{file: name, document: d})
 		}
 	}
+	defined := map[string]bool{}
+	for _, e := range res.Errors {
+		if e.Name != "" && e.Namespace != "" {
+			defined[e.Namespace+"/"+e.Name] = true
+		}
+	}
+	var single []definition
 	for _, key := range order {
+		defined[key] = true
 		defs := definitions[key]
 		if len(defs) > 1 {
 			res.Errors = append(res.Errors, duplicateErrors(key, defs)...)
 			continue
 		}
-		d := defs[0]
+		single = append(single, defs[0])
+	}
+	single, graphErrs := checkGraph(single, defined)
+	res.Errors = append(res.Errors, graphErrs...)
+	for _, d := range single {
 		d.state.Status.Source = v1alpha1.SourceStatus{RepoURL: redact.URL(origin.RepoURL), Ref: origin.Ref, File: d.file, Revision: origin.Revision}
 		d.state.Status.Versions = readPins(files, d.state)
 		res.States = append(res.States, d.state)

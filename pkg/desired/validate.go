@@ -51,7 +51,13 @@ func validate(s *v1alpha1.DesiredState, rootURL string) *problem {
 	if p := validateIgnore(s.Spec.Sync.Ignore); p != nil {
 		return p
 	}
+	if p := validateWindows(s.Spec.Sync.Windows); p != nil {
+		return p
+	}
 	if p := validatePins(s.Spec); p != nil {
+		return p
+	}
+	if p := validateDependsOn(s); p != nil {
 		return p
 	}
 	if s.Spec.Promotion != nil {

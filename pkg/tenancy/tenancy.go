@@ -75,6 +75,7 @@ type Gate struct {
 
 	mu      sync.Mutex
 	checked map[account]verdict
+	reads   map[read]verdict // answers of MayGetDesiredState (access.go)
 }
 
 // account is a ServiceAccount an application is applied as.

@@ -33,6 +33,7 @@ func TestGoldenOutput(t *testing.T) {
 		{"status-all-wide", []string{"status", "-A", "-o", "wide"}},
 		{"status-name", []string{"status", "-o", "name"}},
 		{"status-tree", []string{"status", "web"}},
+		{"status-graph", []string{"status", "--tree"}},
 		{"status-watch", []string{"status", "web", "--watch", "--timeout", "30s"}},
 		{"history", []string{"history", "web"}},
 		{"diff", []string{"diff", "web"}},

@@ -48,13 +48,16 @@ func (s *DesiredState) ManifestSource() string {
 }
 
 // Problem says what keeps the application from being Synced and Healthy at the latest revision,
-// or that automated sync is paused; "" when nothing does.
+// what its automated sync waits on, or that it is paused; "" when nothing does.
 func (s *DesiredState) Problem() string {
 	st := s.Status
 	if st.Removal != nil {
 		return "removal held: " + st.Removal.Message
 	}
 	if c := meta.FindStatusCondition(st.Conditions, ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	if c := meta.FindStatusCondition(st.Conditions, ConditionWaiting); c != nil && c.Status == metav1.ConditionTrue {
 		return c.Message
 	}
 	if c := meta.FindStatusCondition(st.Conditions, ConditionReady); c != nil && c.Status != metav1.ConditionTrue && c.Message != "" {

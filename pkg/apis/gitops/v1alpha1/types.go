@@ -45,6 +45,24 @@ type DesiredStateSpec struct {
 	// Promotion names the environment whose pins `promote` copies into this one.
 	// +optional
 	Promotion *PromotionPolicy `json:"promotion,omitempty"`
+	// DependsOn names DesiredStates of this environment that must be Ready (Synced and Healthy
+	// at the revision their spec was read at) before this one syncs automatically; until then
+	// condition Waiting says which one it waits on. A dependency in another namespace counts only
+	// if this application's ServiceAccount may get that DesiredState (RBAC); otherwise Waiting
+	// has reason DependencyForbidden. A dependency that no file defines, or a cycle, is an error
+	// of the files that make it. A sync requested by a person is not held.
+	// +optional
+	// +listType=atomic
+	DependsOn []Dependency `json:"dependsOn,omitempty"`
+}
+
+// Dependency names a DesiredState that must be Ready first.
+type Dependency struct {
+	// Name of the DesiredState.
+	Name string `json:"name"`
+	// Namespace of the DesiredState; defaults to this DesiredState's namespace.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // Source is a location in a Git repository.
@@ -119,6 +137,45 @@ type SyncPolicy struct {
 	// +optional
 	// +listType=atomic
 	Ignore []IgnoreRule `json:"ignore,omitempty"`
+	// Windows limit when automated sync, self-heal and automated prune may run: none inside a
+	// deny window, and, when there are allow windows, only inside one of them (deny wins). Drift
+	// is still reported while a window holds a sync. A sync requested by a person runs unless a
+	// window that holds it says manualSync: false.
+	// +optional
+	// +listType=atomic
+	Windows []SyncWindow `json:"windows,omitempty"`
+}
+
+// SyncWindowKind is allow or deny.
+type SyncWindowKind string
+
+// Kinds of sync windows.
+const (
+	SyncWindowAllow SyncWindowKind = "allow"
+	SyncWindowDeny  SyncWindowKind = "deny"
+)
+
+// SyncWindow is a recurring time span: it opens at each time of Schedule and stays open for
+// Duration. Example, no automated sync on weekday mornings in Berlin:
+// {kind: deny, schedule: "0 8 * * 1-5", duration: 4h, timeZone: Europe/Berlin}.
+type SyncWindow struct {
+	// Kind is allow (automated sync only inside allow windows) or deny (no automated sync
+	// inside).
+	Kind SyncWindowKind `json:"kind"`
+	// Schedule is when the window opens, in cron syntax: minute hour day-of-month month
+	// day-of-week (e.g. "0 22 * * *"), with an optional leading seconds field, or a descriptor
+	// such as @daily.
+	Schedule string `json:"schedule"`
+	// Duration is how long the window stays open, e.g. 1h30m.
+	Duration metav1.Duration `json:"duration"`
+	// TimeZone is the IANA time zone of Schedule, e.g. Europe/Berlin. Defaults to UTC.
+	// +optional
+	TimeZone string `json:"timeZone,omitempty"`
+	// ManualSync lets a sync requested by a person run while this window holds automated sync
+	// (inside a deny window, or outside an allow window). Defaults to true; false holds those
+	// too, and the request fails saying when the window lets it run.
+	// +optional
+	ManualSync *bool `json:"manualSync,omitempty"`
 }
 
 // IgnoreRule selects objects of the application and names fields of theirs that a sync leaves as
@@ -248,7 +305,7 @@ type DesiredStateStatus struct {
 	// comes back.
 	// +optional
 	Removal *RemovalStatus `json:"removal,omitempty"`
-	// Conditions: Ready, Stalled, Reconciling, Stale and VersionsUpToDate.
+	// Conditions: Ready, Stalled, Reconciling, Stale, Waiting and VersionsUpToDate.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -10,6 +10,7 @@ package v1alpha1
 //	                                                       or a Stalled reason of the namespace's opt-in
 //	Reconciling       sync loop (pkg/controller)           Progressing
 //	Stale             sync loop (pkg/controller)           FetchFailed
+//	Waiting           sync loop (pkg/controller)           DependencyNotReady, DependencyForbidden, SyncWindow
 //	Stalled           sync loop (pkg/controller)           RenderFailed, NamespaceNotOptedIn, NamespaceProtected,
 //	                                                       PathNotAllowed, OptInUnchecked
 //	Stalled           Git writer (pkg/store)               InvalidSpec
@@ -78,6 +79,21 @@ const (
 	// version, False (with the first failing pin's reason) when one could not be checked or
 	// written.
 	ConditionVersionsUpToDate = "VersionsUpToDate"
+	// ConditionWaiting is True while automated sync is held: a dependency (spec.dependsOn) is not
+	// Ready, or a sync window (spec.sync.windows) is closed. Its message says on what and until
+	// when; drift is still reported meanwhile.
+	ConditionWaiting = "Waiting"
+)
+
+// Reasons of the Waiting condition.
+const (
+	// ReasonDependencyNotReady: a DesiredState of spec.dependsOn is not Ready.
+	ReasonDependencyNotReady = "DependencyNotReady"
+	// ReasonDependencyForbidden: the application's ServiceAccount may not get a DesiredState of
+	// spec.dependsOn in another namespace, so its state is neither read nor shown.
+	ReasonDependencyForbidden = "DependencyForbidden"
+	// ReasonSyncWindow: a sync window of spec.sync.windows holds automated sync.
+	ReasonSyncWindow = "SyncWindow"
 )
 
 // Reasons of the Ready, Reconciling, Stale and Stalled conditions.

@@ -13,6 +13,11 @@ func (in AutomationPause) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Dependency) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.Dependency"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in DesiredState) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.DesiredState"
 }
@@ -165,6 +170,11 @@ func (in SyncRecord) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in SyncStatus) OpenAPIModelName() string {
 	return "dev.kube-gitops.gitops.v1alpha1.SyncStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in SyncWindow) OpenAPIModelName() string {
+	return "dev.kube-gitops.gitops.v1alpha1.SyncWindow"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

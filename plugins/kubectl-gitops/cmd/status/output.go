@@ -47,6 +47,33 @@ func (c *StatusOptions) list(ctx context.Context, client versioned.Interface, ns
 	return c.table(c.Options.Streams.Out, items)
 }
 
+// graph prints the dependency graph of the applications of ns (all with -A), or of c.name.
+func (c *StatusOptions) graph(ctx context.Context, client versioned.Interface, ns string) error {
+	listNs := ns
+	if c.allNamespaces {
+		listNs = metav1.NamespaceAll
+	}
+	list, err := client.GitopsV1alpha1().DesiredStates(listNs).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return explainList(err, c.allNamespaces, listNs)
+	}
+	apps := make([]*v1alpha1.DesiredState, 0, len(list.Items))
+	for i := range list.Items {
+		apps = append(apps, &list.Items[i])
+	}
+	var roots []string
+	if c.name != "" {
+		if _, err := view.Get(ctx, client, ns, c.name); err != nil {
+			return err
+		}
+		roots = []string{ns + "/" + c.name}
+	}
+	if len(apps) == 0 {
+		return c.list(ctx, client, ns) // says that there are none
+	}
+	return c.Terminal().Graph(c.Options.Streams.Out, apps, roots)
+}
+
 // one prints an application as a tree, or as -o asks.
 func (c *StatusOptions) one(ctx context.Context, client versioned.Interface, ns, name string) error {
 	ds, err := view.Get(ctx, client, ns, name)

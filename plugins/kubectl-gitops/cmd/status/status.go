@@ -27,6 +27,10 @@ const example = `  # The applications of a namespace, and of all namespaces
   # 2 minutes pass (exit 1)
   kubectl gitops status web -n apps --watch --timeout 2m
 
+  # What depends on what (spec.dependsOn), and what each one waits on
+  kubectl gitops status -n apps --tree
+  kubectl gitops status web -n apps --tree
+
   # As JSON, or just the names
   kubectl gitops status web -n apps -o json
   kubectl gitops status -n apps -o name`
@@ -37,6 +41,7 @@ type StatusOptions struct {
 	allNamespaces bool
 	output        string
 	watch         bool
+	tree          bool
 	timeout       time.Duration
 	name          string // "" lists the applications
 }
@@ -56,7 +61,11 @@ shows the application and each of its objects as a tree.
 
 With --watch it redraws on every change until the application is Synced and
 Healthy with no sync pending (exit 0); it fails (exit 1) when the application
-is Degraded or cannot be rendered, or when --timeout passes.`,
+is Degraded or cannot be rendered, or when --timeout passes.
+
+With --tree it shows the dependency graph (spec.dependsOn) instead: each
+application above the ones it depends on, with sync, health and what it
+waits on.`,
 		Example:           example,
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: view.Completion(c.Options, c.Client),
@@ -66,6 +75,7 @@ is Degraded or cannot be rendered, or when --timeout passes.`,
 	f.BoolVarP(&c.allNamespaces, "all-namespaces", "A", false, "List the applications of all namespaces")
 	f.StringVarP(&c.output, "output", "o", "", "Output format: json, yaml, name or wide")
 	f.BoolVarP(&c.watch, "watch", "w", false, "Follow NAME until it is Synced and Healthy, Degraded, or --timeout passes")
+	f.BoolVar(&c.tree, "tree", false, "Show the dependency graph (spec.dependsOn) of the applications, or of NAME")
 	f.DurationVar(&c.timeout, "timeout", 5*time.Minute, "How long --watch waits")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml", "name", "wide"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -92,6 +102,9 @@ func (c *StatusOptions) Validate() error {
 	if c.watch && c.output != "" {
 		return errors.New("--watch draws the object tree; leave out -o")
 	}
+	if c.tree && (c.watch || c.output != "") {
+		return errors.New("--tree draws the dependency graph; leave out --watch and -o")
+	}
 	if c.allNamespaces && c.name != "" {
 		return errors.New("-A lists all namespaces; to show one application, name its namespace with -n")
 	}
@@ -103,6 +116,9 @@ func (c *StatusOptions) Run(ctx context.Context) error {
 	client, ns, err := c.Connect()
 	if err != nil {
 		return err
+	}
+	if c.tree {
+		return c.graph(ctx, client, ns)
 	}
 	if c.name == "" {
 		return c.list(ctx, client, ns)

@@ -1,0 +1,216 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/syncwindow"
+	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
+)
+
+// The gate holds automated sync (and with it self-heal and automated prune) while a dependency
+// (spec.dependsOn) is not Ready or a sync window (spec.sync.windows) is closed, and says so in
+// condition Waiting. A held application is still compared, so drift is reported. It never polls:
+// a dependency's change enqueues its dependents (the dependsOn index), and a window's next
+// opening or closing is a delayed enqueue.
+
+// indexDependsOn indexes DesiredStates by the namespace/name of each of their dependencies.
+const indexDependsOn = "dependsOn"
+
+// recheckForbidden is when a dependency refused by RBAC, or whose check failed, is asked again.
+const recheckForbidden = tenancy.DefaultRecheck
+
+func dependsOnIndex(obj any) ([]string, error) {
+	ds, ok := obj.(*v1alpha1.DesiredState)
+	if !ok {
+		return nil, nil
+	}
+	keys := make([]string, 0, len(ds.Spec.DependsOn))
+	for _, d := range ds.Spec.DependsOn {
+		keys = append(keys, ds.DependencyKey(d))
+	}
+	return keys, nil
+}
+
+// indexDependents adds the dependsOn index to the DesiredState cache once.
+func (c *Controller) indexDependents() {
+	informer := c.Reader.Informer()
+	if _, ok := informer.GetIndexer().GetIndexers()[indexDependsOn]; ok {
+		return
+	}
+	if err := informer.AddIndexers(cache.Indexers{indexDependsOn: dependsOnIndex}); err != nil {
+		klog.ErrorS(err, "Cannot index DesiredStates by their dependencies")
+	}
+}
+
+// watchDependencies enqueues the dependents of a DesiredState whose readiness for them changed;
+// the returned func stops it.
+func (c *Controller) watchDependencies() func() {
+	reg, err := c.Reader.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: c.enqueueDependents,
+		UpdateFunc: func(oldObj, obj any) {
+			o, ok1 := oldObj.(*v1alpha1.DesiredState)
+			n, ok2 := obj.(*v1alpha1.DesiredState)
+			if !ok1 || !ok2 || v1alpha1.WaitingOn(o, "") != v1alpha1.WaitingOn(n, "") || o.Status.Sync.Revision != n.Status.Sync.Revision {
+				c.enqueueDependents(obj)
+			}
+		},
+		DeleteFunc: c.enqueueDependents,
+	})
+	if err != nil {
+		klog.ErrorS(err, "Cannot watch the dependencies of DesiredStates")
+		return func() {}
+	}
+	return func() { _ = c.Reader.Informer().RemoveEventHandler(reg) }
+}
+
+func (c *Controller) enqueueDependents(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	ds, ok := obj.(*v1alpha1.DesiredState)
+	if !ok {
+		return
+	}
+	dependents, _ := c.Reader.Informer().GetIndexer().ByIndex(indexDependsOn, key(ds.Namespace, ds.Name))
+	for _, d := range dependents {
+		c.enqueue(d)
+	}
+}
+
+// holdReason is what holds an application, as condition Waiting says it.
+type holdReason struct {
+	reason, message string
+	after           time.Duration // enqueue again then (0: only on a change of a dependency)
+}
+
+// gate decides whether automated sync may run for ds now and keeps condition Waiting current.
+// A requested sync that a window with manualSync: false holds is refused here (refused true:
+// the status says why, nothing else is to be done).
+func (c *Controller) gate(ctx context.Context, ds *v1alpha1.DesiredState, op *v1alpha1.SyncOperation) (hold, refused bool, err error) {
+	k := key(ds.Namespace, ds.Name)
+	now := c.now()
+	window := syncwindow.Check(ds.Spec.Sync.Windows, now)
+	if !window.Recheck.IsZero() {
+		c.q().AddAfter(k, window.Recheck.Sub(now)+time.Second/10) // the window opens or closes
+	}
+	if op != nil && !window.Manual {
+		msg := "sync refused: " + window.Message + ", and the window says manualSync: false; nothing was applied"
+		c.warn(ds, v1alpha1.ReasonSyncWindow, msg)
+		return false, true, c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+			finishOperation(st, op, "", v1alpha1.SyncResultFailed, msg, c.HistoryLimit)
+		})
+	}
+	w := c.dependencies(ctx, ds)
+	if !window.Automated {
+		if w.reason == "" {
+			w.reason, w.message = v1alpha1.ReasonSyncWindow, window.Message
+		} else {
+			w.message += "; " + window.Message
+		}
+	}
+	if w.after > 0 {
+		c.q().AddAfter(k, w.after)
+	}
+	hold = w.reason != ""
+	c.mu.Lock()
+	if c.held == nil {
+		c.held = map[string]bool{}
+	}
+	if !hold && c.held[k] {
+		delete(c.applied, k) // what was only compared while held is applied now
+	}
+	c.held[k] = hold
+	c.mu.Unlock()
+	if hold {
+		w.message = "Waiting: " + w.message
+		klog.V(2).InfoS("Automated sync held", "desiredState", k, "reason", w.reason, "message", w.message)
+	}
+	if current := meta.FindStatusCondition(ds.Status.Conditions, v1alpha1.ConditionWaiting); hold == (current != nil) &&
+		(!hold || current.Reason == w.reason && current.Message == w.message) {
+		return hold, false, nil // as the status says already
+	}
+	return hold, false, c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		if hold {
+			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionWaiting, Status: metav1.ConditionTrue, Reason: w.reason, Message: w.message})
+		} else {
+			meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionWaiting)
+		}
+	})
+}
+
+// dependencies says which dependencies of ds are not Ready. One in another namespace is read
+// only if ds's ServiceAccount may get it; otherwise its state (even whether it exists) is not
+// shown.
+func (c *Controller) dependencies(ctx context.Context, ds *v1alpha1.DesiredState) holdReason {
+	var forbidden, waiting []string
+	after := time.Duration(0)
+	account := apply.ServiceAccountOf(ds)
+	for _, d := range ds.Spec.DependsOn {
+		k := ds.DependencyKey(d)
+		namespace, name, _ := strings.Cut(k, "/")
+		if namespace != ds.Namespace {
+			allowed := false
+			var err error
+			if c.Dependencies != nil {
+				allowed, err = c.Dependencies.MayGetDesiredState(ctx, ds.Namespace, account, namespace, name)
+			}
+			switch {
+			case err != nil:
+				forbidden = append(forbidden, fmt.Sprintf("cannot check whether ServiceAccount %s/%s may get DesiredState %s (%v)", ds.Namespace, account, k, err))
+				after = recheckForbidden
+				continue
+			case !allowed:
+				forbidden = append(forbidden, fmt.Sprintf("ServiceAccount %s/%s may not get DesiredState %s, so its state is not read: grant it get on desiredstates in namespace %s",
+					ds.Namespace, account, k, namespace))
+				after = recheckForbidden
+				continue
+			}
+		}
+		dep, ok := c.Reader.Get(namespace, name)
+		if !ok {
+			waiting = append(waiting, k+" does not exist yet")
+			continue
+		}
+		current := ""
+		if dep.Status.Sync.Revision != dep.Status.Source.Revision {
+			// Synced at a later commit (one that changed only its values files, say)?
+			if _, rev, err := c.Sources.Current(ctx, dep); err == nil {
+				current = rev
+			}
+		}
+		if why := v1alpha1.WaitingOn(dep, current); why != "" {
+			waiting = append(waiting, k+" is "+why)
+		}
+	}
+	switch {
+	case len(forbidden) > 0:
+		return holdReason{reason: v1alpha1.ReasonDependencyForbidden, message: strings.Join(append(forbidden, waiting...), "; "), after: after}
+	case len(waiting) > 0:
+		return holdReason{reason: v1alpha1.ReasonDependencyNotReady, message: strings.Join(waiting, ", "), after: after}
+	}
+	return holdReason{}
+}
+
+// isHeld reports whether the gate holds automated sync of the application k.
+func (c *Controller) isHeld(k string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held[k]
+}
+
+func (c *Controller) now() time.Time {
+	if c.Clock == nil {
+		return time.Now()
+	}
+	return c.Clock.Now()
+}
