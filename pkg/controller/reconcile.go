@@ -187,6 +187,9 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 		st.Resources = c.withHealth(ds, res.Resources)
 		recordSync(st, appliedSync{revision: revision, digest: digest, ok: ok, changes: res.Changed + res.Pruned, failed: res.Failed,
 			trigger: trigger, message: message, op: op}, metav1.Now(), c.HistoryLimit)
+		if ok && len(req.Hooks) > 0 {
+			st.HooksDigest = apply.ReleaseDigest(req.Objects, req.Hooks) // they ran: not again for this release
+		}
 		setHealth(st)
 		setReady(st)
 	})
@@ -341,6 +344,9 @@ func summary(res *apply.Result, dryRun bool) string {
 	msg := fmt.Sprintf("%s %d object(s): %d changed, %d unchanged, %d pruned, %d failed", verb, len(res.Resources), res.Changed, res.Unchanged, res.Pruned, res.Failed)
 	if res.PruneSkipped != "" {
 		msg += "; prune skipped: " + res.PruneSkipped
+	}
+	if msg += hooksSummary(res); res.HookFailed != "" {
+		return msg
 	}
 	for _, r := range res.Resources {
 		if r.Sync != v1alpha1.SyncStatusSynced && r.Message != "" {

@@ -1,0 +1,19 @@
+package controller
+
+import (
+	"strings"
+
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
+)
+
+// hooksSummary tells, for the sync's message and history, which Helm hooks ran and how, or
+// which one failed.
+func hooksSummary(res *apply.Result) string {
+	if res.HookFailed != "" {
+		return "; hook failed: " + res.HookFailed
+	}
+	if len(res.Hooks) == 0 {
+		return ""
+	}
+	return "; hooks: " + strings.Join(res.Hooks, "; ")
+}
