@@ -181,6 +181,8 @@ type Request struct {
 	Hooks []*unstructured.Unstructured
 	// Install runs the install hooks (the application never synced), else the upgrade hooks.
 	Install bool
+	// Removal runs the delete hooks: the application is being removed, and Objects is empty.
+	Removal bool
 }
 
 // Result is what an Apply did.

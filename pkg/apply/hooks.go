@@ -115,7 +115,10 @@ func (r *run) runHooks(ctx context.Context, phase string, res *Result) bool {
 		return true
 	}
 	event := phase + "-upgrade"
-	if r.req.Install {
+	switch {
+	case r.req.Removal:
+		event = phase + "-delete"
+	case r.req.Install:
 		event = phase + "-install"
 	}
 	hooks := r.hooksFor(ctx, event)

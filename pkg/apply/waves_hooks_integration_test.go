@@ -271,3 +271,27 @@ func TestFailingHookAppliesNothing(t *testing.T) {
 		t.Error("the second try did not replace the failed Job (before-hook-creation)")
 	}
 }
+
+// TestRemovalRunsDeleteHooks: removing an application with prune runs its pre-delete hooks
+// before its objects are deleted and its post-delete hooks after; upgrade hooks do not run.
+func TestRemovalRunsDeleteHooks(t *testing.T) {
+	ctx := testContext(t)
+	ns := setupNamespace(t, "hooks-delete")
+	grantJobs(t, ctx, ns)
+	first := mustApply(t, ctx, Request{Owner: owner(ns), Objects: []*unstructured.Unstructured{waveConfigMap("settings", "", "", "1")}})
+	res := mustApply(t, ctx, Request{Owner: owner(ns), Previous: first.Resources, Prune: true, AllowEmpty: true, Removal: true,
+		Hooks: []*unstructured.Unstructured{
+			hookConfigMap("after-delete", "post-delete", "0"),
+			hookJob("before-delete", "pre-delete", "0", "hook-succeeded", false),
+			hookConfigMap("on-upgrade", "pre-upgrade", "0"),
+		}})
+	if len(res.Hooks) != 2 || !strings.HasPrefix(res.Hooks[0], "pre-delete Job "+ns+"/before-delete") || !strings.HasPrefix(res.Hooks[1], "post-delete ConfigMap "+ns+"/after-delete") {
+		t.Fatalf("hooks %q, want the pre-delete Job, then the post-delete ConfigMap", res.Hooks)
+	}
+	if res.Pruned != 1 || exists(t, ctx, configMapsGVR, ns, "settings") {
+		t.Errorf("%d pruned; settings still there: %v", res.Pruned, exists(t, ctx, configMapsGVR, ns, "settings"))
+	}
+	if exists(t, ctx, configMapsGVR, ns, "on-upgrade") || !exists(t, ctx, configMapsGVR, ns, "after-delete") {
+		t.Error("an upgrade hook ran on removal, or the post-delete hook did not")
+	}
+}
