@@ -6,12 +6,8 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 )
 
-// hooksSummary tells, for the sync's message and history, which Helm hooks ran and how, or
-// which one failed.
+// hooksSummary tells, for the sync's message and history, which Helm hooks ran and how.
 func hooksSummary(res *apply.Result) string {
-	if res.HookFailed != "" {
-		return "; hook failed: " + res.HookFailed
-	}
 	if len(res.Hooks) == 0 {
 		return ""
 	}

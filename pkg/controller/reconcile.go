@@ -345,9 +345,10 @@ func summary(res *apply.Result, dryRun bool) string {
 	if res.PruneSkipped != "" {
 		msg += "; prune skipped: " + res.PruneSkipped
 	}
-	if msg += hooksSummary(res); res.HookFailed != "" {
-		return msg
+	if res.HookFailed != "" {
+		return "hook failed: " + res.HookFailed + "; " + msg
 	}
+	msg += hooksSummary(res)
 	for _, r := range res.Resources {
 		if r.Sync != v1alpha1.SyncStatusSynced && r.Message != "" {
 			return msg + "; first problem: " + r.Kind + " " + r.Name + ": " + r.Message

@@ -76,7 +76,7 @@ func TestSummarySaysWhichHooksRan(t *testing.T) {
 	}
 	failed := summary(&apply.Result{Failed: 1, HookFailed: "pre-upgrade hook Job apps/migrate (batch/v1): job failed: BackoffLimitExceeded",
 		Resources: []v1alpha1.ResourceStatus{{Kind: "ConfigMap", Name: "x", Sync: v1alpha1.SyncStatusOutOfSync, Message: "other"}}}, false)
-	if !strings.HasSuffix(failed, "; hook failed: pre-upgrade hook Job apps/migrate (batch/v1): job failed: BackoffLimitExceeded") {
-		t.Errorf("summary %q does not end with the failed hook", failed)
+	if !strings.HasPrefix(failed, "hook failed: pre-upgrade hook Job apps/migrate (batch/v1): job failed: BackoffLimitExceeded; ") {
+		t.Errorf("summary %q does not start with the failed hook", failed)
 	}
 }
