@@ -686,6 +686,13 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 							Ref:         ref(v1.Time{}.OpenAPIModelName()),
 						},
 					},
+					"hooksDigest": {
+						SchemaProps: spec.SchemaProps{
+							Description: "HooksDigest identifies the rendered release (objects and Helm hooks) whose hooks last ran to success: they run again only when the rendered release differs, not on a resync, a self-heal or a restart of the server.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
 					"history": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{

@@ -50,21 +50,33 @@ func (e *Engine) newRun(req *Request) (*run, error) {
 // Apply makes req.Objects live with server-side apply as the request's ServiceAccount and, if
 // req.Prune is set and every object applied, deletes the objects of req.Previous that are no
 // longer desired. Namespaces and CRDs go first (then the CRDs must become Established), the rest
-// in parallel. An object that would not change is not written, so a resync of an unchanged app
-// writes nothing. Per-object failures are in the Result; the error then summarises them. The
-// Result is nil only if the request itself is unusable.
+// in parallel, or wave by wave when their sync-wave annotations name several (waves.go). An
+// object that would not change is not written, so a resync of an unchanged app writes nothing.
+// req.Hooks run before and after (hooks.go); when a pre-* hook fails nothing else is applied or
+// pruned, and the Result's inventory is req.Previous. Per-object failures are in the Result;
+// the error then summarises them. The Result is nil only if the request itself is unusable.
 func (e *Engine) Apply(ctx context.Context, req Request) (*Result, error) {
 	r, err := e.newRun(&req)
 	if err != nil {
 		return nil, err
 	}
+	var pre Result
+	if !r.runHooks(ctx, "pre", &pre) {
+		pre.Resources = append([]v1alpha1.ResourceStatus(nil), req.Previous...)
+		pre.PruneSkipped = "nothing was applied or pruned because a hook failed"
+		return &pre, r.summary(&pre)
+	}
 	items := r.sync(ctx)
 	res := r.result(items)
+	res.Hooks = pre.Hooks
 	r.prune(ctx, items, res)
+	if res.Failed == 0 {
+		r.runHooks(ctx, "post", res)
+	}
 	return res, r.summary(res)
 }
 
-// sync applies items stage by stage: Namespaces and CRDs, then everything else.
+// sync applies items stage by stage: Namespaces and CRDs, then everything else, wave by wave.
 func (r *run) sync(ctx context.Context) []*item {
 	items := prepare(r.req)
 	first, rest := stages(items)
@@ -76,7 +88,7 @@ func (r *run) sync(ctx context.Context) []*item {
 		r.settleCRDs(ctx, first)
 	}
 	r.resolve(ctx, rest)
-	r.each(ctx, rest, r.applyOne)
+	r.applyWaves(ctx, rest)
 	return items
 }
 

@@ -43,6 +43,9 @@ const (
 	DefaultWorkers = 8
 	// DefaultEstablishTimeout bounds the wait for applied CRDs to become Established.
 	DefaultEstablishTimeout = 30 * time.Second
+	// DefaultWaitTimeout bounds the wait for each sync wave to become Healthy and for each Helm
+	// hook to complete (Helm's own default for hooks).
+	DefaultWaitTimeout = 5 * time.Minute
 	// mapperResetInterval spaces out discovery refreshes caused by unknown kinds, so many apps
 	// naming a kind whose CRD is missing do not flood the apiserver with discovery requests.
 	mapperResetInterval = 5 * time.Second
@@ -56,6 +59,9 @@ type Options struct {
 	// EstablishTimeout bounds the wait for applied CRDs to become Established. Default
 	// DefaultEstablishTimeout.
 	EstablishTimeout time.Duration
+	// WaitTimeout bounds the wait for each sync wave but the last to become Healthy, and for
+	// each Helm hook to complete. Default DefaultWaitTimeout.
+	WaitTimeout time.Duration
 	// Mapper maps kinds to resources. Default: deferred discovery with the Engine's config,
 	// reset when a kind is not found and after CRDs are applied.
 	Mapper meta.ResettableRESTMapperWithContext
@@ -88,6 +94,7 @@ type Engine struct {
 	live   LiveCache
 	slots  chan struct{} // one per request in flight
 	wait   time.Duration
+	waitOn time.Duration // per wave and per hook
 	mask   *masker
 	drift  []string // field-manager patterns whose changes a sync undoes
 
@@ -109,6 +116,9 @@ func New(config *rest.Config, opts Options) (*Engine, error) {
 	}
 	if opts.EstablishTimeout <= 0 {
 		opts.EstablishTimeout = DefaultEstablishTimeout
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = DefaultWaitTimeout
 	}
 	mapper := opts.Mapper
 	if mapper == nil {
@@ -136,6 +146,7 @@ func New(config *rest.Config, opts Options) (*Engine, error) {
 		live:    opts.Live,
 		slots:   make(chan struct{}, opts.Workers),
 		wait:    opts.EstablishTimeout,
+		waitOn:  opts.WaitTimeout,
 		mask:    &masker{key: key},
 		drift:   opts.DriftManagers,
 		clients: map[string]dynamic.Interface{},
@@ -164,6 +175,14 @@ type Request struct {
 	AllowOtherNamespaces bool
 	// Ignore names live fields the sync leaves as they are (spec.sync.ignore).
 	Ignore []v1alpha1.IgnoreRule
+	// Hooks are Helm hook objects (SplitHooks) that Apply runs around the objects: pre-*
+	// before, post-* after, by weight, each waited to completion. They are not in the
+	// inventory. Nil runs none (their release's hooks ran already). A dry run runs none.
+	Hooks []*unstructured.Unstructured
+	// Install runs the install hooks (the application never synced), else the upgrade hooks.
+	Install bool
+	// Removal runs the delete hooks: the application is being removed, and Objects is empty.
+	Removal bool
 }
 
 // Result is what an Apply did.
@@ -180,6 +199,12 @@ type Result struct {
 	// Undone says whose changes in the cluster were undone (or, with DryRun, would be), one
 	// entry per object, e.g. "Deployment apps/web (apps/v1): kubectl-edit, kubectl-set".
 	Undone []string
+	// Hooks says what each Helm hook that ran did, in order, e.g. "pre-upgrade Job apps/migrate
+	// (batch/v1): succeeded, deleted (hook-succeeded)".
+	Hooks []string
+	// HookFailed says which hook failed and why, if one did; after a pre-* hook failed nothing
+	// else was applied or pruned.
+	HookFailed string
 	// Counts of objects. With DryRun, Changed and Pruned count what would change.
 	Changed, Unchanged, Pruned, Failed int
 }

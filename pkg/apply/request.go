@@ -8,11 +8,18 @@ import (
 )
 
 // RequestFor is what the sync policy of ds asks of the engine for objects; a sync sets
-// DryRun and Prune of an operation on top.
+// DryRun and Prune of an operation on top. Helm hooks among objects go to Hooks, unless they
+// ran already for this rendered release (status.hooksDigest); test hooks are dropped.
 func RequestFor(ds *v1alpha1.DesiredState, objects []*unstructured.Unstructured, allowOtherNamespaces bool) Request {
+	release, hooks := SplitHooks(objects)
+	if len(hooks) > 0 && ds.Status.HooksDigest == ReleaseDigest(release, hooks) {
+		hooks = nil
+	}
 	return Request{
 		Owner:                OwnerOf(ds),
-		Objects:              objects,
+		Objects:              release,
+		Hooks:                hooks,
+		Install:              ds.Status.Sync.Digest == "",
 		Previous:             ds.Status.Resources,
 		ServiceAccount:       ds.Spec.Sync.ServiceAccountName,
 		Prune:                ds.Spec.Sync.Prune,

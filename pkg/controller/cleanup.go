@@ -36,9 +36,13 @@ func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) err
 	case !d.Allowed:
 		c.warn(ds, "RemovedNotCleanedUp", "removed from Git; its objects were left in place: "+d.Message)
 	case ds.Spec.Sync.Prune:
+		req.Hooks, req.Removal = c.removalHooks(ctx, ds), true
 		res, err := c.fencedApply(ctx, k, req) // nothing desired: prunes the inventory, carefully
 		if res == nil {
 			return fmt.Errorf("prune the objects of %s, removed from Git: %w", k, err)
+		}
+		if err := c.afterRemovalHooks(ctx, ds, req, res); err != nil {
+			return err
 		}
 		left, err := c.Engine.Remaining(ctx, req)
 		if err != nil {

@@ -199,6 +199,9 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 		st.Resources = c.withHealth(ds, res.Resources)
 		recordSync(st, appliedSync{revision: revision, digest: digest, ok: ok, changes: res.Changed + res.Pruned, failed: res.Failed,
 			trigger: trigger, message: message, op: op}, metav1.Now(), c.HistoryLimit)
+		if ok && len(req.Hooks) > 0 {
+			st.HooksDigest = apply.ReleaseDigest(req.Objects, req.Hooks) // they ran: not again for this release
+		}
 		setHealth(st)
 		setReady(st)
 	})
@@ -357,6 +360,10 @@ func summary(res *apply.Result, dryRun bool) string {
 	if res.PruneSkipped != "" {
 		msg += "; prune skipped: " + res.PruneSkipped
 	}
+	if res.HookFailed != "" {
+		return "hook failed: " + res.HookFailed + "; " + msg
+	}
+	msg += hooksSummary(res)
 	for _, r := range res.Resources {
 		if r.Sync != v1alpha1.SyncStatusSynced && r.Message != "" {
 			return msg + "; first problem: " + r.Kind + " " + r.Name + ": " + r.Message

@@ -1,12 +1,14 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 )
 
 // TestRecordSync: a sync that changes nothing writes nothing, unless the recorded sync applied
@@ -64,5 +66,17 @@ func TestRecordSync(t *testing.T) {
 				t.Errorf("lastSyncTime rewritten: %v, want %v", written, tc.wantWritten)
 			}
 		})
+	}
+}
+
+func TestSummarySaysWhichHooksRan(t *testing.T) {
+	ran := summary(&apply.Result{Changed: 1, Hooks: []string{"pre-upgrade Job apps/migrate (batch/v1): succeeded, deleted (hook-succeeded)"}}, false)
+	if !strings.Contains(ran, "; hooks: pre-upgrade Job apps/migrate (batch/v1): succeeded, deleted (hook-succeeded)") {
+		t.Errorf("summary %q does not say which hook ran", ran)
+	}
+	failed := summary(&apply.Result{Failed: 1, HookFailed: "pre-upgrade hook Job apps/migrate (batch/v1): job failed: BackoffLimitExceeded",
+		Resources: []v1alpha1.ResourceStatus{{Kind: "ConfigMap", Name: "x", Sync: v1alpha1.SyncStatusOutOfSync, Message: "other"}}}, false)
+	if !strings.HasPrefix(failed, "hook failed: pre-upgrade hook Job apps/migrate (batch/v1): job failed: BackoffLimitExceeded; ") {
+		t.Errorf("summary %q does not start with the failed hook", failed)
 	}
 }

@@ -111,9 +111,10 @@ func New(opts Options) *Renderer {
 
 // Render loads the chart, merges the values and renders the chart like
 // `helm template NAME CHART -n NAMESPACE -f … --include-crds`: CRDs from crds/ first, then the
-// templates in helm's install order, then hooks (with their helm.sh/hook annotations, which the
-// sync layer may act on). lookup returns nothing and no network access happens while rendering.
-// Objects are returned in that order; namespaced objects without a namespace keep none.
+// templates in helm's install order, then hooks (with their helm.sh/hook annotations: the sync
+// runs them as hooks, pkg/apply/hooks.go). lookup returns nothing and no network access happens
+// while rendering. Objects are returned in that order; namespaced objects without a namespace
+// keep none.
 func (r *Renderer) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
 	if r.kubeErr != nil {
 		return nil, fmt.Errorf("helm KubeVersion %q: %w", r.opts.KubeVersion, r.kubeErr)

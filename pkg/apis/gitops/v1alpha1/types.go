@@ -286,6 +286,11 @@ type DesiredStateStatus struct {
 	// LastSyncTime is when the last sync finished.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+	// HooksDigest identifies the rendered release (objects and Helm hooks) whose hooks last ran
+	// to success: they run again only when the rendered release differs, not on a resync, a
+	// self-heal or a restart of the server.
+	// +optional
+	HooksDigest string `json:"hooksDigest,omitempty"`
 	// History holds the most recent syncs, newest first.
 	// +optional
 	// +listType=atomic
