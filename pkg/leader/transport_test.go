@@ -113,7 +113,7 @@ func TestFenceWritesRefusesOnlyTheLeadersWorkWithoutTheLease(t *testing.T) {
 
 // Run gives work a context marked as the leader's: its requests through FenceWrites are fenced.
 func TestRunMarksWorkAsNeedingTheLease(t *testing.T) {
-	if needsLease(context.Background()) {
+	if needsLease(context.Background(), nil) != nil {
 		t.Fatal("an unmarked context needs the Lease")
 	}
 	e, err := New(testConfig(fake.NewClientset(), "me"))
@@ -126,12 +126,14 @@ func TestRunMarksWorkAsNeedingTheLease(t *testing.T) {
 	go func() {
 		defer close(done)
 		e.Run(ctx, func(work context.Context) {
-			marked <- needsLease(work)
+			// Checked against this Elector, whatever the transport's own check is.
+			marked <- needsLease(work, func() error { return ErrNotLeading }) != nil && needsLease(work, nil)() == nil &&
+				needsLease(NeedsLease(work), nil) != nil
 			cancel()
 		})
 	}()
 	if !<-marked {
-		t.Error("work's context is not marked by NeedsLease")
+		t.Error("work's context is not marked as needing this Elector's Lease")
 	}
 	<-done
 }
