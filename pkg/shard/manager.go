@@ -130,10 +130,10 @@ func (m *Manager) Held() []int {
 }
 
 // fair is how many shards this replica may hold now: its share of the live replicas', or none
-// while the live replicas disagree on the number of shards.
+// before it has read who they are, or while they disagree on the number of shards.
 func (m *Manager) fair() int {
 	v := m.members.current()
-	if len(v.disagree) > 0 {
+	if !v.known || len(v.disagree) > 0 {
 		return 0
 	}
 	return Fair(m.cfg.Shards, v.live)

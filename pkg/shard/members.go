@@ -52,6 +52,7 @@ type entry struct {
 
 // view is what the last read of the members Lease showed.
 type view struct {
+	known    bool  // the members Lease was read: until then this replica takes no shard
 	live     int   // live replicas, this one included
 	disagree []int // shard counts of live replicas that differ from this one's
 }
@@ -102,7 +103,7 @@ func (m *members) observe(annotations map[string]string, own string) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	v := view{live: 1}
+	v := view{known: true, live: 1}
 	present := map[string]bool{}
 	for k, value := range annotations {
 		if !strings.HasPrefix(k, memberPrefix) || k == own {
