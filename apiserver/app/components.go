@@ -164,11 +164,13 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 		AllowOtherNamespaces: o.AllowOtherNamespaces, MaxRevisionPreviews: max(1, o.RenderWorkers-1), Tenancy: c.tenancy})
 	events := o.eventRecorder(ctx, kube)
 	var split controller.Shards // a nil *shard.Manager would be a non-nil interface
+	var syncSources appsource.Sources = sources
 	if shards != nil {
 		split = shards
+		syncSources = &followingSources{GitSources: sources, root: root, leading: c.leading, fetched: map[string]bool{}}
 	}
 	c.controller = controller.New(controller.Options{
-		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
+		Reader: c.reader, Statuses: c.statuses, Sources: syncSources, Render: renderFn, Engine: engine,
 		Live: watches, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
 		Replica:              c.replica, MayWrite: c.mayWrite, Heartbeat: beats.sync, Shards: split,

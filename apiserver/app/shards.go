@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +17,11 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
+	"github.com/kube-gitops/kube-gitops/pkg/redact"
 	"github.com/kube-gitops/kube-gitops/pkg/shard"
+	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 )
 
@@ -92,4 +98,40 @@ func (s *Server) followRoot(ctx context.Context, dyn dynamic.Interface) {
 		return
 	}
 	informer.RunWithContext(ctx)
+}
+
+// followingSources are the sources of a replica's sync loop with sharding: a replica that does
+// not read Git (the main Lease holder does) may see a DesiredState record, published at a new
+// commit, before the SourceRecord that names the commit: Current then fetches the root first,
+// once per commit a record names, so that the record is never rendered at an older commit than
+// its own.
+type followingSources struct {
+	appsource.GitSources
+	root    *source.Fetcher
+	leading func() bool
+
+	mu      sync.Mutex
+	fetched map[string]bool // revisions of records the root was fetched for since
+}
+
+func (f *followingSources) Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.FS, string, error) {
+	rev := ds.Status.Source.Revision
+	if f.Root(ds) && rev != "" && !f.leading() {
+		f.mu.Lock()
+		last := f.root.Last()
+		stale := (last == nil || last.Revision != rev) && !f.fetched[rev]
+		if stale {
+			if len(f.fetched) > 4096 {
+				f.fetched = map[string]bool{}
+			}
+			f.fetched[rev] = true
+		}
+		f.mu.Unlock()
+		if stale {
+			if _, err := f.root.Fetch(ctx); err != nil {
+				return nil, "", redact.Error(err)
+			}
+		}
+	}
+	return f.GitSources.Current(ctx, ds)
 }

@@ -29,6 +29,8 @@ type env struct {
 	gitPass string
 	// webhookSecret signs push webhooks; pollInterval is the server's (default 1s).
 	webhookSecret, pollInterval string
+	// extraArgs are more flags for the servers started next (e.g. --sync-shards).
+	extraArgs []string
 	env                         string // the environment served; "" is test
 	repo                        string // name of the config repository on the Git server
 	repoURL                     string
