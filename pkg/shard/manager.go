@@ -217,6 +217,11 @@ func (m *Manager) beat(ctx context.Context) {
 		m.giveUpExcess()
 		select {
 		case <-ctx.Done():
+			leaving, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.RenewDeadline)
+			defer cancel()
+			if err := m.members.leave(leaving); err != nil {
+				klog.ErrorS(err, "Cannot remove this replica's entry from the members Lease; the others count it out when it expires", "lease", MembersLeaseName(m.cfg.Name))
+			}
 			return
 		case <-tick.C:
 		}

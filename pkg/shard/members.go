@@ -97,6 +97,27 @@ func (m *members) beat(ctx context.Context) error {
 	})
 }
 
+// leave removes this replica's entry, when it stops: the others count it out at once instead of
+// after the expiry, and take its shards as soon as it releases them.
+func (m *members) leave(ctx context.Context) error {
+	own := memberKey(m.identity)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		lease, err := m.leases.Get(ctx, m.name, metav1.GetOptions{})
+		if err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		if _, ok := lease.Annotations[own]; !ok {
+			return nil
+		}
+		delete(lease.Annotations, own)
+		_, err = m.leases.Update(ctx, lease, metav1.UpdateOptions{})
+		return err
+	})
+}
+
 // observe notes the entries of the others (dropping, from annotations, those gone for more than
 // twice the expiry) and computes the view.
 func (m *members) observe(annotations map[string]string, own string) {
