@@ -150,7 +150,9 @@ func TestShardWorkIsFencedByItsShardsLease(t *testing.T) {
 	}))
 	defer server.Close()
 	config := &rest.Config{Host: server.URL}
-	config.Wrap(func(rt http.RoundTripper) http.RoundTripper { return fencedTransport{next: rt, check: func() error { return nil }} })
+	config.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return fencedTransport{next: rt, check: func() error { return nil }}
+	})
 	client, err := dynamic.NewForConfig(config)
 	if err != nil {
 		t.Fatal(err)

@@ -51,8 +51,8 @@ type watchKey struct {
 type watched struct {
 	informer cache.SharedIndexInformer
 	owners   map[types.NamespacedName]bool // the applications it is watched for
-	stop     context.CancelFunc // nil until started
-	term     context.Context    // what it was started under
+	stop     context.CancelFunc            // nil until started
+	term     context.Context               // what it was started under
 }
 
 // ended reports whether w was started in a term of leadership that is over: an informer runs
