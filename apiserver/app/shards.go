@@ -63,6 +63,7 @@ func (s *Server) followRoot(ctx context.Context, dyn dynamic.Interface) {
 		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", s.opts.Environment).String()
 	})
 	informer := factory.ForResource(store.SourcesResource).Informer()
+	seen := "" // the revision last followed; the handler runs in one goroutine
 	follow := func(obj any) {
 		if s.c.leading() {
 			return
@@ -81,14 +82,17 @@ func (s *Server) followRoot(ctx context.Context, dyn dynamic.Interface) {
 		} else {
 			s.c.controller.SetRootError(nil)
 		}
-		if last := s.c.root.Last(); st.Revision == "" || last != nil && last.Revision == st.Revision {
+		if st.Revision == "" || st.Revision == seen {
 			return
 		}
-		if _, err := s.c.root.Fetch(ctx); err != nil {
-			klog.ErrorS(err, "Cannot read the revision the Lease holder published; retrying at its next write", "revision", st.Revision)
-			return
+		if last := s.c.root.Last(); last == nil || last.Revision != st.Revision { // a sync may have fetched it already
+			if _, err := s.c.root.Fetch(ctx); err != nil {
+				klog.ErrorS(err, "Cannot read the revision the Lease holder published; retrying at its next write", "revision", st.Revision)
+				return
+			}
 		}
-		s.c.controller.EnqueueAll()
+		seen = st.Revision
+		s.c.controller.EnqueueAll() // files a DesiredState refers to may have changed
 	}
 	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    follow,
@@ -115,23 +119,21 @@ type followingSources struct {
 }
 
 func (f *followingSources) Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.FS, string, error) {
-	rev := ds.Status.Source.Revision
-	if f.Root(ds) && rev != "" && !f.leading() {
+	if rev := ds.Status.Source.Revision; f.Root(ds) && rev != "" && !f.leading() {
+		// One fetch at a time: the others wait for it rather than render the older commit.
 		f.mu.Lock()
 		last := f.root.Last()
-		stale := (last == nil || last.Revision != rev) && !f.fetched[rev]
-		if stale {
+		if (last == nil || last.Revision != rev) && !f.fetched[rev] {
+			if _, err := f.root.Fetch(ctx); err != nil {
+				f.mu.Unlock()
+				return nil, "", redact.Error(err)
+			}
 			if len(f.fetched) > 4096 {
 				f.fetched = map[string]bool{}
 			}
 			f.fetched[rev] = true
 		}
 		f.mu.Unlock()
-		if stale {
-			if _, err := f.root.Fetch(ctx); err != nil {
-				return nil, "", redact.Error(err)
-			}
-		}
 	}
 	return f.GitSources.Current(ctx, ds)
 }
