@@ -32,6 +32,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/pkg/promote"
 	"github.com/kube-gitops/kube-gitops/pkg/refresh"
 	"github.com/kube-gitops/kube-gitops/pkg/render"
+	"github.com/kube-gitops/kube-gitops/pkg/shard"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/pkg/tenancy"
@@ -44,6 +45,8 @@ import (
 type components struct {
 	replica    string          // this replica's identity: in the Lease and around each apply
 	elector    *leader.Elector // nil without --leader-elect
+	shards     *shard.Manager  // nil unless --sync-shards is above 1
+	root       *source.Fetcher // the root repository
 	requests   *refresh.Requests
 	kube       kubernetes.Interface
 	reader     *store.Reader
@@ -97,6 +100,10 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 			return nil, err
 		}
 	}
+	shards, err := o.shardManager(kube, replica)
+	if err != nil {
+		return nil, err
+	}
 	// The apply engine's requests of the leader's work are sent only while this replica surely
 	// holds the Lease; previews use it on every replica, with contexts of their own, and pass.
 	fenced := fencedConfig(hostConfig, elector)
@@ -136,7 +143,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 	}
 
 	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(storeDyn), sources: store.NewSourceRecords(storeDyn, o.Namespace)}
-	c.replica, c.elector = replica, elector
+	c.replica, c.elector, c.shards, c.root = replica, elector, shards, root
 	// A replica that does not lead asks the leader to read Git with a write of its own: never
 	// fenced.
 	c.requests = &refresh.Requests{Client: dyn, Namespace: o.Namespace, Environment: o.Environment, Replica: c.replica}
@@ -156,11 +163,17 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 	c.preview = preview.New(preview.Options{Sources: sources, Render: renderFn, Engine: engine,
 		AllowOtherNamespaces: o.AllowOtherNamespaces, MaxRevisionPreviews: max(1, o.RenderWorkers-1), Tenancy: c.tenancy})
 	events := o.eventRecorder(ctx, kube)
+	var split controller.Shards // a nil *shard.Manager would be a non-nil interface
+	var syncSources appsource.Sources = sources
+	if shards != nil {
+		split = shards
+		syncSources = &followingSources{GitSources: sources, root: root, leading: c.leading, fetched: map[string]bool{}}
+	}
 	c.controller = controller.New(controller.Options{
-		Reader: c.reader, Statuses: c.statuses, Sources: sources, Render: renderFn, Engine: engine,
+		Reader: c.reader, Statuses: c.statuses, Sources: syncSources, Render: renderFn, Engine: engine,
 		Live: watches, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy, Dependencies: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
-		Replica:              c.replica, MayWrite: c.mayWrite, Heartbeat: beats.sync,
+		Replica:              c.replica, MayWrite: c.mayWrite, Heartbeat: beats.sync, Shards: split,
 	})
 	c.refreshNow = make(chan struct{}, 1)
 	records := store.NewWriter(storeDyn, c.reader, 16)

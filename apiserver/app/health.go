@@ -39,8 +39,12 @@ func newHeartbeats(o *Options) heartbeats {
 	}
 }
 
-// leaders are the loops that run while this replica holds the Lease.
-func (h heartbeats) leaders() []*heartbeat.Loop {
+// leaders are the loops that run while this replica holds the Lease; the sync loop among them
+// unless sync work is sharded, when it runs on every replica.
+func (h heartbeats) leaders(syncing bool) []*heartbeat.Loop {
+	if !syncing {
+		return []*heartbeat.Loop{h.refresh, h.promotions, h.automation}
+	}
 	return []*heartbeat.Loop{h.sync, h.refresh, h.promotions, h.automation}
 }
 

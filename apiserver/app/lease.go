@@ -9,8 +9,14 @@ import (
 // leading reports whether this replica surely holds the Lease (always, without leader election).
 func (c *components) leading() bool { return c.holdsLease() == nil }
 
-// mayWrite is asked right before each apply: only the Lease holder writes applications.
-func (c *components) mayWrite(string) error { return c.holdsLease() }
+// mayWrite is asked right before each apply of app: only the Lease holder writes applications,
+// or with --sync-shards the holder of the application's shard.
+func (c *components) mayWrite(app string) error {
+	if c.shards != nil {
+		return c.shards.Check(app)
+	}
+	return c.holdsLease()
+}
 
 // holdsLease returns nil while this replica surely holds the Lease (always, without leader
 // election); asked right before each apply and each write-back push.

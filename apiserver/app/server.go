@@ -61,7 +61,8 @@ func (c CompletedConfig) New(ctx context.Context) (*Server, error) {
 
 // Run serves the API until ctx ends, and reads Git and syncs while this replica holds the Lease.
 func (s *Server) Run(ctx context.Context) error {
-	led := make(chan struct{}) // closed when this replica has stopped leading for good
+	led := make(chan struct{})     // closed when this replica has stopped leading for good
+	sharded := make(chan struct{}) // closed when it has given up its shards, if it held any
 	var electing atomic.Bool
 	if s.hook != nil {
 		go s.serveWebhook(ctx)
@@ -73,6 +74,12 @@ func (s *Server) Run(ctx context.Context) error {
 			defer close(led)
 			s.c.lead(hook, s.leaderTerm)
 		}()
+		go func() {
+			defer close(sharded)
+			if s.c.shards != nil {
+				s.syncShards(hook)
+			}
+		}()
 		return nil
 	})
 	defer func() {
@@ -81,10 +88,14 @@ func (s *Server) Run(ctx context.Context) error {
 		if !electing.Load() {
 			return
 		}
-		select {
-		case <-led:
-		case <-time.After(3 * time.Second):
-			klog.InfoS("Stopping before the leader's work ended; another replica takes over when the Lease expires")
+		deadline := time.After(3 * time.Second)
+		for _, ended := range []chan struct{}{led, sharded} {
+			select {
+			case <-ended:
+			case <-deadline:
+				klog.InfoS("Stopping before the leader's work ended; another replica takes over when the Lease expires")
+				return
+			}
 		}
 	}()
 	return s.api.PrepareRun().RunWithContext(ctx)

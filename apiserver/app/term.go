@@ -13,7 +13,7 @@ func (s *Server) leaderTerm(ctx context.Context) {
 	// Expected from the term's start: a leader whose caches never fill (a list its RBAC no longer
 	// allows) is silent, fails /livez, and hands the Lease over on restart, instead of holding it
 	// doing nothing.
-	for _, beat := range s.beats.leaders() {
+	for _, beat := range s.beats.leaders(c.shards == nil) {
 		beat.Expect(true)
 		defer beat.Expect(false)
 	}
@@ -24,8 +24,11 @@ func (s *Server) leaderTerm(ctx context.Context) {
 	// Every loop has returned before work does: the Lease is released, or taken again, only
 	// after the last write of this term.
 	var loops sync.WaitGroup
-	for _, run := range []func(context.Context){c.controller.Run, c.promoter.Run, c.automation.Run,
-		func(ctx context.Context) { c.requests.Watch(ctx, c.refreshSoon) }} {
+	runs := []func(context.Context){c.promoter.Run, c.automation.Run, func(ctx context.Context) { c.requests.Watch(ctx, c.refreshSoon) }}
+	if c.shards == nil { // else every replica syncs its shards (syncShards)
+		runs = append(runs, c.controller.Run)
+	}
+	for _, run := range runs {
 		loops.Go(func() { run(ctx) })
 	}
 	c.loop.Run(ctx)

@@ -48,6 +48,12 @@ func (o *Options) Validate() error {
 	if o.PollInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--poll-interval %s is too short; use 1s or more", o.PollInterval))
 	}
+	if o.SyncShards < 1 {
+		errs = append(errs, fmt.Errorf("--sync-shards %d: use 1 or more (1: the Lease holder syncs every application)", o.SyncShards))
+	}
+	if o.SyncShards > 1 && !o.LeaderElect {
+		errs = append(errs, fmt.Errorf("--sync-shards %d needs --leader-elect: shards are held by Leases", o.SyncShards))
+	}
 	if o.LeaderElect {
 		errs = append(errs, o.validateElection()...)
 	}

@@ -41,6 +41,8 @@ type LiveObjects interface {
 	Stop(namespace, serviceAccount string)
 	// Get returns r's live object from the watches; known is false while they cannot tell.
 	Get(owner types.NamespacedName, serviceAccount string, r v1alpha1.ResourceStatus) (obj *unstructured.Unstructured, known bool)
+	// Drop stops watching for the applications drop matches, e.g. of a shard given up.
+	Drop(drop func(owner types.NamespacedName) bool)
 }
 
 var _ LiveObjects = (*live.Live)(nil)
@@ -79,6 +81,9 @@ type Options struct {
 	Dependencies tenancy.DependencyChecker
 	// Clock tells the time for sync windows; the real one when nil.
 	Clock clock.PassiveClock
+	// Shards, when set, splits the applications among the replicas (shards.go): this one syncs
+	// only those of the shards it holds, each under its shard's term.
+	Shards Shards
 }
 
 // Controller syncs applications. Only the replica holding the Lease runs it.
@@ -177,7 +182,7 @@ func (c *Controller) Run(ctx context.Context) {
 func (c *Controller) EnqueueNamespace(namespace string) {
 	items, _ := c.Reader.List(namespace, nil)
 	for _, ds := range items {
-		c.q().Add(key(ds.Namespace, ds.Name))
+		c.add(key(ds.Namespace, ds.Name))
 	}
 }
 
@@ -186,7 +191,7 @@ func (c *Controller) EnqueueNamespace(namespace string) {
 func (c *Controller) EnqueueAll() {
 	items, _ := c.Reader.List("", nil)
 	for _, ds := range items {
-		c.q().Add(key(ds.Namespace, ds.Name))
+		c.add(key(ds.Namespace, ds.Name))
 	}
 }
 
@@ -213,7 +218,7 @@ func (c *Controller) enqueue(obj any) {
 		obj = d.Obj
 	}
 	if ds, ok := obj.(*v1alpha1.DesiredState); ok {
-		c.q().Add(key(ds.Namespace, ds.Name))
+		c.add(key(ds.Namespace, ds.Name))
 	}
 }
 
@@ -247,7 +252,7 @@ func (c *Controller) liveChanged(owner types.NamespacedName, drift bool) {
 		}
 		c.mu.Unlock()
 	}
-	c.q().Add(k)
+	c.add(k)
 }
 
 func (c *Controller) next(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string]) bool {
@@ -256,6 +261,15 @@ func (c *Controller) next(ctx context.Context, queue workqueue.TypedRateLimiting
 		return false
 	}
 	defer queue.Done(k)
+	if c.Shards != nil {
+		term, done, held := c.Shards.Term(k)
+		if !held { // the shard was given up since: its new holder syncs it
+			queue.Forget(k)
+			return true
+		}
+		defer done()
+		ctx = term
+	}
 	if err := c.reconcile(ctx, k); err != nil {
 		if errors.Is(err, errRetry) {
 			klog.V(2).InfoS("Sync failed; retrying with backoff", "desiredState", k, "reason", err)

@@ -178,7 +178,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 		trigger = op.RequestedBy
 	}
 	klog.InfoS("Synced", "desiredState", k, "revision", v1alpha1.ShortCommit(revision), "changed", res.Changed, "unchanged", res.Unchanged,
-		"pruned", res.Pruned, "failed", res.Failed, "dryRun", req.DryRun, "trigger", trigger, "duration", time.Since(start).Round(time.Millisecond))
+		"pruned", res.Pruned, "failed", res.Failed, "dryRun", req.DryRun, "trigger", trigger, "duration", time.Since(start).Round(time.Millisecond), "replica", c.Replica)
 	if res.Failed > 0 {
 		c.warn(ds, "SyncFailed", message)
 	} else if res.Changed+res.Pruned > 0 && !req.DryRun {

@@ -58,6 +58,7 @@ func (w *termsWatched) Run(ctx context.Context) {
 }
 func (w *termsWatched) Track(types.NamespacedName, string, []v1alpha1.ResourceStatus) {}
 func (w *termsWatched) Stop(string, string)                                           {}
+func (w *termsWatched) Drop(func(types.NamespacedName) bool)                          {}
 func (w *termsWatched) Get(types.NamespacedName, string, v1alpha1.ResourceStatus) (*unstructured.Unstructured, bool) {
 	return nil, false
 }

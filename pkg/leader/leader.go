@@ -27,6 +27,9 @@ type Config struct {
 	// successful renewal (shorter, so that it stops before another can start); RetryPeriod is
 	// how often it renews, and how often the others try.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// MayAcquire, when set, is asked before this replica takes the Lease (not before it renews
+	// it): false leaves the Lease to another replica, e.g. a shard's to a replica holding fewer.
+	MayAcquire func() bool
 }
 
 // ErrNotLeading is returned by Check when this replica may not write.
@@ -61,7 +64,7 @@ func New(cfg Config) (*Elector, error) {
 		Client:     cfg.Client,
 		LockConfig: resourcelock.ResourceLockConfig{Identity: cfg.Identity},
 	}
-	return &Elector{cfg: cfg, lock: &fencedLock{Interface: lease, holdFor: cfg.RenewDeadline, now: time.Now}}, nil
+	return &Elector{cfg: cfg, lock: &fencedLock{Interface: lease, holdFor: cfg.RenewDeadline, now: time.Now, mayAcquire: cfg.MayAcquire}}, nil
 }
 
 // Check returns nil while this replica surely holds the Lease (its last renewal was sent less
@@ -95,11 +98,19 @@ func (e *Elector) Run(ctx context.Context, work func(context.Context)) {
 					defer close(finished)
 					fenced, stop := e.fence(leading)
 					defer stop()
-					klog.InfoS("Leading: reading Git and syncing", "identity", e.cfg.Identity)
-					work(NeedsLease(fenced))
+					if e.cfg.MayAcquire == nil {
+						klog.InfoS("Leading: reading Git and syncing", "identity", e.cfg.Identity)
+					}
+					// Marked with this Elector: FenceWrites checks its Lease, also for a
+					// shard's work, whose Lease is not the transport's own.
+					work(context.WithValue(fenced, leaderWork{}, e))
 				},
 				OnStoppedLeading: func() {},
-				OnNewLeader:      func(leader string) { klog.InfoS("Leader elected", "leader", leader) },
+				OnNewLeader: func(leader string) {
+					if e.cfg.MayAcquire == nil {
+						klog.InfoS("Leader elected", "leader", leader)
+					}
+				},
 			},
 		})
 		if err != nil { // New validated the timing already
@@ -113,7 +124,9 @@ func (e *Elector) Run(ctx context.Context, work func(context.Context)) {
 		won := e.lock.takeWon()
 		if won {
 			<-finished
-			klog.InfoS("No longer leading; serving only", "identity", e.cfg.Identity)
+			if e.cfg.MayAcquire == nil {
+				klog.InfoS("No longer leading; serving only", "identity", e.cfg.Identity)
+			}
 		}
 		e.lock.drop()
 		if ctx.Err() != nil && won {

@@ -2,6 +2,7 @@ package leader
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -18,6 +19,9 @@ type fencedLock struct {
 	resourcelock.Interface
 	holdFor time.Duration
 	now     func() time.Time
+	// mayAcquire, when set, is asked before a write that takes the Lease while this replica does
+	// not hold it (Config.MayAcquire).
+	mayAcquire func() bool
 
 	mu         sync.Mutex
 	validUntil time.Time
@@ -33,6 +37,9 @@ func (l *fencedLock) Update(ctx context.Context, ler resourcelock.LeaderElection
 }
 
 func (l *fencedLock) write(ctx context.Context, ler resourcelock.LeaderElectionRecord, write func(context.Context, resourcelock.LeaderElectionRecord) error) error {
+	if ler.HolderIdentity == l.Identity() && l.heldFor() <= 0 && l.mayAcquire != nil && !l.mayAcquire() {
+		return ErrNotMine
+	}
 	sent := l.now()
 	err := write(ctx, ler)
 	l.mu.Lock()
@@ -47,6 +54,10 @@ func (l *fencedLock) write(ctx context.Context, ler resourcelock.LeaderElectionR
 	// A failed renewal changes nothing: the last successful one still counts, no longer.
 	return err
 }
+
+// ErrNotMine is what a take-over that Config.MayAcquire refused returns to client-go, which
+// logs it and tries again at its next retry.
+var ErrNotMine = errors.New("not taken: this replica holds its share of Leases")
 
 // heldFor is how much longer this replica surely holds the Lease; zero or less when it may not.
 func (l *fencedLock) heldFor() time.Duration {

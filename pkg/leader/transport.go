@@ -12,15 +12,25 @@ type leaderWork struct{}
 // NeedsLease marks ctx as the leader's work: a request made with it (or a context derived from
 // it) through FenceWrites is sent only while this replica surely holds the Lease. Run marks the
 // context it gives work; the sync's apply marks its own as well, so that it stays fenced
-// whatever context it is called with.
+// whatever context it is called with. A context already marked keeps its mark: the work of a
+// shard (pkg/shard) stays fenced by the shard's Lease.
 func NeedsLease(ctx context.Context) context.Context {
+	if ctx.Value(leaderWork{}) != nil {
+		return ctx
+	}
 	return context.WithValue(ctx, leaderWork{}, true)
 }
 
-// needsLease reports whether ctx was marked by NeedsLease.
-func needsLease(ctx context.Context) bool {
-	marked, _ := ctx.Value(leaderWork{}).(bool)
-	return marked
+// needsLease returns the check a request made with ctx must pass, or nil when ctx was not
+// marked: the Elector's own (NeedsLease), or another Elector's (its Run marks its work).
+func needsLease(ctx context.Context, own func() error) func() error {
+	switch mark := ctx.Value(leaderWork{}).(type) {
+	case *Elector:
+		return mark.Check
+	case bool:
+		return own
+	}
+	return nil
 }
 
 // FenceWrites wraps a transport so that every request of the leader's work (its context marked
@@ -33,6 +43,9 @@ func needsLease(ctx context.Context) bool {
 // query for a patch but in the body for a delete; a user's sync request or Promotion; a push
 // passed on to the leader) runs on every replica, with a context the leader's work never gave.
 // Reads of the leader's work are fenced too: a replica that may not write has no use for them.
+//
+// The work of another Elector (a shard's Lease, pkg/shard) is checked against that Elector: one
+// fenced transport serves the main Lease and every shard's.
 func (e *Elector) FenceWrites(rt http.RoundTripper) http.RoundTripper {
 	return fencedTransport{next: rt, check: e.Check}
 }
@@ -43,8 +56,8 @@ type fencedTransport struct {
 }
 
 func (t fencedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if needsLease(req.Context()) {
-		if err := t.check(); err != nil {
+	if check := needsLease(req.Context(), t.check); check != nil {
+		if err := check(); err != nil {
 			return nil, fmt.Errorf("%s %s not sent: %w", req.Method, req.URL.Path, err)
 		}
 	}

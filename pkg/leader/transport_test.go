@@ -113,7 +113,7 @@ func TestFenceWritesRefusesOnlyTheLeadersWorkWithoutTheLease(t *testing.T) {
 
 // Run gives work a context marked as the leader's: its requests through FenceWrites are fenced.
 func TestRunMarksWorkAsNeedingTheLease(t *testing.T) {
-	if needsLease(context.Background()) {
+	if needsLease(context.Background(), nil) != nil {
 		t.Fatal("an unmarked context needs the Lease")
 	}
 	e, err := New(testConfig(fake.NewClientset(), "me"))
@@ -126,12 +126,53 @@ func TestRunMarksWorkAsNeedingTheLease(t *testing.T) {
 	go func() {
 		defer close(done)
 		e.Run(ctx, func(work context.Context) {
-			marked <- needsLease(work)
+			// Checked against this Elector, whatever the transport's own check is.
+			marked <- needsLease(work, func() error { return ErrNotLeading }) != nil && needsLease(work, nil)() == nil &&
+				needsLease(NeedsLease(work), nil) != nil
 			cancel()
 		})
 	}()
 	if !<-marked {
-		t.Error("work's context is not marked by NeedsLease")
+		t.Error("work's context is not marked as needing this Elector's Lease")
 	}
 	<-done
+}
+
+// The work of a shard (pkg/shard) goes through the main Lease's fenced transport: it is checked
+// against its shard's Lease, not the main one, also after the apply marks it with NeedsLease. A
+// replica that holds the main Lease but lost a shard sends nothing more of that shard's work.
+func TestShardWorkIsFencedByItsShardsLease(t *testing.T) {
+	var sent atomic.Int32
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web","namespace":"apps"}}`))
+	}))
+	defer server.Close()
+	config := &rest.Config{Host: server.URL}
+	config.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return fencedTransport{next: rt, check: func() error { return nil }}
+	})
+	client, err := dynamic.NewForConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shard, err := New(testConfig(fake.NewClientset(), "me")) // never run: its Lease is not held
+	if err != nil {
+		t.Fatal(err)
+	}
+	configMaps := client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace("apps")
+	shardWork := context.WithValue(context.Background(), leaderWork{}, shard)
+	for name, ctx := range map[string]context.Context{"shard's work": shardWork, "shard's work marked by the apply": NeedsLease(shardWork)} {
+		_, err := configMaps.Patch(ctx, "web", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{FieldManager: "kube-gitops"})
+		if !errors.Is(err, ErrNotLeading) {
+			t.Errorf("%s without the shard's Lease: err %v, want ErrNotLeading", name, err)
+		}
+	}
+	if sent.Load() != 0 {
+		t.Fatalf("%d request(s) of a shard not held were sent", sent.Load())
+	}
+	if _, err := configMaps.Patch(NeedsLease(context.Background()), "web", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{FieldManager: "kube-gitops"}); err != nil || sent.Load() != 1 {
+		t.Errorf("the main Lease's work, held: err %v, sent %d; want sent", err, sent.Load())
+	}
 }

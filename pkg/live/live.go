@@ -50,8 +50,9 @@ type watchKey struct {
 
 type watched struct {
 	informer cache.SharedIndexInformer
-	stop     context.CancelFunc // nil until started
-	term     context.Context    // what it was started under
+	owners   map[types.NamespacedName]bool // the applications it is watched for
+	stop     context.CancelFunc            // nil until started
+	term     context.Context               // what it was started under
 }
 
 // ended reports whether w was started in a term of leadership that is over: an informer runs
@@ -116,6 +117,11 @@ func (l *Live) Track(owner types.NamespacedName, serviceAccount string, resource
 		if !ok {
 			l.watch(k, mapping)
 		}
+		l.mu.Lock()
+		if w, ok := l.informers[k]; ok {
+			w.owners[owner] = true
+		}
+		l.mu.Unlock()
 	}
 }
 
@@ -136,6 +142,26 @@ func (l *Live) Stop(namespace, serviceAccount string) {
 	defer l.mu.Unlock()
 	for k, w := range l.informers {
 		if k.identity == identity {
+			if w.stop != nil {
+				w.stop()
+			}
+			delete(l.informers, k)
+		}
+	}
+}
+
+// Drop stops watching for the applications drop matches (another replica syncs them now): an
+// informer that no other application needs stops.
+func (l *Live) Drop(drop func(owner types.NamespacedName) bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, w := range l.informers {
+		for owner := range w.owners {
+			if drop(owner) {
+				delete(w.owners, owner)
+			}
+		}
+		if len(w.owners) == 0 {
 			if w.stop != nil {
 				w.stop()
 			}
@@ -225,7 +251,7 @@ func (l *Live) watch(k watchKey, mapping *meta.RESTMapping) {
 	if _, ok := l.informers[k]; ok {
 		return
 	}
-	w := &watched{informer: inf}
+	w := &watched{informer: inf, owners: map[types.NamespacedName]bool{}}
 	l.informers[k] = w
 	l.start(w)
 }

@@ -38,6 +38,11 @@ var (
 		Help:    "Time to ask Git for the tracked ref and fetch a new commit, by result (ok, error).",
 		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30},
 	}, []string{"result"})
+	// ShardHeld is 1 for each shard of the sync work this replica holds (pkg/shard), else 0.
+	ShardHeld = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace: "gitops", Name: "sync_shard_held",
+		Help: "1 for each shard of the sync work (--sync-shards) this replica holds and syncs the applications of, 0 for one it held before.",
+	}, []string{"shard"})
 )
 
 var once sync.Once
@@ -45,7 +50,7 @@ var once sync.Once
 // Register adds the metrics to the registry the API server serves.
 func Register() {
 	once.Do(func() {
-		legacyregistry.MustRegister(SyncDuration, SyncFailures, ObjectsApplied, Reconciles, FetchDuration)
+		legacyregistry.MustRegister(SyncDuration, SyncFailures, ObjectsApplied, Reconciles, FetchDuration, ShardHeld)
 	})
 }
 

@@ -25,12 +25,12 @@ type haPair struct {
 }
 
 // startPair stops the shared server and starts two replicas in its place, polling Git every
-// poll ("" for the default), routed by the APIService; when the test ends it puts the shared
-// server back.
-func startPair(ctx context.Context, t *testing.T, poll string) *haPair {
+// poll ("" for the default), with more flags args, routed by the APIService; when the test ends
+// it puts the shared server back.
+func startPair(ctx context.Context, t *testing.T, poll string, args ...string) *haPair {
 	t.Helper()
-	e.pollInterval = poll
-	defer func() { e.pollInterval = "" }() // the replicas have it; the shared server polls as before
+	e.pollInterval, e.extraArgs = poll, args
+	defer func() { e.pollInterval, e.extraArgs = "", nil }() // the replicas have them; the shared server runs as before
 	sharedPort := e.server.port
 	e.server.stop()
 	p := &haPair{}

@@ -29,15 +29,17 @@ type env struct {
 	gitPass string
 	// webhookSecret signs push webhooks; pollInterval is the server's (default 1s).
 	webhookSecret, pollInterval string
-	env                         string // the environment served; "" is test
-	repo                        string // name of the config repository on the Git server
-	repoURL                     string
-	server                      *gitopsServer
-	kube                        kubernetes.Interface
-	dyn                         dynamic.Interface
-	gitops                      versioned.Interface
-	kubeconfig                  string // admin
-	serverKubeconfig            string // the server's ServiceAccount, with the shipped RBAC only
+	// extraArgs are more flags for the servers started next (e.g. --sync-shards).
+	extraArgs        []string
+	env              string // the environment served; "" is test
+	repo             string // name of the config repository on the Git server
+	repoURL          string
+	server           *gitopsServer
+	kube             kubernetes.Interface
+	dyn              dynamic.Interface
+	gitops           versioned.Interface
+	kubeconfig       string // admin
+	serverKubeconfig string // the server's ServiceAccount, with the shipped RBAC only
 }
 
 var e *env

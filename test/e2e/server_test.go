@@ -100,7 +100,7 @@ func (en *env) startServerOn(ctx context.Context, host string, port, webhookPort
 	proc, err := harness.StartServer(ctx, harness.ServerOptions{
 		Binary: filepath.Join(en.root, "bin/gitops-apiserver"), Host: host, Port: port, WebhookPort: webhookPort,
 		CertDir: filepath.Join(en.dir, name+"-certs"), LogPath: filepath.Join(en.dir, logName+".log"),
-		Args: []string{
+		Args: append([]string{
 			"--repo", en.repoURL, "--ref", "main", "--path", "clusters/" + en.environment(), "--environment", en.environment(),
 			"--namespace", "kube-gitops",
 			"--kubeconfig", en.serverKubeconfig, "--authentication-kubeconfig", en.serverKubeconfig, "--authorization-kubeconfig", en.serverKubeconfig,
@@ -110,7 +110,7 @@ func (en *env) startServerOn(ctx context.Context, host string, port, webhookPort
 			// The tests' registries and Helm repositories listen on 127.0.0.1 over plain HTTP.
 			"--insecure-registries", "127.0.0.1",
 			"--poll-interval", poll, "-v", "2",
-		},
+		}, en.extraArgs...),
 	})
 	if proc == nil {
 		return nil, err
