@@ -303,7 +303,7 @@ func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState
 	if c.changesNothing(ds, change) {
 		return nil
 	}
-	stored, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, change)
+	stored, err := c.writeStatus(ctx, ds, change)
 	if err != nil {
 		return fmt.Errorf("write status of %s/%s: %w", ds.Namespace, ds.Name, err)
 	}

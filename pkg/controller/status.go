@@ -96,3 +96,12 @@ func (c *Controller) changesNothing(ds *v1alpha1.DesiredState, change func(*v1al
 	change(st)
 	return apiequality.Semantic.DeepEqual(*st, cached.Status)
 }
+
+// writeStatus writes the status of ds as change makes it, from the cached DesiredState when the
+// cache holds it (no read before the write unless the cache lags).
+func (c *Controller) writeStatus(ctx context.Context, ds *v1alpha1.DesiredState, change func(*v1alpha1.DesiredStateStatus)) (*v1alpha1.DesiredState, error) {
+	if cached, ok := c.Reader.Get(ds.Namespace, ds.Name); ok {
+		return c.Statuses.UpdateFrom(ctx, cached, change)
+	}
+	return c.Statuses.Update(ctx, ds.Namespace, ds.Name, change)
+}
