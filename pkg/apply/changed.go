@@ -34,12 +34,31 @@ func Drifted(old, new *unstructured.Unstructured, driftManagers []string) (drift
 		if !driftEntry(e, driftManagers) {
 			continue
 		}
-		p, had := prior[keyOf(e)]
-		if !had || !sameEntry(p, e) {
+		if p, had := prior[keyOf(e)]; !had || grew(p, e) {
 			return true, true
 		}
 	}
 	return false, true
+}
+
+// grew reports whether a manager's write moved its entry from a to b: it set fields it did not
+// own, or changed the value of one it owns (the apiserver then moves the entry's time on). An
+// entry that only shrank was taken over by kube-gitops (or its fields were removed).
+func grew(a, b metav1.ManagedFieldsEntry) bool {
+	if a.APIVersion != b.APIVersion || b.Time != nil && (a.Time == nil || b.Time.After(a.Time.Time)) {
+		return true
+	}
+	if a.FieldsV1 == nil || b.FieldsV1 == nil {
+		return b.FieldsV1 != nil
+	}
+	if bytes.Equal(a.FieldsV1.Raw, b.FieldsV1.Raw) {
+		return false
+	}
+	before, after := &fieldpath.Set{}, &fieldpath.Set{}
+	if before.FromJSON(a.FieldsV1.GetRawReader()) != nil || after.FromJSON(b.FieldsV1.GetRawReader()) != nil {
+		return true
+	}
+	return !after.Difference(before).Empty()
 }
 
 // appliedFields returns the fields kube-gitops' applies own in u; found is false without such
@@ -65,16 +84,4 @@ type entryKey struct {
 
 func keyOf(e metav1.ManagedFieldsEntry) entryKey {
 	return entryKey{manager: e.Manager, subresource: e.Subresource, operation: e.Operation}
-}
-
-// sameEntry compares what a write changes in an entry: its fields, and its time, which the
-// apiserver moves on whenever the manager changes the value of a field it owns.
-func sameEntry(a, b metav1.ManagedFieldsEntry) bool {
-	if a.APIVersion != b.APIVersion || (a.Time == nil) != (b.Time == nil) || a.Time != nil && !a.Time.Equal(b.Time) {
-		return false
-	}
-	if a.FieldsV1 == nil || b.FieldsV1 == nil {
-		return a.FieldsV1 == b.FieldsV1
-	}
-	return bytes.Equal(a.FieldsV1.Raw, b.FieldsV1.Raw)
 }
