@@ -47,7 +47,7 @@ type cached struct {
 type cachedRender struct {
 	app     string
 	request []byte            // name, namespace and spec as JSON
-	read    map[string]string // every name the render read → its Hash then
+	read    map[readOf]string // every name the render read, and how → what it held then
 	objects [][]byte          // the rendered objects as JSON; decoded afresh for each caller
 	size    int64
 }
@@ -68,7 +68,7 @@ func (c *cached) Render(ctx context.Context, req Request) ([]*unstructured.Unstr
 	if objs, ok := c.lookup(app, request, files); ok {
 		return objs, nil
 	}
-	rec := &recordingFS{Hasher: files, read: map[string]string{}}
+	rec := &recordingFS{Hasher: files, read: map[readOf]string{}}
 	req.Files = rec
 	objs, err := c.Renderer.Render(ctx, req)
 	if err != nil {
@@ -92,8 +92,8 @@ func (c *cached) lookup(app string, request []byte, files Hasher) ([]*unstructur
 	if string(r.request) != string(request) {
 		return nil, false
 	}
-	for name, hash := range r.read {
-		if files.Hash(name) != hash {
+	for what, held := range r.read {
+		if what.in(files) != held {
 			return nil, false
 		}
 	}
@@ -107,10 +107,10 @@ func (c *cached) lookup(app string, request []byte, files Hasher) ([]*unstructur
 	return out, true
 }
 
-func (c *cached) store(app string, request []byte, read map[string]string, objs []*unstructured.Unstructured) {
+func (c *cached) store(app string, request []byte, read map[readOf]string, objs []*unstructured.Unstructured) {
 	r := &cachedRender{app: app, request: request, read: read, size: int64(len(request))}
-	for name, hash := range read {
-		r.size += int64(len(name) + len(hash))
+	for what, held := range read {
+		r.size += int64(len(what.name) + len(held))
 	}
 	for _, o := range objs {
 		data, err := o.MarshalJSON()
@@ -142,11 +142,34 @@ func (c *cached) remove(e *list.Element) {
 	c.size -= r.size
 }
 
-// recordingFS notes the hash of every name a render reads, as it reads it.
+// readOf is one read of a name: a Stat tells only what the name is (for a directory, not its
+// listing: every application's render stats the directories above its own, which other
+// applications change); any other read tells its Hash.
+type readOf struct {
+	name string
+	stat bool
+}
+
+// in returns what the read gives in files.
+func (r readOf) in(files Hasher) string {
+	if !r.stat {
+		return files.Hash(r.name)
+	}
+	info, err := fs.Stat(files, r.name)
+	switch {
+	case err != nil:
+		return "error: " + err.Error()
+	case info.IsDir():
+		return "dir"
+	}
+	return files.Hash(r.name)
+}
+
+// recordingFS notes what every read of a render gave, as it reads.
 type recordingFS struct {
 	Hasher
 	mu   sync.Mutex
-	read map[string]string
+	read map[readOf]string
 }
 
 var (
@@ -155,35 +178,36 @@ var (
 	_ fs.StatFS     = (*recordingFS)(nil)
 )
 
-func (r *recordingFS) note(name string) {
-	h := r.Hash(name)
+func (r *recordingFS) note(name string, stat bool) {
+	what := readOf{name: name, stat: stat}
+	held := what.in(r.Hasher)
 	r.mu.Lock()
-	r.read[name] = h
+	r.read[what] = held
 	r.mu.Unlock()
 }
 
-func (r *recordingFS) names() map[string]string {
+func (r *recordingFS) names() map[readOf]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.read
 }
 
 func (r *recordingFS) Open(name string) (fs.File, error) {
-	r.note(name)
+	r.note(name, false)
 	return r.Hasher.Open(name)
 }
 
 func (r *recordingFS) ReadFile(name string) ([]byte, error) {
-	r.note(name)
+	r.note(name, false)
 	return fs.ReadFile(r.Hasher, name)
 }
 
 func (r *recordingFS) ReadDir(name string) ([]fs.DirEntry, error) {
-	r.note(name)
+	r.note(name, false)
 	return fs.ReadDir(r.Hasher, name)
 }
 
 func (r *recordingFS) Stat(name string) (fs.FileInfo, error) {
-	r.note(name)
+	r.note(name, true)
 	return fs.Stat(r.Hasher, name)
 }

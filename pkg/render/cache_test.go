@@ -98,6 +98,7 @@ func TestCachedRendersOnlyWhatChanged(t *testing.T) {
 		return out
 	}
 	first := renderAll(t, nil)
+	last := first
 	steps := []struct {
 		name     string
 		change   map[string]string
@@ -108,6 +109,7 @@ func TestCachedRendersOnlyWhatChanged(t *testing.T) {
 		{"a kustomization's base outside its directory", map[string]string{"bases/cm/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: base}\ndata: {v: \"2\"}\n"}, []string{"kust"}},
 		{"a values file", map[string]string{"values/web.yaml": "v: two\n"}, []string{"web"}},
 		{"a chart's template", map[string]string{"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-x}\n"}, []string{"web"}},
+		{"a new application next to them", map[string]string{"apps/new/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new}\n"}, nil},
 		{"a new file in an app's directory", map[string]string{"apps/plain/more.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: more}\n"}, []string{"plain"}},
 		{"back to the first commit's files", nil, []string{"other", "kust", "web", "plain"}},
 	}
@@ -116,22 +118,27 @@ func TestCachedRendersOnlyWhatChanged(t *testing.T) {
 			before := renders()
 			got := renderAll(t, step.change)
 			after := renders()
-			want := map[string]bool{}
+			again := map[string]bool{}
 			for _, name := range step.rendered {
-				want[name] = true
+				again[name] = true
 			}
 			for name := range specs {
-				if again := after[name] > before[name]; again != want[name] {
-					t.Errorf("%s rendered again = %v, want %v", name, again, want[name])
+				if got := after[name] > before[name]; got != again[name] {
+					t.Errorf("%s rendered again = %v, want %v", name, got, again[name])
 				}
+			}
+			want := last // nothing rendered again: the same objects
+			if step.change == nil {
+				want = first // back to the first files: the first objects
 			}
 			if len(step.rendered) == 0 || step.change == nil {
 				for name := range specs {
-					if got[name] != first[name] {
-						t.Errorf("%s = %s, want %s as first rendered", name, got[name], first[name])
+					if got[name] != want[name] {
+						t.Errorf("%s = %s, want %s", name, got[name], want[name])
 					}
 				}
 			}
+			last = got
 		})
 	}
 
