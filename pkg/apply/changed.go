@@ -51,7 +51,7 @@ func grew(a, b metav1.ManagedFieldsEntry) bool {
 	if a.FieldsV1 == nil || b.FieldsV1 == nil {
 		return b.FieldsV1 != nil
 	}
-	if bytes.Equal(a.FieldsV1.Raw, b.FieldsV1.Raw) {
+	if bytes.Equal(a.FieldsV1.GetRawBytes(), b.FieldsV1.GetRawBytes()) {
 		return false
 	}
 	before, after := &fieldpath.Set{}, &fieldpath.Set{}

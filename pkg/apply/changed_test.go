@@ -15,7 +15,7 @@ func TestDrifted(t *testing.T) {
 	t1 := metav1.NewTime(t0.Add(time.Minute))
 	entry := func(manager string, op metav1.ManagedFieldsOperationType, subresource string, at metav1.Time, fields string) metav1.ManagedFieldsEntry {
 		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, Subresource: subresource, APIVersion: "apps/v1", Time: &at,
-			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}
 	}
 	const ours = `{"f:metadata":{"f:annotations":{"f:gitops.kube-gitops.dev/owner":{}}},"f:spec":{"f:replicas":{},"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"web\"}":{".":{},"f:image":{},"f:name":{}}}}}}}`
 	const oursWithoutReplicas = `{"f:metadata":{"f:annotations":{"f:gitops.kube-gitops.dev/owner":{}}},"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"web\"}":{".":{},"f:image":{},"f:name":{}}}}}}}`

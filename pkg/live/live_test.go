@@ -37,7 +37,7 @@ func TestLiveChangedRoutesDrift(t *testing.T) {
 	}
 	managed := func(manager string, op metav1.ManagedFieldsOperationType, subresource, fields string) metav1.ManagedFieldsEntry {
 		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, Subresource: subresource, APIVersion: "apps/v1",
-			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}
 	}
 	applied := func(u *unstructured.Unstructured) {
 		u.SetManagedFields([]metav1.ManagedFieldsEntry{managed(apply.FieldManager, metav1.ManagedFieldsOperationApply, "",
