@@ -112,6 +112,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 	if err != nil {
 		return nil, err
 	}
+	watches.SetDriftManagers(o.DriftManagers)
 	engine, err := apply.New(fenced, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers, Live: watches})
 	if err != nil {
 		return nil, err
@@ -140,6 +141,12 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 		Workers: o.RenderWorkers, WorkerMemoryLimit: o.RenderMemoryLimit.Value(), IndexTTL: o.RegistryCacheTTL})
 	renderFn := func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error) {
 		return renderer.Render(ctx, render.Request{Name: ds.Name, Namespace: ds.Namespace, Spec: ds.Spec, Files: files})
+	}
+	// The sync loop re-renders only applications whose inputs changed; previews, at any
+	// revision, render afresh and leave its cache alone.
+	syncRenderer := render.Cached(renderer, 0)
+	syncRenderFn := func(ctx context.Context, ds *v1alpha1.DesiredState, files fs.FS) ([]*unstructured.Unstructured, error) {
+		return syncRenderer.Render(ctx, render.Request{Name: ds.Name, Namespace: ds.Namespace, Spec: ds.Spec, Files: files})
 	}
 
 	c := &components{kube: kube, reader: store.NewReader(dyn), statuses: store.NewStatuses(storeDyn), sources: store.NewSourceRecords(storeDyn, o.Namespace)}
@@ -170,7 +177,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 		syncSources = &followingSources{GitSources: sources, root: root, leading: c.leading, fetched: map[string]bool{}}
 	}
 	c.controller = controller.New(controller.Options{
-		Reader: c.reader, Statuses: c.statuses, Sources: syncSources, Render: renderFn, Engine: engine,
+		Reader: c.reader, Statuses: c.statuses, Sources: syncSources, Render: syncRenderFn, Engine: engine,
 		Live: watches, Events: events, Workers: o.SyncWorkers, Tenancy: c.tenancy, Dependencies: c.tenancy,
 		AllowOtherNamespaces: o.AllowOtherNamespaces,
 		Replica:              c.replica, MayWrite: c.mayWrite, Heartbeat: beats.sync, Shards: split,

@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
@@ -90,7 +89,7 @@ type Options struct {
 type Controller struct {
 	Options
 	qmu   sync.RWMutex // guards queue, which each term of leadership replaces
-	queue workqueue.TypedRateLimitingInterface[string]
+	queue *syncQueue
 
 	mu      sync.Mutex
 	applied map[string]appliedState // what the last sync of each app applied
@@ -241,7 +240,7 @@ func needsSync(oldObj, newObj any) bool {
 }
 
 // liveChanged is called by Live for a change of an applied object; drift says whether the
-// change could be drift (not only a status update).
+// change could be drift. Any other change (status, a controller's write) only refreshes health.
 func (c *Controller) liveChanged(owner types.NamespacedName, drift bool) {
 	k := owner.String()
 	if drift {
@@ -251,16 +250,24 @@ func (c *Controller) liveChanged(owner types.NamespacedName, drift bool) {
 			c.applied[k] = st
 		}
 		c.mu.Unlock()
+		c.add(k)
+		return
 	}
-	c.add(k)
+	if c.Shards == nil || c.Shards.Holds(k) {
+		c.q().AddHealth(k)
+	}
 }
 
-func (c *Controller) next(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string]) bool {
+func (c *Controller) next(ctx context.Context, queue *syncQueue) bool {
 	k, quit := queue.Get()
 	if quit {
 		return false
 	}
 	defer queue.Done(k)
+	run := c.reconcile
+	if queue.take(k) {
+		run = c.refreshHealthOnly
+	}
 	if c.Shards != nil {
 		term, done, held := c.Shards.Term(k)
 		if !held { // the shard was given up since: its new holder syncs it
@@ -270,7 +277,7 @@ func (c *Controller) next(ctx context.Context, queue workqueue.TypedRateLimiting
 		defer done()
 		ctx = term
 	}
-	if err := c.reconcile(ctx, k); err != nil {
+	if err := run(ctx, k); err != nil {
 		if errors.Is(err, errRetry) {
 			klog.V(2).InfoS("Sync failed; retrying with backoff", "desiredState", k, "reason", err)
 		} else {
@@ -286,12 +293,8 @@ func (c *Controller) next(ctx context.Context, queue workqueue.TypedRateLimiting
 func key(namespace, name string) string { return namespace + "/" + name }
 
 // q is the queue of the current term.
-func (c *Controller) q() workqueue.TypedRateLimitingInterface[string] {
+func (c *Controller) q() *syncQueue {
 	c.qmu.RLock()
 	defer c.qmu.RUnlock()
 	return c.queue
-}
-
-func newQueue() workqueue.TypedRateLimitingInterface[string] {
-	return workqueue.NewTypedRateLimitingQueueWithConfig(newRateLimiter(), workqueue.TypedRateLimitingQueueConfig[string]{Name: "desiredstates"})
 }

@@ -305,7 +305,7 @@ func (c *Controller) update(ctx context.Context, ds *v1alpha1.DesiredState, muta
 func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState, admitted bool, mutate func(*v1alpha1.DesiredStateStatus)) error {
 	rootErr := c.rootError()
 	root := c.Sources.Root(ds)
-	stored, err := c.Statuses.Update(ctx, ds.Namespace, ds.Name, func(st *v1alpha1.DesiredStateStatus) {
+	change := func(st *v1alpha1.DesiredStateStatus) {
 		mutate(st)
 		if admitted {
 			clearRefusal(st)
@@ -317,7 +317,11 @@ func (c *Controller) updateStatus(ctx context.Context, ds *v1alpha1.DesiredState
 				setCondition(st, v1alpha1.ConditionStale, false, v1alpha1.ReasonFetchFailed, "")
 			}
 		}
-	})
+	}
+	if c.changesNothing(ds, change) {
+		return nil
+	}
+	stored, err := c.writeStatus(ctx, ds, change)
 	if err != nil {
 		return fmt.Errorf("write status of %s/%s: %w", ds.Namespace, ds.Name, err)
 	}

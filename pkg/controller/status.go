@@ -2,7 +2,10 @@ package controller
 
 import (
 	"cmp"
+	"context"
+	"strings"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -58,4 +61,47 @@ func addHistory(st *v1alpha1.DesiredStateStatus, rec v1alpha1.SyncRecord, limit 
 	if len(st.History) > limit {
 		st.History = st.History[:limit]
 	}
+}
+
+// refreshHealthOnly is the sync of an application whose watched objects changed without drift:
+// health is recomputed from the watches and written, with no fetch, render or dry run. One this
+// term has not synced yet (or is removing, or has a sync request for) gets a full sync instead.
+func (c *Controller) refreshHealthOnly(ctx context.Context, k string) error {
+	namespace, name, _ := strings.Cut(k, "/")
+	ds, ok := c.Reader.Get(namespace, name)
+	c.mu.Lock()
+	_, synced := c.applied[k]
+	c.mu.Unlock()
+	if !ok || !synced || ds.DeletionTimestamp != nil || ds.Status.Operation != nil {
+		return c.reconcile(ctx, k)
+	}
+	return c.refreshHealth(ctx, ds)
+}
+
+// changesNothing reports whether change would leave the status of ds as this server last wrote
+// it, so that no request is needed: the cache holds the last status written here (no other
+// writer since), and change leaves it equal.
+func (c *Controller) changesNothing(ds *v1alpha1.DesiredState, change func(*v1alpha1.DesiredStateStatus)) bool {
+	cached, ok := c.Reader.Get(ds.Namespace, ds.Name)
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	written := c.written[key(ds.Namespace, ds.Name)]
+	c.mu.Unlock()
+	if written == "" || cached.ResourceVersion != written {
+		return false
+	}
+	st := cached.Status.DeepCopy()
+	change(st)
+	return apiequality.Semantic.DeepEqual(*st, cached.Status)
+}
+
+// writeStatus writes the status of ds as change makes it, from the cached DesiredState when the
+// cache holds it (no read before the write unless the cache lags).
+func (c *Controller) writeStatus(ctx context.Context, ds *v1alpha1.DesiredState, change func(*v1alpha1.DesiredStateStatus)) (*v1alpha1.DesiredState, error) {
+	if cached, ok := c.Reader.Get(ds.Namespace, ds.Name); ok {
+		return c.Statuses.UpdateFrom(ctx, cached, change)
+	}
+	return c.Statuses.Update(ctx, ds.Namespace, ds.Name, change)
 }

@@ -38,6 +38,8 @@ type Live struct {
 	ctx       context.Context
 	informers map[watchKey]*watched
 	onChange  func(owner types.NamespacedName, drift bool)
+	// driftManagers are the apply engine's (apply.Options.DriftManagers): their writes are drift.
+	driftManagers []string
 }
 
 // watchKey is one informer: a kind in a namespace ("" for cluster-scoped kinds) read as an
@@ -65,7 +67,14 @@ func New(config *rest.Config, mapper meta.RESTMapper) (*Live, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Live{config: rest.CopyConfig(config), server: server, mapper: mapper, informers: map[watchKey]*watched{}}, nil
+	return &Live{config: rest.CopyConfig(config), server: server, mapper: mapper, informers: map[watchKey]*watched{},
+		driftManagers: apply.DefaultDriftManagers}, nil
+}
+
+// SetDriftManagers sets the field managers whose writes are drift, as the apply engine was given
+// them (apply.Options.DriftManagers). Call it before Run.
+func (l *Live) SetDriftManagers(patterns []string) {
+	l.driftManagers = patterns
 }
 
 // OnChange sets what is called for a change of an applied object: with the application that
@@ -256,8 +265,11 @@ func (l *Live) watch(k watchKey, mapping *meta.RESTMapping) {
 	l.start(w)
 }
 
-// changed routes an event to the object's owner; it is drift unless only status and server
-// bookkeeping (managedFields too: a take-over before an apply changes nothing else) changed. An
+// changed routes an event to the object's owner; it is drift as apply.Drifted tells from the
+// managed fields, so that a controller's writes (the Deployment controller's revision
+// annotation, status) only refresh health. Without managed fields to tell by, it is drift unless
+// only status and server bookkeeping (managedFields too: a take-over before an apply changes
+// nothing else) changed. An
 // object whose owner annotation was removed (e.g. with kubectl annotate) goes to the owner it
 // had, which puts the annotation back. One that another application took over does not: if
 // both render it, waking the first on each apply of the second would make them fight at once.
@@ -270,7 +282,13 @@ func (l *Live) changed(oldObj, newObj any) {
 		return
 	}
 	old, _ := oldObj.(*unstructured.Unstructured)
-	drift := old == nil || !apiequality.Semantic.DeepEqual(comparable(old), comparable(u))
+	drift := old == nil
+	if old != nil {
+		var known bool
+		if drift, known = apply.Drifted(old, u, l.driftManagers); !known {
+			drift = !apiequality.Semantic.DeepEqual(comparable(old), comparable(u))
+		}
+	}
 	owner, ok := ownerOf(u)
 	if ok {
 		l.onChange(owner, drift)

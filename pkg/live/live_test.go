@@ -35,6 +35,14 @@ func TestLiveChangedRoutesDrift(t *testing.T) {
 		}
 		return u
 	}
+	managed := func(manager string, op metav1.ManagedFieldsOperationType, subresource, fields string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, Subresource: subresource, APIVersion: "apps/v1",
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}
+	}
+	applied := func(u *unstructured.Unstructured) {
+		u.SetManagedFields([]metav1.ManagedFieldsEntry{managed(apply.FieldManager, metav1.ManagedFieldsOperationApply, "",
+			`{"f:metadata":{"f:annotations":{"f:gitops.kube-gitops.dev/owner":{}}},"f:spec":{"f:replicas":{}}}`)})
+	}
 	type heard struct {
 		owner types.NamespacedName
 		drift bool
@@ -57,6 +65,18 @@ func TestLiveChangedRoutesDrift(t *testing.T) {
 		{"owner changed", base(nil), base(func(u *unstructured.Unstructured) {
 			u.SetAnnotations(map[string]string{apply.AnnotationOwner: "apps/other"})
 		}), []heard{{other, true}}}, // not the former owner: two apps rendering it would fight
+		{"the Deployment controller's revision annotation", base(applied), base(func(u *unstructured.Unstructured) {
+			applied(u)
+			u.SetAnnotations(map[string]string{apply.AnnotationOwner: "apps/web", "deployment.kubernetes.io/revision": "1"})
+			u.SetManagedFields(append(u.GetManagedFields(), managed("kube-controller-manager", metav1.ManagedFieldsOperationUpdate, "",
+				`{"f:metadata":{"f:annotations":{"f:deployment.kubernetes.io/revision":{}}}}`)))
+		}), []heard{{app, false}}},
+		{"kubectl scale", base(applied), base(func(u *unstructured.Unstructured) {
+			u.Object["spec"] = map[string]any{"replicas": int64(3)}
+			u.SetManagedFields([]metav1.ManagedFieldsEntry{
+				managed(apply.FieldManager, metav1.ManagedFieldsOperationApply, "", `{"f:metadata":{"f:annotations":{"f:gitops.kube-gitops.dev/owner":{}}}}`),
+				managed("kubectl", metav1.ManagedFieldsOperationUpdate, "scale", `{"f:spec":{"f:replicas":{}}}`)})
+		}), []heard{{app, true}}},
 		{"deleted", nil, base(nil), []heard{{app, true}}},
 		{"deleted, final state unknown", nil, cache.DeletedFinalStateUnknown{Key: "apps/web", Obj: base(nil)}, []heard{{app, true}}},
 		{"never owned", base(func(u *unstructured.Unstructured) { u.SetAnnotations(nil) }), base(func(u *unstructured.Unstructured) { u.SetAnnotations(nil) }), nil},

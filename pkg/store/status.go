@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 
@@ -26,6 +28,29 @@ var desiredStates = recordCodec[*v1alpha1.DesiredState]{decode: FromRecord, enco
 func (s *Statuses) Update(ctx context.Context, namespace, name string, mutate func(*v1alpha1.DesiredStateStatus)) (*v1alpha1.DesiredState, error) {
 	return updateStatus(ctx, s.client.Resource(RecordsResource).Namespace(namespace), name, desiredStates,
 		func(ds *v1alpha1.DesiredState) *v1alpha1.DesiredStateStatus { return &ds.Status }, mutate)
+}
+
+// UpdateFrom is Update starting from cached, the DesiredState as this replica's cache holds it,
+// so that a write needs no read before it: when the cache lags the record, the write conflicts
+// and Update starts again from a fresh read. A status that mutate leaves as cached is handed to
+// Update too: the record may differ from a lagging cache.
+func (s *Statuses) UpdateFrom(ctx context.Context, cached *v1alpha1.DesiredState, mutate func(*v1alpha1.DesiredStateStatus)) (*v1alpha1.DesiredState, error) {
+	after := cached.DeepCopy()
+	mutate(&after.Status)
+	if !apiequality.Semantic.DeepEqual(cached.Status, after.Status) {
+		rec, err := toRecord(after)
+		if err != nil {
+			return nil, err
+		}
+		out, err := s.client.Resource(RecordsResource).Namespace(cached.Namespace).Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
+		switch {
+		case err == nil:
+			return FromRecord(out)
+		case !apierrors.IsConflict(err):
+			return nil, err
+		}
+	}
+	return s.Update(ctx, cached.Namespace, cached.Name, mutate)
 }
 
 // Get reads the DesiredState of namespace/name from the host cluster, not from a cache: what the

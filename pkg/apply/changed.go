@@ -1,0 +1,87 @@
+package apply
+
+import (
+	"bytes"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+)
+
+// Drifted tells, from an update of an applied object (old before, new after), whether the update
+// can be drift that a sync undoes, reading only the managed fields: kube-gitops lost fields it
+// applied (someone else changed them, e.g. kubectl edit or scale, or removed them), or the
+// fields of a drift manager (as in Options.DriftManagers: kubectl's, or anyone writing as
+// kube-gitops without applying) changed. Anything else is not: a controller's writes (the
+// Deployment controller's revision annotation, status, a Service's allocated clusterIP), and
+// kube-gitops' own applies and take-overs, which only add to its fields. Without the fields
+// applied by kube-gitops in old (an object last written before managed fields were kept, or by
+// another tool), it cannot tell and ok is false.
+func Drifted(old, new *unstructured.Unstructured, driftManagers []string) (drift, ok bool) {
+	before, _ := appliedFields(old)
+	if before == nil {
+		return false, false
+	}
+	after, _ := appliedFields(new)
+	if after == nil || !before.Difference(after).Empty() {
+		return true, true
+	}
+	prior := map[entryKey]metav1.ManagedFieldsEntry{}
+	for _, e := range old.GetManagedFields() {
+		prior[keyOf(e)] = e
+	}
+	for _, e := range new.GetManagedFields() {
+		if !driftEntry(e, driftManagers) {
+			continue
+		}
+		if p, had := prior[keyOf(e)]; !had || grew(p, e) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// grew reports whether a manager's write moved its entry from a to b: it set fields it did not
+// own, or changed the value of one it owns (the apiserver then moves the entry's time on). An
+// entry that only shrank was taken over by kube-gitops (or its fields were removed).
+func grew(a, b metav1.ManagedFieldsEntry) bool {
+	if a.APIVersion != b.APIVersion || b.Time != nil && (a.Time == nil || b.Time.After(a.Time.Time)) {
+		return true
+	}
+	if a.FieldsV1 == nil || b.FieldsV1 == nil {
+		return b.FieldsV1 != nil
+	}
+	if bytes.Equal(a.FieldsV1.GetRawBytes(), b.FieldsV1.GetRawBytes()) {
+		return false
+	}
+	before, after := &fieldpath.Set{}, &fieldpath.Set{}
+	if before.FromJSON(a.FieldsV1.GetRawReader()) != nil || after.FromJSON(b.FieldsV1.GetRawReader()) != nil {
+		return true
+	}
+	return !after.Difference(before).Empty()
+}
+
+// appliedFields returns the fields kube-gitops' applies own in u; found is false without such
+// an entry, and the set is nil if the entry cannot be read.
+func appliedFields(u *unstructured.Unstructured) (set *fieldpath.Set, found bool) {
+	for _, e := range u.GetManagedFields() {
+		if e.Manager != FieldManager || e.Operation != metav1.ManagedFieldsOperationApply || e.Subresource != "" {
+			continue
+		}
+		s := &fieldpath.Set{}
+		if e.FieldsV1 == nil || s.FromJSON(e.FieldsV1.GetRawReader()) != nil {
+			return nil, true
+		}
+		return s, true
+	}
+	return nil, false
+}
+
+type entryKey struct {
+	manager, subresource string
+	operation            metav1.ManagedFieldsOperationType
+}
+
+func keyOf(e metav1.ManagedFieldsEntry) entryKey {
+	return entryKey{manager: e.Manager, subresource: e.Subresource, operation: e.Operation}
+}
