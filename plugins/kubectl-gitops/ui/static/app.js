@@ -23,7 +23,7 @@
       else if (v === true) e.setAttribute(k, '');
       else if (v !== false && v != null) e.setAttribute(k, String(v));
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c == null || c === false) continue;
       e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
@@ -340,7 +340,7 @@
     const promos = d.promotions.length ? el('ul', { class: 'plain' }, d.promotions.map((p) => el('li', {},
       el('a', { href: '#/promotion/' + enc(p.namespace) + '/' + enc(p.name) }, p.name), ' ', badge(p.phase), ' ', p.commit ? el('code', {}, p.commit) : null, ' ', el('span', { class: 'muted' }, when(p.created))))) : null;
 
-    $('main').replaceChildren(head, actions, v.panel,
+    $('main').replaceChildren(...[head, actions, v.panel,
       el('div', { class: 'grid' },
         section('Objects', 'objects', tree),
         section('Source', 'source', source)),
@@ -348,7 +348,7 @@
       el('div', { class: 'grid' },
         section('Version pins', 'pins-card', pins),
         section('Conditions', 'conditions-card', conditions)),
-      promos ? section('Promotions', 'app-promotions', promos) : null);
+      promos ? section('Promotions', 'app-promotions', promos) : null].filter(Boolean));
   }
 
   async function doSync(v, a) {
