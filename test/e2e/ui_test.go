@@ -136,14 +136,14 @@ func evaluate[T any](t *testing.T, tab context.Context, expr string) T {
 	return v
 }
 
-// screenshot writes the tab at 1280 px (or width) in the color scheme to dir.
-func screenshot(t *testing.T, tab context.Context, dir, name, scheme string, width int64) {
+// screenshot writes the whole page at width × at least height px in the color scheme to dir.
+func screenshot(t *testing.T, tab context.Context, dir, name, scheme string, width, height int64) {
 	t.Helper()
 	if _, err := chromedp.Call(tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(tab, chromedp.EmulateViewport(width, 900)); err != nil {
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(width, height)); err != nil {
 		t.Fatal(err)
 	}
 	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
@@ -211,9 +211,9 @@ func TestUIInABrowser(t *testing.T) {
 	if loc := evaluate[string](t, tab, `location.href`); strings.Contains(loc, "token") {
 		t.Errorf("the token stayed in the address bar: %s", loc)
 	}
-	screenshot(t, tab, shots, "overview", "light", 1280)
-	screenshot(t, tab, shots, "overview", "dark", 1280)
-	screenshot(t, tab, shots, "overview-phone", "light", 390)
+	screenshot(t, tab, shots, "overview", "light", 1280, 300)
+	screenshot(t, tab, shots, "overview", "dark", 1280, 300)
+	screenshot(t, tab, shots, "overview-phone", "light", 390, 700)
 	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatal(err)
 	}
@@ -225,8 +225,8 @@ func TestUIInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#history tr[data-revision="`+second+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#history tr[data-revision="`+first+`"]`)),
 		chromedp.WaitEnabled(chromedp.CSS(`#sync-btn`)))
-	screenshot(t, tab, shots, "app", "light", 1280)
-	screenshot(t, tab, shots, "app", "dark", 1280)
+	screenshot(t, tab, shots, "app", "light", 1280, 800)
+	screenshot(t, tab, shots, "app", "dark", 1280, 800)
 	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatal(err)
 	}

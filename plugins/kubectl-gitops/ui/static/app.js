@@ -236,12 +236,13 @@
       cell('Sync', badge(a.sync)),
       cell('Health', badge(a.health)),
       cell('Revision', el('code', {}, a.revision || '–')),
-      cell('Version', a.version),
+      cell('Version', a.version === '<none>' ? '–' : a.version),
       cell('Message', el('span', { class: 'msg' }, a.message)))));
     if (!shown.length) {
       body.replaceChildren(el('tr', {}, el('td', { colspan: 7, class: 'muted' }, state.loading ? 'Loading…' : (state.apps.size ? 'No application matches.' : 'No applications you may see here.'))));
     }
-    $('count').textContent = list.length === state.apps.size ? list.length + ' applications' : list.length + ' of ' + state.apps.size + ' applications';
+    const apps = (n) => n + (n === 1 ? ' application' : ' applications');
+    $('count').textContent = list.length === state.apps.size ? apps(list.length) : list.length + ' of ' + apps(state.apps.size);
     const pager = $('pager');
     pager.replaceChildren();
     if (pages > 1) {
