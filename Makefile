@@ -51,6 +51,7 @@ test-unit: cluster
 # finds it up to date). Without cgo, like make build and the image, so that the suite's packages
 # come from the same build cache.
 test-e2e: build cluster image
+	hack/chromium.sh
 	CGO_ENABLED=0 $(GO) test -count=1 -p 1 -timeout $(E2E_TIMEOUT) ./test/cluster/... ./test/e2e/...
 
 # The two-cluster demo, unattended, so that it never rots: 2.5 min on 2 busy cores (the two

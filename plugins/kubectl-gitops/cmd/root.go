@@ -18,6 +18,7 @@ import (
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/rollback"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/status"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/syncapp"
+	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/ui"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/cmd/uninstall"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
@@ -62,6 +63,7 @@ resources served by gitops-apiserver), never to Git.`,
 	root.AddCommand(diff.NewCmd(o))
 	root.AddCommand(promote.NewCmd(o))
 	root.AddCommand(confirmremoval.NewCmd(o))
+	root.AddCommand(ui.NewCmd(o))
 	// Verbs register here, one package each: root.AddCommand(<verb>.NewCmd(o)).
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
+	"github.com/kube-gitops/kube-gitops/pkg/generated/clientset/versioned"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/options"
 	"github.com/kube-gitops/kube-gitops/plugins/kubectl-gitops/view"
 )
@@ -115,13 +116,18 @@ func run(ctx context.Context, o *options.Options, name, revision string) error {
 	return nil
 }
 
-// fetch gets desiredstates/NAME/diff. client-gen cannot express its ?revision= query, so this
-// uses the clientset's REST client of the group, which asks for JSON.
+// fetch gets desiredstates/NAME/diff with the kubeconfig's client.
 func fetch(ctx context.Context, o *options.Options, ns, name, revision string) (*v1alpha1.DesiredStateDiff, error) {
 	client, err := o.Gitops()
 	if err != nil {
 		return nil, err
 	}
+	return Get(ctx, client, ns, name, revision)
+}
+
+// Get gets desiredstates/NAME/diff (also for the ui). client-gen cannot express its ?revision=
+// query, so this uses the clientset's REST client of the group, which asks for JSON.
+func Get(ctx context.Context, client versioned.Interface, ns, name, revision string) (*v1alpha1.DesiredStateDiff, error) {
 	req := client.GitopsV1alpha1().RESTClient().Get().Namespace(ns).Resource("desiredstates").Name(name).SubResource("diff")
 	if revision != "" {
 		req = req.Param("revision", revision)

@@ -56,6 +56,17 @@ func writeUnified(w io.Writer, resources []v1alpha1.ResourceDiff, color bool) (b
 	return changed, nil
 }
 
+// Unified is the uncoloured unified diff of every object a sync would change, terminal- and
+// HTML-text safe, as diff prints it; "" when nothing would change.
+func Unified(resources []v1alpha1.ResourceDiff) (string, error) {
+	var b strings.Builder
+	_, err := writeUnified(&b, resources, false)
+	return b.String(), err
+}
+
+// Path names an object as diff's headers do: group/version/Kind/namespace/name.
+func Path(r v1alpha1.ResourceDiff) string { return path(r) }
+
 // toYAML turns an embedded JSON object into YAML fit for a terminal; an absent object is empty.
 func toYAML(raw runtime.RawExtension) (string, error) {
 	data := bytes.TrimSpace(raw.Raw)
