@@ -31,11 +31,16 @@ import (
 // that fails stops the sync: after a pre-* hook nothing else is applied or pruned.
 // helm.sh/hook-delete-policy says when a hook object is deleted: before-hook-creation (the
 // default, as in Helm) deletes the previous one before it is created again, hook-succeeded and
-// hook-failed after it ran. Test hooks are never run by a sync.
+// hook-failed after it ran. Test hooks are never run by a sync. A live object of a hook's name
+// is only replaced or deleted if this application applied it as a hook (AnnotationHookObject):
+// a chart must not take over, then delete, another application's object or an editor's.
 const (
 	AnnotationHook             = "helm.sh/hook"
 	AnnotationHookWeight       = "helm.sh/hook-weight"
 	AnnotationHookDeletePolicy = "helm.sh/hook-delete-policy"
+	// AnnotationHookObject marks, with "true", the objects kube-gitops applied as Helm hooks;
+	// with the owner annotation it says which live objects a hook may replace and delete.
+	AnnotationHookObject = "gitops.kube-gitops.dev/hook"
 
 	hookBeforeCreation = "before-hook-creation"
 	hookSucceeded      = "hook-succeeded"
@@ -150,6 +155,13 @@ func (r *run) hooksFor(ctx context.Context, event string) []hook {
 		return nil
 	}
 	items := prepare(&Request{Owner: r.req.Owner, Objects: objs})
+	for _, it := range items {
+		if it.err == nil {
+			ann := it.obj.GetAnnotations()
+			ann[AnnotationHookObject] = "true"
+			it.obj.SetAnnotations(ann)
+		}
+	}
 	// A hook is not one of the release's objects, and one may serve several events: it is
 	// resolved on its own, so that it is not taken for a duplicate.
 	(&run{e: r.e, req: r.req, client: r.client, seen: map[string]*item{}}).resolve(ctx, items)
@@ -186,8 +198,12 @@ func (r *run) runHook(ctx context.Context, h hook) (string, error) {
 		return "not run", it.err
 	}
 	ri := r.resource(it.mapping, it.ref.Namespace)
-	if slices.Contains(h.policies, hookBeforeCreation) {
-		if err := r.deleteHook(ctx, ri, it, true); err != nil {
+	previous, err := r.previousHook(ctx, ri, it)
+	if err != nil {
+		return "not run", err
+	}
+	if previous != nil && slices.Contains(h.policies, hookBeforeCreation) {
+		if err := r.deleteHook(ctx, ri, it, previous); err != nil {
 			return "not run", err
 		}
 	}
@@ -205,7 +221,7 @@ func (r *run) runHook(ctx context.Context, h hook) (string, error) {
 		outcome, policy = "failed", hookFailed
 	}
 	if slices.Contains(h.policies, policy) {
-		if err := r.deleteHook(ctx, ri, it, false); err != nil {
+		if err := r.deleteHook(ctx, ri, it, out); err != nil {
 			return outcome + ", not deleted: " + err.Error(), errors.Join(runErr, err)
 		}
 		outcome += ", deleted (" + policy + ")"
@@ -213,6 +229,29 @@ func (r *run) runHook(ctx context.Context, h hook) (string, error) {
 	return outcome, runErr
 }
 
+// previousHook returns the live object of a hook's name, nil if there is none. It is refused
+// unless this application applied it as a hook: one that another DesiredState owns, or that an
+// editor made by hand, would otherwise be taken over by the forced apply and then deleted.
+func (r *run) previousHook(ctx context.Context, ri dynamic.ResourceInterface, it *item) (*unstructured.Unstructured, error) {
+	live, err := ri.Get(ctx, it.ref.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, r.describe(it, "get", err)
+	}
+	ann := live.GetAnnotations()
+	owner := ann[AnnotationOwner]
+	switch {
+	case owner != r.req.Owner.String() && owner != "":
+		return nil, fmt.Errorf("an object of that name belongs to DesiredState %q: rename the hook", owner)
+	case owner == "":
+		return nil, fmt.Errorf("an object of that name exists that kube-gitops did not create: rename the hook, or delete that object if it is not needed")
+	case ann[AnnotationHookObject] != "true":
+		return nil, fmt.Errorf("an object of that name is one of this application's objects, not a hook: rename the hook")
+	}
+	return live, nil
+}
 // waitHook waits, bounded by the Engine's wait timeout, until a hook completes: a Job until it
 // is Complete, a Pod until it Succeeded. Other kinds are done once applied, as in Helm.
 func (r *run) waitHook(ctx context.Context, ri dynamic.ResourceInterface, it *item, applied *unstructured.Unstructured) error {
@@ -279,25 +318,14 @@ func hookState(gk schema.GroupKind, u *unstructured.Unstructured) (bool, string,
 	return false, fmt.Sprintf("%d active, %d succeeded, %d failed", job.Status.Active, job.Status.Succeeded, job.Status.Failed), nil
 }
 
-// deleteHook deletes a hook object (its Pods with it, for a Job) and waits until it is gone.
-// Before the hook is created again (previous), one that another DesiredState owns is refused:
-// a chart may not delete another application's object by naming a hook after it.
-func (r *run) deleteHook(ctx context.Context, ri dynamic.ResourceInterface, it *item, previous bool) error {
+// deleteHook deletes obj, a hook object (its Pods with it, for a Job), and waits until it is
+// gone. The delete is for that very object (its UID): not for one made since of that name.
+func (r *run) deleteHook(ctx context.Context, ri dynamic.ResourceInterface, it *item, obj *unstructured.Unstructured) error {
 	ctx, cancel := context.WithTimeout(ctx, r.e.waitOn)
 	defer cancel()
-	live, err := ri.Get(ctx, it.ref.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case err != nil:
-		return r.describe(it, "get", err)
-	}
-	if owner := live.GetAnnotations()[AnnotationOwner]; previous && owner != "" && owner != r.req.Owner.String() {
-		return fmt.Errorf("an object of that name belongs to DesiredState %s: rename the hook", owner)
-	}
-	uid := live.GetUID()
+	uid := obj.GetUID()
 	background := metav1.DeletePropagationBackground
-	err = ri.Delete(ctx, it.ref.Name, metav1.DeleteOptions{PropagationPolicy: &background, Preconditions: &metav1.Preconditions{UID: &uid}})
+	err := ri.Delete(ctx, it.ref.Name, metav1.DeleteOptions{PropagationPolicy: &background, Preconditions: &metav1.Preconditions{UID: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return r.describe(it, "delete", err)
 	}
@@ -312,7 +340,7 @@ func (r *run) deleteHook(ctx context.Context, ri dynamic.ResourceInterface, it *
 		return u.GetUID() != uid, nil
 	})
 	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("the previous %s was not gone within %s: check its finalizers", it.ref.Kind, r.e.waitOn)
+		return fmt.Errorf("the %s was not gone within %s: check its finalizers", it.ref.Kind, r.e.waitOn)
 	}
 	return err
 }

@@ -295,3 +295,44 @@ func TestRemovalRunsDeleteHooks(t *testing.T) {
 		t.Error("an upgrade hook ran on removal, or the post-delete hook did not")
 	}
 }
+
+// TestHookLeavesObjectsItDidNotCreate: a hook named after another application's object, an
+// editor's hand-made one, or one of its own application's objects fails, naming the object, and
+// leaves it as it was (same UID, same data): neither taken over by the forced apply nor deleted
+// by hook-succeeded or before-hook-creation.
+func TestHookLeavesObjectsItDidNotCreate(t *testing.T) {
+	ctx := testContext(t)
+	ns := setupNamespace(t, "hooks-others")
+	other := owner(ns)
+	other.Name = "other"
+	mustApply(t, ctx, Request{Owner: other, Objects: []*unstructured.Unstructured{waveConfigMap("theirs", "", "", "other app")}})
+	mustApply(t, ctx, Request{Owner: owner(ns), Objects: []*unstructured.Unstructured{waveConfigMap("settings", "", "", "release")}})
+	handmade := waveConfigMap("handmade", "", "", "editor")
+	handmade.SetNamespace(ns)
+	if _, err := adminDynamic(t).Resource(configMapsGVR).Namespace(ns).Create(ctx, handmade, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, policy, value, why string }{
+		{"theirs", "hook-succeeded", "other app", `belongs to DesiredState "` + ns + `/other"`},
+		{"handmade", "before-hook-creation", "editor", "kube-gitops did not create"},
+		{"settings", "before-hook-creation,hook-succeeded", "release", "not a hook"},
+	} {
+		before := getObject(t, ctx, configMapsGVR, ns, c.name)
+		hook := mustObject(fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, annotations: {helm.sh/hook: pre-upgrade, helm.sh/hook-delete-policy: %q}}\ndata: {v: hook}\n", c.name, c.policy))
+		res, err := testEngine.Apply(ctx, Request{Owner: owner(ns), Objects: []*unstructured.Unstructured{waveConfigMap("settings", "", "", "release")},
+			Hooks: []*unstructured.Unstructured{hook}})
+		if err == nil || !strings.Contains(res.HookFailed, "ConfigMap "+ns+"/"+c.name) || !strings.Contains(res.HookFailed, c.why) {
+			t.Errorf("%s: error %v, HookFailed %q; want the hook refused, naming the object and saying %q", c.name, err, res.HookFailed, c.why)
+		}
+		if !exists(t, ctx, configMapsGVR, ns, c.name) {
+			t.Errorf("%s: deleted by a hook of that name", c.name)
+			continue
+		}
+		after := getObject(t, ctx, configMapsGVR, ns, c.name)
+		v, _, _ := unstructured.NestedString(after.Object, "data", "v")
+		if after.GetUID() != before.GetUID() || v != c.value || after.GetAnnotations()[AnnotationOwner] != before.GetAnnotations()[AnnotationOwner] {
+			t.Errorf("%s: uid %s data %q owner %q, want it untouched: uid %s data %q owner %q", c.name, after.GetUID(), v, after.GetAnnotations()[AnnotationOwner],
+				before.GetUID(), c.value, before.GetAnnotations()[AnnotationOwner])
+		}
+	}
+}
