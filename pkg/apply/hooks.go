@@ -252,6 +252,7 @@ func (r *run) previousHook(ctx context.Context, ri dynamic.ResourceInterface, it
 	}
 	return live, nil
 }
+
 // waitHook waits, bounded by the Engine's wait timeout, until a hook completes: a Job until it
 // is Complete, a Pod until it Succeeded. Other kinds are done once applied, as in Helm.
 func (r *run) waitHook(ctx context.Context, ri dynamic.ResourceInterface, it *item, applied *unstructured.Unstructured) error {
