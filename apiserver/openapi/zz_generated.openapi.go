@@ -688,7 +688,7 @@ func schema_pkg_apis_gitops_v1alpha1_DesiredStateStatus(ref common.ReferenceCall
 					},
 					"hooksDigest": {
 						SchemaProps: spec.SchemaProps{
-							Description: "HooksDigest identifies the rendered release (objects and Helm hooks) whose hooks last ran to success: they run again only when the rendered release differs, not on a resync, a self-heal or a restart of the server.",
+							Description: "HooksDigest identifies the rendered release (objects and Helm hooks) whose hooks last ran to success: they run again only when the rendered release differs, not on a resync, a self-heal or a restart of the server. Prefixed \"pre-hooks-ran:\" when its pre-* hooks and objects succeeded but a post-* hook failed: a retry runs only the post-* hooks.",
 							Type:        []string{"string"},
 							Format:      "",
 						},

@@ -61,7 +61,7 @@ func (e *Engine) Apply(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	var pre Result
-	if !r.runHooks(ctx, "pre", &pre) {
+	if !req.PreHooksRan && !r.runHooks(ctx, "pre", &pre) {
 		pre.Resources = append([]v1alpha1.ResourceStatus(nil), req.Previous...)
 		pre.PruneSkipped = "nothing was applied or pruned because a hook failed"
 		return &pre, r.summary(&pre)
@@ -71,6 +71,7 @@ func (e *Engine) Apply(ctx context.Context, req Request) (*Result, error) {
 	res.Hooks = pre.Hooks
 	r.prune(ctx, items, res)
 	if res.Failed == 0 {
+		res.PreHooksDone = true
 		r.runHooks(ctx, "post", res)
 	}
 	return res, r.summary(res)

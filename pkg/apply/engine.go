@@ -183,6 +183,9 @@ type Request struct {
 	Install bool
 	// Removal runs the delete hooks: the application is being removed, and Objects is empty.
 	Removal bool
+	// PreHooksRan skips the pre-* hooks: they ran for this release, with its objects, and a
+	// post-* hook failed after them (status.hooksDigest, HooksDigest). Only post-* ones run.
+	PreHooksRan bool
 }
 
 // Result is what an Apply did.
@@ -205,6 +208,9 @@ type Result struct {
 	// HookFailed says which hook failed and why, if one did; after a pre-* hook failed nothing
 	// else was applied or pruned.
 	HookFailed string
+	// PreHooksDone says the pre-* hooks ran (or had, Request.PreHooksRan) and every object
+	// applied: a retry of the release need only run its post-* hooks.
+	PreHooksDone bool
 	// Counts of objects. With DryRun, Changed and Pruned count what would change.
 	Changed, Unchanged, Pruned, Failed int
 }

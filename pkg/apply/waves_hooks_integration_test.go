@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 var jobsGVR = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
@@ -334,5 +336,44 @@ func TestHookLeavesObjectsItDidNotCreate(t *testing.T) {
 			t.Errorf("%s: uid %s data %q owner %q, want it untouched: uid %s data %q owner %q", c.name, after.GetUID(), v, after.GetAnnotations()[AnnotationOwner],
 				before.GetUID(), c.value, before.GetAnnotations()[AnnotationOwner])
 		}
+	}
+}
+
+// TestRetryAfterFailedPostHookRunsOnlyIt: a post-upgrade hook fails after the pre-upgrade
+// migration and the objects succeeded. What status.hooksDigest then records makes the retry
+// (RequestFor the same release) run the post-upgrade hook only: the migration Job is the same
+// one (before-hook-creation would have replaced it), and the failure is reported again.
+func TestRetryAfterFailedPostHookRunsOnlyIt(t *testing.T) {
+	ctx := testContext(t)
+	ns := setupNamespace(t, "hooks-retry")
+	grantJobs(t, ctx, ns)
+	ds := &v1alpha1.DesiredState{}
+	ds.Namespace, ds.Name = ns, owner(ns).Name
+	ds.Status.Sync.Digest = "installed"
+	rendered := []*unstructured.Unstructured{
+		waveConfigMap("settings", "", "", "2"),
+		hookJob("migrate", "pre-upgrade", "0", "before-hook-creation", false),
+		hookJob("notify", "post-upgrade", "0", "before-hook-creation", true),
+	}
+	var migrated *unstructured.Unstructured
+	for try := 1; try <= 2; try++ {
+		req := RequestFor(ds, rendered, false)
+		res, err := testEngine.Apply(ctx, req)
+		if err == nil || !strings.HasPrefix(res.HookFailed, "post-upgrade hook Job "+ns+"/notify") {
+			t.Fatalf("try %d: error %v, HookFailed %q; want the post-upgrade Job notify failed", try, err, res.HookFailed)
+		}
+		if ran := strings.Join(res.Hooks, "; "); strings.Contains(ran, "migrate") != (try == 1) {
+			t.Errorf("try %d: hooks %q; the migration must run on the first try only", try, ran)
+		}
+		if try == 1 {
+			migrated = getObject(t, ctx, jobsGVR, ns, "migrate")
+			ds.Status.Resources, ds.Status.HooksDigest = res.Resources, HooksDigest(req, res)
+		}
+	}
+	if again := getObject(t, ctx, jobsGVR, ns, "migrate"); again.GetUID() != migrated.GetUID() {
+		t.Errorf("the retry replaced the migration Job (uid %s, was %s): it ran again", again.GetUID(), migrated.GetUID())
+	}
+	if v, _, _ := unstructured.NestedString(getObject(t, ctx, configMapsGVR, ns, "settings").Object, "data", "v"); v != "2" {
+		t.Errorf("settings is %q, want 2", v)
 	}
 }

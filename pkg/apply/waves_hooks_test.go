@@ -119,6 +119,37 @@ func TestRequestForRunsHooksOncePerRelease(t *testing.T) {
 	}
 }
 
+func TestHooksDigestAfterAFailedPostHook(t *testing.T) {
+	objs := []*unstructured.Unstructured{
+		annotated("ConfigMap", "a", nil),
+		annotated("Job", "notify", map[string]string{AnnotationHook: "post-upgrade"}),
+	}
+	ds := &v1alpha1.DesiredState{}
+	ds.Namespace, ds.Name, ds.Status.Sync.Digest = "apps", "web", "synced-once"
+	req := RequestFor(ds, objs, false)
+	for _, c := range []struct {
+		name string
+		res  Result
+		want string
+	}{
+		{"all ran", Result{PreHooksDone: true}, ReleaseDigest(req.Objects, req.Hooks)},
+		{"post failed", Result{PreHooksDone: true, Failed: 1}, preHooksRan + ReleaseDigest(req.Objects, req.Hooks)},
+		{"pre or apply failed", Result{Failed: 1}, ""},
+	} {
+		if got := HooksDigest(req, &c.res); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	ds.Status.HooksDigest = HooksDigest(req, &Result{PreHooksDone: true, Failed: 1})
+	if retry := RequestFor(ds, objs, false); len(retry.Hooks) != 1 || !retry.PreHooksRan {
+		t.Errorf("retry after a failed post hook: %d hooks, pre ran %v; want the hooks, without the pre-* ones", len(retry.Hooks), retry.PreHooksRan)
+	}
+	changed := []*unstructured.Unstructured{annotated("ConfigMap", "a", map[string]string{"v": "2"}), objs[1]}
+	if next := RequestFor(ds, changed, false); next.PreHooksRan {
+		t.Error("a changed release skips its pre-* hooks")
+	}
+}
+
 func TestHookState(t *testing.T) {
 	job := func(conds string) *unstructured.Unstructured {
 		return mustObject(`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"m"},"status":{"active":1,"conditions":[` + conds + `]}}`)

@@ -199,8 +199,8 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 		st.Resources = c.withHealth(ds, res.Resources)
 		recordSync(st, appliedSync{revision: revision, digest: digest, ok: ok, changes: res.Changed + res.Pruned, failed: res.Failed,
 			trigger: trigger, message: message, op: op}, metav1.Now(), c.HistoryLimit)
-		if ok && len(req.Hooks) > 0 {
-			st.HooksDigest = apply.ReleaseDigest(req.Objects, req.Hooks) // they ran: not again for this release
+		if d := apply.HooksDigest(req, res); d != "" {
+			st.HooksDigest = d // what ran: not again for this release
 		}
 		setHealth(st)
 		setReady(st)

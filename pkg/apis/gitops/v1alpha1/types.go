@@ -288,7 +288,8 @@ type DesiredStateStatus struct {
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 	// HooksDigest identifies the rendered release (objects and Helm hooks) whose hooks last ran
 	// to success: they run again only when the rendered release differs, not on a resync, a
-	// self-heal or a restart of the server.
+	// self-heal or a restart of the server. Prefixed "pre-hooks-ran:" when its pre-* hooks and
+	// objects succeeded but a post-* hook failed: a retry runs only the post-* hooks.
 	// +optional
 	HooksDigest string `json:"hooksDigest,omitempty"`
 	// History holds the most recent syncs, newest first.
