@@ -75,7 +75,7 @@ func (c *Controller) refreshHealthOnly(ctx context.Context, k string) error {
 	if !ok || !synced || ds.DeletionTimestamp != nil || ds.Status.Operation != nil {
 		return c.reconcile(ctx, k)
 	}
-	return c.refreshHealth(ctx, ds)
+	return c.refreshHealth(ctx, ds, "", "")
 }
 
 // changesNothing reports whether change would leave the status of ds as this server last wrote
