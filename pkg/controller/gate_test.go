@@ -42,7 +42,7 @@ func newGateController(t *testing.T, apps ...*v1alpha1.DesiredState) *Controller
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
 	c := New(Options{Reader: store.NewReader(client), Statuses: store.NewStatuses(client), Live: &termsWatched{}, Sources: headAt("c3"),
-		Dependencies: mayGet{"infra/queue": true}})
+		Dependencies: mayGet{"infra/queue": true, "infra/bus": true}})
 	for _, ds := range apps {
 		if err := c.Reader.Informer().GetIndexer().Add(ds); err != nil {
 			t.Fatal(err)
@@ -77,6 +77,7 @@ func TestDependencies(t *testing.T) {
 		ready(desiredState("apps", "bumped"), "c1", "c2"), // its pin was bumped in c2, not synced yet
 		progressing,
 		ready(desiredState("infra", "queue"), "c1", "c1"),
+		ready(desiredState("infra", "bus"), "c1", "c2"), // another tenant's, not synced at c2 yet
 		ready(desiredState("secret", "vault"), "c1", "c1"),
 	)
 	for _, tc := range []struct {
@@ -88,6 +89,8 @@ func TestDependencies(t *testing.T) {
 		{[]v1alpha1.Dependency{{Name: "new"}}, v1alpha1.ReasonDependencyNotReady, "apps/new is not synced yet"},
 		{[]v1alpha1.Dependency{{Name: "bumped"}}, v1alpha1.ReasonDependencyNotReady, "apps/bumped is not synced at c2 yet"},
 		{[]v1alpha1.Dependency{{Name: "db"}, {Name: "cache"}, {Name: "gone"}}, v1alpha1.ReasonDependencyNotReady, "apps/cache is Progressing, apps/gone does not exist yet"},
+		// Another tenant's state (its reason, message, commits) is not copied into this one's.
+		{[]v1alpha1.Dependency{{Name: "bus", Namespace: "infra"}}, v1alpha1.ReasonDependencyNotReady, "infra/bus is not Ready"},
 		// No oracle: an existing and a missing DesiredState of a namespace the app may not read
 		// look the same.
 		{[]v1alpha1.Dependency{{Name: "vault", Namespace: "secret"}}, v1alpha1.ReasonDependencyForbidden,
