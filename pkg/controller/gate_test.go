@@ -142,3 +142,16 @@ func TestReleaseAppliesWhatWasOnlyCompared(t *testing.T) {
 		t.Errorf("after release decide = %v, want actApply", got)
 	}
 }
+
+// TestForgetDropsTheHold: an app gone from the cache leaves nothing in the gate's map, which
+// would otherwise grow with every app ever held.
+func TestForgetDropsTheHold(t *testing.T) {
+	c := newGateController(t)
+	c.held = map[string]bool{"apps/api": true, "apps/db": false}
+	if err := c.reconcile(context.Background(), "apps/api"); err != nil { // not in the cache: forgotten
+		t.Fatal(err)
+	}
+	if _, ok := c.held["apps/api"]; ok || len(c.held) != 1 {
+		t.Errorf("held %v after apps/api went, want only apps/db", c.held)
+	}
+}

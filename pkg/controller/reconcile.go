@@ -295,6 +295,7 @@ func (c *Controller) forget(k string) {
 	c.mu.Lock()
 	delete(c.applied, k)
 	delete(c.written, k)
+	delete(c.held, k)
 	c.mu.Unlock()
 }
 
