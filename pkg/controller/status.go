@@ -72,7 +72,9 @@ func (c *Controller) refreshHealthOnly(ctx context.Context, k string) error {
 	c.mu.Lock()
 	_, synced := c.applied[k]
 	c.mu.Unlock()
-	if !ok || !synced || ds.DeletionTimestamp != nil || ds.Status.Operation != nil {
+	// A held app may have had a delayed full sync (its window opening, a dependency's recheck)
+	// folded into this refresh: the workqueue keeps one entry per app.
+	if !ok || !synced || ds.DeletionTimestamp != nil || ds.Status.Operation != nil || c.isHeld(k) {
 		return c.reconcile(ctx, k)
 	}
 	return c.refreshHealth(ctx, ds, "", "")
