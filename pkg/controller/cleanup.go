@@ -7,10 +7,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
+	"github.com/kube-gitops/kube-gitops/pkg/syncwindow"
 )
 
 // cleanupRecheck is how often the objects of a removed application are looked at again while
@@ -36,6 +39,9 @@ func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) err
 	case !d.Allowed:
 		c.warn(ds, "RemovedNotCleanedUp", "removed from Git; its objects were left in place: "+d.Message)
 	case ds.Spec.Sync.Prune:
+		if held, err := c.holdRemoval(ctx, ds); held || err != nil {
+			return err
+		}
 		req.Hooks, req.Removal = c.removalHooks(ctx, ds), true
 		res, err := c.fencedApply(ctx, k, req) // nothing desired: prunes the inventory, carefully
 		if res == nil {
@@ -67,4 +73,23 @@ func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) err
 	}
 	c.forget(k)
 	return nil
+}
+
+// holdRemoval holds the prune of an app removed from Git while its sync windows hold automated
+// sync, as they hold any other automated prune (gate.go), and looks again when they may let it.
+func (c *Controller) holdRemoval(ctx context.Context, ds *v1alpha1.DesiredState) (bool, error) {
+	now := c.now()
+	window := syncwindow.Check(ds.Spec.Sync.Windows, now)
+	if window.Automated {
+		return false, nil
+	}
+	recheck := time.Minute // no window change is due: look again now and then all the same
+	if !window.Recheck.IsZero() {
+		recheck = window.Recheck.Sub(now) + time.Second/10
+	}
+	c.q().AddAfter(key(ds.Namespace, ds.Name), recheck)
+	msg := "Waiting: removed from Git; its objects are pruned once the windows allow: " + window.Message
+	return true, c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionWaiting, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonSyncWindow, Message: msg})
+	})
 }

@@ -189,6 +189,11 @@ func (c *Controller) dependencies(ctx context.Context, ds *v1alpha1.DesiredState
 			}
 		}
 		if why := v1alpha1.WaitingOn(dep, current); why != "" {
+			if namespace != ds.Namespace {
+				// Its reason, message or commits are another tenant's: viewers of ds's
+				// namespace learn only that it is not Ready.
+				why = "not Ready"
+			}
 			waiting = append(waiting, k+" is "+why)
 		}
 	}

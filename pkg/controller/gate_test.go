@@ -42,7 +42,7 @@ func newGateController(t *testing.T, apps ...*v1alpha1.DesiredState) *Controller
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"})
 	c := New(Options{Reader: store.NewReader(client), Statuses: store.NewStatuses(client), Live: &termsWatched{}, Sources: headAt("c3"),
-		Dependencies: mayGet{"infra/queue": true}})
+		Dependencies: mayGet{"infra/queue": true, "infra/bus": true}})
 	for _, ds := range apps {
 		if err := c.Reader.Informer().GetIndexer().Add(ds); err != nil {
 			t.Fatal(err)
@@ -77,6 +77,7 @@ func TestDependencies(t *testing.T) {
 		ready(desiredState("apps", "bumped"), "c1", "c2"), // its pin was bumped in c2, not synced yet
 		progressing,
 		ready(desiredState("infra", "queue"), "c1", "c1"),
+		ready(desiredState("infra", "bus"), "c1", "c2"), // another tenant's, not synced at c2 yet
 		ready(desiredState("secret", "vault"), "c1", "c1"),
 	)
 	for _, tc := range []struct {
@@ -88,6 +89,8 @@ func TestDependencies(t *testing.T) {
 		{[]v1alpha1.Dependency{{Name: "new"}}, v1alpha1.ReasonDependencyNotReady, "apps/new is not synced yet"},
 		{[]v1alpha1.Dependency{{Name: "bumped"}}, v1alpha1.ReasonDependencyNotReady, "apps/bumped is not synced at c2 yet"},
 		{[]v1alpha1.Dependency{{Name: "db"}, {Name: "cache"}, {Name: "gone"}}, v1alpha1.ReasonDependencyNotReady, "apps/cache is Progressing, apps/gone does not exist yet"},
+		// Another tenant's state (its reason, message, commits) is not copied into this one's.
+		{[]v1alpha1.Dependency{{Name: "bus", Namespace: "infra"}}, v1alpha1.ReasonDependencyNotReady, "infra/bus is not Ready"},
 		// No oracle: an existing and a missing DesiredState of a namespace the app may not read
 		// look the same.
 		{[]v1alpha1.Dependency{{Name: "vault", Namespace: "secret"}}, v1alpha1.ReasonDependencyForbidden,
@@ -137,5 +140,18 @@ func TestReleaseAppliesWhatWasOnlyCompared(t *testing.T) {
 	}
 	if got := c.decide("apps/api", "d1", api.Spec.Sync, nil); got != actApply {
 		t.Errorf("after release decide = %v, want actApply", got)
+	}
+}
+
+// TestForgetDropsTheHold: an app gone from the cache leaves nothing in the gate's map, which
+// would otherwise grow with every app ever held.
+func TestForgetDropsTheHold(t *testing.T) {
+	c := newGateController(t)
+	c.held = map[string]bool{"apps/api": true, "apps/db": false}
+	if err := c.reconcile(context.Background(), "apps/api"); err != nil { // not in the cache: forgotten
+		t.Fatal(err)
+	}
+	if _, ok := c.held["apps/api"]; ok || len(c.held) != 1 {
+		t.Errorf("held %v after apps/api went, want only apps/db", c.held)
 	}
 }

@@ -1,8 +1,15 @@
 package controller
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/tools/record"
+
+	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
 
 // TestHealthRefreshNeverDowngradesASync: a change of a watched object that is not drift asks
@@ -38,5 +45,37 @@ func TestHealthRefreshNeverDowngradesASync(t *testing.T) {
 				t.Error("what was asked is remembered after it was taken: the next add would be a health refresh")
 			}
 		})
+	}
+}
+
+// fetchCounter is a Sources that counts full syncs (each fetches) and fails them.
+type fetchCounter struct {
+	headAt
+	fetches int
+}
+
+func (f *fetchCounter) Current(context.Context, *v1alpha1.DesiredState) (fs.FS, string, error) {
+	f.fetches++
+	return nil, "", errors.New("not reachable in this test")
+}
+
+// TestHeldAppsHealthRefreshIsAFullSync: the delayed full sync that releases a held app (its
+// window opening, a dependency's recheck) can fold into a later health refresh in the
+// workqueue; for a held app that refresh is a full sync, so the release is not lost.
+func TestHeldAppsHealthRefreshIsAFullSync(t *testing.T) {
+	api := desiredState("apps", "api")
+	c := newGateController(t, api)
+	sources := &fetchCounter{}
+	c.Sources, c.Events = sources, record.NewFakeRecorder(10)
+	c.applied["apps/api"] = appliedState{digest: "d1", at: time.Now()}
+	c.held = map[string]bool{"apps/api": false}
+	_ = c.refreshHealthOnly(context.Background(), "apps/api")
+	if sources.fetches != 0 {
+		t.Fatalf("an app not held fetched %d times for a health refresh, want none", sources.fetches)
+	}
+	c.held["apps/api"] = true
+	_ = c.refreshHealthOnly(context.Background(), "apps/api") // the fetch fails: only the count matters
+	if sources.fetches != 1 {
+		t.Errorf("a held app fetched %d times for a health refresh, want a full sync", sources.fetches)
 	}
 }

@@ -98,9 +98,9 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		}
 		return c.apply(ctx, ds, req, revision, digest, op)
 	case actCompare:
-		return c.compare(ctx, ds, req, revision)
+		return c.compare(ctx, ds, req, revision, digest)
 	default:
-		return c.refreshHealth(ctx, ds)
+		return c.refreshHealth(ctx, ds, revision, digest)
 	}
 }
 
@@ -214,7 +214,7 @@ func (c *Controller) apply(ctx context.Context, ds *v1alpha1.DesiredState, req a
 }
 
 // compare works out the sync status of an application that is not synced automatically.
-func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision string) error {
+func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req apply.Request, revision, digest string) error {
 	diffs, err := c.Engine.Diff(ctx, req)
 	if err != nil {
 		return fmt.Errorf("diff %s/%s at %s: %w", ds.Namespace, ds.Name, v1alpha1.ShortCommit(revision), err)
@@ -244,6 +244,7 @@ func (c *Controller) compare(ctx context.Context, ds *v1alpha1.DesiredState, req
 		setCondition(st, v1alpha1.ConditionStale, false, "", "")
 		setCondition(st, v1alpha1.ConditionStalled, false, v1alpha1.ReasonRenderFailed, "")
 		st.Resources = c.withHealth(ds, resources)
+		catchUp(st, revision, digest)
 		st.Sync.Status = v1alpha1.SyncStatusSynced
 		st.Sync.Message = "the cluster equals " + v1alpha1.ShortCommit(revision)
 		if outOfSync > 0 {
@@ -271,10 +272,12 @@ func pendingMessage(d apply.ObjectDiff) string {
 	return msg
 }
 
-// refreshHealth recomputes health from the watched objects only.
-func (c *Controller) refreshHealth(ctx context.Context, ds *v1alpha1.DesiredState) error {
+// refreshHealth recomputes health from the watched objects only; revision and digest (when known)
+// are what the source renders now.
+func (c *Controller) refreshHealth(ctx context.Context, ds *v1alpha1.DesiredState, revision, digest string) error {
 	c.Live.Track(apply.OwnerOf(ds), ds.Spec.Sync.ServiceAccountName, ds.Status.Resources)
 	return c.update(ctx, ds, func(st *v1alpha1.DesiredStateStatus) {
+		catchUp(st, revision, digest)
 		st.Resources = c.withHealth(ds, st.Resources)
 		setHealth(st)
 		setReady(st)
@@ -292,6 +295,7 @@ func (c *Controller) forget(k string) {
 	c.mu.Lock()
 	delete(c.applied, k)
 	delete(c.written, k)
+	delete(c.held, k)
 	c.mu.Unlock()
 }
 

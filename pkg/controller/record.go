@@ -29,7 +29,9 @@ type appliedSync struct {
 func recordSync(st *v1alpha1.DesiredStateStatus, a appliedSync, now metav1.Time, limit int) {
 	unrecorded := a.ok && st.Sync.Digest != "" && st.Sync.Digest != a.digest
 	noop := a.ok && a.op == nil && a.changes == 0 && st.Sync.Status == v1alpha1.SyncStatusSynced && st.Sync.Digest == a.digest
-	if !noop {
+	if noop {
+		catchUp(st, a.revision, a.digest)
+	} else {
 		digest := st.Sync.Digest // a failed sync leaves the last applied content's digest
 		if a.ok {
 			digest = a.digest
@@ -50,5 +52,16 @@ func recordSync(st *v1alpha1.DesiredStateStatus, a appliedSync, now metav1.Time,
 	} else if (a.changes+a.failed > 0 || unrecorded) && !retryOfLast(st.History, a.revision, a.ok, a.trigger) {
 		// Retries of a failing sync (with backoff) keep the one entry of its first failure.
 		addHistory(st, v1alpha1.SyncRecord{Revision: a.revision, Time: now, Result: resultOf(a.ok), Trigger: a.trigger, Message: a.message}, limit)
+	}
+}
+
+// catchUp moves status.sync.revision to revision, which renders what the last successful sync
+// applied (digest), when it is behind the commit that last changed the application's file
+// (status.source.revision, e.g. a label edit): otherwise its dependents wait for a sync that
+// nothing has to do (v1alpha1.WaitingOn). An application in step with its file is not rewritten,
+// so that a commit does not cost a write per application.
+func catchUp(st *v1alpha1.DesiredStateStatus, revision, digest string) {
+	if revision != "" && digest != "" && st.Sync.Digest == digest && st.Sync.Revision != st.Source.Revision {
+		st.Sync.Revision = revision
 	}
 }

@@ -22,8 +22,11 @@ func TestRecordSync(t *testing.T) {
 			Sync:         v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusSynced, Revision: "r1", Message: "applied", Digest: "d1"},
 			LastSyncTime: &earlier,
 			History:      []v1alpha1.SyncRecord{{Revision: "r1", Time: earlier, Result: "Succeeded"}},
+			Source:       v1alpha1.SourceStatus{Revision: "r1"},
 		}
 	}
+	fileChanged := recorded()
+	fileChanged.Source.Revision = "r2" // a label of its DesiredState changed in r2
 	cases := []struct {
 		name         string
 		status       *v1alpha1.DesiredStateStatus
@@ -37,6 +40,8 @@ func TestRecordSync(t *testing.T) {
 			appliedSync{revision: "r1", digest: "d1", ok: true}, "r1", "d1", []string{"r1"}, false},
 		{"a commit that changes nothing of the app: nothing written", recorded(),
 			appliedSync{revision: "r2", digest: "d1", ok: true}, "r1", "d1", []string{"r1"}, false},
+		{"its file changed in r2 without changing what it renders: sync.revision moves, nothing else", fileChanged,
+			appliedSync{revision: "r2", digest: "d1", ok: true}, "r2", "d1", []string{"r1"}, false},
 		{"killed after the last write of r2, before its record: r2 recorded", recorded(),
 			appliedSync{revision: "r2", digest: "d2", ok: true}, "r2", "d2", []string{"r2", "r1"}, true},
 		{"killed mid-sync of r2: the rest changes, r2 recorded", recorded(),
@@ -78,5 +83,26 @@ func TestSummarySaysWhichHooksRan(t *testing.T) {
 		Resources: []v1alpha1.ResourceStatus{{Kind: "ConfigMap", Name: "x", Sync: v1alpha1.SyncStatusOutOfSync, Message: "other"}}}, false)
 	if !strings.HasPrefix(failed, "hook failed: pre-upgrade hook Job apps/migrate (batch/v1): job failed: BackoffLimitExceeded; ") {
 		t.Errorf("summary %q does not start with the failed hook", failed)
+	}
+}
+
+// TestCatchUp: a health refresh or compare at a revision that renders what was applied moves
+// sync.revision only when it is behind the app's file (else its dependents wait for good).
+func TestCatchUp(t *testing.T) {
+	for _, tc := range []struct {
+		name, source, revision, digest, want string
+	}{
+		{"label edit in r2, same render", "r2", "r2", "d1", "r2"},
+		{"label edit in r2, head at r3, same render", "r2", "r3", "d1", "r3"},
+		{"label edit in r2, new render: not applied", "r2", "r2", "d2", "r1"},
+		{"in step with its file: no write for other commits", "r1", "r3", "d1", "r1"},
+		{"health only, nothing rendered", "r2", "", "", "r1"},
+	} {
+		st := &v1alpha1.DesiredStateStatus{Sync: v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusSynced, Revision: "r1", Digest: "d1"},
+			Source: v1alpha1.SourceStatus{Revision: tc.source}}
+		catchUp(st, tc.revision, tc.digest)
+		if st.Sync.Revision != tc.want {
+			t.Errorf("%s: sync.revision %s, want %s", tc.name, st.Sync.Revision, tc.want)
+		}
 	}
 }

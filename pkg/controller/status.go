@@ -72,10 +72,12 @@ func (c *Controller) refreshHealthOnly(ctx context.Context, k string) error {
 	c.mu.Lock()
 	_, synced := c.applied[k]
 	c.mu.Unlock()
-	if !ok || !synced || ds.DeletionTimestamp != nil || ds.Status.Operation != nil {
+	// A held app may have had a delayed full sync (its window opening, a dependency's recheck)
+	// folded into this refresh: the workqueue keeps one entry per app.
+	if !ok || !synced || ds.DeletionTimestamp != nil || ds.Status.Operation != nil || c.isHeld(k) {
 		return c.reconcile(ctx, k)
 	}
-	return c.refreshHealth(ctx, ds)
+	return c.refreshHealth(ctx, ds, "", "")
 }
 
 // changesNothing reports whether change would leave the status of ds as this server last wrote

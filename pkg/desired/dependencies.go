@@ -39,8 +39,12 @@ func validateDependsOn(s *v1alpha1.DesiredState) *problem {
 	return nil
 }
 
-// validateWindows checks each sync window's kind, schedule, duration and time zone.
+// validateWindows checks the number of sync windows and each one's kind, schedule, duration and
+// time zone.
 func validateWindows(windows []v1alpha1.SyncWindow) *problem {
+	if len(windows) > syncwindow.MaxWindows {
+		return &problem{"spec.sync.windows", fmt.Sprintf("has %d windows, at most %d are allowed: merge or remove some", len(windows), syncwindow.MaxWindows)}
+	}
 	for i, w := range windows {
 		if _, err := syncwindow.Parse(w); err != nil {
 			field, message, _ := strings.Cut(err.Error(), ": ")

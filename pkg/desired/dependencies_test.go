@@ -84,6 +84,9 @@ func TestDependsOnAndWindowFields(t *testing.T) {
 		{"window schedule", "sync: {windows: [{kind: deny, schedule: 'nightly', duration: 1h}]}", `spec.sync.windows[0].schedule: "nightly"`},
 		{"window duration", "sync: {windows: [{kind: deny, schedule: '0 1 * * *'}]}", "spec.sync.windows[0].duration: is required"},
 		{"window zone", "sync: {windows: [{kind: deny, schedule: '0 1 * * *', duration: 1h, timeZone: Moon/Base}]}", `spec.sync.windows[0].timeZone: "Moon/Base"`},
+		{"window too long", "sync: {windows: [{kind: deny, schedule: '0 1 * * *', duration: 9000h}]}", "spec.sync.windows[0].duration: 9000h0m0s is longer than a year"},
+		{"too many windows", "sync: {windows: [" + strings.TrimSuffix(strings.Repeat("{kind: deny, schedule: '* * * * * *', duration: 1000h}, ", 11), ", ") + "]}",
+			"spec.sync.windows: has 11 windows, at most 10 are allowed"},
 		{"good window", "sync: {windows: [{kind: allow, schedule: '0 1 * * 1-5', duration: 2h, timeZone: Europe/Berlin, manualSync: false}]}", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,6 +16,18 @@ import (
 // seconds, as tests use) and descriptors such as @daily.
 var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// MaxWindows is how many sync windows an application may have: Check runs at every sync, on
+// workers every tenant shares, so its work is bounded.
+const MaxWindows = 10
+
+// maxSteps bounds the walk of Check to the time automated sync may run again: overlapping
+// windows take a few steps, never dozens unless made to.
+const maxSteps = 10
+
+// MaxDuration is the longest a window may stay open: a cron schedule recurs within a year
+// (save February 29th), and the work of open grows with a window's number of starts.
+const MaxDuration = 366 * 24 * time.Hour
+
 // Window is a parsed sync window.
 type Window struct {
 	v1alpha1.SyncWindow
@@ -40,6 +52,9 @@ func Parse(w v1alpha1.SyncWindow) (Window, error) {
 	if w.Duration.Duration <= 0 {
 		return Window{}, fmt.Errorf("duration: is required and must be positive, e.g. 2h or 30m")
 	}
+	if w.Duration.Duration > MaxDuration {
+		return Window{}, fmt.Errorf("duration: %s is longer than a year (%s); to hold automated sync for good, turn off spec.sync.automated", w.Duration.Duration, MaxDuration)
+	}
 	location := time.UTC
 	if w.TimeZone != "" {
 		if location, err = time.LoadLocation(w.TimeZone); err != nil || w.TimeZone == "Local" {
@@ -49,31 +64,32 @@ func Parse(w v1alpha1.SyncWindow) (Window, error) {
 	return Window{SyncWindow: w, schedule: schedule, location: location}, nil
 }
 
-// open reports whether the window is open at t, and if so until when.
+// open reports whether the window is open at t, and if so until when: the last start at or
+// before t plus the duration (a later start before then extends it; change looks again then).
 func (w Window) open(t time.Time) (bool, time.Time) {
 	d := w.Duration.Duration
-	start := w.schedule.Next(t.In(w.location).Add(-d))
+	t = t.In(w.location)
+	lo := t.Add(-d)
+	start := w.schedule.Next(lo) // the first start after lo
 	if start.IsZero() || start.After(t) {
 		return false, time.Time{}
 	}
-	end := start.Add(d)
-	// A later start before t extends the window (a schedule more frequent than its duration).
-	for i := 0; i < 10000; i++ {
-		next := w.schedule.Next(start)
-		if next.IsZero() || next.After(t) {
-			break
+	if next := w.schedule.Next(start); next.IsZero() || next.After(t) {
+		return true, start.Add(d) // the common case: no other start before t
+	}
+	// A schedule more frequent than its duration (every second for 1000h, say) may have
+	// millions of starts before t. They are whole seconds, so bisect (lo, t] for the last: at
+	// most ~60 Next calls whatever the schedule and duration. Invariant: start is Next(lo), at
+	// or before t; Next(hi) is after t.
+	for hi := t; hi.Sub(lo) > time.Second; {
+		mid := lo.Add(hi.Sub(lo) / 2)
+		if s := w.schedule.Next(mid); !s.IsZero() && !s.After(t) {
+			lo, start = mid, s
+		} else {
+			hi = mid
 		}
-		start, end = next, next.Add(d)
 	}
-	return true, end
-}
-
-// change is the first time after t when the window opens or closes; zero if never.
-func (w Window) change(t time.Time) time.Time {
-	if open, end := w.open(t); open {
-		return end
-	}
-	return w.schedule.Next(t.In(w.location))
+	return true, start.Add(d)
 }
 
 func (w Window) String() string {
@@ -106,6 +122,9 @@ func Check(windows []v1alpha1.SyncWindow, now time.Time) Verdict {
 	if len(windows) == 0 {
 		return Verdict{Automated: true, Manual: true}
 	}
+	if len(windows) > MaxWindows {
+		return Verdict{Message: fmt.Sprintf("spec.sync.windows: has %d windows, at most %d are allowed; every sync is held until it is fixed", len(windows), MaxWindows)}
+	}
 	parsed := make([]Window, 0, len(windows))
 	for i, w := range windows {
 		p, err := Parse(w)
@@ -114,36 +133,28 @@ func Check(windows []v1alpha1.SyncWindow, now time.Time) Verdict {
 		}
 		parsed = append(parsed, p)
 	}
-	v := at(parsed, now)
-	for _, w := range parsed {
-		if c := w.change(now); !c.IsZero() && (v.Recheck.IsZero() || c.Before(v.Recheck)) {
-			v.Recheck = c
-		}
-	}
+	v, next := at(parsed, now)
+	v.Recheck = next
 	if v.Automated {
 		return v
 	}
-	// Walk the changes to the first time the windows let automated sync run (a bounded walk:
-	// overlapping windows may take a few steps).
-	t := now
-	for i := 0; i < 1000 && v.Until.IsZero(); i++ {
-		var next time.Time
-		for _, w := range parsed {
-			if c := w.change(t); !c.IsZero() && (next.IsZero() || c.Before(next)) {
-				next = c
-			}
-		}
-		if next.IsZero() {
+	// Walk the changes to the first time the windows let automated sync run: overlapping
+	// windows may take a few steps; past maxSteps, the message says only when it is checked
+	// again (Recheck is exact either way).
+	never := next.IsZero()
+	for i := 0; i < maxSteps && !never; i++ {
+		w, after := at(parsed, next)
+		if w.Automated {
+			v.Until = next
 			break
 		}
-		if at(parsed, next).Automated {
-			v.Until = next
-		}
-		t = next
+		next, never = after, after.IsZero()
 	}
 	switch {
-	case v.Until.IsZero():
+	case never:
 		v.Message += "; no window lets it run again"
+	case v.Until.IsZero():
+		v.Message += "; checked again " + When(v.Recheck, now)
 	case v.denied:
 		v.Message += " until " + When(v.Until, now)
 	default:
@@ -152,12 +163,20 @@ func Check(windows []v1alpha1.SyncWindow, now time.Time) Verdict {
 	return v
 }
 
-// at is the verdict at t, without Until and Recheck.
-func at(windows []Window, t time.Time) Verdict {
+// at is the verdict at t, without Until and Recheck, and the first time after t when a window
+// opens or closes (zero if never).
+func at(windows []Window, t time.Time) (Verdict, time.Time) {
 	var deny, allows []Window
+	var next time.Time
 	allowOpen := false
 	for _, w := range windows {
-		open, _ := w.open(t)
+		open, change := w.open(t)
+		if !open {
+			change = w.schedule.Next(t.In(w.location))
+		}
+		if !change.IsZero() && (next.IsZero() || change.Before(next)) {
+			next = change
+		}
 		switch {
 		case w.Kind == v1alpha1.SyncWindowDeny && open:
 			deny = append(deny, w)
@@ -182,7 +201,7 @@ func at(windows []Window, t time.Time) Verdict {
 	case len(holding) > 0:
 		v.Message = "automated sync held outside the allow windows"
 	}
-	return v
+	return v, next
 }
 
 // When shows a time as status messages do: "Tue 02:00 UTC", with seconds when it has some and

@@ -44,11 +44,22 @@ func (g *Gate) MayGetDesiredState(ctx context.Context, namespace, serviceAccount
 	if err != nil {
 		return false, err
 	}
+	now := time.Now()
 	g.mu.Lock()
 	if g.reads == nil {
 		g.reads = map[read]verdict{}
 	}
-	g.reads[q] = verdict{allowed: res.Status.Allowed, at: time.Now()}
+	// Targets come from Git: drop the expired answers, or the map grows with every name ever
+	// written. One scan per Recheck at most.
+	if now.Sub(g.readsSwept) >= g.opts.Recheck {
+		for r, v := range g.reads {
+			if now.Sub(v.at) >= g.opts.Recheck {
+				delete(g.reads, r)
+			}
+		}
+		g.readsSwept = now
+	}
+	g.reads[q] = verdict{allowed: res.Status.Allowed, at: now}
 	g.mu.Unlock()
 	return res.Status.Allowed, nil
 }

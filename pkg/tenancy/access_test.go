@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -40,5 +41,38 @@ func TestMayGetDesiredStateAsksAsTheServiceAccount(t *testing.T) {
 	groups := asked[0].Groups
 	if len(groups) != 3 || groups[0] != "system:serviceaccounts" || groups[1] != "system:serviceaccounts:team-a" {
 		t.Errorf("groups %v, want those of a ServiceAccount of team-a", groups)
+	}
+}
+
+// TestMayGetDesiredStateForgetsExpiredAnswers: the targets are named in Git; answers that
+// expired are dropped, so the cache does not grow with every name ever written.
+func TestMayGetDesiredStateForgetsExpiredAnswers(t *testing.T) {
+	kube := fake.NewClientset()
+	kube.PrependReactor("create", "subjectaccessreviews", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		return true, action.(k8stesting.CreateAction).GetObject().DeepCopyObject(), nil
+	})
+	g := New(Options{Kube: kube, Recheck: time.Minute})
+	ctx := context.Background()
+	ask := func(name string) {
+		if _, err := g.MayGetDesiredState(ctx, "team-a", "gitops", "team-b", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		ask(fmt.Sprintf("app-%d", i))
+	}
+	// An hour later (the answers' times moved back rather than waiting), one more question.
+	g.mu.Lock()
+	for r, v := range g.reads {
+		v.at = v.at.Add(-time.Hour)
+		g.reads[r] = v
+	}
+	g.readsSwept = g.readsSwept.Add(-time.Hour)
+	g.mu.Unlock()
+	ask("another")
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.reads[read{account{"team-a", "gitops"}, account{"team-b", "another"}}]; len(g.reads) != 1 || !ok {
+		t.Errorf("%d answers cached, want only the fresh one", len(g.reads))
 	}
 }

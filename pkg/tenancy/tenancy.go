@@ -76,6 +76,8 @@ type Gate struct {
 	mu      sync.Mutex
 	checked map[account]verdict
 	reads   map[read]verdict // answers of MayGetDesiredState (access.go)
+	// readsSwept is when expired answers were last dropped from reads.
+	readsSwept time.Time
 }
 
 // account is a ServiceAccount an application is applied as.
