@@ -365,10 +365,27 @@ func TestUIInABrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("the URL's token is good once", func(t *testing.T) {
+	t.Run("the URL's token is good once, a reload keeps the session, another browser is told what to do", func(t *testing.T) {
 		code, body := editor.request(t, "POST", "/api/session", editor.origin, false, `{"token":"`+editor.token+`"}`)
 		if code != http.StatusForbidden || !strings.Contains(body, "used already") {
 			t.Errorf("second exchange of the URL token: %d %s, want 403 saying it was used", code, body)
+		}
+		// A reload keeps the tab's session (sessionStorage); another browser has none and is told what to do.
+		evaluate[bool](t, tab, `window.beforeReload = true`)
+		evaluate[string](t, tab, `location.hash = '#/'; location.reload(); 'ok'`)
+		browse(t, tab, "the tab after a reload", time.Minute, chromedp.WaitVisible(row))
+		if evaluate[bool](t, tab, `window.beforeReload === true`) {
+			t.Error("the tab did not reload")
+		}
+		other := newBrowser(t)
+		for _, c := range []struct{ url, want string }{
+			{editor.url, "used already"},
+			{editor.origin + "/", "run it again for a new one"},
+		} {
+			browse(t, other, "another browser on "+c.url, time.Minute, chromedp.Navigate(c.url), chromedp.WaitVisible(chromedp.CSS(`#no-session`)))
+			if text := evaluate[string](t, other, `document.getElementById('no-session').textContent`); !strings.Contains(text, c.want) {
+				t.Errorf("another browser on %s says %q, want %q", c.url, text, c.want)
+			}
 		}
 	})
 
