@@ -14,17 +14,20 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// uiRun is one `kubectl gitops ui` process: its URL (with the token) and origin.
+// uiRun is one `kubectl gitops ui` process: its URL (with the one-time token), origin, and the
+// session secret its browser tab got for the token.
 type uiRun struct {
-	cmd    *exec.Cmd
-	url    string
-	origin string // http://127.0.0.1:PORT
-	token  string
+	cmd     *exec.Cmd
+	url     string
+	origin  string // http://127.0.0.1:PORT
+	token   string
+	session string
 }
 
 var uiURL = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+/\?token=[A-Za-z0-9_-]+`)
@@ -71,16 +74,25 @@ func startUI(t *testing.T, ns, user string) *uiRun {
 	return &uiRun{cmd: cmd, url: url, origin: origin, token: token}
 }
 
-// request sends a request to the ui's server with the run's cookie (unless cookie is false)
-// and the Origin given, and returns the status and body.
-func (u *uiRun) request(t *testing.T, method, path, origin string, cookie bool, body string) (int, string) {
+// openedIn reads the session secret the page keeps in its tab after the exchange of the token.
+func (u *uiRun) openedIn(t *testing.T, tab context.Context) {
+	t.Helper()
+	u.session = evaluate[string](t, tab, `sessionStorage.getItem('kube-gitops-session') || ''`)
+	if len(u.session) < 40 || u.session == u.token {
+		t.Fatalf("session secret in the tab %q: want a new long secret, not the URL token", u.session)
+	}
+}
+
+// request sends a request to the ui's server with the session secret in its header (unless
+// session is false) and the Origin given, and returns the status and body.
+func (u *uiRun) request(t *testing.T, method, path, origin string, session bool, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, u.origin+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cookie {
-		req.AddCookie(&http.Cookie{Name: "kube-gitops-ui-" + u.origin[strings.LastIndex(u.origin, ":")+1:], Value: u.token})
+	if session {
+		req.Header.Set("X-Kube-Gitops-Session", u.session)
 	}
 	if origin != "" {
 		req.Header.Set("Origin", origin)
@@ -161,7 +173,7 @@ func screenshot(t *testing.T, tab context.Context, dir, name, scheme string, wid
 // an editor and as a viewer: the overview lists the app; its page shows the tree and history; a
 // drift made with kubectl shows up without a reload; Sync and Roll back change the cluster; a
 // viewer's buttons are disabled and the cluster refuses the viewer's forced request; requests
-// without the token or from another origin are refused.
+// without the session or from another origin are refused; the URL's token is good once.
 func TestUIInABrowser(t *testing.T) {
 	const ns, app = "ui-test", "uiweb"
 	ctx := t.Context()
@@ -210,6 +222,10 @@ func TestUIInABrowser(t *testing.T) {
 	}
 	if loc := evaluate[string](t, tab, `location.href`); strings.Contains(loc, "token") {
 		t.Errorf("the token stayed in the address bar: %s", loc)
+	}
+	editor.openedIn(t, tab)
+	if cookies, err := chromedp.Call(tab, network.GetCookies, network.GetCookiesParams{URLs: []string{editor.origin + "/"}}); err != nil || len(cookies.Cookies) != 0 {
+		t.Errorf("the browser holds cookies for the ui (any other local server on 127.0.0.1 would get them): %v %v", cookies.Cookies, err)
 	}
 	screenshot(t, tab, shots, "overview", "light", 1280, 300)
 	screenshot(t, tab, shots, "overview", "dark", 1280, 300)
@@ -307,6 +323,7 @@ func TestUIInABrowser(t *testing.T) {
 		vtab := newBrowser(t)
 		browse(t, vtab, "the viewer's app page", time.Minute,
 			chromedp.Navigate(viewer.url), chromedp.WaitVisible(row))
+		viewer.openedIn(t, vtab)
 		evaluate[string](t, vtab, `location.hash = '#/app/`+ns+`/`+app+`'`)
 		browse(t, vtab, "the viewer's app page", time.Minute,
 			chromedp.WaitVisible(chromedp.CSS(`#history tr[data-revision="`+second+`"]`)))
@@ -348,23 +365,48 @@ func TestUIInABrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("requests without the token or from another origin are refused", func(t *testing.T) {
+	t.Run("the URL's token is good once, a reload keeps the session, another browser is told what to do", func(t *testing.T) {
+		code, body := editor.request(t, "POST", "/api/session", editor.origin, false, `{"token":"`+editor.token+`"}`)
+		if code != http.StatusForbidden || !strings.Contains(body, "used already") {
+			t.Errorf("second exchange of the URL token: %d %s, want 403 saying it was used", code, body)
+		}
+		// A reload keeps the tab's session (sessionStorage); another browser has none and is told what to do.
+		evaluate[bool](t, tab, `window.beforeReload = true`)
+		evaluate[string](t, tab, `location.hash = '#/'; location.reload(); 'ok'`)
+		browse(t, tab, "the tab after a reload", time.Minute, chromedp.WaitVisible(row))
+		if evaluate[bool](t, tab, `window.beforeReload === true`) {
+			t.Error("the tab did not reload")
+		}
+		other := newBrowser(t)
+		for _, c := range []struct{ url, want string }{
+			{editor.url, "used already"},
+			{editor.origin + "/", "run it again for a new one"},
+		} {
+			browse(t, other, "another browser on "+c.url, time.Minute, chromedp.Navigate(c.url), chromedp.WaitVisible(chromedp.CSS(`#no-session`)))
+			if text := evaluate[string](t, other, `document.getElementById('no-session').textContent`); !strings.Contains(text, c.want) {
+				t.Errorf("another browser on %s says %q, want %q", c.url, text, c.want)
+			}
+		}
+	})
+
+	t.Run("requests without the session or from another origin are refused", func(t *testing.T) {
 		for _, c := range []struct {
 			name, method, path, origin string
-			cookie                     bool
+			session                    bool
 			want                       int
 		}{
-			{"no token", "GET", "/api/apps", "", false, http.StatusUnauthorized},
-			{"no token, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", editor.origin, false, http.StatusUnauthorized},
-			{"foreign origin", "GET", "/api/apps", "http://evil.example", true, http.StatusForbidden},
-			{"foreign origin, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", "http://evil.example", true, http.StatusForbidden},
+			{"no session", "GET", "/api/apps", "", false, http.StatusUnauthorized},
+			{"no session, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", editor.origin, false, http.StatusUnauthorized},
+			{"the session from a foreign origin", "GET", "/api/apps", "http://evil.example", true, http.StatusForbidden},
+			{"the session from another port's origin, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", "http://127.0.0.1:1", true, http.StatusForbidden},
+			{"the session from a foreign origin, events", "GET", "/api/events?session=" + editor.session, "http://evil.example", false, http.StatusForbidden},
 			{"own origin", "GET", "/api/apps", editor.origin, true, http.StatusOK},
 		} {
 			body := ""
 			if c.method == "POST" {
 				body = "{}"
 			}
-			if code, text := editor.request(t, c.method, c.path, c.origin, c.cookie, body); code != c.want {
+			if code, text := editor.request(t, c.method, c.path, c.origin, c.session, body); code != c.want {
 				t.Errorf("%s: %d %s, want %d", c.name, code, text, c.want)
 			}
 		}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"crypto/subtle"
 	"net/http"
 	"strings"
 )
@@ -14,7 +13,8 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 // guard admits a request only from this run's browser tab: the Host is the loopback address the
 // server listens on (a DNS-rebound name is refused), an Origin or Sec-Fetch-Site header, when
 // sent, is this server's (no cross-site request, so no CSRF), a request that changes something
-// carries its Origin, and the request holds the run's token, in the URL once, then in a cookie.
+// carries its Origin, and an API call holds the run's session secret (session.go). The page and
+// its static files hold no data and are served to anyone who passes the first checks.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -42,39 +42,25 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Error(w, "forbidden: a request that changes something must carry its Origin header", http.StatusForbidden)
 			return
 		}
-		if t := r.URL.Query().Get("token"); t != "" {
-			if !s.tokenIs(t) {
-				http.Error(w, "forbidden: wrong token: open the URL that kubectl gitops ui printed", http.StatusForbidden)
-				return
-			}
-			if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") {
-				// The token moves into a cookie and out of the address bar and history.
-				http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: s.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-				http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
-				return
-			}
-			next.ServeHTTP(w, r)
+		if !strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api/session" {
+			next.ServeHTTP(w, r) // the page, or the one-time token's exchange (which checks it)
 			return
 		}
-		c, err := r.Cookie(s.cookieName())
-		if err != nil {
-			http.Error(w, "unauthorized: no token: open the URL that kubectl gitops ui printed", http.StatusUnauthorized)
+		secret := r.Header.Get(sessionHeader)
+		if secret == "" && r.URL.Path == "/api/events" {
+			secret = r.URL.Query().Get(sessionParam)
+		}
+		if secret == "" {
+			http.Error(w, "unauthorized: no session: "+reopen, http.StatusUnauthorized)
 			return
 		}
-		if !s.tokenIs(c.Value) {
-			http.Error(w, "forbidden: wrong token: open the URL that kubectl gitops ui printed", http.StatusForbidden)
+		if !s.session.holds(secret) {
+			http.Error(w, "forbidden: wrong session: "+reopen, http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
-
-func (s *Server) tokenIs(t string) bool {
-	return subtle.ConstantTimeCompare([]byte(t), []byte(s.token)) == 1
-}
-
-// cookieName holds the port: two runs on the same host keep their own cookies.
-func (s *Server) cookieName() string { return "kube-gitops-ui-" + s.port }
 
 func (s *Server) hosts() []string { return []string{"127.0.0.1:" + s.port, "localhost:" + s.port} }
 

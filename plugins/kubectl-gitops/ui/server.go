@@ -3,8 +3,6 @@ package ui
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -26,17 +24,18 @@ type Config struct {
 	Port int
 }
 
-// Server is one run of the ui: its listener, its token and the live caches.
+// Server is one run of the ui: its listener, its credentials and the live caches.
 type Server struct {
 	cfg      Config
 	listener net.Listener
 	port     string
-	token    string
+	url      string
+	session  *session
 	live     *live
 }
 
 // Listen binds 127.0.0.1 (never another interface: the ui is the user's alone) and makes the
-// run's token.
+// run's one-time token.
 func Listen(cfg Config) (*Server, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -48,13 +47,12 @@ func Listen(cfg Config) (*Server, error) {
 }
 
 func newServer(cfg Config, port string) *Server {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand never fails on Linux, and panics where it could
-	return &Server{cfg: cfg, port: port, token: base64.RawURLEncoding.EncodeToString(b), live: newLive()}
+	sess := newSession()
+	return &Server{cfg: cfg, port: port, url: "http://127.0.0.1:" + port + "/?token=" + sess.token, session: sess, live: newLive()}
 }
 
-// URL is the address to open, with the token.
-func (s *Server) URL() string { return "http://127.0.0.1:" + s.port + "/?token=" + s.token }
+// URL is the address to open, with the one-time token.
+func (s *Server) URL() string { return s.url }
 
 // Start starts the watches with the user's credentials, refusing at once what the user may not
 // list, and returns once they hold the first list.
@@ -90,6 +88,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("POST /api/session", s.startSession)
 	mux.HandleFunc("GET /api/events", s.events)
 	mux.HandleFunc("GET /api/apps", s.apps)
 	mux.HandleFunc("GET /api/apps/{ns}/{name}", s.app)

@@ -31,11 +31,34 @@ type fixture struct {
 	ts     *httptest.Server
 	gitops *fake.Clientset
 	base   string // http://127.0.0.1:PORT as the server expects it
+	token  string // the URL's one-time token
+	secret string // the session secret the page got for it
 }
 
-// start serves a Server over fake clients holding one DesiredState with hostile text; the
-// user may sync (SelfSubjectAccessReview) unless denied says otherwise.
+// start serves a Server over fake clients holding one DesiredState with hostile text, and
+// opens its session as the page does; the user may sync (SelfSubjectAccessReview) unless
+// denied says otherwise.
 func start(t *testing.T, ns string, denied bool) *fixture {
+	t.Helper()
+	f := serve(t, ns, denied)
+	res := f.exchange(t, f.token)
+	var got struct{ Session string }
+	if err := json.NewDecoder(res.Body).Decode(&got); err != nil || res.StatusCode != http.StatusOK || got.Session == "" {
+		t.Fatalf("exchange of the URL token: %d %v", res.StatusCode, err)
+	}
+	f.secret = got.Session
+	return f
+}
+
+// exchange posts a URL token to /api/session as the page does.
+func (f *fixture) exchange(t *testing.T, token string) *http.Response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"token": token})
+	return f.do(t, "POST", "/api/session", map[string]string{sessionHeader: "", "Origin": f.base, "Content-Type": "application/json"}, string(body))
+}
+
+// serve is start without the session.
+func serve(t *testing.T, ns string, denied bool) *fixture {
 	t.Helper()
 	ds := &v1alpha1.DesiredState{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "apps"},
@@ -77,10 +100,12 @@ func start(t *testing.T, ns string, denied bool) *fixture {
 		t.Fatal(err)
 	}
 	ts.Config.Handler = srv.Handler()
-	return &fixture{srv: srv, ts: ts, gitops: gitops, base: "http://127.0.0.1:" + port}
+	_, token, _ := strings.Cut(srv.URL(), "?token=")
+	return &fixture{srv: srv, ts: ts, gitops: gitops, base: "http://127.0.0.1:" + port, token: token}
 }
 
-// do sends a request with the run's cookie unless the header map says otherwise.
+// do sends a request with the session header unless the header map says otherwise ("" drops
+// a header).
 func (f *fixture) do(t *testing.T, method, path string, headers map[string]string, body string) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, f.ts.URL+path, strings.NewReader(body))
@@ -88,11 +113,9 @@ func (f *fixture) do(t *testing.T, method, path string, headers map[string]strin
 		t.Fatal(err)
 	}
 	req.Host = strings.TrimPrefix(f.base, "http://")
-	req.AddCookie(&http.Cookie{Name: f.srv.cookieName(), Value: f.srv.token})
+	req.Header.Set(sessionHeader, f.secret)
 	for k, v := range headers {
-		if k == "Cookie" {
-			req.Header.Del("Cookie")
-		}
+		req.Header.Del(k)
 		if k == "Host" {
 			req.Host = v
 			continue
@@ -118,10 +141,19 @@ func TestGuardRefusesWhatIsNotThisRunsTab(t *testing.T) {
 		headers            map[string]string
 		want               int
 	}{
-		{"no token", "GET", "/api/apps", map[string]string{"Cookie": ""}, http.StatusUnauthorized},
-		{"no token, the page", "GET", "/", map[string]string{"Cookie": ""}, http.StatusUnauthorized},
-		{"wrong cookie", "GET", "/api/apps", map[string]string{"Cookie": f.srv.cookieName() + "=nope"}, http.StatusForbidden},
-		{"wrong token in the URL", "GET", "/?token=nope", map[string]string{"Cookie": ""}, http.StatusForbidden},
+		{"no session", "GET", "/api/apps", map[string]string{sessionHeader: ""}, http.StatusUnauthorized},
+		{"no session, sync", "POST", "/api/apps/apps/web/sync", map[string]string{sessionHeader: "", "Origin": own, "Content-Type": "application/json"}, http.StatusUnauthorized},
+		{"no session, events", "GET", "/api/events", map[string]string{sessionHeader: ""}, http.StatusUnauthorized},
+		{"wrong session", "GET", "/api/apps", map[string]string{sessionHeader: "nope"}, http.StatusForbidden},
+		{"the used URL token as the session", "GET", "/api/apps", map[string]string{sessionHeader: f.token}, http.StatusForbidden},
+		{"the session in the query of an API call", "GET", "/api/apps?session=" + f.secret, map[string]string{sessionHeader: ""}, http.StatusUnauthorized},
+		{"the session in a cookie", "GET", "/api/apps", map[string]string{sessionHeader: "", "Cookie": "session=" + f.secret}, http.StatusUnauthorized},
+		{"the session from another port's origin", "GET", "/api/apps", map[string]string{"Origin": "http://127.0.0.1:1"}, http.StatusForbidden},
+		{"the session from another port's origin, sync", "POST", "/api/apps/apps/web/sync", map[string]string{"Origin": "http://127.0.0.1:1", "Content-Type": "application/json"}, http.StatusForbidden},
+		{"the session from another origin, events", "GET", "/api/events?session=" + f.secret, map[string]string{sessionHeader: "", "Origin": "http://evil.example"}, http.StatusForbidden},
+		{"the exchange without Origin", "POST", "/api/session", map[string]string{"Content-Type": "application/json"}, http.StatusForbidden},
+		{"the exchange as a form (no JSON)", "POST", "/api/session", map[string]string{"Origin": own, "Content-Type": "application/x-www-form-urlencoded"}, http.StatusUnsupportedMediaType},
+		{"the page holds no data and needs no session", "GET", "/", map[string]string{sessionHeader: ""}, http.StatusOK},
 		{"foreign Origin", "GET", "/api/apps", map[string]string{"Origin": "http://evil.example"}, http.StatusForbidden},
 		{"foreign Origin on a sync", "POST", "/api/apps/apps/web/sync", map[string]string{"Origin": "http://evil.example", "Content-Type": "application/json"}, http.StatusForbidden},
 		{"another port's Origin", "POST", "/api/apps/apps/web/sync", map[string]string{"Origin": "http://127.0.0.1:1", "Content-Type": "application/json"}, http.StatusForbidden},
@@ -147,33 +179,52 @@ func TestGuardRefusesWhatIsNotThisRunsTab(t *testing.T) {
 	}
 }
 
-func TestTokenInTheURLBecomesAStrictCookie(t *testing.T) {
-	f := start(t, "apps", false)
-	res := f.do(t, "GET", "/?token="+f.srv.token, map[string]string{"Cookie": ""}, "")
-	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
-		t.Fatalf("%d to %q, want 303 to /", res.StatusCode, res.Header.Get("Location"))
+// TestURLTokenIsOneTime: the token in the URL (seen by every local user while a browser starts
+// with it) buys one session secret; afterwards it is refused, and no answer sets a cookie.
+func TestURLTokenIsOneTime(t *testing.T) {
+	f := serve(t, "apps", false)
+	if !strings.HasPrefix(f.srv.URL(), "http://127.0.0.1:"+f.srv.port+"/?token=") || len(f.token) < 40 {
+		t.Fatalf("URL %s: want loopback with a long token", f.srv.URL())
 	}
-	c := res.Cookies()
-	if len(c) != 1 || c[0].Value != f.srv.token || !c[0].HttpOnly || c[0].SameSite != http.SameSiteStrictMode || c[0].Name != f.srv.cookieName() {
-		t.Fatalf("cookie %+v, want the token, HttpOnly, SameSite=Strict", c)
+	page := f.do(t, "GET", "/?token="+f.token, map[string]string{sessionHeader: ""}, "")
+	if page.StatusCode != http.StatusOK || page.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("the page: %d, Referrer-Policy %q", page.StatusCode, page.Header.Get("Referrer-Policy"))
 	}
-	if res.Header.Get("Referrer-Policy") != "no-referrer" {
-		t.Errorf("Referrer-Policy %q: the token would leak to links", res.Header.Get("Referrer-Policy"))
+	if res := f.exchange(t, "nope"); res.StatusCode != http.StatusForbidden {
+		t.Fatalf("a wrong token: %d, want 403", res.StatusCode)
 	}
-	page := f.do(t, "GET", "/", nil, "")
-	if page.StatusCode != http.StatusOK {
-		t.Fatalf("the page with the cookie: %d", page.StatusCode)
+	first := f.exchange(t, f.token)
+	var got struct{ Session string }
+	if err := json.NewDecoder(first.Body).Decode(&got); err != nil || first.StatusCode != http.StatusOK {
+		t.Fatalf("first exchange: %d %v", first.StatusCode, err)
 	}
-	if strings.Contains(f.srv.URL(), "0.0.0.0") || !strings.HasPrefix(f.srv.URL(), "http://127.0.0.1:") {
-		t.Errorf("URL %s is not on loopback", f.srv.URL())
+	if got.Session == "" || got.Session == f.token || len(got.Session) < 40 {
+		t.Fatalf("session secret %q: want a new long secret, not the URL token", got.Session)
+	}
+	again := f.exchange(t, f.token)
+	body, _ := io.ReadAll(again.Body)
+	if again.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "used already") || !strings.Contains(string(body), "run it again") {
+		t.Errorf("second use of the URL token: %d %s, want 403 saying it was used", again.StatusCode, body)
+	}
+	f.secret = got.Session
+	if res := f.do(t, "GET", "/api/apps", nil, ""); res.StatusCode != http.StatusOK {
+		t.Errorf("the session secret: %d, want 200", res.StatusCode)
+	}
+	if res := f.do(t, "GET", "/api/apps?token="+f.token, map[string]string{sessionHeader: ""}, ""); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the URL token on an API call: %d, want 401", res.StatusCode)
+	}
+	for _, res := range []*http.Response{page, first, again} {
+		if c := res.Header.Values("Set-Cookie"); len(c) != 0 {
+			t.Errorf("%s %s set a cookie: %v", res.Request.Method, res.Request.URL.Path, c)
+		}
 	}
 }
 
 func TestHostileTextStaysText(t *testing.T) {
 	f := start(t, `<img src=x onerror=alert(3)>`, false)
 	page, _ := io.ReadAll(f.do(t, "GET", "/", nil, "").Body)
-	if strings.Contains(string(page), "<img") || !strings.Contains(string(page), "&lt;img src=x onerror=alert(3)&gt;") {
-		t.Errorf("the namespace reached the page unescaped:\n%s", page)
+	if strings.Contains(string(page), "onerror") {
+		t.Errorf("the namespace reached the page (served without a session, it must hold no data):\n%s", page)
 	}
 	if strings.Contains(string(page), "<script>") && !strings.Contains(string(page), `<script src="/static/app.js" defer></script>`) {
 		t.Errorf("inline script in the page:\n%s", page)
@@ -261,7 +312,8 @@ func TestActionsFollowTheClustersAnswer(t *testing.T) {
 
 func TestEventsPushChanges(t *testing.T) {
 	f := start(t, "apps", false)
-	res := f.do(t, "GET", "/api/events", nil, "")
+	// EventSource cannot send headers: the page puts the session in the query.
+	res := f.do(t, "GET", "/api/events?session="+f.secret, map[string]string{sessionHeader: ""}, "")
 	if res.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("Content-Type %q", res.Header.Get("Content-Type"))
 	}

@@ -45,8 +45,11 @@ history, version pins and conditions, and the promotions; pages update live.
 
 Every request it makes is yours, with your kubeconfig: the cluster's RBAC
 decides what you see and may do, and buttons you may not use are disabled.
-The printed URL holds a token for this run only: other users of the machine
-cannot use the server. It runs until Ctrl-C.`,
+The printed URL holds a one-time token: the first browser tab that opens it
+gets the run's session secret (kept in that tab, sent as a header, never a
+cookie), and the URL is refused afterwards. Other users of the machine cannot
+use the server. To open the ui in another browser, run it again. It runs
+until Ctrl-C.`,
 		Example: example,
 		Args:    cobra.NoArgs,
 		RunE:    options.RunE(u),
@@ -97,7 +100,7 @@ func (u *UIOptions) Run(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(u.Streams.Out, "kube-gitops ui: %s\n", s.URL())
-	fmt.Fprintln(u.Streams.Out, "(the URL holds this run's token; Ctrl-C stops the server)")
+	fmt.Fprintln(u.Streams.Out, "(the URL's token works once, for one browser tab; Ctrl-C stops the server)")
 	if !u.noOpen {
 		openBrowser(u, s.URL())
 	}

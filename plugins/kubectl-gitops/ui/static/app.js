@@ -49,20 +49,58 @@
 
   function short(rev) { return rev ? String(rev).slice(0, 7) : ''; }
 
-  async function api(path, opts) {
-    const r = await fetch(path, Object.assign({ credentials: 'same-origin', headers: { Accept: 'application/json' } }, opts));
+  // The session secret lives in this tab only (sessionStorage is per origin, port included) and
+  // goes out as a header, never as a cookie: cookies ignore ports, so another local user's server
+  // on 127.0.0.1 would get it.
+  const SESSION_HEADER = 'X-Kube-Gitops-Session';
+  const SESSION_KEY = 'kube-gitops-session';
+  const REOPEN = 'Open the URL printed by kubectl gitops ui (run it again for a new one).';
+  let session = sessionStorage.getItem(SESSION_KEY) || '';
+
+  async function request(path, opts) {
+    const r = await fetch(path, Object.assign({}, opts, { credentials: 'omit' }));
+    const text = await r.text();
     let body = null;
-    try { body = await r.json(); } catch (_) { /* not JSON: the guard's plain-text refusal */ }
+    try { body = JSON.parse(text); } catch (_) { /* not JSON: the guard's plain-text refusal */ }
     if (!r.ok) {
-      const err = new Error((body && body.error) || (r.status + ' ' + r.statusText));
+      const err = new Error((body && body.error) || text.trim() || (r.status + ' ' + r.statusText));
       err.status = r.status;
       throw err;
     }
     return body;
   }
 
+  // startSession trades the URL's one-time token for the session secret, takes the token out of
+  // the address bar, and tells whether this tab has a session.
+  async function startSession() {
+    const token = new URLSearchParams(location.search).get('token');
+    if (token) {
+      history.replaceState(null, '', '/' + location.hash);
+      try {
+        const body = await request('/api/session', { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ token }) });
+        session = body.session;
+        sessionStorage.setItem(SESSION_KEY, session);
+      } catch (e) {
+        if (!session) return noSession(e.message);
+      }
+    }
+    return session ? true : noSession('This tab has no session. ' + REOPEN);
+  }
+
+  function noSession(text) {
+    $('main').replaceChildren(el('p', { class: 'error', id: 'no-session' }, text));
+    $('live').textContent = 'not connected';
+    return false;
+  }
+
+  function api(path, opts) {
+    opts = opts || {};
+    const headers = Object.assign({ Accept: 'application/json' }, opts.headers, { [SESSION_HEADER]: session });
+    return request(path, Object.assign({}, opts, { headers }));
+  }
+
   function post(path, data) {
-    return api(path, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(data) });
+    return api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(data) });
   }
 
   function notice(text, bad) {
@@ -105,7 +143,8 @@
   // ---- live updates --------------------------------------------------------------------
 
   function connect() {
-    const es = new EventSource('/api/events');
+    // EventSource cannot set headers: the session goes in the query, for this stream only.
+    const es = new EventSource('/api/events?session=' + enc(session));
     es.onopen = () => {
       $('live').textContent = 'live';
       $('live').className = 'live on';
@@ -126,6 +165,7 @@
     state.loading = true;
     try {
       const [a, p] = await Promise.all([api('/api/apps'), api('/api/promotions')]);
+      $('scope').textContent = a.scope;
       state.apps = new Map(a.apps.map((x) => [key(x.namespace, x.name), x]));
       state.promotions = new Map(p.promotions.map((x) => [key(x.namespace, x.name), x]));
       state.sorted = null;
@@ -495,7 +535,10 @@
       'No changes recorded yet.')));
   }
 
-  window.addEventListener('hashchange', route);
-  route();
-  connect();
+  startSession().then((ok) => {
+    if (!ok) return;
+    window.addEventListener('hashchange', route);
+    route();
+    connect();
+  });
 })();
