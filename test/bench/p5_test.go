@@ -2,22 +2,19 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/render"
+	"github.com/kube-gitops/kube-gitops/test/harness"
 )
 
 const chartTemplates = 50
@@ -122,22 +119,6 @@ func names(objs []*unstructured.Unstructured) []string {
 	return out
 }
 
-func decodeStream(stream string) ([]*unstructured.Unstructured, error) {
-	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-			return objs, nil
-		} else if err != nil {
-			return nil, err
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
-	}
-}
-
 // benchHelmRender renders one chart through pkg/render with its worker pool (as the server does:
 // --render-workers 2 by default) and with the helm CLI built from the module's pinned helm.
 func benchHelmRender(b *testing.B) {
@@ -184,7 +165,7 @@ func benchHelmRender(b *testing.B) {
 	helmTime, err := median(runs, helmOnce)
 	must(b, err)
 
-	theirs, err := decodeStream(helmOut)
+	theirs, err := harness.DecodeStream(helmOut)
 	must(b, err)
 	if got, want := names(ours), names(theirs); !slices.Equal(got, want) || len(got) != chartTemplates {
 		b.Fatalf("pkg/render and helm template differ: %d objects %v\nvs %d objects %v", len(got), got, len(want), want)

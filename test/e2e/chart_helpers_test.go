@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/kube-gitops/kube-gitops/test/harness"
 )
@@ -22,23 +19,11 @@ func (en *env) chartObjects(extra ...string) ([]*unstructured.Unstructured, erro
 	if code != 0 {
 		return nil, fmt.Errorf("kubectl gitops %s: exit %d: %s", strings.Join(args, " "), code, errOut)
 	}
-	return decodeObjects(out)
-}
-
-func decodeObjects(stream string) ([]*unstructured.Unstructured, error) {
-	var objs []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
-			return objs, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("decode the rendered chart: %w", err)
-		}
-		if len(u.Object) > 0 {
-			objs = append(objs, u)
-		}
+	objs, err := harness.DecodeStream(out)
+	if err != nil {
+		return nil, fmt.Errorf("decode the rendered chart: %w", err)
 	}
+	return objs, nil
 }
 
 // applyObjects server-side applies objs as the admin.

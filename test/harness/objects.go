@@ -1,10 +1,13 @@
 package harness
 
 import (
+	"errors"
+	"io"
 	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -20,6 +23,24 @@ func YAMLStream(objs []*unstructured.Unstructured) (string, error) {
 		stream.Write(data)
 	}
 	return stream.String(), nil
+}
+
+// DecodeStream reads a YAML (or JSON) stream of objects, e.g. `helm template` output; empty
+// documents are skipped.
+func DecodeStream(stream string) ([]*unstructured.Unstructured, error) {
+	var objs []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); errors.Is(err, io.EOF) {
+			return objs, nil
+		} else if err != nil {
+			return nil, err
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+	}
 }
 
 // WithKinds returns the objects of objs whose kind is (keep) or is not (!keep) among kinds.
