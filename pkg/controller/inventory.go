@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -59,20 +58,13 @@ func inventoryKey(r v1alpha1.ResourceStatus) string {
 	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
 }
 
-// inventory is the inventory the last sync of ds left. The cache may not show this server's last
-// status write yet; then it is read from the host cluster. A stale inventory names objects the
-// last sync already pruned, and the apply would count them as pruned again (a second history
-// entry for one sync).
+// inventory is the inventory the last sync of ds left, as this server last wrote it (caughtUp):
+// a stale one names objects the last sync already pruned, and the apply would count them as
+// pruned again (a second history entry for one sync).
 func (c *Controller) inventory(ctx context.Context, ds *v1alpha1.DesiredState) ([]v1alpha1.ResourceStatus, error) {
-	c.mu.Lock()
-	written := c.written[key(ds.Namespace, ds.Name)]
-	c.mu.Unlock()
-	if written == "" || written == ds.ResourceVersion {
-		return ds.Status.Resources, nil
-	}
-	fresh, err := c.Statuses.Get(ctx, ds.Namespace, ds.Name)
+	current, err := c.caughtUp(ctx, ds)
 	if err != nil {
-		return nil, fmt.Errorf("read the inventory of %s/%s: %w", ds.Namespace, ds.Name, err)
+		return nil, err
 	}
-	return fresh.Status.Resources, nil
+	return current.Status.Resources, nil
 }

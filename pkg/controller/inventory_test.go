@@ -96,3 +96,37 @@ func TestInventoryIsTheLastWritten(t *testing.T) {
 		})
 	}
 }
+
+// TestARetryReadsTheLastWrittenStatus: a sync retried before the cache shows this server's
+// last status write reads that write (a finished operation, which hooks ran) from the host
+// cluster; a cache that is merely newer (another writer) costs one read, then none.
+func TestARetryReadsTheLastWrittenStatus(t *testing.T) {
+	record := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": store.RecordsResource.GroupVersion().String(), "kind": "DesiredStateRecord",
+		"metadata": map[string]any{"name": "app", "namespace": "apps", "resourceVersion": "7"},
+		"status":   map[string]any{"hooksDigest": "pre-hooks-ran:abc"},
+	}}
+	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{store.RecordsResource: "DesiredStateRecordList"}, record)
+	c := &Controller{Options: Options{Statuses: store.NewStatuses(client)}, written: map[string]string{"apps/app": "7"}}
+	stale := &v1alpha1.DesiredState{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "apps", ResourceVersion: "6"},
+		Status: v1alpha1.DesiredStateStatus{Operation: &v1alpha1.SyncOperation{RequestedBy: "alice"}}}
+	got, err := c.caughtUp(context.Background(), stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.HooksDigest != "pre-hooks-ran:abc" || got.Status.Operation != nil {
+		t.Errorf("caughtUp = hooksDigest %q, operation %v; want the stored status (pre hooks ran, no operation)", got.Status.HooksDigest, got.Status.Operation)
+	}
+
+	// Another writer after this server: the cache (7) is current, the record says so.
+	c.written["apps/app"] = "5"
+	current := &v1alpha1.DesiredState{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "apps", ResourceVersion: "7"}}
+	if _, err := c.caughtUp(context.Background(), current); err != nil {
+		t.Fatal(err)
+	}
+	client.ClearActions()
+	if _, err := c.caughtUp(context.Background(), current); err != nil || len(client.Actions()) != 0 {
+		t.Errorf("a current cache was read past again: %d requests (%v)", len(client.Actions()), err)
+	}
+}

@@ -31,6 +31,10 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		c.forget(k)
 		return nil
 	}
+	ds, err := c.caughtUp(ctx, ds)
+	if err != nil {
+		return err
+	}
 	if ds.DeletionTimestamp != nil {
 		return c.cleanup(ctx, ds)
 	}

@@ -3,6 +3,7 @@ package controller
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"strings"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -97,6 +98,31 @@ func (c *Controller) changesNothing(ds *v1alpha1.DesiredState, change func(*v1al
 	st := cached.Status.DeepCopy()
 	change(st)
 	return apiequality.Semantic.DeepEqual(*st, cached.Status)
+}
+
+// caughtUp returns ds, read from the cache, or the stored DesiredState when the cache may not
+// show this server's last status write yet: a retry that came before the watch did would
+// otherwise run a finished operation, or a release's pre-* hooks, again. Only an app this
+// server wrote and whose cached version differs from that write costs a read.
+func (c *Controller) caughtUp(ctx context.Context, ds *v1alpha1.DesiredState) (*v1alpha1.DesiredState, error) {
+	k := key(ds.Namespace, ds.Name)
+	c.mu.Lock()
+	written := c.written[k]
+	c.mu.Unlock()
+	if written == "" || ds.ResourceVersion == written {
+		return ds, nil
+	}
+	stored, err := c.Statuses.Get(ctx, ds.Namespace, ds.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read the status of %s: %w", k, err)
+	}
+	if stored.ResourceVersion == ds.ResourceVersion {
+		// The cache is current (another writer came after this server's write): no read next time.
+		c.mu.Lock()
+		c.written[k] = stored.ResourceVersion
+		c.mu.Unlock()
+	}
+	return stored, nil
 }
 
 // writeStatus writes the status of ds as change makes it, from the cached DesiredState when the
