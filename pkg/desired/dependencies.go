@@ -55,8 +55,10 @@ func validateWindows(windows []v1alpha1.SyncWindow) *problem {
 }
 
 // checkGraph refuses the DesiredStates whose dependencies no file defines and those in a
-// dependency cycle, with an error on each of their files (the cycle named in each), and returns
-// the others. defined holds every namespace/name some file defines, usable or not: a dependency
+// dependency cycle within one namespace, with an error on each of their files (the cycle named in
+// each), and returns the others. A cycle through other namespaces is not a file error: its
+// edges into another namespace may never be honoured (RBAC), and refusing would let one tenant
+// freeze another's files; the sync gate holds the members of a cycle whose edges are honoured. defined holds every namespace/name some file defines, usable or not: a dependency
 // whose file is broken keeps its last good spec in the cluster, and its dependents wait for it.
 func checkGraph(states []definition, defined map[string]bool) (ok []definition, errs []FileError) {
 	byKey := map[string]definition{}
@@ -100,8 +102,9 @@ func fileError(d definition, message string) FileError {
 	return FileError{File: d.file, Line: d.line, Namespace: d.state.Namespace, Name: d.state.Name, Message: message}
 }
 
-// cycles finds the strongly connected components of more than one DesiredState (Tarjan) and
-// returns one cycle through each, from its smallest key, in dependency order.
+// cycles finds the strongly connected components of more than one DesiredState (Tarjan), following
+// only dependencies within one namespace, and returns one cycle through each, from its smallest
+// key, in dependency order.
 func cycles(byKey map[string]definition) [][]string {
 	keys := make([]string, 0, len(byKey))
 	for k := range byKey {
@@ -112,7 +115,7 @@ func cycles(byKey map[string]definition) [][]string {
 		var out []string
 		d := byKey[k]
 		for _, dep := range d.state.Spec.DependsOn {
-			if t := d.state.DependencyKey(dep); byKey[t].state != nil {
+			if t := d.state.DependencyKey(dep); byKey[t].state != nil && byKey[t].state.Namespace == d.state.Namespace {
 				out = append(out, t)
 			}
 		}

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -70,6 +71,45 @@ func TestDependencyGraph(t *testing.T) {
 	}
 	if len(res.Errors) != len(want)+1 {
 		t.Errorf("errors %v, want one per cycle member, the missing dependency and the broken file", res.Errors)
+	}
+}
+
+// TestCrossNamespaceCycleIsNoFileError: a cycle through another namespace is left to the sync
+// gate (team A must not refuse team B's file by adding an edge that may never be honoured); a
+// cycle within one namespace is still refused, even when it is part of a larger one across
+// namespaces.
+func TestCrossNamespaceCycleIsNoFileError(t *testing.T) {
+	in := func(ns, file string) string { return strings.Replace(file, "namespace: apps}", "namespace: "+ns+"}", 1) }
+	files := memFiles{
+		"clusters/test/a.yaml": in("team-a", app("a", "team-b/b")),
+		"clusters/test/b.yaml": in("team-b", app("b", "team-a/a")),
+		"clusters/test/x.yaml": app("x", "y"),
+		"clusters/test/y.yaml": app("y", "x", "team-c/z"),
+		"clusters/test/z.yaml": in("team-c", app("z", "apps/x")),
+	}
+	res, err := Load(files, "clusters/test", Origin{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded []string
+	for _, s := range res.States {
+		loaded = append(loaded, s.Namespace+"/"+s.Name)
+	}
+	slices.Sort(loaded)
+	if got := strings.Join(loaded, ","); got != "team-a/a,team-b/b,team-c/z" {
+		t.Errorf("loaded %s, want team-a/a,team-b/b,team-c/z", got)
+	}
+	got := map[string]string{}
+	for _, e := range res.Errors {
+		got[e.File] = e.Message
+	}
+	for _, file := range []string{"clusters/test/x.yaml", "clusters/test/y.yaml"} {
+		if !strings.Contains(got[file], "dependency cycle apps/x → apps/y → apps/x") {
+			t.Errorf("%s: error %q, want the same-namespace cycle apps/x → apps/y → apps/x", file, got[file])
+		}
+	}
+	if len(res.Errors) != 2 {
+		t.Errorf("errors %v, want only the two of the same-namespace cycle", res.Errors)
 	}
 }
 
