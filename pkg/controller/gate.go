@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,6 +153,10 @@ func (c *Controller) gate(ctx context.Context, ds *v1alpha1.DesiredState, op *v1
 // only if ds's ServiceAccount may get it; otherwise its state (even whether it exists) is not
 // shown.
 func (c *Controller) dependencies(ctx context.Context, ds *v1alpha1.DesiredState) holdReason {
+	if cycle := c.cycle(ctx, ds); cycle != "" {
+		return holdReason{reason: v1alpha1.ReasonDependencyCycle, after: recheckForbidden, // a grant of the cycle may be revoked
+			message: "dependency cycle " + cycle + ": remove one of these dependsOn entries"}
+	}
 	var forbidden, waiting []string
 	after := time.Duration(0)
 	account := apply.ServiceAccountOf(ds)
@@ -159,11 +164,7 @@ func (c *Controller) dependencies(ctx context.Context, ds *v1alpha1.DesiredState
 		k := ds.DependencyKey(d)
 		namespace, name, _ := strings.Cut(k, "/")
 		if namespace != ds.Namespace {
-			allowed := false
-			var err error
-			if c.Dependencies != nil {
-				allowed, err = c.Dependencies.MayGetDesiredState(ctx, ds.Namespace, account, namespace, name)
-			}
+			allowed, err := c.honoured(ctx, ds, k)
 			switch {
 			case err != nil:
 				forbidden = append(forbidden, fmt.Sprintf("cannot check whether ServiceAccount %s/%s may get DesiredState %s (%v)", ds.Namespace, account, k, err))
@@ -204,6 +205,70 @@ func (c *Controller) dependencies(ctx context.Context, ds *v1alpha1.DesiredState
 		return holdReason{reason: v1alpha1.ReasonDependencyNotReady, message: strings.Join(waiting, ", "), after: after}
 	}
 	return holdReason{}
+}
+
+// honoured says whether from's dependency k (namespace/name) counts: one in from's namespace
+// always, one in another only if from's ServiceAccount may get it.
+func (c *Controller) honoured(ctx context.Context, from *v1alpha1.DesiredState, k string) (bool, error) {
+	namespace, name, _ := strings.Cut(k, "/")
+	if namespace == from.Namespace {
+		return true, nil
+	}
+	if c.Dependencies == nil {
+		return false, nil
+	}
+	return c.Dependencies.MayGetDesiredState(ctx, from.Namespace, apply.ServiceAccountOf(from), namespace, name)
+}
+
+// maxCycleWalk bounds the DesiredStates one cycle walk visits: it runs on every sync.
+const maxCycleWalk = 256
+
+// cycle returns the shortest cycle of honoured dependencies from ds back to ds, as
+// "ns/a → ns2/b → ns/a", or "". A cycle within one namespace is refused with its files
+// (pkg/desired), so what is found here crosses namespaces, over edges RBAC allows: an edge
+// another tenant may not honour cannot hold anyone. Members that ds's ServiceAccount may not get
+// are not named, so the message tells ds's viewers nothing of a namespace they cannot read.
+func (c *Controller) cycle(ctx context.Context, ds *v1alpha1.DesiredState) string {
+	if len(ds.Spec.DependsOn) == 0 {
+		return ""
+	}
+	start := key(ds.Namespace, ds.Name)
+	parent := map[string]string{start: ""} // the walk's visited set: each member once
+	queue := []*v1alpha1.DesiredState{ds}
+	for len(queue) > 0 && len(parent) < maxCycleWalk {
+		from := queue[0]
+		queue = queue[1:]
+		fk := key(from.Namespace, from.Name)
+		for _, d := range from.Spec.DependsOn {
+			t := from.DependencyKey(d)
+			if ok, err := c.honoured(ctx, from, t); err != nil || !ok {
+				continue
+			}
+			if t == start {
+				path := []string{start}
+				for p := fk; p != start; p = parent[p] {
+					path = append(path, p)
+				}
+				path = append(path, start)
+				slices.Reverse(path[1 : len(path)-1])
+				for i, k := range path {
+					if ok, err := c.honoured(ctx, ds, k); k != start && (err != nil || !ok) {
+						path[i] = "(a DesiredState of another namespace)"
+					}
+				}
+				return strings.Join(path, " → ")
+			}
+			if _, seen := parent[t]; seen {
+				continue
+			}
+			namespace, name, _ := strings.Cut(t, "/")
+			if dep, ok := c.Reader.Get(namespace, name); ok {
+				parent[t] = fk
+				queue = append(queue, dep)
+			}
+		}
+	}
+	return ""
 }
 
 // isHeld reports whether the gate holds automated sync of the application k.

@@ -155,3 +155,48 @@ func TestForgetDropsTheHold(t *testing.T) {
 		t.Errorf("held %v after apps/api went, want only apps/db", c.held)
 	}
 }
+
+// grants lets the ServiceAccounts of a namespace get the DesiredStates listed for it
+// ("asker namespace>target namespace/name").
+type grants map[string]bool
+
+func (g grants) MayGetDesiredState(_ context.Context, ns, _, targetNs, targetName string) (bool, error) {
+	return g[ns+">"+targetNs+"/"+targetName], nil
+}
+
+// TestDependencyCycle: a cycle across namespaces holds its members only over honoured edges;
+// an edge the other tenant's RBAC refuses makes no cycle, so it cannot freeze anyone.
+func TestDependencyCycle(t *testing.T) {
+	on := func(ns, name string) v1alpha1.Dependency { return v1alpha1.Dependency{Namespace: ns, Name: name} }
+	a := desiredState("team-a", "a", on("team-b", "b"))
+	b := desiredState("team-b", "b", on("team-a", "a"))
+	// x → y → z → x, where x may not get z's namespace: z is not named in x's message.
+	x := desiredState("team-x", "x", on("team-y", "y"))
+	y := desiredState("team-y", "y", on("team-z", "z"))
+	z := desiredState("team-z", "z", on("team-x", "x"))
+	c := newGateController(t, a, b, x, y, z)
+
+	// Team A may not get team-b's DesiredStates: a is forbidden, b only waits on a.
+	c.Dependencies = grants{"team-b>team-a/a": true}
+	if got := c.dependencies(context.Background(), a); got.reason != v1alpha1.ReasonDependencyForbidden {
+		t.Errorf("a: %q %q, want DependencyForbidden", got.reason, got.message)
+	}
+	if got := c.dependencies(context.Background(), b); got.reason != v1alpha1.ReasonDependencyNotReady || got.message != "team-a/a is not Ready" {
+		t.Errorf("b: %q %q, want DependencyNotReady on team-a/a", got.reason, got.message)
+	}
+
+	// Both edges honoured: each member is held naming the cycle from itself.
+	c.Dependencies = grants{"team-b>team-a/a": true, "team-a>team-b/b": true,
+		"team-x>team-y/y": true, "team-y>team-z/z": true, "team-z>team-x/x": true}
+	for ds, want := range map[*v1alpha1.DesiredState]string{
+		a: "dependency cycle team-a/a → team-b/b → team-a/a: remove one of these dependsOn entries",
+		b: "dependency cycle team-b/b → team-a/a → team-b/b: remove one of these dependsOn entries",
+		x: "dependency cycle team-x/x → team-y/y → (a DesiredState of another namespace) → team-x/x: remove one of these dependsOn entries",
+		z: "dependency cycle team-z/z → team-x/x → (a DesiredState of another namespace) → team-z/z: remove one of these dependsOn entries",
+	} {
+		got := c.dependencies(context.Background(), ds)
+		if got.reason != v1alpha1.ReasonDependencyCycle || got.message != want || got.after == 0 {
+			t.Errorf("%s: %q %q (recheck %v), want DependencyCycle %q, asked again later", ds.Name, got.reason, got.message, got.after, want)
+		}
+	}
+}

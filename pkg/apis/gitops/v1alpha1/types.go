@@ -49,8 +49,10 @@ type DesiredStateSpec struct {
 	// at the revision their spec was read at) before this one syncs automatically; until then
 	// condition Waiting says which one it waits on. A dependency in another namespace counts only
 	// if this application's ServiceAccount may get that DesiredState (RBAC); otherwise Waiting
-	// has reason DependencyForbidden. A dependency that no file defines, or a cycle, is an error
-	// of the files that make it. A sync requested by a person is not held.
+	// has reason DependencyForbidden. A dependency that no file defines, or a cycle within one
+	// namespace, is an error of the files that make it. A cycle through other namespaces refuses
+	// no file: if each of its dependencies counts, its members wait with reason DependencyCycle
+	// until one of them drops its entry. A sync requested by a person is not held.
 	// +optional
 	// +listType=atomic
 	DependsOn []Dependency `json:"dependsOn,omitempty"`

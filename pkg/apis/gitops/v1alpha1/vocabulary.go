@@ -92,6 +92,9 @@ const (
 	// ReasonDependencyForbidden: the application's ServiceAccount may not get a DesiredState of
 	// spec.dependsOn in another namespace, so its state is neither read nor shown.
 	ReasonDependencyForbidden = "DependencyForbidden"
+	// ReasonDependencyCycle: the application is in a cycle of honoured dependencies through
+	// other namespaces (a cycle within one namespace is an error of its files instead).
+	ReasonDependencyCycle = "DependencyCycle"
 	// ReasonSyncWindow: a sync window of spec.sync.windows holds automated sync.
 	ReasonSyncWindow = "SyncWindow"
 )
