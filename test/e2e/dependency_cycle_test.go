@@ -73,8 +73,9 @@ func TestCrossNamespaceCycleDoesNotFreezeAnotherTeam(t *testing.T) {
 		t.Fatalf("b's ConfigMap: uid %q value %q, want it applied with b1", uid, value)
 	}
 
-	// Team A's edge into team-b; then team B's new value, while b waits on a.
-	if _, err := e.commit(dependentApp("a", nsA, "a1", fmt.Sprintf("[{name: b, namespace: %s}]", nsB)), "team A makes a depend on team B's b"); err != nil {
+	// Team A's edge into team-b with a new value of a's (held: a is not Ready, so b waits on
+	// it); then team B's new value, while b waits.
+	if _, err := e.commit(dependentApp("a", nsA, "a2", fmt.Sprintf("[{name: b, namespace: %s}]", nsB)), "team A makes a depend on team B's b"); err != nil {
 		t.Fatal(err)
 	}
 	waitConditionIs(t, nsA, "a", "Waiting", "True", "DependencyForbidden",
@@ -98,7 +99,7 @@ func TestCrossNamespaceCycleDoesNotFreezeAnotherTeam(t *testing.T) {
 		t.Fatalf("b's ConfigMap while b waits: uid %q value %q, want %q with b1 (held)", u, v, uid)
 	}
 
-	if _, err := e.commit(dependentApp("a", nsA, "a1", ""), "team A drops its edge"); err != nil {
+	if _, err := e.commit(dependentApp("a", nsA, "a2", ""), "team A drops its edge"); err != nil {
 		t.Fatal(err)
 	}
 	if err := eventually(60*time.Second, func() error {
