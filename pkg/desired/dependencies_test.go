@@ -79,7 +79,9 @@ func TestDependencyGraph(t *testing.T) {
 // cycle within one namespace is still refused, even when it is part of a larger one across
 // namespaces.
 func TestCrossNamespaceCycleIsNoFileError(t *testing.T) {
-	in := func(ns, file string) string { return strings.Replace(file, "namespace: apps}", "namespace: "+ns+"}", 1) }
+	in := func(ns, file string) string {
+		return strings.Replace(file, "namespace: apps}", "namespace: "+ns+"}", 1)
+	}
 	files := memFiles{
 		"clusters/test/a.yaml": in("team-a", app("a", "team-b/b")),
 		"clusters/test/b.yaml": in("team-b", app("b", "team-a/a")),
