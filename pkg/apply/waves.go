@@ -149,3 +149,27 @@ func (r *run) settleWave(ctx context.Context, w wave) error {
 	}
 	return err
 }
+
+// Waits says whether an Apply of r may wait on health, and so hold its caller for up to the
+// Engine's wait bound: it has Helm hooks to run, or its objects (past the Namespaces and CRDs,
+// which go first) name more than one sync wave. A dry run waits on nothing.
+func (r *Request) Waits() bool {
+	if r.DryRun {
+		return false
+	}
+	if len(r.Hooks) > 0 {
+		return true
+	}
+	seen := map[int]bool{}
+	for _, o := range r.Objects {
+		if o == nil || firstStage(o.GroupVersionKind().GroupKind()) {
+			continue
+		}
+		n, _ := waveOf(&item{obj: o})
+		seen[n] = true
+		if len(seen) > 1 {
+			return true
+		}
+	}
+	return false
+}
