@@ -26,6 +26,17 @@ const (
 	wavePoll = time.Second
 )
 
+// waitFor bounds one wait for health (a wave, a hook): by the Engine's wait timeout, and by
+// what is left of the run's total (waitBy). bound says which, for the error message.
+func (r *run) waitFor(ctx context.Context) (context.Context, context.CancelFunc, string) {
+	by, bound := time.Now().Add(r.e.waitOn), r.e.waitOn.String()
+	if r.waitBy.Before(by) {
+		by, bound = r.waitBy, fmt.Sprintf("the %s all waits of one sync may take", waitTotal*r.e.waitOn)
+	}
+	ctx, cancel := context.WithDeadline(ctx, by)
+	return ctx, cancel, bound
+}
+
 // wave is the objects of one sync wave.
 type wave struct {
 	n     int
@@ -104,7 +115,7 @@ func (r *run) settleWave(ctx context.Context, w wave) error {
 		}
 		pending = append(pending, it)
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.e.waitOn)
+	ctx, cancel, bound := r.waitFor(ctx)
 	defer cancel()
 	states := map[*item]string{}
 	var degraded *item
@@ -143,9 +154,9 @@ func (r *run) settleWave(ctx context.Context, w wave) error {
 	case err != nil && len(pending) > 0:
 		first := pending[0]
 		for _, it := range pending {
-			it.fail(fmt.Errorf("sync wave %d: not Healthy within %s (%s); the later waves were not applied", w.n, r.e.waitOn, states[it]))
+			it.fail(fmt.Errorf("sync wave %d: not Healthy within %s (%s); the later waves were not applied", w.n, bound, states[it]))
 		}
-		return fmt.Errorf("%s of wave %d did not become Healthy within %s (%s)", first.ref, w.n, r.e.waitOn, states[first])
+		return fmt.Errorf("%s of wave %d did not become Healthy within %s (%s)", first.ref, w.n, bound, states[first])
 	}
 	return err
 }
