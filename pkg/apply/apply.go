@@ -29,6 +29,8 @@ type run struct {
 	seen   map[string]*item // resolved items by key, to refuse duplicates
 	waitBy time.Time        // when all of this run's waits for health must end (Options.WaitTimeout)
 
+	rediscovered bool // a settled wave refreshed discovery for the later waves' kinds (waves.go)
+
 	mu       sync.Mutex
 	failures []string // "<object>: <why>", in the order found
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -101,7 +102,32 @@ func (r *run) applyWaves(ctx context.Context, items []*item) {
 			}
 			return
 		}
+		r.resolveAgain(ctx, ws[i+1:])
 	}
+}
+
+// resolveAgain looks up once more the kinds of the later waves that discovery did not know
+// when the run began: a wave that just became Healthy may have installed them (an operator that
+// registers its CRDs when it starts; CRDs in the release are applied first anyway). The first
+// time in a run discovery is refreshed at once; later, at most as often as resetMapper allows,
+// so many waves cannot make one sync flood the apiserver with discovery requests.
+func (r *run) resolveAgain(ctx context.Context, later []wave) {
+	var again []*item
+	for _, w := range later {
+		for _, it := range w.items {
+			if it.mapping == nil && it.err != nil && meta.IsNoMatchError(it.err) {
+				it.err = nil
+				again = append(again, it)
+			}
+		}
+	}
+	if len(again) == 0 {
+		return
+	}
+	if !r.rediscovered {
+		r.rediscovered = r.e.resetMapper(ctx, true)
+	}
+	r.resolve(ctx, again)
 }
 
 // settleWave waits, bounded by the Engine's wait timeout, until every object of a wave is
