@@ -99,12 +99,14 @@ func TestSyncWaveUsesACRDOfAnEarlierWave(t *testing.T) {
 	if err := e.createSyncAccount(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	// The app's ServiceAccount may install this one CRD: a namespace admin may not by default.
+	// The app's ServiceAccount may install this one CRD and write its kind: a namespace admin
+	// may do neither by default.
 	if err := e.kubectlApply(fmt.Sprintf(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: waits-crd-gadgets}
 rules: [{apiGroups: [apiextensions.k8s.io], resources: [customresourcedefinitions], verbs: [get, list, watch, create, update, patch], resourceNames: [gadgets.waits.kube-gitops.dev]},
-        {apiGroups: [apiextensions.k8s.io], resources: [customresourcedefinitions], verbs: [create]}]
+        {apiGroups: [apiextensions.k8s.io], resources: [customresourcedefinitions], verbs: [create]},
+        {apiGroups: [waits.kube-gitops.dev], resources: [gadgets], verbs: ["*"]}]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
