@@ -113,7 +113,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 		return nil, err
 	}
 	watches.SetDriftManagers(o.DriftManagers)
-	engine, err := apply.New(fenced, apply.Options{Workers: o.ApplyWorkers, Mapper: mapper, DriftManagers: o.DriftManagers, Live: watches})
+	engine, err := apply.New(fenced, apply.Options{Workers: o.ApplyWorkers, WaitTimeout: o.SyncWaitTimeout, Mapper: mapper, DriftManagers: o.DriftManagers, Live: watches})
 	if err != nil {
 		return nil, err
 	}

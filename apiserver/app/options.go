@@ -51,6 +51,7 @@ type Options struct {
 	SyncWorkers          int
 	SyncShards           int
 	ApplyWorkers         int
+	SyncWaitTimeout      time.Duration
 	RenderTimeout        time.Duration
 	RenderWorkers        int
 	RenderMemoryLimit    resource.QuantityValue
@@ -94,6 +95,7 @@ func NewOptions() *Options {
 		SyncWorkers:         8,
 		SyncShards:          1,
 		ApplyWorkers:        16,
+		SyncWaitTimeout:     apply.DefaultWaitTimeout,
 		RenderTimeout:       30 * time.Second,
 		RenderWorkers:       2,
 		RenderMemoryLimit:   resource.QuantityValue{Quantity: resource.MustParse("512Mi")},
@@ -135,6 +137,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.RegistryCacheTTL, "registry-cache-ttl", o.RegistryCacheTTL, "How long a registry's tag list, a tag's digest or a Helm repository index is reused.")
 	fs.IntVar(&o.SyncWorkers, "sync-workers", o.SyncWorkers, "How many applications sync at once.")
 	fs.IntVar(&o.SyncShards, "sync-shards", o.SyncShards, "Split the sync work into this many shards, each with a Lease of its own (<lease-name>-shard-<i>): an application belongs to shard FNV-1a(namespace/name) mod N, and each replica syncs the applications of the shards it holds, about N/replicas of them; a dead replica's shards are taken over after the lease duration. Reading Git, promotions and version bumps stay with the --lease-name holder. 1 (the default): the --lease-name holder syncs every application. Every replica must be given the same value; replicas that disagree sync nothing until they agree. Example: --sync-shards=8 for up to 8 replicas.")
+	fs.DurationVar(&o.SyncWaitTimeout, "sync-wait-timeout", o.SyncWaitTimeout, "How long a sync waits for each sync wave to become Healthy and for each Helm hook to complete; all the waits of one sync together may take twice this. A sync that waits holds a sync worker: each namespace has at most one such sync running, and all together at most half of --sync-workers.")
 	fs.IntVar(&o.ApplyWorkers, "apply-workers", o.ApplyWorkers, "How many apply requests to the cluster are in flight at once, across all applications.")
 	fs.DurationVar(&o.RenderTimeout, "render-timeout", o.RenderTimeout, "Time budget for rendering one application (chart download included); a render over it is killed with its worker.")
 	fs.IntVar(&o.RenderWorkers, "render-workers", o.RenderWorkers, "How many worker processes render applications (Helm templates, kustomize builds) at once. A render over --render-timeout, or a worker over --render-memory-limit, is killed and replaced, and the application says so. 0 renders inside the server, where a runaway render cannot be stopped.")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -26,6 +27,9 @@ type run struct {
 	req    *Request
 	client dynamic.Interface
 	seen   map[string]*item // resolved items by key, to refuse duplicates
+	waitBy time.Time        // when all of this run's waits for health must end (Options.WaitTimeout)
+
+	rediscovered bool // a settled wave refreshed discovery for the later waves' kinds (waves.go)
 
 	mu       sync.Mutex
 	failures []string // "<object>: <why>", in the order found
@@ -44,7 +48,7 @@ func (e *Engine) newRun(req *Request) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &run{e: e, req: req, client: c, seen: map[string]*item{}}, nil
+	return &run{e: e, req: req, client: c, seen: map[string]*item{}, waitBy: time.Now().Add(waitTotal * e.waitOn)}, nil
 }
 
 // Apply makes req.Objects live with server-side apply as the request's ServiceAccount and, if

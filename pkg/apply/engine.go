@@ -46,6 +46,8 @@ const (
 	// DefaultWaitTimeout bounds the wait for each sync wave to become Healthy and for each Helm
 	// hook to complete (Helm's own default for hooks).
 	DefaultWaitTimeout = 5 * time.Minute
+	// waitTotal bounds all the waits of one Apply, in multiples of the per-wave WaitTimeout.
+	waitTotal = 2
 	// mapperResetInterval spaces out discovery refreshes caused by unknown kinds, so many apps
 	// naming a kind whose CRD is missing do not flood the apiserver with discovery requests.
 	mapperResetInterval = 5 * time.Second
@@ -60,7 +62,9 @@ type Options struct {
 	// DefaultEstablishTimeout.
 	EstablishTimeout time.Duration
 	// WaitTimeout bounds the wait for each sync wave but the last to become Healthy, and for
-	// each Helm hook to complete. Default DefaultWaitTimeout.
+	// each Helm hook to complete. All the waits of one Apply together are bounded by twice
+	// WaitTimeout: a sync with many waves or hooks must not hold its worker for their sum, and
+	// one bound that scales with this flag keeps a single knob. Default DefaultWaitTimeout.
 	WaitTimeout time.Duration
 	// Mapper maps kinds to resources. Default: deferred discovery with the Engine's config,
 	// reset when a kind is not found and after CRDs are applied.
@@ -94,7 +98,7 @@ type Engine struct {
 	live   LiveCache
 	slots  chan struct{} // one per request in flight
 	wait   time.Duration
-	waitOn time.Duration // per wave and per hook
+	waitOn time.Duration // per wave and per hook; all of one Apply's waits: waitTotal × it
 	mask   *masker
 	drift  []string // field-manager patterns whose changes a sync undoes
 

@@ -260,7 +260,7 @@ func (r *run) waitHook(ctx context.Context, ri dynamic.ResourceInterface, it *it
 	if gk != jobGK && gk != podGK {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.e.waitOn)
+	ctx, cancel, bound := r.waitFor(ctx)
 	defer cancel()
 	state := "not started"
 	var failure error
@@ -281,7 +281,7 @@ func (r *run) waitHook(ctx context.Context, ri dynamic.ResourceInterface, it *it
 	case failure != nil:
 		return failure
 	case err != nil && ctx.Err() != nil:
-		return fmt.Errorf("did not complete within %s (%s): check its logs and events", r.e.waitOn, state)
+		return fmt.Errorf("did not complete within %s (%s): check its logs and events", bound, state)
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
@@ -25,6 +26,17 @@ const (
 	// wavePoll is how often the objects of a wave are looked at while it becomes Healthy.
 	wavePoll = time.Second
 )
+
+// waitFor bounds one wait for health (a wave, a hook): by the Engine's wait timeout, and by
+// what is left of the run's total (waitBy). bound says which, for the error message.
+func (r *run) waitFor(ctx context.Context) (context.Context, context.CancelFunc, string) {
+	by, bound := time.Now().Add(r.e.waitOn), r.e.waitOn.String()
+	if r.waitBy.Before(by) {
+		by, bound = r.waitBy, fmt.Sprintf("the %s all waits of one sync may take", waitTotal*r.e.waitOn)
+	}
+	ctx, cancel := context.WithDeadline(ctx, by)
+	return ctx, cancel, bound
+}
 
 // wave is the objects of one sync wave.
 type wave struct {
@@ -90,7 +102,32 @@ func (r *run) applyWaves(ctx context.Context, items []*item) {
 			}
 			return
 		}
+		r.resolveAgain(ctx, ws[i+1:])
 	}
+}
+
+// resolveAgain looks up once more the kinds of the later waves that discovery did not know
+// when the run began: a wave that just became Healthy may have installed them (an operator that
+// registers its CRDs when it starts; CRDs in the release are applied first anyway). The first
+// time in a run discovery is refreshed at once; later, at most as often as resetMapper allows,
+// so many waves cannot make one sync flood the apiserver with discovery requests.
+func (r *run) resolveAgain(ctx context.Context, later []wave) {
+	var again []*item
+	for _, w := range later {
+		for _, it := range w.items {
+			if it.mapping == nil && it.err != nil && meta.IsNoMatchError(it.err) {
+				it.err = nil
+				again = append(again, it)
+			}
+		}
+	}
+	if len(again) == 0 {
+		return
+	}
+	if !r.rediscovered {
+		r.rediscovered = r.e.resetMapper(ctx, true)
+	}
+	r.resolve(ctx, again)
 }
 
 // settleWave waits, bounded by the Engine's wait timeout, until every object of a wave is
@@ -104,7 +141,7 @@ func (r *run) settleWave(ctx context.Context, w wave) error {
 		}
 		pending = append(pending, it)
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.e.waitOn)
+	ctx, cancel, bound := r.waitFor(ctx)
 	defer cancel()
 	states := map[*item]string{}
 	var degraded *item
@@ -143,9 +180,33 @@ func (r *run) settleWave(ctx context.Context, w wave) error {
 	case err != nil && len(pending) > 0:
 		first := pending[0]
 		for _, it := range pending {
-			it.fail(fmt.Errorf("sync wave %d: not Healthy within %s (%s); the later waves were not applied", w.n, r.e.waitOn, states[it]))
+			it.fail(fmt.Errorf("sync wave %d: not Healthy within %s (%s); the later waves were not applied", w.n, bound, states[it]))
 		}
-		return fmt.Errorf("%s of wave %d did not become Healthy within %s (%s)", first.ref, w.n, r.e.waitOn, states[first])
+		return fmt.Errorf("%s of wave %d did not become Healthy within %s (%s)", first.ref, w.n, bound, states[first])
 	}
 	return err
+}
+
+// Waits says whether an Apply of r may wait on health, and so hold its caller for up to the
+// Engine's wait bound: it has Helm hooks to run, or its objects (past the Namespaces and CRDs,
+// which go first) name more than one sync wave. A dry run waits on nothing.
+func (r *Request) Waits() bool {
+	if r.DryRun {
+		return false
+	}
+	if len(r.Hooks) > 0 {
+		return true
+	}
+	seen := map[int]bool{}
+	for _, o := range r.Objects {
+		if o == nil || firstStage(o.GroupVersionKind().GroupKind()) {
+			continue
+		}
+		n, _ := waveOf(&item{obj: o})
+		seen[n] = true
+		if len(seen) > 1 {
+			return true
+		}
+	}
+	return false
 }

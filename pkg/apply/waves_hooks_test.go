@@ -177,3 +177,32 @@ func TestHookState(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestWaits(t *testing.T) {
+	obj := func(kind, wave string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind(kind)
+		u.SetName("x")
+		if wave != "" {
+			u.SetAnnotations(map[string]string{AnnotationSyncWave: wave})
+		}
+		return u
+	}
+	job := obj("Pod", "")
+	job.SetAnnotations(map[string]string{AnnotationHook: "pre-upgrade"})
+	for name, tt := range map[string]struct {
+		req  Request
+		want bool
+	}{
+		"one wave":                 {Request{Objects: []*unstructured.Unstructured{obj("ConfigMap", ""), obj("Secret", "0")}}, false},
+		"two waves":                {Request{Objects: []*unstructured.Unstructured{obj("ConfigMap", ""), obj("Secret", "1")}}, true},
+		"namespace in another one": {Request{Objects: []*unstructured.Unstructured{obj("Namespace", "-5"), obj("Secret", "1")}}, false},
+		"hooks":                    {Request{Hooks: []*unstructured.Unstructured{job}}, true},
+		"dry run":                  {Request{DryRun: true, Hooks: []*unstructured.Unstructured{job}}, false},
+	} {
+		if got := tt.req.Waits(); got != tt.want {
+			t.Errorf("%s: Waits() = %v, want %v", name, got, tt.want)
+		}
+	}
+}

@@ -43,6 +43,11 @@ func (c *Controller) cleanup(ctx context.Context, ds *v1alpha1.DesiredState) err
 			return err
 		}
 		req.Hooks, req.Removal = c.removalHooks(ctx, ds), true
+		release, ok := c.waitTurn(k, req)
+		if !ok {
+			return nil
+		}
+		defer release()
 		res, err := c.fencedApply(ctx, k, req) // nothing desired: prunes the inventory, carefully
 		if res == nil {
 			return fmt.Errorf("prune the objects of %s, removed from Git: %w", k, err)

@@ -90,6 +90,7 @@ type Controller struct {
 	Options
 	qmu   sync.RWMutex // guards queue, which each term of leadership replaces
 	queue *syncQueue
+	waits *waitSlots // of the syncs that wait on health (waitslots.go)
 
 	mu      sync.Mutex
 	applied map[string]appliedState // what the last sync of each app applied
@@ -121,6 +122,7 @@ func New(opts Options) *Controller {
 	c := &Controller{
 		Options: opts,
 		queue:   newQueue(),
+		waits:   newWaitSlots(opts.Workers),
 		applied: map[string]appliedState{},
 		written: map[string]string{},
 	}

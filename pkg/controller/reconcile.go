@@ -97,10 +97,12 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 	metrics.Reconciles.WithLabelValues(actionNames[act]).Inc()
 	switch act {
 	case actApply:
-		if req.Previous, err = c.inventory(ctx, ds); err != nil {
-			return err
-		}
-		return c.apply(ctx, ds, req, revision, digest, op)
+		return c.withWaitTurn(k, req, func() error {
+			if req.Previous, err = c.inventory(ctx, ds); err != nil {
+				return err
+			}
+			return c.apply(ctx, ds, req, revision, digest, op)
+		})
 	case actCompare:
 		return c.compare(ctx, ds, req, revision, digest)
 	default:
