@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -96,27 +97,76 @@ func (w *world) waitServing(ctx context.Context) error {
 	return nil
 }
 
-// stopWorld stops the current world's server and deletes its DesiredStates from the store (the
-// finalizer is removed first: the server that would honour it is gone, and the apps' objects
-// stay where they are).
+// stopWorld stops the current world's server, deletes its DesiredStates from the store (the
+// finalizer is removed first: the server that would honour it is gone) and its namespace with
+// the apps' objects, and waits until none of it is left: the next world's server would
+// otherwise hold the records as removals or sync (and prune) them, and find its objects
+// pre-applied. It ends the benchmark run when the cluster does not get clean.
 func stopWorld() {
 	w := current
 	if w == nil {
 		return
 	}
 	current = nil
-	w.server.Stop()
-	ctx := context.Background()
-	records := env.Dyn.Resource(store.RecordsResource).Namespace(w.ns)
-	list, err := records.List(ctx, metav1.ListOptions{})
+	if w.server != nil {
+		w.server.Stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := clean(ctx, w.ns); err != nil {
+		progress("the world %s is not cleaned up: %v", w.name, err)
+		os.Exit(1) // every later figure would be measured on its leftovers
+	}
+	progress("%s cleaned up: no DesiredStateRecords left in the cluster, namespace %s deleted", w.name, w.ns)
+}
+
+// clean deletes every DesiredStateRecord of the cluster (only one world runs at a time) and
+// namespace ns, and waits until both are gone.
+func clean(ctx context.Context, ns string) error {
+	records := env.Dyn.Resource(store.RecordsResource)
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := records.Namespace(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = fmt.Errorf("list DesiredStateRecords: %w", err)
+			return false, nil
+		}
+		for _, r := range list.Items {
+			c := records.Namespace(r.GetNamespace())
+			if len(r.GetFinalizers()) > 0 {
+				if _, err := c.Patch(ctx, r.GetName(), types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					last = fmt.Errorf("remove the finalizer of record %s/%s: %w", r.GetNamespace(), r.GetName(), err)
+				}
+			}
+			if r.GetDeletionTimestamp() == nil {
+				if err := c.Delete(ctx, r.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					last = fmt.Errorf("delete record %s/%s: %w", r.GetNamespace(), r.GetName(), err)
+				}
+			}
+		}
+		if err := env.Kube.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			last = fmt.Errorf("delete namespace %s: %w", ns, err)
+			return false, nil
+		}
+		_, err = env.Kube.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		if err == nil {
+			last = fmt.Errorf("namespace %s is still terminating; %d record(s) were left", ns, len(list.Items))
+			return false, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			last = err
+			return false, nil
+		}
+		if len(list.Items) > 0 {
+			last = fmt.Errorf("%d record(s) were left, e.g. %s/%s", len(list.Items), list.Items[0].GetNamespace(), list.Items[0].GetName())
+			return false, nil // a server still running would write them again: list once more
+		}
+		return true, nil
+	})
 	if err != nil {
-		progress("list the records of %s: %v", w.ns, err)
-		return
+		return fmt.Errorf("%v (last: %v)", err, last)
 	}
-	for _, r := range list.Items {
-		_, _ = records.Patch(ctx, r.GetName(), types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
-		_ = records.Delete(ctx, r.GetName(), metav1.DeleteOptions{})
-	}
+	return nil
 }
 
 // pushAll pushes every app in one commit and returns the commit and how long the push took.
