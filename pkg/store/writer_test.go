@@ -211,7 +211,10 @@ func TestHeldRemovalCountsAtALaterCommit(t *testing.T) {
 	publish(t, w, r, &desired.Result{Origin: desired.Origin{Revision: "rev2"}})
 	first, _ := r.Get("apps", "a")
 	publish(t, w, r, &desired.Result{Origin: desired.Origin{Revision: "rev3"}})
-	waitFor(t, func() bool { ds, _ := r.Get("apps", "a"); return ds.Status.Removal != nil && ds.Status.Removal.Revision == "rev3" })
+	waitFor(t, func() bool {
+		ds, _ := r.Get("apps", "a")
+		return ds.Status.Removal != nil && ds.Status.Removal.Revision == "rev3"
+	})
 	ds, _ := r.Get("apps", "a")
 	if !strings.Contains(ds.Status.Removal.Message, "removes 2 of the environment's 2 applications") {
 		t.Errorf("message at the later commit: %q", ds.Status.Removal.Message)
