@@ -16,8 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
@@ -121,11 +123,21 @@ func stopWorld() {
 }
 
 // clean deletes every DesiredStateRecord of the cluster (only one world runs at a time) and
-// namespace ns, and waits until both are gone.
+// namespace ns, and waits until both are gone. Records are written as the server's
+// ServiceAccount: an admission policy denies anyone else (the admin's writes failed unseen, so
+// the records stayed for the next world's server).
 func clean(ctx context.Context, ns string) error {
-	records := env.Dyn.Resource(store.RecordsResource)
+	cfg, err := clientcmd.BuildConfigFromFlags("", env.ServerKubeconfig)
+	if err != nil {
+		return err
+	}
+	asServer, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	records := asServer.Resource(store.RecordsResource)
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
 		list, err := records.Namespace(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			last = fmt.Errorf("list DesiredStateRecords: %w", err)
