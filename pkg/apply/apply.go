@@ -226,13 +226,16 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 	if len(it.drift) > 0 {
 		klog.InfoS("Undoing changes made in the cluster", "object", it.ref.String(), "owner", r.req.Owner.String(), "managers", it.drift)
 	}
+	startWrite(live.GetUID())
 	if takeOver {
 		if err := r.takeOver(ctx, ri, it, ign); err != nil {
+			finishWrite(live.GetUID(), nil)
 			it.fail(r.describe(it, "patch", err))
 			return
 		}
 	}
 	out, err = ri.Apply(ctx, it.ref.Name, it.obj, opts)
+	finishWrite(live.GetUID(), out)
 	if err != nil {
 		it.fail(r.describe(it, "patch", err))
 		return
@@ -243,6 +246,7 @@ func (r *run) applyOne(ctx context.Context, it *item) {
 // create applies an item that does not exist yet.
 func (r *run) create(ctx context.Context, ri dynamic.ResourceInterface, it *item, opts metav1.ApplyOptions) {
 	out, err := ri.Apply(ctx, it.ref.Name, it.obj, opts)
+	finishWrite("", out)
 	if err != nil {
 		it.fail(r.describe(it, "create", err))
 		return

@@ -31,6 +31,13 @@ func Drifted(old, new *unstructured.Unstructured, driftManagers []string) (drift
 		prior[keyOf(e)] = e
 	}
 	for _, e := range new.GetManagedFields() {
+		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+			// An apply as kube-gitops that kube-gitops did not make: someone borrowed its name.
+			if p := prior[keyOf(e)]; changedEntry(p, e) && !wroteItself(new) {
+				return true, true
+			}
+			continue
+		}
 		if !driftEntry(e, driftManagers) {
 			continue
 		}
@@ -59,6 +66,19 @@ func grew(a, b metav1.ManagedFieldsEntry) bool {
 		return true
 	}
 	return !after.Difference(before).Empty()
+}
+
+// changedEntry reports whether an apply moved a manager's entry from a to b: its time or its
+// fields. The time has seconds only, so a value changed within the second of the last write
+// shows only at the resync.
+func changedEntry(a, b metav1.ManagedFieldsEntry) bool {
+	if (a.Time == nil) != (b.Time == nil) || a.Time != nil && !a.Time.Equal(b.Time) {
+		return true
+	}
+	if a.FieldsV1 == nil || b.FieldsV1 == nil {
+		return (a.FieldsV1 == nil) != (b.FieldsV1 == nil)
+	}
+	return !bytes.Equal(a.FieldsV1.GetRawBytes(), b.FieldsV1.GetRawBytes())
 }
 
 // appliedFields returns the fields kube-gitops' applies own in u; found is false without such

@@ -1,11 +1,14 @@
 package apply
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // TestDrifted: which writes to an applied Deployment are drift, told by its managed fields as
@@ -63,13 +66,53 @@ func TestDrifted(t *testing.T) {
 			obj(applied, entry(FieldManager, metav1.ManagedFieldsOperationUpdate, "", t1, `{"f:metadata":{"f:labels":{"f:x":{}}}}`)), true, true},
 		{"kube-gitops' fields removed", obj(applied), obj(kcm), true, true},
 		{"never applied with managed fields: cannot tell", obj(), obj(kcm), false, false},
+		{"someone applies a new value as kube-gitops (its fields stay, its time moves)", obj(applied, kcm),
+			obj(entry(FieldManager, metav1.ManagedFieldsOperationApply, "", t1, ours), kcm), true, true},
+		{"someone applies a field more as kube-gitops", obj(applied),
+			obj(entry(FieldManager, metav1.ManagedFieldsOperationApply, "", t0, oursWithLabel)), true, true},
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
+		// Each case is its own object, at its own version; kube-gitops' own writes are
+		// remembered as the apply engine does when its apply returns.
+		tc.new.SetUID(types.UID(fmt.Sprintf("uid-%d", i)))
+		tc.new.SetResourceVersion("2")
+		if strings.HasPrefix(tc.name, "kube-gitops ") {
+			finishWrite("", tc.new)
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			drift, ok := Drifted(tc.old, tc.new, DefaultDriftManagers)
 			if drift != tc.drift || ok != tc.ok {
 				t.Errorf("Drifted = %v, %v; want %v, %v", drift, ok, tc.drift, tc.ok)
 			}
 		})
+	}
+}
+
+// TestOwnWriteUnderWay: the event of kube-gitops' own apply may come before the apply returns;
+// while the write is under way its entry's change is not drift, and afterwards a later version
+// that kube-gitops did not write is.
+func TestOwnWriteUnderWay(t *testing.T) {
+	t0 := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	t1 := metav1.NewTime(t0.Add(time.Second))
+	const fields = `{"f:spec":{"f:replicas":{}}}`
+	at := func(tm metav1.Time, rv string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "namespace": "apps", "uid": "uid-underway", "resourceVersion": rv}}}
+		u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply, APIVersion: "apps/v1",
+			Time: &tm, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}})
+		return u
+	}
+	old, ownWrite := at(t0, "1"), at(t1, "2")
+	startWrite(old.GetUID())
+	if drift, _ := Drifted(old, ownWrite, DefaultDriftManagers); drift {
+		t.Error("kube-gitops' own apply, seen before it returned, is drift")
+	}
+	finishWrite(old.GetUID(), ownWrite)
+	if drift, _ := Drifted(old, ownWrite, DefaultDriftManagers); drift {
+		t.Error("kube-gitops' own apply, seen after it returned, is drift")
+	}
+	borrowed := at(metav1.NewTime(t1.Add(time.Second)), "3")
+	if drift, _ := Drifted(ownWrite, borrowed, DefaultDriftManagers); !drift {
+		t.Error("an apply in kube-gitops' name that it did not make is not drift")
 	}
 }

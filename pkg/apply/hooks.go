@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 )
@@ -210,7 +211,13 @@ func (r *run) runHook(ctx context.Context, h hook) (string, error) {
 	if err := r.e.acquire(ctx); err != nil {
 		return "not run", err
 	}
+	var uid types.UID
+	if previous != nil {
+		uid = previous.GetUID() // kept when its policy does not delete it first
+	}
+	startWrite(uid)
 	out, err := ri.Apply(ctx, it.ref.Name, it.obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	finishWrite(uid, out)
 	r.e.release()
 	if err != nil {
 		return "not created", r.describe(it, "create", err)

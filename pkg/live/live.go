@@ -180,7 +180,7 @@ func (l *Live) Drop(drop func(owner types.NamespacedName) bool) {
 }
 
 // Get returns the live object of r as owner sees it, from the cache. known is false while the
-// cache is not filled yet (health then stays as it was). An object that another application
+// cache is not filled yet and does not hold r (health then stays as it was). An object that another application
 // applied last is reported as missing: an application's status never tells about objects that
 // are not its own.
 func (l *Live) Get(owner types.NamespacedName, serviceAccount string, r v1alpha1.ResourceStatus) (obj *unstructured.Unstructured, known bool) {
@@ -192,16 +192,18 @@ func (l *Live) Get(owner types.NamespacedName, serviceAccount string, r v1alpha1
 	l.mu.Lock()
 	w, ok := l.informers[l.keyFor(owner, serviceAccount, r, mapping)]
 	l.mu.Unlock()
-	if !ok || !w.informer.HasSynced() {
+	if !ok {
 		return nil, false
 	}
 	k := r.Name
 	if r.Namespace != "" {
 		k = r.Namespace + "/" + r.Name
 	}
+	// An object in the store is as fresh as its last event, even before the first list is
+	// done: the refresh its Add event asks for must see it.
 	item, exists, err := w.informer.GetStore().GetByKey(k)
 	if err != nil || !exists {
-		return nil, true
+		return nil, w.informer.HasSynced()
 	}
 	u := item.(*unstructured.Unstructured)
 	if o, ok := ownerOf(u); !ok || o != owner {
@@ -252,6 +254,9 @@ func (l *Live) watch(k watchKey, mapping *meta.RESTMapping) {
 		klog.V(2).InfoS("Watch of applied objects failed; retrying", "kind", k.gvk.String(), "namespace", k.namespace, "as", k.identity, "err", err)
 	})
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		// An object first seen (the informer's first list, a create, a relist) may already be in
+		// its final state, so no update follows: its health must be refreshed on this event.
+		AddFunc:    func(obj any) { l.added(obj) },
 		UpdateFunc: func(oldObj, newObj any) { l.changed(oldObj, newObj) },
 		DeleteFunc: func(obj any) { l.changed(nil, obj) },
 	})
@@ -298,6 +303,20 @@ func (l *Live) changed(oldObj, newObj any) {
 	}
 	if before, wasOwned := ownerOf(old); wasOwned && !ok {
 		l.onChange(before, drift)
+	}
+}
+
+// added routes an object the informer sees for the first time to its owner as a health change:
+// a Deployment that turned Available before the informer started (or before its create reached
+// the cache) sends no later event. Not drift: an apply creates the objects it renders, and a
+// missing object is seen at the apply or its deletion.
+func (l *Live) added(obj any) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok || l.onChange == nil {
+		return
+	}
+	if owner, ok := ownerOf(u); ok {
+		l.onChange(owner, false)
 	}
 }
 

@@ -49,8 +49,12 @@ func (w *Writer) markHeld(ctx context.Context, old *v1alpha1.DesiredState, revis
 	if len(short) > 7 {
 		short = short[:7]
 	}
+	since := metav1.NewTime(time.Now())
+	if old.Status.Removal != nil {
+		since = old.Status.Removal.Since // held since then, whatever commits came after
+	}
 	n := old.DeepCopy()
-	n.Status.Removal = &v1alpha1.RemovalStatus{Revision: revision, Since: metav1.NewTime(time.Now()), Message: fmt.Sprintf(
+	n.Status.Removal = &v1alpha1.RemovalStatus{Revision: revision, Since: since, Message: fmt.Sprintf(
 		"its file was removed from Git at %s, which removes %d of the environment's %d applications at once: held so that a wrong --path or a broken merge cannot wipe the cluster; confirm with kubectl gitops confirm-removal %s -n %s, or restore the file",
 		short, removed, total, old.Name, old.Namespace)}
 	return w.replace(ctx, old, n)

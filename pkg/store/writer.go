@@ -138,7 +138,9 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 		held := old.Status.Removal != nil || hold
 		if held && (old.Status.Removal == nil || old.Status.Removal.ConfirmedBy == "") {
 			count(&out.Held)
-			g.Go(func() error { return w.markHeld(gctx, old, res.Origin.Revision, fresh, out.Total) })
+			// The message counts every application this read removes: one held since an earlier
+			// read, marked again at this revision, is not "0 of" the environment's.
+			g.Go(func() error { return w.markHeld(gctx, old, res.Origin.Revision, len(removed), out.Total) })
 			continue
 		}
 		g.Go(func() error {

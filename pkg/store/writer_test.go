@@ -201,3 +201,25 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestHeldRemovalCountsAtALaterCommit: a removal held since an earlier commit, marked again at a
+// later one, still says how many applications the read removes (it said "removes 0 of the
+// environment's 796 applications"), and keeps the time it was first held.
+func TestHeldRemovalCountsAtALaterCommit(t *testing.T) {
+	w, r, _ := newTestWriter(t)
+	publish(t, w, r, &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev1"), state("b", "apps/b", "rev1")}})
+	publish(t, w, r, &desired.Result{Origin: desired.Origin{Revision: "rev2"}})
+	first, _ := r.Get("apps", "a")
+	publish(t, w, r, &desired.Result{Origin: desired.Origin{Revision: "rev3"}})
+	waitFor(t, func() bool {
+		ds, _ := r.Get("apps", "a")
+		return ds.Status.Removal != nil && ds.Status.Removal.Revision == "rev3"
+	})
+	ds, _ := r.Get("apps", "a")
+	if !strings.Contains(ds.Status.Removal.Message, "removes 2 of the environment's 2 applications") {
+		t.Errorf("message at the later commit: %q", ds.Status.Removal.Message)
+	}
+	if !ds.Status.Removal.Since.Equal(&first.Status.Removal.Since) {
+		t.Errorf("held since %v, then %v: the time it was first held is lost", first.Status.Removal.Since, ds.Status.Removal.Since)
+	}
+}

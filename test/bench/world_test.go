@@ -10,14 +10,18 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kube-gitops/kube-gitops/pkg/apply"
 	"github.com/kube-gitops/kube-gitops/pkg/store"
 	"github.com/kube-gitops/kube-gitops/test/gitserver"
 	"github.com/kube-gitops/kube-gitops/test/harness"
@@ -96,27 +100,83 @@ func (w *world) waitServing(ctx context.Context) error {
 	return nil
 }
 
-// stopWorld stops the current world's server and deletes its DesiredStates from the store (the
-// finalizer is removed first: the server that would honour it is gone, and the apps' objects
-// stay where they are).
+// stopWorld stops the current world's server, deletes its DesiredStates from the store (the
+// finalizer is removed first: the server that would honour it is gone) and the apps' objects, and waits until none of it is left: the next world's server would
+// otherwise hold the records as removals or sync (and prune) them, and find its objects
+// pre-applied. It ends the benchmark run when the cluster does not get clean.
 func stopWorld() {
 	w := current
 	if w == nil {
 		return
 	}
 	current = nil
-	w.server.Stop()
-	ctx := context.Background()
-	records := env.Dyn.Resource(store.RecordsResource).Namespace(w.ns)
-	list, err := records.List(ctx, metav1.ListOptions{})
+	if w.server != nil {
+		w.server.Stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := clean(ctx, w.ns); err != nil {
+		progress("the world %s is not cleaned up: %v", w.name, err)
+		os.Exit(1) // every later figure would be measured on its leftovers
+	}
+	progress("%s cleaned up: no DesiredStateRecords left in the cluster, none of its apps' objects left in %s", w.name, w.ns)
+}
+
+// clean deletes every DesiredStateRecord of the cluster (only one world runs at a time) and
+// the apps' objects in ns, and waits until they are gone. Records are written as the server's
+// ServiceAccount: an admission policy denies anyone else (the admin's writes failed unseen, so
+// the records stayed for the next world's server).
+func clean(ctx context.Context, ns string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", env.ServerKubeconfig)
 	if err != nil {
-		progress("list the records of %s: %v", w.ns, err)
-		return
+		return err
 	}
-	for _, r := range list.Items {
-		_, _ = records.Patch(ctx, r.GetName(), types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
-		_ = records.Delete(ctx, r.GetName(), metav1.DeleteOptions{})
+	asServer, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
 	}
+	records := asServer.Resource(store.RecordsResource)
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := records.Namespace(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = fmt.Errorf("list DesiredStateRecords: %w", err)
+			return false, nil
+		}
+		for _, r := range list.Items {
+			c := records.Namespace(r.GetNamespace())
+			if len(r.GetFinalizers()) > 0 {
+				if _, err := c.Patch(ctx, r.GetName(), types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					last = fmt.Errorf("remove the finalizer of record %s/%s: %w", r.GetNamespace(), r.GetName(), err)
+				}
+			}
+			if r.GetDeletionTimestamp() == nil {
+				if err := c.Delete(ctx, r.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+					last = fmt.Errorf("delete record %s/%s: %w", r.GetNamespace(), r.GetName(), err)
+				}
+			}
+		}
+		// The apps' objects go, not the namespace: while no server serves the aggregated API,
+		// the namespace controller cannot finish deleting a namespace.
+		left, err := deleteApps(ctx, ns)
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		if left > 0 {
+			last = fmt.Errorf("%d of the apps' objects are left in %s", left, ns)
+			return false, nil
+		}
+		if len(list.Items) > 0 {
+			last = fmt.Errorf("%d record(s) were left, e.g. %s/%s", len(list.Items), list.Items[0].GetNamespace(), list.Items[0].GetName())
+			return false, nil // a server still running would write them again: list once more
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%v (last: %v)", err, last)
+	}
+	return nil
 }
 
 // pushAll pushes every app in one commit and returns the commit and how long the push took.
@@ -283,4 +343,28 @@ func must(b *testing.B, err error) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// deleteApps deletes the objects the generated apps are made of (test/gitserver: ServiceAccount,
+// Deployment, Service, Ingress) from ns, and returns how many are still there.
+func deleteApps(ctx context.Context, ns string) (int, error) {
+	sel := metav1.ListOptions{LabelSelector: apply.LabelManagedBy + "=kube-gitops"}
+	left := 0
+	for _, gvr := range []schema.GroupVersionResource{
+		{Version: "v1", Resource: "serviceaccounts"}, {Group: "apps", Version: "v1", Resource: "deployments"},
+		{Version: "v1", Resource: "services"}, {Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
+	} {
+		c := env.Dyn.Resource(gvr).Namespace(ns)
+		list, err := c.List(ctx, sel)
+		if err != nil {
+			return 0, fmt.Errorf("list %s in %s: %w", gvr.Resource, ns, err)
+		}
+		for _, o := range list.Items {
+			if err := c.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return 0, fmt.Errorf("delete %s %s/%s: %w", gvr.Resource, ns, o.GetName(), err)
+			}
+		}
+		left += len(list.Items)
+	}
+	return left, nil
 }

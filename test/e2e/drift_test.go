@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -255,4 +257,70 @@ func TestDriftByKubectlIsHealed(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDriftInOurNameIsHealed: someone applies a change with kube-gitops' own field manager name
+// (kubectl apply --server-side --field-manager=kube-gitops --force-conflicts of the live object
+// with other replicas). The managed fields then look like kube-gitops' own apply, yet the change
+// is healed at once, not at the periodic resync (10 min), and the Deployment is not re-created.
+func TestDriftInOurNameIsHealed(t *testing.T) {
+	const ns = "drift-name-test"
+	if err := e.createSyncAccount(t.Context(), ns); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"clusters/test/borrowed.yaml": desiredStateFile("borrowed", ns, "apps/borrowed") + "  sync: {automated: true, prune: true, selfHeal: true}\n",
+		"apps/borrowed/web.yaml": fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: %s}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "localhost:5000/acme/guestbook:2.0.1"}]
+`, ns),
+	}
+	if _, err := e.commit(files, "borrowed"); err != nil {
+		t.Fatal(err)
+	}
+	defer e.removeFiles("clusters/test/borrowed.yaml", "apps/borrowed/web.yaml")
+	waitStatus(t, ns, "borrowed", "Synced", "Healthy", 90*time.Second)
+	live := deploymentObject(t, ns, "web")
+	uid := live.GetUID()
+
+	// The live object as kubectl get -o yaml shows it, with other replicas, applied in our name.
+	borrowed := live.DeepCopy()
+	for _, f := range []string{"managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"} {
+		unstructured.RemoveNestedField(borrowed.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(borrowed.Object, "status")
+	if err := unstructured.SetNestedField(borrowed.Object, int64(4), "spec", "replicas"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(borrowed.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(e.kubectlBinary(), "--kubeconfig", e.kubeconfig, "--cache-dir", filepath.Join(e.dir, "kube-cache"),
+		"apply", "--server-side", "--field-manager=kube-gitops", "--force-conflicts", "-f", "-")
+	cmd.Stdin = strings.NewReader(string(data))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply in kube-gitops' name: %v\n%s", err, out)
+	}
+	start := time.Now()
+	if err := eventually(60*time.Second, func() error {
+		d := deploymentObject(t, ns, "web")
+		if r, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); r != 1 {
+			return fmt.Errorf("replicas %d, want Git's 1", r)
+		}
+		if d.GetUID() != uid {
+			return fmt.Errorf("Deployment web was re-created: uid %s, was %s", d.GetUID(), uid)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("a change applied in kube-gitops' name is not healed well before the resync: %v", err)
+	}
+	t.Logf("drift in kube-gitops' name healed in %s", time.Since(start).Round(100*time.Millisecond))
 }
