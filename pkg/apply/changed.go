@@ -33,7 +33,10 @@ func Drifted(old, new *unstructured.Unstructured, driftManagers []string) (drift
 	for _, e := range new.GetManagedFields() {
 		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
 			// An apply as kube-gitops that kube-gitops did not make: someone borrowed its name.
-			if p := prior[keyOf(e)]; changedEntry(p, e) && !wroteItself(new) {
+			// The entry's time has seconds only, so a borrowed apply within the second of
+			// kube-gitops' own shows only in the generation (spec changed) or not at all (metadata).
+			moved := changedEntry(prior[keyOf(e)], e) || new.GetGeneration() != old.GetGeneration()
+			if moved && !wroteItself(new) {
 				return true, true
 			}
 			continue

@@ -115,4 +115,12 @@ func TestOwnWriteUnderWay(t *testing.T) {
 	if drift, _ := Drifted(ownWrite, borrowed, DefaultDriftManagers); !drift {
 		t.Error("an apply in kube-gitops' name that it did not make is not drift")
 	}
+	// Within the same second the entry looks unchanged; the spec's generation still moves.
+	finishWrite(old.GetUID(), borrowed)
+	sameSecond := at(metav1.NewTime(t1.Add(time.Second)), "4")
+	borrowed.SetGeneration(2)
+	sameSecond.SetGeneration(3)
+	if drift, _ := Drifted(borrowed, sameSecond, DefaultDriftManagers); !drift {
+		t.Error("an apply in kube-gitops' name within the second of its own write is not drift")
+	}
 }

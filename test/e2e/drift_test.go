@@ -268,24 +268,12 @@ func TestDriftInOurNameIsHealed(t *testing.T) {
 	if err := e.createSyncAccount(t.Context(), ns); err != nil {
 		t.Fatal(err)
 	}
-	files := map[string]string{
-		"clusters/test/borrowed.yaml": desiredStateFile("borrowed", ns, "apps/borrowed") + "  sync: {automated: true, prune: true, selfHeal: true}\n",
-		"apps/borrowed/web.yaml": fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: %s}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: web, image: "localhost:5000/acme/guestbook:2.0.1"}]
-`, ns),
-	}
+	files := driftApp("borrowed", ns)
+	files["clusters/test/borrowed.yaml"] = desiredStateFile("borrowed", ns, "apps/borrowed") + "  sync: {automated: true, prune: true, selfHeal: true}\n"
 	if _, err := e.commit(files, "borrowed"); err != nil {
 		t.Fatal(err)
 	}
-	defer e.removeFiles("clusters/test/borrowed.yaml", "apps/borrowed/web.yaml")
+	defer e.removeFiles(fileNames(files)...)
 	waitStatus(t, ns, "borrowed", "Synced", "Healthy", 90*time.Second)
 	live := deploymentObject(t, ns, "web")
 	uid := live.GetUID()
