@@ -123,4 +123,8 @@ func TestOwnWriteUnderWay(t *testing.T) {
 	if drift, _ := Drifted(borrowed, sameSecond, DefaultDriftManagers); !drift {
 		t.Error("an apply in kube-gitops' name within the second of its own write is not drift")
 	}
+	ForgetWrites(old.GetUID())
+	if wroteItself(borrowed) {
+		t.Error("a deleted object's last write is still remembered")
+	}
 }

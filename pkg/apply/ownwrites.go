@@ -53,3 +53,11 @@ func wroteItself(u *unstructured.Unstructured) bool {
 	rv, known := ownWrites.last[u.GetUID()]
 	return known && rv == u.GetResourceVersion()
 }
+
+// ForgetWrites drops what is remembered of the object with uid, once it is deleted: without it
+// the table would grow with every object ever written.
+func ForgetWrites(uid types.UID) {
+	ownWrites.Lock()
+	defer ownWrites.Unlock()
+	delete(ownWrites.last, uid)
+}

@@ -258,7 +258,7 @@ func (l *Live) watch(k watchKey, mapping *meta.RESTMapping) {
 		// its final state, so no update follows: its health must be refreshed on this event.
 		AddFunc:    func(obj any) { l.added(obj) },
 		UpdateFunc: func(oldObj, newObj any) { l.changed(oldObj, newObj) },
-		DeleteFunc: func(obj any) { l.changed(nil, obj) },
+		DeleteFunc: func(obj any) { l.deleted(obj) },
 	})
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -304,6 +304,18 @@ func (l *Live) changed(oldObj, newObj any) {
 	if before, wasOwned := ownerOf(old); wasOwned && !ok {
 		l.onChange(before, drift)
 	}
+}
+
+// deleted routes a deleted object to its owner as drift, and forgets kube-gitops' last write
+// of it, which no later event can match.
+func (l *Live) deleted(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		apply.ForgetWrites(u.GetUID())
+	}
+	l.changed(nil, obj)
 }
 
 // added routes an object the informer sees for the first time to its owner as a health change:
