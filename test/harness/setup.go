@@ -246,17 +246,27 @@ func (en *Env) Webhook(ctx context.Context, s *Server, repoURL string) error {
 }
 
 // ServerMetrics reads s's /metrics on its own port as the admin (the server's ServiceAccount may
-// not read /metrics).
+// not).
 func (en *Env) ServerMetrics(ctx context.Context, s *Server) (string, error) {
+	body, err := en.ServerGet(ctx, s, "/metrics", nil)
+	return string(body), err
+}
+
+// ServerGet reads path with query parameters (e.g. /debug/pprof/profile, seconds=60) from s's
+// own port as the admin.
+func (en *Env) ServerGet(ctx context.Context, s *Server, path string, params map[string]string) ([]byte, error) {
 	cfg := rest.CopyConfig(en.RESTConfig())
 	cfg.Host = fmt.Sprintf("https://%s:%d", s.Host, s.Port)
 	cfg.TLSClientConfig = rest.TLSClientConfig{CAFile: s.CAFile(), ServerName: "localhost"}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	body, err := client.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	return string(body), err
+	req := client.Discovery().RESTClient().Get().AbsPath(path)
+	for k, v := range params {
+		req = req.Param(k, v)
+	}
+	return req.DoRaw(ctx)
 }
 
 // APIServerMetrics reads kube-apiserver's own /metrics as the admin.

@@ -1,0 +1,44 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kube-gitops/kube-gitops/test/harness"
+)
+
+// BENCH_PROFILE=1 writes profiles of the server during P1 to bin/bench: CPU over the first
+// BENCH_PROFILE_SECONDS (default 60) after the webhook, and the heap when all are Synced. Read
+// them with `go tool pprof -top bin/gitops-apiserver <file>`. The render workers are other
+// processes and are not in them.
+var (
+	withProfile    = envInt("BENCH_PROFILE", 0) == 1
+	profileSeconds = envInt("BENCH_PROFILE_SECONDS", 60)
+)
+
+// profile writes the server's /debug/pprof/<kind> to bin/bench/p1-<kind>-<UTC time>.pprof.
+func profile(ctx context.Context, s *harness.Server, kind string, params map[string]string) {
+	body, err := env.ServerGet(ctx, s, "/debug/pprof/"+kind, params)
+	if err != nil {
+		progress("profile %s: %v", kind, err)
+		return
+	}
+	root, err := harness.RepoRoot()
+	if err != nil {
+		progress("profile %s: %v", kind, err)
+		return
+	}
+	dir := filepath.Join(root, "bin", "bench")
+	path := filepath.Join(dir, fmt.Sprintf("p1-%s-%s.pprof", kind, time.Now().UTC().Format("20060102T150405Z")))
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		err = os.WriteFile(path, body, 0o644)
+	}
+	if err != nil {
+		progress("profile %s: %v", kind, err)
+		return
+	}
+	progress("profile %s written to %s", kind, path)
+}
