@@ -380,6 +380,9 @@ func TestUIInABrowser(t *testing.T) {
 		if got := uid("one"); got != uidOne {
 			t.Errorf("the sync re-created ConfigMap one: uid %s, was %s", got, uidOne)
 		}
+		if s, err := e.kube.CoreV1().Secrets(ns).Get(ctx, "creds", metav1.GetOptions{}); err != nil || string(s.Data["password"]) != canary {
+			t.Errorf("the sync did not put the Secret's value in Git back (%v)", err)
+		}
 		browse(t, tab, "Synced on the page", 90*time.Second, chromedp.WaitVisible(appView("data-sync", "Synced")))
 		h, err := e.gitops.GitopsV1alpha1().DesiredStates(ns).GetHistory(ctx, app, metav1.GetOptions{})
 		if err != nil {
