@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -87,6 +89,13 @@ func (u *uiRun) openedIn(t *testing.T, tab context.Context) {
 // session is false) and the Origin given, and returns the status and body.
 func (u *uiRun) request(t *testing.T, method, path, origin string, session bool, body string) (int, string) {
 	t.Helper()
+	req := u.newRequest(t, method, path, origin, session, body)
+	code, _, text := send(t, req)
+	return code, text
+}
+
+func (u *uiRun) newRequest(t *testing.T, method, path, origin string, session bool, body string) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(method, u.origin+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -100,13 +109,18 @@ func (u *uiRun) request(t *testing.T, method, path, origin string, session bool,
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return req
+}
+
+func send(t *testing.T, req *http.Request) (int, http.Header, string) {
+	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(data)
+	return res.StatusCode, res.Header, string(data)
 }
 
 // newBrowser starts Debian's chromium headless (hack/chromium.sh installs it) and returns a tab.
@@ -148,8 +162,27 @@ func evaluate[T any](t *testing.T, tab context.Context, expr string) T {
 	return v
 }
 
-// screenshot writes the whole page at width × at least height px in the color scheme to dir.
-func screenshot(t *testing.T, tab context.Context, dir, name, scheme string, width, height int64) {
+// screenshots writes the test's screenshots to a temporary directory, and also to
+// $UI_SCREENSHOTS_DIR when it is set (the temporary one goes with the test).
+type screenshots struct{ dirs []string }
+
+func newScreenshots(t *testing.T) *screenshots {
+	t.Helper()
+	s := &screenshots{dirs: []string{t.TempDir()}}
+	if dir := os.Getenv("UI_SCREENSHOTS_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s.dirs = append(s.dirs, dir)
+	}
+	t.Logf("screenshots go to %s (set UI_SCREENSHOTS_DIR to keep them after the test)", strings.Join(s.dirs, " and "))
+	return s
+}
+
+// take shows the page at width × height px in the color scheme, checks that the scheme took
+// (dark text on a light page, or light on dark) and that nothing is wider than the window, and
+// writes the whole page as NAME-SCHEME.png.
+func (s *screenshots) take(t *testing.T, tab context.Context, name, scheme string, width, height int64) {
 	t.Helper()
 	if _, err := chromedp.Call(tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
@@ -158,40 +191,71 @@ func screenshot(t *testing.T, tab context.Context, dir, name, scheme string, wid
 	if err := chromedp.Do(tab, chromedp.EmulateViewport(width, height)); err != nil {
 		t.Fatal(err)
 	}
+	// The sums of the red, green and blue of the page's background and text.
+	colors := evaluate[[]int](t, tab, `['backgroundColor', 'color'].map((p) => getComputedStyle(document.body)[p].match(/\d+/g).slice(0, 3).map(Number).reduce((a, b) => a + b))`)
+	if bg, fg := colors[0], colors[1]; (scheme == "dark") != (bg < 200 && fg > 500) || (scheme == "light") != (bg > 600 && fg < 200) {
+		t.Errorf("%s in %s: background %d, text %d (sums of r+g+b): the page does not follow the system's color scheme", name, scheme, bg, fg)
+	}
+	if wide := evaluate[int](t, tab, `document.documentElement.scrollWidth`); wide > int(width) {
+		t.Errorf("%s at %d px: the page is %d px wide, it scrolls sideways", name, width, wide)
+	}
 	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, name+"-"+scheme+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
+	for _, dir := range s.dirs {
+		path := filepath.Join(dir, name+"-"+scheme+".png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", path)
+	}
+}
+
+// desktop puts the tab back at 1280 px in the light scheme.
+func desktop(t *testing.T, tab context.Context) {
+	t.Helper()
+	if _, err := chromedp.Call(tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("screenshot: %s", path)
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestUIInABrowser drives `kubectl gitops ui` in headless Chromium against the real server, as
-// an editor and as a viewer: the overview lists the app; its page shows the tree and history; a
-// drift made with kubectl shows up without a reload; Sync and Roll back change the cluster; a
-// viewer's buttons are disabled and the cluster refuses the viewer's forced request; requests
-// without the session or from another origin are refused; the URL's token is good once.
+// an editor and as a viewer: the overview lists the app; a drift made with kubectl shows up
+// without a reload and without a request (pushed as a server-sent event); the app's page shows
+// the tree, the history and the diff, with cluster text as text and no Secret value; Sync and
+// Roll back change the cluster; a viewer's buttons are disabled and the cluster refuses the
+// viewer's forced request; requests without the session, from another origin or for another
+// Host are refused; the URL's token is good once; the server listens on loopback only.
+// Screenshots (overview and app page, light and dark, and at phone width) go to a temporary
+// directory, and to $UI_SCREENSHOTS_DIR when set.
 func TestUIInABrowser(t *testing.T) {
 	const ns, app = "ui-test", "uiweb"
+	// Cluster text made to be markup: the page must show it as text (and the CSP would not run it).
+	const hostile = `drifted <img src=x onerror=window.pwned=1>`
+	// Secret values, in Git and in the cluster: the page must show neither.
+	const canary, liveCanary = "canary-ui-7d41e0-do-not-show", "changed-canary-ui-7d41e0"
 	ctx := t.Context()
 	if err := e.createSyncAccount(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
 	// Automated without self-heal: a drift stays OutOfSync until someone syncs.
 	desired := desiredStateFile(app, ns, "apps/"+app) + "  sync: {automated: true, prune: true}\n"
+	secret := fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: %s}\nstringData: {password: %q}\n", ns, canary)
 	first, err := e.commit(map[string]string{
 		"clusters/test/" + app + ".yaml": desired,
-		"apps/" + app + "/config.yaml":   configMap("one", ns, "a") + "---\n" + configMap("two", ns, "b"),
+		"apps/" + app + "/config.yaml":   configMap("one", ns, "a") + "---\n" + configMap("two", ns, "b") + "---\n" + secret,
 	}, "uiweb v1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.removeFiles("clusters/test/"+app+".yaml", "apps/"+app+"/config.yaml")
 	waitSyncedAt(t, ns, app, first, 90*time.Second)
-	second, err := e.commit(map[string]string{"apps/" + app + "/config.yaml": configMap("one", ns, "v2") + "---\n" + configMap("two", ns, "b")}, "uiweb v2")
+	second, err := e.commit(map[string]string{"apps/" + app + "/config.yaml": configMap("one", ns, "v2") + "---\n" + configMap("two", ns, "b") + "---\n" + secret}, "uiweb v2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,13 +265,8 @@ func TestUIInABrowser(t *testing.T) {
 			t.Fatalf("%v: %s", err, out)
 		}
 	}
-	shots := os.Getenv("UI_SCREENSHOT_DIR")
-	if shots == "" {
-		if shots, err = os.MkdirTemp("", "kube-gitops-ui-screenshots-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	row := chromedp.CSS(`tr[data-key="` + ns + `/` + app + `"]`)
+	shots := newScreenshots(t)
+	row := `tr[data-key="` + ns + `/` + app + `"]`
 	appView := func(attr, value string) chromedp.CSS {
 		return chromedp.CSS(`#app-view[` + attr + `="` + value + `"]`)
 	}
@@ -215,9 +274,9 @@ func TestUIInABrowser(t *testing.T) {
 	editor := startUI(t, ns, "ui-editor")
 	tab := newBrowser(t)
 	browse(t, tab, "the overview lists the app", time.Minute,
-		chromedp.Navigate(editor.url), chromedp.WaitVisible(row))
-	text := evaluate[string](t, tab, `document.querySelector('tr[data-key="`+ns+`/`+app+`"]').textContent`)
-	if err := containsAll(text, app, ns, "Synced", second[:7]); err != nil {
+		chromedp.Navigate(editor.url), chromedp.WaitVisible(chromedp.CSS(row)))
+	text := evaluate[string](t, tab, `document.querySelector('`+row+`').textContent`)
+	if err := containsAll(text, app, ns, "Synced", "Healthy", second[:7]); err != nil {
 		t.Errorf("overview row: %v", err)
 	}
 	if loc := evaluate[string](t, tab, `location.href`); strings.Contains(loc, "token") {
@@ -227,25 +286,11 @@ func TestUIInABrowser(t *testing.T) {
 	if cookies, err := chromedp.Call(tab, network.GetCookies, network.GetCookiesParams{URLs: []string{editor.origin + "/"}}); err != nil || len(cookies.Cookies) != 0 {
 		t.Errorf("the browser holds cookies for the ui (any other local server on 127.0.0.1 would get them): %v %v", cookies.Cookies, err)
 	}
-	screenshot(t, tab, shots, "overview", "light", 1280, 300)
-	screenshot(t, tab, shots, "overview", "dark", 1280, 300)
-	screenshot(t, tab, shots, "overview-phone", "light", 390, 700)
-	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 900)); err != nil {
-		t.Fatal(err)
-	}
-
-	browse(t, tab, "the app's tree and history show", time.Minute,
-		chromedp.Click(chromedp.CSS(`tr[data-key="`+ns+`/`+app+`"] a`)),
-		chromedp.WaitVisible(chromedp.CSS(`#resources li[data-object="ConfigMap/one"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#resources li[data-object="ConfigMap/two"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#history tr[data-revision="`+second+`"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#history tr[data-revision="`+first+`"]`)),
-		chromedp.WaitEnabled(chromedp.CSS(`#sync-btn`)))
-	screenshot(t, tab, shots, "app", "light", 1280, 800)
-	screenshot(t, tab, shots, "app", "dark", 1280, 800)
-	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 900)); err != nil {
-		t.Fatal(err)
-	}
+	shots.take(t, tab, "overview", "light", 1280, 300)
+	shots.take(t, tab, "overview", "dark", 1280, 300)
+	shots.take(t, tab, "overview-phone", "light", 390, 700)
+	shots.take(t, tab, "overview-phone", "dark", 390, 700)
+	desktop(t, tab)
 
 	uid := func(name string) types.UID {
 		cm, err := e.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
@@ -256,19 +301,69 @@ func TestUIInABrowser(t *testing.T) {
 	}
 	uidOne := uid("one")
 
-	t.Run("a drift shows up live, and the diff shows it", func(t *testing.T) {
-		evaluate[bool](t, tab, `window.notReloaded = true`)
-		if out, err := e.kubectl("patch", "configmap", "one", "-n", ns, "-p", `{"data":{"value":"drifted"}}`); err != nil {
+	t.Run("a drift shows up live: pushed, without a reload or a request", func(t *testing.T) {
+		// The overview draws from what the event stream pushes: it makes no request for a
+		// change, so a count of the page's requests that stays 0 tells a push from polling.
+		evaluate[bool](t, tab, `window.notReloaded = true; window.requests = 0; const f = window.fetch;
+			window.fetch = (...a) => { window.requests++; return f(...a); }; true`)
+		if out, err := e.kubectl("patch", "configmap", "one", "-n", ns, "--type", "merge", "-p", `{"data":{"value":"`+hostile+`"}}`); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
-		browse(t, tab, "OutOfSync without a reload", 90*time.Second, chromedp.WaitVisible(appView("data-sync", "OutOfSync")))
+		if out, err := e.kubectl("patch", "secret", "creds", "-n", ns, "--type", "merge", "-p", `{"stringData":{"password":"`+liveCanary+`"}}`); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		browse(t, tab, "OutOfSync on the overview", 90*time.Second, chromedp.WaitVisible(chromedp.CSS(row+` .s-OutOfSync`)))
 		if !evaluate[bool](t, tab, `window.notReloaded === true`) {
 			t.Error("the page was reloaded to show the drift")
 		}
-		browse(t, tab, "the diff", time.Minute, chromedp.Click(chromedp.CSS(`#diff-btn`)), chromedp.WaitVisible(chromedp.CSS(`#diff .diff-object pre.diff`)))
-		if err := containsAll(evaluate[string](t, tab, `document.querySelector('#diff').textContent`), "ConfigMap", "one", "drifted", "v2"); err != nil {
-			t.Error(err)
+		if n := evaluate[int](t, tab, `window.requests`); n != 0 {
+			t.Errorf("the page made %d requests to learn of the drift: it polls instead of listening to its event stream", n)
 		}
+		if live := evaluate[string](t, tab, `document.getElementById('live').textContent`); live != "live" {
+			t.Errorf("the live indicator says %q, want live", live)
+		}
+	})
+
+	t.Run("the app's page shows its tree, history and diff; cluster text stays text, Secret values stay hidden", func(t *testing.T) {
+		browse(t, tab, "the app's tree and history show", time.Minute,
+			chromedp.Click(chromedp.CSS(row+` a`)),
+			chromedp.WaitVisible(appView("data-sync", "OutOfSync")),
+			chromedp.WaitVisible(chromedp.CSS(`#resources li[data-object="ConfigMap/one"] .s-OutOfSync`)),
+			chromedp.WaitVisible(chromedp.CSS(`#resources li[data-object="ConfigMap/two"] .s-Synced`)),
+			chromedp.WaitVisible(chromedp.CSS(`#resources li[data-object="Secret/creds"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#history tr[data-revision="`+second+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#history tr[data-revision="`+first+`"] button.rollback`)),
+			chromedp.WaitEnabled(chromedp.CSS(`#sync-btn`)))
+		if rev := evaluate[string](t, tab, `document.getElementById('app-revision').textContent`); !strings.HasPrefix(second, rev) || len(rev) < 7 {
+			t.Errorf("the app page shows revision %q, want %.7s", rev, second)
+		}
+		browse(t, tab, "the diff", time.Minute, chromedp.Click(chromedp.CSS(`#diff-btn`)), chromedp.WaitVisible(chromedp.CSS(`#diff .diff-object pre.diff`)))
+		diff := evaluate[string](t, tab, `document.querySelector('#diff').textContent`)
+		if err := containsAll(diff, "ConfigMap", "one", hostile, "v2", "Secret", "creds", "***"); err != nil {
+			t.Errorf("the diff: %v\n%s", err, diff)
+		}
+		if n := evaluate[int](t, tab, `document.querySelectorAll('main img').length`); n != 0 {
+			t.Errorf("cluster text became markup: %d img elements in the page", n)
+		}
+		if evaluate[bool](t, tab, `window.pwned !== undefined`) {
+			t.Error("cluster text ran as script")
+		}
+		// Neither the page nor what the API gave the page holds a Secret value, plain or base64.
+		html := evaluate[string](t, tab, `document.documentElement.outerHTML`)
+		_, _, apiDiff := send(t, editor.newRequest(t, "GET", "/api/apps/"+ns+"/"+app+"/diff", editor.origin, true, ""))
+		_, _, apiApp := send(t, editor.newRequest(t, "GET", "/api/apps/"+ns+"/"+app, editor.origin, true, ""))
+		for where, text := range map[string]string{"the page": html, "the diff API": apiDiff, "the app API": apiApp} {
+			for _, v := range []string{canary, liveCanary, base64.StdEncoding.EncodeToString([]byte(canary)), base64.StdEncoding.EncodeToString([]byte(liveCanary))} {
+				if strings.Contains(text, v) {
+					t.Errorf("%s shows the Secret value %q", where, v)
+				}
+			}
+		}
+		shots.take(t, tab, "app", "light", 1280, 800)
+		shots.take(t, tab, "app", "dark", 1280, 800)
+		shots.take(t, tab, "app-phone", "light", 390, 800)
+		shots.take(t, tab, "app-phone", "dark", 390, 800)
+		desktop(t, tab)
 	})
 
 	t.Run("Sync puts Git's value back", func(t *testing.T) {
@@ -284,6 +379,9 @@ func TestUIInABrowser(t *testing.T) {
 		}
 		if got := uid("one"); got != uidOne {
 			t.Errorf("the sync re-created ConfigMap one: uid %s, was %s", got, uidOne)
+		}
+		if s, err := e.kube.CoreV1().Secrets(ns).Get(ctx, "creds", metav1.GetOptions{}); err != nil || string(s.Data["password"]) != canary {
+			t.Errorf("the sync did not put the Secret's value in Git back (%v)", err)
 		}
 		browse(t, tab, "Synced on the page", 90*time.Second, chromedp.WaitVisible(appView("data-sync", "Synced")))
 		h, err := e.gitops.GitopsV1alpha1().DesiredStates(ns).GetHistory(ctx, app, metav1.GetOptions{})
@@ -321,8 +419,8 @@ func TestUIInABrowser(t *testing.T) {
 	t.Run("a viewer sees disabled buttons and the cluster refuses a forced sync", func(t *testing.T) {
 		viewer := startUI(t, ns, "ui-viewer")
 		vtab := newBrowser(t)
-		browse(t, vtab, "the viewer's app page", time.Minute,
-			chromedp.Navigate(viewer.url), chromedp.WaitVisible(row))
+		browse(t, vtab, "the viewer's overview", time.Minute,
+			chromedp.Navigate(viewer.url), chromedp.WaitVisible(chromedp.CSS(row)))
 		viewer.openedIn(t, vtab)
 		evaluate[string](t, vtab, `location.hash = '#/app/`+ns+`/`+app+`'`)
 		browse(t, vtab, "the viewer's app page", time.Minute,
@@ -373,7 +471,7 @@ func TestUIInABrowser(t *testing.T) {
 		// A reload keeps the tab's session (sessionStorage); another browser has none and is told what to do.
 		evaluate[bool](t, tab, `window.beforeReload = true`)
 		evaluate[string](t, tab, `location.hash = '#/'; location.reload(); 'ok'`)
-		browse(t, tab, "the tab after a reload", time.Minute, chromedp.WaitVisible(row))
+		browse(t, tab, "the tab after a reload", time.Minute, chromedp.WaitVisible(chromedp.CSS(row)))
 		if evaluate[bool](t, tab, `window.beforeReload === true`) {
 			t.Error("the tab did not reload")
 		}
@@ -389,26 +487,44 @@ func TestUIInABrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("requests without the session or from another origin are refused", func(t *testing.T) {
+	t.Run("requests without the session, from another origin or for another Host are refused", func(t *testing.T) {
+		port := strings.TrimPrefix(editor.origin, "http://127.0.0.1:")
 		for _, c := range []struct {
-			name, method, path, origin string
-			session                    bool
-			want                       int
+			name, method, path, origin, host string
+			session                          bool
+			want                             int
 		}{
-			{"no session", "GET", "/api/apps", "", false, http.StatusUnauthorized},
-			{"no session, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", editor.origin, false, http.StatusUnauthorized},
-			{"the session from a foreign origin", "GET", "/api/apps", "http://evil.example", true, http.StatusForbidden},
-			{"the session from another port's origin, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", "http://127.0.0.1:1", true, http.StatusForbidden},
-			{"the session from a foreign origin, events", "GET", "/api/events?session=" + editor.session, "http://evil.example", false, http.StatusForbidden},
-			{"own origin", "GET", "/api/apps", editor.origin, true, http.StatusOK},
+			{"no session", "GET", "/api/apps", "", "", false, http.StatusUnauthorized},
+			{"no session, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", editor.origin, "", false, http.StatusUnauthorized},
+			{"a wrong session", "GET", "/api/apps", editor.origin, "", false, http.StatusForbidden},
+			{"the session from a foreign origin", "GET", "/api/apps", "http://evil.example", "", true, http.StatusForbidden},
+			{"the session from another port's origin, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", "http://127.0.0.1:1", "", true, http.StatusForbidden},
+			{"the session from a foreign origin, events", "GET", "/api/events?session=" + editor.session, "http://evil.example", "", false, http.StatusForbidden},
+			{"the session for a foreign Host (DNS rebinding)", "GET", "/api/apps", "", "evil.example:" + port, true, http.StatusForbidden},
+			{"the session for a foreign Host and its own Origin, sync", "POST", "/api/apps/" + ns + "/" + app + "/sync", "http://evil.example:" + port, "evil.example:" + port, true, http.StatusForbidden},
+			{"the page for a foreign Host", "GET", "/", "", "evil.example:" + port, false, http.StatusForbidden},
+			{"own origin", "GET", "/api/apps", editor.origin, "", true, http.StatusOK},
 		} {
 			body := ""
 			if c.method == "POST" {
 				body = "{}"
 			}
-			if code, text := editor.request(t, c.method, c.path, c.origin, c.session, body); code != c.want {
+			req := editor.newRequest(t, c.method, c.path, c.origin, c.session, body)
+			if c.name == "a wrong session" {
+				req.Header.Set("X-Kube-Gitops-Session", "not-"+editor.session)
+			}
+			if c.host != "" {
+				req.Host = c.host
+			}
+			if code, _, text := send(t, req); code != c.want {
 				t.Errorf("%s: %d %s, want %d", c.name, code, text, c.want)
 			}
+		}
+		// The page itself runs only its own script and style.
+		_, header, _ := send(t, editor.newRequest(t, "GET", "/", "", false, ""))
+		policy := header.Get("Content-Security-Policy")
+		if err := containsAll(policy, "default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"); err != nil || strings.Contains(policy, "unsafe") {
+			t.Errorf("the page's Content-Security-Policy %q is not strict: %v", policy, err)
 		}
 		ds, err := e.gitops.GitopsV1alpha1().DesiredStates(ns).Get(ctx, app, metav1.GetOptions{})
 		if err != nil {
@@ -418,5 +534,25 @@ func TestUIInABrowser(t *testing.T) {
 			t.Errorf("a refused request synced: operation %+v, revision %.7s", ds.Status.Operation, ds.Status.Sync.Revision)
 		}
 	})
-	t.Logf("screenshots in %s", shots)
+
+	t.Run("it listens on loopback only", func(t *testing.T) {
+		port := strings.TrimPrefix(editor.origin, "http://127.0.0.1:")
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		others := 0
+		for _, a := range addrs {
+			ip, ok := a.(*net.IPNet)
+			if !ok || ip.IP.IsLoopback() || ip.IP.IsLinkLocalUnicast() {
+				continue
+			}
+			others++
+			if conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip.IP.String(), port), 5*time.Second); err == nil {
+				conn.Close()
+				t.Errorf("the ui answers on %s, not only on loopback", ip.IP)
+			}
+		}
+		t.Logf("tried %d non-loopback addresses of this machine", others)
+	})
 }

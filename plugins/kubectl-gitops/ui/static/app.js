@@ -431,7 +431,7 @@
     const objs = d.objects.map((o) => el('div', { class: 'diff-object' },
       el('h3', {}, o.path, ' ', el('span', { class: 'badge' }, o.action)),
       o.message ? el('p', { class: 'problem' }, o.message) : null,
-      o.text ? el('pre', { class: 'diff' }, o.text.split('\n').map((line) => el('span', {
+      o.text ? el('pre', { class: 'diff' }, o.text.replace(/\n$/, '').split('\n').map((line) => el('span', {
         class: line.startsWith('@@') ? 'hunk' : (line.startsWith('+++') || line.startsWith('---')) ? 'file' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : '',
       }, line + '\n'))) : null));
     v.panel.replaceChildren(section((revision ? 'Preview of ' + revision : 'Diff: live ↔ Git') + ' at ' + short(d.revision), 'diff',
