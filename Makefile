@@ -83,7 +83,7 @@ BENCH_KUBECTL ?= 0
 BENCH_PROFILE ?= 0
 BENCH_TIMEOUT ?= 90m
 bench: build cluster $(BIN)/helm ## P1-P7 against baselines of the same run: BENCH lines, a table, bin/bench/results-*.md; BENCH_APPS=1000 BENCH_CURVE=1 BENCH_GIT=1 BENCH_KUBECTL=1 (docs/bench.md)
-	BENCH_APPS=$(BENCH_APPS) BENCH_CURVE=$(BENCH_CURVE) BENCH_GIT=$(BENCH_GIT) BENCH_KUBECTL=$(BENCH_KUBECTL) BENCH_PROFILE=$(BENCH_PROFILE) \
+	BENCH_APPS=$(BENCH_APPS) BENCH_CURVE=$(BENCH_CURVE) BENCH_GIT=$(BENCH_GIT) BENCH_KUBECTL=$(BENCH_KUBECTL) BENCH_PROFILE=$(BENCH_PROFILE) BENCH_SERVER_ARGS='$(BENCH_SERVER_ARGS)' \
 		CGO_ENABLED=0 $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout $(BENCH_TIMEOUT) ./test/bench/
 
 local-up: build cluster

@@ -73,7 +73,7 @@ func runColdSync(ctx context.Context, name string, n int, during func(stop <-cha
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	if withProfile { // not waited for: it ends by itself, and must not delay the Healthy clock
-		go profile(ctx, w.server, "profile", map[string]string{"seconds": fmt.Sprint(profileSeconds)})
+		go profile(ctx, w.server, "p1", "profile", map[string]string{"seconds": fmt.Sprint(profileSeconds)})
 	}
 	if during != nil {
 		wg.Add(1)
@@ -82,7 +82,7 @@ func runColdSync(ctx context.Context, name string, n int, during func(stop <-cha
 	err = watch.waitFor(ctx, 30*time.Minute, "all Synced", func(s appCounts) bool { return s.synced(head) >= n })
 	r.synced = time.Since(start)
 	if withProfile {
-		profile(ctx, w.server, "heap", nil)
+		profile(ctx, w.server, "p1", "heap", nil)
 	}
 	close(stop)
 	wg.Wait()

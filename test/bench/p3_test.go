@@ -28,6 +28,7 @@ func benchNoopRestart(b *testing.B) {
 	must(b, err)
 	stop := ticker("P3: waiting for every app to be re-checked")
 	var checked float64
+	profiling := false
 	for checked < float64(w.n) {
 		if time.Since(start) > 15*time.Minute {
 			stop()
@@ -36,6 +37,11 @@ func benchNoopRestart(b *testing.B) {
 		time.Sleep(250 * time.Millisecond)
 		if checked, err = serverCounter(ctx, w.server, "gitops_reconciles_total", "action", "apply", "compare"); err != nil {
 			checked = 0 // not serving yet
+			continue
+		}
+		if withProfile && !profiling {
+			profiling = true
+			go profile(ctx, w.server, "p3", "profile", map[string]string{"seconds": fmt.Sprint(profileSeconds)})
 		}
 	}
 	recheck := time.Since(start)

@@ -82,7 +82,8 @@ func newWorld(ctx context.Context, name string, n int) (*world, error) {
 func (w *world) start(ctx context.Context) error {
 	var err error
 	// A long poll interval: pushes reach the server by the webhook, as measured.
-	if w.server, err = env.StartServer(ctx, w.repoURL, w.name, "--poll-interval", "60s"); err != nil {
+	args := append([]string{"--poll-interval", "60s"}, strings.Fields(os.Getenv("BENCH_SERVER_ARGS"))...)
+	if w.server, err = env.StartServer(ctx, w.repoURL, w.name, args...); err != nil {
 		return err
 	}
 	return w.waitServing(ctx)
