@@ -172,9 +172,11 @@ func cpuSeconds(pid int) (float64, error) {
 	return total, nil
 }
 
-// peakRSS is the sum of the peak resident sets (VmHWM) of pid and its live children, in MB.
+// peakRSS is the sum of the peak resident sets (VmHWM) of pid and its live children, in MB;
+// the progress line says how it splits.
 func peakRSS(pid int) (float64, error) {
 	total := 0.0
+	var parts []string
 	for _, p := range family(pid) {
 		kb, err := statusKB(p, "VmHWM:")
 		if err != nil {
@@ -184,7 +186,9 @@ func peakRSS(pid int) (float64, error) {
 			continue
 		}
 		total += float64(kb) / 1024
+		parts = append(parts, fmt.Sprintf("%.0f", float64(kb)/1024))
 	}
+	progress("peak RSS %.0f MB: server, then each render worker: %s MB", total, strings.Join(parts, " + "))
 	return total, nil
 }
 
