@@ -360,10 +360,12 @@ func deleteApps(ctx context.Context, ns string) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("list %s in %s: %w", gvr.Resource, ns, err)
 		}
-		for _, o := range list.Items {
-			if err := c.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return 0, fmt.Errorf("delete %s %s/%s: %w", gvr.Resource, ns, o.GetName(), err)
-			}
+		if len(list.Items) == 0 {
+			continue
+		}
+		// One request per kind: one per object took over 10 minutes for 4,000 objects.
+		if err := c.DeleteCollection(ctx, metav1.DeleteOptions{}, sel); err != nil && !apierrors.IsNotFound(err) {
+			return 0, fmt.Errorf("delete the %s of %s: %w", gvr.Resource, ns, err)
 		}
 		left += len(list.Items)
 	}
