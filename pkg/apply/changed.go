@@ -18,19 +18,24 @@ import (
 // applied by kube-gitops in old (an object last written before managed fields were kept, or by
 // another tool), it cannot tell and ok is false.
 func Drifted(old, new *unstructured.Unstructured, driftManagers []string) (drift, ok bool) {
-	before, _ := appliedFields(old)
-	if before == nil {
-		return false, false
-	}
-	after, _ := appliedFields(new)
-	if after == nil || !before.Difference(after).Empty() {
-		return true, true
+	// Most events (a controller's status writes) leave kube-gitops' entry as it was: only a
+	// changed entry is parsed, which is most of the cost of an event.
+	oldEntries, newEntries := old.GetManagedFields(), new.GetManagedFields()
+	if oldRaw := appliedRaw(oldEntries); oldRaw == nil || !bytes.Equal(oldRaw, appliedRaw(newEntries)) {
+		before, _ := appliedFields(old)
+		if before == nil {
+			return false, false
+		}
+		after, _ := appliedFields(new)
+		if after == nil || !before.Difference(after).Empty() {
+			return true, true
+		}
 	}
 	prior := map[entryKey]metav1.ManagedFieldsEntry{}
-	for _, e := range old.GetManagedFields() {
+	for _, e := range oldEntries {
 		prior[keyOf(e)] = e
 	}
-	for _, e := range new.GetManagedFields() {
+	for _, e := range newEntries {
 		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
 			// An apply as kube-gitops that kube-gitops did not make: someone borrowed its name.
 			// The entry's time has seconds only, so a borrowed apply within the second of
@@ -82,6 +87,17 @@ func changedEntry(a, b metav1.ManagedFieldsEntry) bool {
 		return (a.FieldsV1 == nil) != (b.FieldsV1 == nil)
 	}
 	return !bytes.Equal(a.FieldsV1.GetRawBytes(), b.FieldsV1.GetRawBytes())
+}
+
+// appliedRaw returns the fields of kube-gitops' apply entry among entries as the apiserver sent
+// them, or nil without one.
+func appliedRaw(entries []metav1.ManagedFieldsEntry) []byte {
+	for _, e := range entries {
+		if e.Manager == FieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" && e.FieldsV1 != nil {
+			return e.FieldsV1.GetRawBytes()
+		}
+	}
+	return nil
 }
 
 // appliedFields returns the fields kube-gitops' applies own in u; found is false without such

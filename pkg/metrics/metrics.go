@@ -8,6 +8,9 @@ import (
 
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
+	// client-go's request metrics (rest_client_requests_total by method and code, latencies):
+	// how many requests the server makes to the cluster, as kube-controller-manager reports them.
+	_ "k8s.io/component-base/metrics/prometheus/restclient"
 )
 
 var (

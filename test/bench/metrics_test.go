@@ -116,6 +116,20 @@ func serverCounter(ctx context.Context, s *harness.Server, name, label string, v
 	return total, nil
 }
 
+// serverRequests is what the server's client-go counted of its requests to the cluster
+// (rest_client_requests_total), by method; Lease renewals, watches and events included.
+func serverRequests(ctx context.Context, s *harness.Server) (map[string]float64, error) {
+	byMethod := map[string]float64{}
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		n, err := serverCounter(ctx, s, "rest_client_requests_total", "method", m)
+		if err != nil {
+			return nil, err
+		}
+		byMethod[m] = n
+	}
+	return byMethod, nil
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

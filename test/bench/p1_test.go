@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +45,7 @@ func mainWorld(b *testing.B) *world {
 type coldSync struct {
 	push, synced, healthyAfter time.Duration // the git push; push to all Synced; all Synced to all Healthy
 	peakRSS                    float64       // MB, server and render workers
+	requests                   float64       // the server's requests to the cluster per app, until all Synced
 }
 
 // runColdSync pushes n apps to a new world in one commit, sends the webhook and watches the
@@ -66,6 +68,10 @@ func runColdSync(ctx context.Context, name string, n int, during func(stop <-cha
 		return w, r, err
 	}
 	r.push = push
+	requestsBefore, err := serverRequests(ctx, w.server)
+	if err != nil {
+		return w, r, err
+	}
 	start := time.Now()
 	if err := env.Webhook(ctx, w.server, w.repoURL); err != nil {
 		return w, r, err
@@ -90,6 +96,18 @@ func runColdSync(ctx context.Context, name string, n int, during func(stop <-cha
 		return w, r, fmt.Errorf("%w\n%s", err, harness.Tail(w.server.LogPath, 20))
 	}
 	progress("%s: all %d Synced after %s", name, n, r.synced.Round(100*time.Millisecond))
+	requestsAfter, err := serverRequests(ctx, w.server)
+	if err != nil {
+		return w, r, err
+	}
+	var per []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		d := requestsAfter[m] - requestsBefore[m]
+		r.requests += d
+		per = append(per, fmt.Sprintf("%s %.2f", m, d/float64(n)))
+	}
+	r.requests /= float64(n)
+	progress("%s: the server's requests to the cluster per app until all Synced: %s", name, strings.Join(per, ", "))
 	synced := time.Now()
 	if err := watch.waitFor(ctx, 30*time.Minute, "all Synced and Healthy", func(s appCounts) bool { return s.healthy(head) >= n }); err != nil {
 		return w, r, err
@@ -165,6 +183,7 @@ func benchColdSync(b *testing.B) {
 	record(oursAtMost(figure{id: id, what: "all-Healthy-after-all-Synced(s) vs raw-Deployments-available-after-apply", unit: "s", ours: r.healthyAfter.Seconds(), baseline: raw.healthyAfter}, 10))
 	record(figure{id: id, what: "push-to-all-Synced+Healthy(s) vs raw-apply+available", unit: "s", ours: (r.synced + r.healthyAfter).Seconds(), baseline: raw.seconds + raw.healthyAfter})
 	record(figure{id: id, what: "git-push-of-the-commit(s,excluded) vs raw-apply", unit: "s", ours: r.push.Seconds(), baseline: raw.seconds})
+	record(figure{id: id, what: "server-requests-to-the-cluster-per-app-until-all-Synced vs raw-apply's", ours: r.requests, baseline: 4})
 	record(oursAtMost(figure{id: "P7-" + fmt.Sprint(apps), what: "peak-RSS-server+render-workers-during-P1(MB) vs raw-SSA-client-peak-RSS", unit: "MB", ours: r.peakRSS, baseline: raw.client.peakRSS}, 200))
 	if len(busy.desiredStates) > 0 && len(busy.configMaps) > 0 {
 		record(ratioAtMost(figure{id: "P4-" + fmt.Sprint(apps), what: fmt.Sprintf("kubectl-get-desiredstates-A-during-P1(ms,median-of-%d) vs configmaps-A", len(busy.desiredStates)), unit: "ms",
