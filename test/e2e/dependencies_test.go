@@ -129,8 +129,7 @@ func TestDenyWindowHoldsAutomatedSync(t *testing.T) {
 	start := time.Now().UTC().Add(-2 * time.Second).Truncate(time.Second)
 	const length = 30 * time.Second
 	end := start.Add(length)
-	schedule := fmt.Sprintf("%d %d %d %d %d *", start.Second(), start.Minute(), start.Hour(), start.Day(), start.Month())
-	spec := strings.Replace(files["clusters/test/held.yaml"], "selfHeal: true}", fmt.Sprintf("selfHeal: true, windows: [{kind: deny, schedule: %q, duration: %s}]}", schedule, length), 1)
+	spec := strings.Replace(files["clusters/test/held.yaml"], "selfHeal: true}", fmt.Sprintf("selfHeal: true, windows: [{kind: deny, schedule: %q, duration: %s}]}", windowStarting(start), length), 1)
 	if _, err := e.commit(map[string]string{
 		"clusters/test/held.yaml": spec,
 		"apps/held/config.yaml":   configMap("one", ns, "changed") + "---\n" + configMap("two", ns, "b"),
@@ -138,8 +137,8 @@ func TestDenyWindowHoldsAutomatedSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := waitConditionIs(t, ns, "held", "Waiting", "True", "SyncWindow", "automated sync held by deny window", 20*time.Second)
-	if !strings.Contains(msg, "until "+end.Format("Mon 15:04:05")+" UTC") {
-		t.Errorf("Waiting %q should say until when (%s)", msg, end.Format("Mon 15:04:05"))
+	if !strings.Contains(msg, "until "+statusTime(end)) {
+		t.Errorf("Waiting %q should say until when (%s)", msg, statusTime(end))
 	}
 	waitStatus(t, ns, "held", "OutOfSync", "", 20*time.Second) // the change is reported
 	if v := configMapValue(t, ns, "one"); v != "a" {
