@@ -55,13 +55,15 @@ func TestManualSyncInsideDenyWindow(t *testing.T) {
 		return strings.Replace(files["clusters/test/"+app+".yaml"], "selfHeal: true}",
 			fmt.Sprintf("selfHeal: true, windows: [{kind: deny, schedule: %q, duration: %s%s}]}", windowStarting(start), length, extra), 1)
 	}
-	if _, err := e.commit(map[string]string{
-		"clusters/test/" + app + ".yaml": withWindow(", manualSync: false"),
-		"apps/" + app + "/config.yaml":   configMap("one", ns, "changed") + "---\n" + configMap("two", ns, "b") + "---\n" + configMap("three", ns, "c"),
-	}, "change "+app+" inside a deny window that refuses manual syncs"); err != nil {
+	if _, err := e.commit(map[string]string{"clusters/test/" + app + ".yaml": withWindow(", manualSync: false")}, "a deny window that refuses manual syncs"); err != nil {
 		t.Fatal(err)
 	}
 	waitConditionIs(t, ns, app, "Waiting", "True", "SyncWindow", "automated sync held by deny window", 30*time.Second)
+	// The change comes once the window is in effect (see TestDenyWindowHoldsAutomatedSync).
+	change := configMap("one", ns, "changed") + "---\n" + configMap("two", ns, "b") + "---\n" + configMap("three", ns, "c")
+	if _, err := e.commit(map[string]string{"apps/" + app + "/config.yaml": change}, "change "+app+" inside the deny window"); err != nil {
+		t.Fatal(err)
+	}
 	waitStatus(t, ns, app, "OutOfSync", "", 30*time.Second) // the change is read, and held
 	before, err := e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "one", metav1.GetOptions{})
 	if err != nil {
