@@ -74,7 +74,7 @@ func TestManualSyncInsideDenyWindow(t *testing.T) {
 	if code == 0 {
 		t.Errorf("kubectl gitops sync inside a deny window with manualSync: false succeeded:\n%s%s", stdout, stderr)
 	}
-	if err := containsAll(stderr, "Failed", "sync refused: automated sync held by deny window", "manualSync: false", "nothing was applied"); err != nil {
+	if err := containsAll(stderr, "Failed", "sync refused: automated sync held by deny window", "until "+statusTime(end), "manualSync: false", "nothing was applied"); err != nil {
 		t.Errorf("kubectl gitops sync (exit %d) does not say why it was refused: %v", code, err)
 	}
 	after, err := e.kube.CoreV1().ConfigMaps(ns).Get(ctx, "one", metav1.GetOptions{})
