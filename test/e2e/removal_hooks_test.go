@@ -3,18 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -58,52 +52,6 @@ spec:
   restartPolicy: Never
   containers: [{name: smoke, image: registry.example/uninstalled-smoke:1}]
 `,
-}
-
-// firstEvent watches a resource of ns from now and records the resourceVersion of the first
-// event that match accepts; the returned func reads it (0 until then). With the cluster's one
-// etcd, a smaller resourceVersion is an earlier write, whatever the kind.
-func firstEvent(t *testing.T, ctx context.Context, gvr schema.GroupVersionResource, ns string, match func(watch.EventType, *unstructured.Unstructured) bool) func() int64 {
-	t.Helper()
-	w, err := e.dyn.Resource(gvr).Namespace(ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-	var mu sync.Mutex
-	var rv int64
-	go func() {
-		for ev := range w.ResultChan() {
-			u, ok := ev.Object.(*unstructured.Unstructured)
-			if !ok || !match(ev.Type, u) {
-				continue
-			}
-			mu.Lock()
-			if rv == 0 {
-				rv, _ = strconv.ParseInt(u.GetResourceVersion(), 10, 64)
-			}
-			mu.Unlock()
-		}
-	}()
-	return func() int64 {
-		mu.Lock()
-		defer mu.Unlock()
-		return rv
-	}
-}
-
-func jobComplete(u *unstructured.Unstructured) bool {
-	var job batchv1.Job
-	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &job) == nil && complete(&job)
-}
-
-func complete(job *batchv1.Job) bool {
-	for _, c := range job.Status.Conditions {
-		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
 }
 
 // TestRemovalRunsDeleteHooksAroundThePrune: a chart's pre-delete and post-delete hooks do not
@@ -154,16 +102,12 @@ spec:
 		}
 	}
 
-	jobs := schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
-	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	named := func(name string) func(watch.EventType, *unstructured.Unstructured) bool {
 		return func(_ watch.EventType, u *unstructured.Unstructured) bool { return u.GetName() == name }
 	}
-	preDone := firstEvent(t, ctx, jobs, ns, func(_ watch.EventType, u *unstructured.Unstructured) bool {
-		return u.GetName() == "uninstalled-pre-delete" && jobComplete(u)
-	})
-	postCreated := firstEvent(t, ctx, jobs, ns, named("uninstalled-post-delete"))
-	deleted := firstEvent(t, ctx, deployments, ns, func(ev watch.EventType, u *unstructured.Unstructured) bool {
+	preDone := firstEvent(t, ctx, jobsResource, ns, jobCompleted("uninstalled-pre-delete"))
+	postCreated := firstEvent(t, ctx, jobsResource, ns, named("uninstalled-post-delete"))
+	deleted := firstEvent(t, ctx, deploymentsResource, ns, func(ev watch.EventType, u *unstructured.Unstructured) bool {
 		return u.GetName() == app && (ev == watch.Deleted || u.GetDeletionTimestamp() != nil)
 	})
 	if _, err := e.commit(nil, "remove "+app, "clusters/test/uninstalled.yaml"); err != nil {
