@@ -1,11 +1,14 @@
 package apply
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 )
@@ -204,5 +207,44 @@ func TestRequestWaits(t *testing.T) {
 		if got := tt.req.Waits(); got != tt.want {
 			t.Errorf("%s: Waits() = %v, want %v", name, got, tt.want)
 		}
+	}
+}
+
+// TestWaitsOfOneSyncShareTheirBound: every wait of one sync (a wave becoming Healthy, a hook
+// completing) takes its deadline from waitFor. Each is bounded by the wait timeout, and all of
+// one run's together by twice it (as --sync-wait-timeout's help says): a sync of many waves or
+// hooks that each take almost the timeout cannot hold its worker for longer. The waits here never
+// end early, as a wave that never becomes Healthy.
+func TestWaitsOfOneSyncShareTheirBound(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	e, err := New(&rest.Config{Host: "https://127.0.0.1:1"}, Options{WaitTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.newRun(&Request{Owner: owner("waits")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	var took []time.Duration
+	var bounds []string
+	for range 5 {
+		start := time.Now()
+		ctx, cancel, bound := r.waitFor(context.Background())
+		<-ctx.Done()
+		cancel()
+		took, bounds = append(took, time.Since(start).Round(time.Millisecond)), append(bounds, bound)
+	}
+	total := time.Since(begin)
+	// The first wait has the whole timeout; the run ends 2 × timeout after it began, whatever
+	// the number of waits (slack for a busy machine, well below a third wait's timeout).
+	if took[0] < timeout-50*time.Millisecond || bounds[0] != timeout.String() {
+		t.Errorf("the first wait took %s, bounded by %q, want the wait timeout %s", took[0], bounds[0], timeout)
+	}
+	if total < 2*timeout-50*time.Millisecond || total > 2*timeout+timeout/2 {
+		t.Errorf("5 waits that never end early took %s together (each %v), want 2 × %s = %s", total.Round(time.Millisecond), took, timeout, 2*timeout)
+	}
+	if last := bounds[len(bounds)-1]; !strings.Contains(last, "the 1s all waits of one sync may take") {
+		t.Errorf("the last wait is bounded by %q, want the bound of all waits of one sync named", last)
 	}
 }

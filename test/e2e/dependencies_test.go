@@ -125,21 +125,22 @@ func TestDenyWindowHoldsAutomatedSync(t *testing.T) {
 	defer e.removeFiles("clusters/test/held.yaml", "apps/held/config.yaml")
 	waitStatus(t, ns, "held", "Synced", "Healthy", 60*time.Second)
 
-	// A window that opened a moment ago (a schedule with seconds, on today's date) and lasts 30s.
+	// A window that opened a moment ago (a schedule with seconds, on today's date) and lasts 40s.
 	start := time.Now().UTC().Add(-2 * time.Second).Truncate(time.Second)
-	const length = 30 * time.Second
+	const length = 40 * time.Second
 	end := start.Add(length)
-	schedule := fmt.Sprintf("%d %d %d %d %d *", start.Second(), start.Minute(), start.Hour(), start.Day(), start.Month())
-	spec := strings.Replace(files["clusters/test/held.yaml"], "selfHeal: true}", fmt.Sprintf("selfHeal: true, windows: [{kind: deny, schedule: %q, duration: %s}]}", schedule, length), 1)
-	if _, err := e.commit(map[string]string{
-		"clusters/test/held.yaml": spec,
-		"apps/held/config.yaml":   configMap("one", ns, "changed") + "---\n" + configMap("two", ns, "b"),
-	}, "change held inside a deny window"); err != nil {
+	spec := strings.Replace(files["clusters/test/held.yaml"], "selfHeal: true}", fmt.Sprintf("selfHeal: true, windows: [{kind: deny, schedule: %q, duration: %s}]}", windowStarting(start), length), 1)
+	if _, err := e.commit(map[string]string{"clusters/test/held.yaml": spec}, "a deny window for held"); err != nil {
 		t.Fatal(err)
 	}
 	msg := waitConditionIs(t, ns, "held", "Waiting", "True", "SyncWindow", "automated sync held by deny window", 20*time.Second)
-	if !strings.Contains(msg, "until "+end.Format("Mon 15:04:05")+" UTC") {
-		t.Errorf("Waiting %q should say until when (%s)", msg, end.Format("Mon 15:04:05"))
+	if !strings.Contains(msg, "until "+statusTime(end)) {
+		t.Errorf("Waiting %q should say until when (%s)", msg, statusTime(end))
+	}
+	// The change comes once the window is in effect: a reconcile between the server's read of a
+	// commit and its record of the DesiredState's new spec would apply it under the old spec.
+	if _, err := e.commit(map[string]string{"apps/held/config.yaml": configMap("one", ns, "changed") + "---\n" + configMap("two", ns, "b")}, "change held inside a deny window"); err != nil {
+		t.Fatal(err)
 	}
 	waitStatus(t, ns, "held", "OutOfSync", "", 20*time.Second) // the change is reported
 	if v := configMapValue(t, ns, "one"); v != "a" {

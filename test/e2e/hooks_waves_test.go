@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 // hookedChart is a chart whose Deployment runs image tag .Values.tag, with a pre-upgrade
@@ -70,58 +72,55 @@ func rvOf(t *testing.T, rv string) int64 {
 	return n
 }
 
-// writeOrder watches the Jobs and Deployments of ns and records when the Job named job became
-// Complete and when the Deployment first ran image, as resourceVersions.
-type writeOrder struct {
-	mu                 sync.Mutex
-	jobDone, deployImg int64
+var jobsResource = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
+
+// firstEvent watches a resource of ns from now and records the resourceVersion of the first
+// event that match accepts; the returned func reads it (0 until then). With the cluster's one
+// etcd, a smaller resourceVersion is an earlier write, whatever the kind.
+func firstEvent(t *testing.T, ctx context.Context, gvr schema.GroupVersionResource, ns string, match func(watch.EventType, *unstructured.Unstructured) bool) func() int64 {
+	t.Helper()
+	w, err := e.dyn.Resource(gvr).Namespace(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	var mu sync.Mutex
+	var rv int64
+	go func() {
+		for ev := range w.ResultChan() {
+			u, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok || !match(ev.Type, u) {
+				continue
+			}
+			mu.Lock()
+			if rv == 0 {
+				rv, _ = strconv.ParseInt(u.GetResourceVersion(), 10, 64)
+			}
+			mu.Unlock()
+		}
+	}()
+	return func() int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return rv
+	}
 }
 
-func watchWriteOrder(t *testing.T, ctx context.Context, ns, job, deploy, image string) *writeOrder {
-	t.Helper()
-	o := &writeOrder{}
-	jw, err := e.kube.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
+// jobCompleted matches the first event of the Job name that says it is Complete.
+func jobCompleted(name string) func(watch.EventType, *unstructured.Unstructured) bool {
+	return func(_ watch.EventType, u *unstructured.Unstructured) bool {
+		var job batchv1.Job
+		return u.GetName() == name && runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &job) == nil && complete(&job)
 	}
-	dw, err := e.kube.AppsV1().Deployments(ns).Watch(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
+}
+
+func complete(job *batchv1.Job) bool {
+	for _, c := range job.Status.Conditions {
+		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
+			return true
+		}
 	}
-	t.Cleanup(func() { jw.Stop(); dw.Stop() })
-	go func() {
-		for ev := range jw.ResultChan() {
-			j, ok := ev.Object.(*batchv1.Job)
-			if !ok || j.Name != job {
-				continue
-			}
-			for _, c := range j.Status.Conditions {
-				if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-					o.mu.Lock()
-					if o.jobDone == 0 {
-						o.jobDone, _ = strconv.ParseInt(j.ResourceVersion, 10, 64)
-					}
-					o.mu.Unlock()
-				}
-			}
-		}
-	}()
-	go func() {
-		for ev := range dw.ResultChan() {
-			dep, ok := ev.Object.(*appsv1.Deployment)
-			if !ok || dep.Name != deploy {
-				continue
-			}
-			if dep.Spec.Template.Spec.Containers[0].Image == image {
-				o.mu.Lock()
-				if o.deployImg == 0 {
-					o.deployImg, _ = strconv.ParseInt(dep.ResourceVersion, 10, 64)
-				}
-				o.mu.Unlock()
-			}
-		}
-	}()
-	return o
+	return false
 }
 
 func syncMessage(u *unstructured.Unstructured) string {
@@ -165,7 +164,11 @@ spec:
 	}
 	before := deployment(t, ns, app)
 
-	order := watchWriteOrder(t, ctx, ns, "hooked-migrate", app, "registry.example/hooked:2.0.0")
+	migrated := firstEvent(t, ctx, jobsResource, ns, jobCompleted("hooked-migrate"))
+	upgraded := firstEvent(t, ctx, deploymentsResource, ns, func(_ watch.EventType, u *unstructured.Unstructured) bool {
+		containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+		return u.GetName() == app && len(containers) > 0 && containers[0].(map[string]any)["image"] == "registry.example/hooked:2.0.0"
+	})
 	upgrade, err := e.commit(map[string]string{"apps/hooked/values.yaml": hookedValues("2.0.0", false)}, "upgrade to 2.0.0")
 	if err != nil {
 		t.Fatal(err)
@@ -175,10 +178,7 @@ spec:
 	if d.UID != before.UID || d.Spec.Template.Spec.Containers[0].Image != "registry.example/hooked:2.0.0" {
 		t.Fatalf("Deployment uid %s image %s, want %s at 2.0.0", d.UID, d.Spec.Template.Spec.Containers[0].Image, before.UID)
 	}
-	order.mu.Lock()
-	jobDone, deployImg := order.jobDone, order.deployImg
-	order.mu.Unlock()
-	if jobDone == 0 || deployImg == 0 || jobDone >= deployImg {
+	if jobDone, deployImg := migrated(), upgraded(); jobDone == 0 || deployImg == 0 || jobDone >= deployImg {
 		t.Errorf("migration completed at resourceVersion %d, Deployment changed at %d: the migration must complete first", jobDone, deployImg)
 	}
 	if _, err := e.kube.BatchV1().Jobs(ns).Get(ctx, "hooked-migrate", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
