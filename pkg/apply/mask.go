@@ -30,8 +30,7 @@ func (m *masker) secret(u *unstructured.Unstructured) *unstructured.Unstructured
 	if u == nil {
 		return nil
 	}
-	gvk := u.GroupVersionKind()
-	if gvk.Group != "" || gvk.Kind != "Secret" {
+	if !isSecret(u) {
 		return u
 	}
 	u = u.DeepCopy()

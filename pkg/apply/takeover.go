@@ -36,7 +36,9 @@ func (r *run) withoutDrift(ctx context.Context, ri dynamic.ResourceInterface, it
 	if removed.Empty() {
 		return out, false
 	}
-	want := withoutFields(out, removed, o.kept())
+	// Removing a data key that Git sets in a Secret's stringData is not the end of it: the
+	// apply's stringData puts it back (secret.go), and the prediction must say so.
+	want := withStringData(withoutFields(out, removed, o.kept()), it.obj)
 	check := want.DeepCopy()
 	check.SetManagedFields(nil) // the update keeps the live ones
 	checked, err := ri.Update(ctx, check, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: FieldManager})
