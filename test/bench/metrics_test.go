@@ -206,6 +206,38 @@ func peakRSS(pid int) (float64, error) {
 	return total, nil
 }
 
+// sampleJointRSS samples, every 200 ms until stop, the memory pid and its children hold
+// together: their anonymous pages (heap, stacks) plus the file pages of the largest one once,
+// since the render workers run the server's own binary and share its pages. It returns the
+// highest sample in MB: the VmHWM sum of peakRSS counts the binary once per process.
+func sampleJointRSS(pid int, stop <-chan struct{}) <-chan float64 {
+	out := make(chan float64, 1)
+	go func() {
+		peak := 0.0
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			anon, file := int64(0), int64(0)
+			for _, p := range family(pid) {
+				a, errA := statusKB(p, "RssAnon:")
+				f, errF := statusKB(p, "RssFile:")
+				if errA != nil || errF != nil {
+					continue
+				}
+				anon, file = anon+a, max(file, f)
+			}
+			peak = max(peak, float64(anon+file)/1024)
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
 func statusKB(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
