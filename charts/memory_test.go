@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // TestMemoryLimitCountsTheRenderWorkers: the render workers run in the server's container, so
@@ -15,14 +17,15 @@ func TestMemoryLimitCountsTheRenderWorkers(t *testing.T) {
 		values    map[string]any
 		wantLimit string
 		wantArgs  []string
+		wantGoMem string
 	}{
-		{"defaults", gitValues(), "1536Mi", []string{"--render-workers=2", "--render-memory-limit=512Mi"}},
+		{"defaults", gitValues(), "1536Mi", []string{"--render-workers=2", "--render-memory-limit=512Mi"}, "460MiB"},
 		{"more workers", with(gitValues(), "render", map[string]any{"workers": 4, "memoryLimitMi": 512}), "2560Mi",
-			[]string{"--render-workers=4", "--render-memory-limit=512Mi"}},
+			[]string{"--render-workers=4", "--render-memory-limit=512Mi"}, "460MiB"},
 		{"bigger budgets", with(with(gitValues(), "render", map[string]any{"workers": 3, "memoryLimitMi": 1024}), "serverMemoryMi", 768), "3840Mi",
-			[]string{"--render-workers=3", "--render-memory-limit=1024Mi"}},
+			[]string{"--render-workers=3", "--render-memory-limit=1024Mi"}, "691MiB"},
 		{"limit set by hand", with(gitValues(), "resources", map[string]any{"limits": map[string]any{"memory": "4Gi"}}), "4Gi",
-			[]string{"--render-workers=2"}},
+			[]string{"--render-workers=2"}, "460MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,6 +36,14 @@ func TestMemoryLimitCountsTheRenderWorkers(t *testing.T) {
 			c := deployment(t, objs).Spec.Template.Spec.Containers[0]
 			if got := c.Resources.Limits.Memory().String(); got != tt.wantLimit {
 				t.Errorf("memory limit %s, want %s", got, tt.wantLimit)
+			}
+			for _, e := range c.Env {
+				if e.Name == "GOMEMLIMIT" && e.Value != tt.wantGoMem {
+					t.Errorf("GOMEMLIMIT %s, want %s (90%% of serverMemoryMi)", e.Value, tt.wantGoMem)
+				}
+			}
+			if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "GOMEMLIMIT" }) {
+				t.Error("no GOMEMLIMIT: the server's heap may grow into the render workers' share")
 			}
 			for _, want := range tt.wantArgs {
 				if !slices.Contains(c.Args, want) {
