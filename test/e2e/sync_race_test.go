@@ -68,7 +68,7 @@ func TestSyncNeverMixesSpecAndFilesOfTwoCommits(t *testing.T) {
 			}
 			return false
 		})
-		stopDrift := drift(t, ns, held+"-two", "b")
+		stopDrift := drift(t, ns, held+"-two")
 
 		start := time.Now().UTC().Add(-2 * time.Second).Truncate(time.Second)
 		window := fmt.Sprintf("  sync: {automated: true, prune: true, selfHeal: true, windows: [{kind: deny, schedule: %q, duration: 1h}]}\n", windowStarting(start))
@@ -117,29 +117,27 @@ func TestSyncNeverMixesSpecAndFilesOfTwoCommits(t *testing.T) {
 	}
 }
 
-// drift changes a live ConfigMap's value, waits for self-heal to put want back, and again, until
-// the returned func is called: it keeps the application's sync loop busy.
-func drift(t *testing.T, ns, name, want string) (stop func()) {
+// drift changes a live ConfigMap's value every 10 ms until the returned func is called: self-heal
+// keeps the application's sync loop reconciling back to back, so that one of its reconciles
+// likely falls between the server's read of a commit and its cache's record of it.
+func drift(t *testing.T, ns, name string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		patch := []byte(`{"data":{"value":"drifted"}}`)
-		for ctx.Err() == nil {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			patch := fmt.Appendf(nil, `{"data":{"value":"drifted-%d"}}`, i)
 			if _, err := e.kube.CoreV1().ConfigMaps(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 				return
 			}
-			_ = pollEvery(50*time.Millisecond, time.Minute, func() error {
-				if ctx.Err() != nil {
-					return nil
-				}
-				cm, err := e.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
-				if err != nil || cm.Data["value"] != want {
-					return fmt.Errorf("%s not healed yet", name)
-				}
-				return nil
-			})
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
 		}
 	}()
 	return func() { cancel(); <-done }
