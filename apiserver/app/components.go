@@ -54,6 +54,7 @@ type components struct {
 	sources    *store.SourceRecords
 	preview    *preview.Preview
 	revisions  appsource.GitSources // checks a sync's revision at request time
+	published  *appsource.Published // the root revisions the sync loop may use, with their records
 	controller *controller.Controller
 	loop       *refresh.Loop
 	refreshNow chan struct{} // a verified push webhook asks the loop to read Git now
@@ -171,10 +172,19 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 		AllowOtherNamespaces: o.AllowOtherNamespaces, MaxRevisionPreviews: max(1, o.RenderWorkers-1), Tenancy: c.tenancy})
 	events := o.eventRecorder(ctx, kube)
 	var split controller.Shards // a nil *shard.Manager would be a non-nil interface
-	var syncSources appsource.Sources = sources
+	// A sync renders a DesiredState's spec only with the files of the commit it came from: those
+	// of the newest revision whose records this replica's cache holds.
+	c.published = appsource.NewPublished(func() {
+		if c.controller != nil {
+			c.controller.EnqueueAll()
+		}
+	})
+	gated := sources
+	gated.Published = c.published
+	var syncSources appsource.Sources = gated
 	if shards != nil {
 		split = shards
-		syncSources = &followingSources{GitSources: sources, root: root, leading: c.leading, fetched: map[string]bool{}}
+		syncSources = &followingSources{GitSources: gated, root: root, leading: c.leading, fetched: map[string]bool{}}
 	}
 	c.controller = controller.New(controller.Options{
 		Reader: c.reader, Statuses: c.statuses, Sources: syncSources, Render: syncRenderFn, Engine: engine,
@@ -197,6 +207,8 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 		Events:      events,
 		Interval:    o.PollInterval,
 		OnRevision:  c.controller.EnqueueAll,
+		Publishing:  c.published.Publishing,
+		Published:   c.published.Publish,
 		OnFetch:     c.controller.SetRootError,
 		Heartbeat:   beats.refresh,
 	}

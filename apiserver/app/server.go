@@ -107,6 +107,14 @@ func (s *Server) startEveryReplicasLoops(ctx context.Context) {
 	go s.c.reader.Run(ctx)
 	go s.c.promotions.Run(ctx)
 	go s.c.tenancy.Run(ctx)
+	go func() {
+		// The sync loop waits, meanwhile, for the records of the revision it would sync from.
+		if waitSynced(ctx, s.c.reader) {
+			if err := s.c.published.Watch(s.c.reader.Informer()); err != nil {
+				klog.ErrorS(err, "Cannot follow the DesiredState records; syncs wait for the next published revision")
+			}
+		}
+	}()
 	if s.opts.ServingCertSecret != "" {
 		go (&servingcert.Rotator{Secrets: s.c.kube.CoreV1(), Namespace: s.opts.Namespace, Name: s.opts.ServingCertSecret, CASecret: s.opts.ServingCASecret, Hosts: s.opts.serviceHosts()}).Run(ctx)
 	}

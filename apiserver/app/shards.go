@@ -63,7 +63,7 @@ func (s *Server) followRoot(ctx context.Context, dyn dynamic.Interface) {
 		o.FieldSelector = fields.OneTermEqualSelector("metadata.name", s.opts.Environment).String()
 	})
 	informer := factory.ForResource(store.SourcesResource).Informer()
-	seen := "" // the revision last followed; the handler runs in one goroutine
+	seen := "" // the read (revision@records resourceVersion) last followed; the handler runs in one goroutine
 	follow := func(obj any) {
 		if s.c.leading() {
 			return
@@ -82,16 +82,18 @@ func (s *Server) followRoot(ctx context.Context, dyn dynamic.Interface) {
 		} else {
 			s.c.controller.SetRootError(nil)
 		}
-		if st.Revision == "" || st.Revision == seen {
+		// A read of the same commit may have written records too (a namespace created since).
+		read := st.Revision + "@" + st.RecordsResourceVersion
+		if st.Revision == "" || read == seen {
 			return
 		}
-		if last := s.c.root.Last(); last == nil || last.Revision != st.Revision { // a sync may have fetched it already
-			if _, err := s.c.root.Fetch(ctx); err != nil {
-				klog.ErrorS(err, "Cannot read the revision the Lease holder published; retrying at its next write", "revision", st.Revision)
-				return
-			}
+		snap, err := s.rootAt(ctx, st.Revision)
+		if err != nil {
+			klog.ErrorS(err, "Cannot read the revision the Lease holder published; retrying at its next write", "revision", st.Revision)
+			return
 		}
-		seen = st.Revision
+		seen = read
+		s.c.published.Publish(snap, st.RecordsResourceVersion)
 		s.c.controller.EnqueueAll() // files a DesiredState refers to may have changed
 	}
 	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -104,11 +106,24 @@ func (s *Server) followRoot(ctx context.Context, dyn dynamic.Interface) {
 	informer.RunWithContext(ctx)
 }
 
+// rootAt returns the snapshot of revision of the root repository: the last fetched, the tip, or,
+// when the tip has moved on since the holder read it, that commit of the tracked history.
+func (s *Server) rootAt(ctx context.Context, revision string) (*source.Snapshot, error) {
+	if last := s.c.root.Last(); last != nil && last.Revision == revision { // a sync may have fetched it already
+		return last, nil
+	}
+	snap, err := s.c.root.Fetch(ctx)
+	if err != nil || snap.Revision == revision {
+		return snap, err
+	}
+	return s.c.root.FetchTracked(ctx, revision)
+}
+
 // followingSources are the sources of a replica's sync loop with sharding: a replica that does
 // not read Git (the main Lease holder does) may see a DesiredState record, published at a new
 // commit, before the SourceRecord that names the commit: Current then fetches the root first,
-// once per commit a record names, so that the record is never rendered at an older commit than
-// its own.
+// once per commit a record names, and when that commit is the tip, it waits for the SourceRecord
+// (Published.Publishing), so that the record is never rendered at an older commit than its own.
 type followingSources struct {
 	appsource.GitSources
 	root    *source.Fetcher
@@ -122,11 +137,14 @@ func (f *followingSources) Current(ctx context.Context, ds *v1alpha1.DesiredStat
 	if rev := ds.Status.Source.Revision; f.Root(ds) && rev != "" && !f.leading() {
 		// One fetch at a time: the others wait for it rather than render the older commit.
 		f.mu.Lock()
-		last := f.root.Last()
-		if (last == nil || last.Revision != rev) && !f.fetched[rev] {
-			if _, err := f.root.Fetch(ctx); err != nil {
+		if rev != f.Published.Revision() && !f.fetched[rev] {
+			tip, err := f.root.Fetch(ctx)
+			if err != nil {
 				f.mu.Unlock()
 				return nil, "", redact.Error(err)
+			}
+			if tip.Revision == rev { // else rev is an older commit, or one published over since
+				f.Published.Publishing(rev)
 			}
 			if len(f.fetched) > 4096 {
 				f.fetched = map[string]bool{}

@@ -37,6 +37,9 @@ type GitSources struct {
 	Pool    *source.Pool
 	RootURL string
 	RootRef string
+	// Published, when set, gives the root repository's files for a sync: those of the revision
+	// whose records this replica's cache holds. Without it, the latest fetch is used (previews).
+	Published *Published
 }
 
 var _ Sources = GitSources{}
@@ -55,6 +58,13 @@ func (g GitSources) fetcher(ds *v1alpha1.DesiredState) (*source.Fetcher, bool) {
 // Current returns the latest revision of the DesiredState's source.
 func (g GitSources) Current(ctx context.Context, ds *v1alpha1.DesiredState) (fs.FS, string, error) {
 	f, root := g.fetcher(ds)
+	if root && g.Published != nil {
+		snap, err := g.Published.Snapshot(ds)
+		if err != nil {
+			return nil, "", err
+		}
+		return snap.FS(), snap.Revision, nil
+	}
 	if snap := f.Last(); root && snap != nil {
 		return snap.FS(), snap.Revision, nil
 	}

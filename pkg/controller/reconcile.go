@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	v1alpha1 "github.com/kube-gitops/kube-gitops/pkg/apis/gitops/v1alpha1"
 	"github.com/kube-gitops/kube-gitops/pkg/apply"
+	"github.com/kube-gitops/kube-gitops/pkg/appsource"
 	"github.com/kube-gitops/kube-gitops/pkg/metrics"
 	"github.com/kube-gitops/kube-gitops/pkg/source"
 )
@@ -47,6 +49,12 @@ func (c *Controller) reconcile(ctx context.Context, k string) error {
 		return err
 	}
 	files, revision, err := c.source(ctx, ds, op)
+	if errors.Is(err, appsource.ErrNotInCache) {
+		// Not a failure: the records of the commit are on their way to this replica's cache,
+		// which wakes the sync loop once they are in. Nothing is applied or pruned meanwhile.
+		klog.V(4).InfoS("Waiting for the records of the root revision", "desiredState", klog.KObj(ds))
+		return nil
+	}
 	if err != nil && source.Refused(err) {
 		// Not a failure to read Git: the request named a revision that sync may not apply.
 		metrics.SyncFailures.WithLabelValues("RevisionRefused").Inc()

@@ -37,6 +37,11 @@ type Loop struct {
 	// OnRevision is called after a new revision was published: files a DesiredState refers to
 	// (values, charts, manifests) may have changed even where the DesiredState did not.
 	OnRevision func()
+	// Publishing is called with a revision before its records are written, and Published after
+	// they are, with the latest resourceVersion of the record writes up to and including it:
+	// the sync loop uses a revision's files only once its cache holds that revision's records.
+	Publishing func(revision string)
+	Published  func(snap *source.Snapshot, recordsResourceVersion string)
 	// OnFetch is called after every read of Git with its error (nil on success).
 	OnFetch func(error)
 	// Heartbeat, when set, beats at each refresh, for /livez.
@@ -91,6 +96,9 @@ func (l *Loop) Once(ctx context.Context) error {
 		}
 		return err
 	}
+	if l.Publishing != nil {
+		l.Publishing(snap.Revision)
+	}
 	out, err := l.Writer.Publish(ctx, res)
 	if err != nil {
 		return err
@@ -105,8 +113,13 @@ func (l *Loop) Once(ctx context.Context) error {
 	state.RepoURL, state.Ref, state.Path = redact.URL(snap.URL), snap.Ref, l.Path
 	state.SetFetched(snap.Revision, time.Now(), messages)
 	state.SetRemovalsHeld(out.Held, out.Total, snap.Revision)
+	// Replicas that do not read Git learn it here; a commit that wrote no record keeps the last.
+	state.RecordsResourceVersion = store.LaterResourceVersion(state.RecordsResourceVersion, out.ResourceVersion)
 	if err := l.Sources.Put(ctx, l.Environment, state); err != nil {
 		return err
+	}
+	if l.Published != nil {
+		l.Published(snap, state.RecordsResourceVersion)
 	}
 	if snap.Revision != l.published {
 		l.published = snap.Revision

@@ -41,9 +41,9 @@ func (g RemovalGuard) Holds(removed, total int) bool {
 }
 
 // markHeld records in status.removal that the removal of old at revision waits for confirmation.
-func (w *Writer) markHeld(ctx context.Context, old *v1alpha1.DesiredState, revision string, removed, total int) error {
+func (w *Writer) markHeld(ctx context.Context, old *v1alpha1.DesiredState, revision string, removed, total int) (string, error) {
 	if old.Status.Removal != nil && old.Status.Removal.Revision == revision {
-		return nil
+		return "", nil
 	}
 	short := revision
 	if len(short) > 7 {

@@ -22,6 +22,10 @@ type SourceState struct {
 	Ref      string `json:"ref"`
 	Path     string `json:"path"`
 	Revision string `json:"revision,omitempty"`
+	// RecordsResourceVersion is the latest resourceVersion of the DesiredState records written
+	// by the reads up to and including Revision: a replica syncs from Revision's files only once
+	// its cache of records has reached it, so that no spec of one commit meets another's files.
+	RecordsResourceVersion string `json:"recordsResourceVersion,omitempty"`
 	// LastFetchTime is when Git was last read successfully.
 	LastFetchTime *metav1.Time `json:"lastFetchTime,omitempty"`
 	// FileErrors lists every file that could not be used, as "file:line: message".

@@ -50,6 +50,9 @@ type Outcome struct {
 	// Total before this load.
 	Held, Total int
 	Errors      []desired.FileError
+	// ResourceVersion is the latest resourceVersion of this Publish's record writes ("" when it
+	// wrote none): a replica's cache that has reached it holds every record of this load.
+	ResourceVersion string
 }
 
 // Publish creates, updates and deletes records so that they equal res. A record whose file is
@@ -75,6 +78,13 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 		out Outcome
 	)
 	count := func(n *int) { mu.Lock(); *n++; mu.Unlock() }
+	// wrote notes the resourceVersion of a record write and passes its error on.
+	wrote := func(rv string, err error) error {
+		mu.Lock()
+		out.ResourceVersion = LaterResourceVersion(out.ResourceVersion, rv)
+		mu.Unlock()
+		return err
+	}
 	var g errgroup.Group // no shared cancel: one failed write must not stop the others
 	gctx := ctx
 	g.SetLimit(w.workers)
@@ -87,7 +97,8 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 			continue
 		}
 		g.Go(func() error {
-			created, err := w.put(gctx, old, s)
+			created, rv, err := w.put(gctx, old, s)
+			_ = wrote(rv, nil)
 			switch {
 			case apierrors.IsNotFound(err) && created:
 				mu.Lock()
@@ -120,7 +131,7 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 		}
 		if ok {
 			count(&out.Kept)
-			g.Go(func() error { return w.markBroken(gctx, old, broken) })
+			g.Go(func() error { return wrote(w.markBroken(gctx, old, broken)) })
 			continue
 		}
 		removed = append(removed, old)
@@ -140,11 +151,11 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 			count(&out.Held)
 			// The message counts every application this read removes: one held since an earlier
 			// read, marked again at this revision, is not "0 of" the environment's.
-			g.Go(func() error { return w.markHeld(gctx, old, res.Origin.Revision, len(removed), out.Total) })
+			g.Go(func() error { return wrote(w.markHeld(gctx, old, res.Origin.Revision, len(removed), out.Total)) })
 			continue
 		}
 		g.Go(func() error {
-			if err := w.delete(gctx, old); err != nil {
+			if err := wrote(w.delete(gctx, old)); err != nil {
 				return err
 			}
 			count(&out.Deleted)
@@ -204,20 +215,24 @@ func isCurrent(old, s *v1alpha1.DesiredState) bool {
 }
 
 // put creates or updates the record of s; on a conflict it re-reads the record and tries again.
-func (w *Writer) put(ctx context.Context, old, s *v1alpha1.DesiredState) (created bool, err error) {
+// It returns the resourceVersion it wrote.
+func (w *Writer) put(ctx context.Context, old, s *v1alpha1.DesiredState) (created bool, rv string, err error) {
 	records := w.client.Resource(RecordsResource).Namespace(s.Namespace)
 	if old == nil {
 		rec, err := toRecord(next(nil, s))
 		if err != nil {
-			return true, err
+			return true, "", err
 		}
-		_, err = records.Create(ctx, rec, metav1.CreateOptions{FieldManager: fieldManager})
+		made, err := records.Create(ctx, rec, metav1.CreateOptions{FieldManager: fieldManager})
+		if err == nil {
+			return true, made.GetResourceVersion(), nil
+		}
 		if !apierrors.IsAlreadyExists(err) {
-			return true, err
+			return true, "", err
 		}
 		// Someone (an earlier leader) created it after our cache was filled: update instead.
 	}
-	return false, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		fresh, err := records.Get(ctx, s.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -230,37 +245,44 @@ func (w *Writer) put(ctx context.Context, old, s *v1alpha1.DesiredState) (create
 		if err != nil {
 			return err
 		}
-		_, err = records.Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
+		updated, err := records.Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
+		if err == nil {
+			rv = updated.GetResourceVersion()
+		}
 		return err
 	})
+	return false, rv, err
 }
 
 // markBroken keeps a record whose file is broken and says so in a Stalled condition.
-func (w *Writer) markBroken(ctx context.Context, old *v1alpha1.DesiredState, broken desired.FileError) error {
+func (w *Writer) markBroken(ctx context.Context, old *v1alpha1.DesiredState, broken desired.FileError) (string, error) {
 	n := old.DeepCopy()
 	changed := meta.SetStatusCondition(&n.Status.Conditions, metav1.Condition{
 		Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonInvalidSpec,
 		Message: broken.Error() + "; the last good spec stays in effect until the file is fixed",
 	})
 	if !changed {
-		return nil
+		return "", nil
 	}
 	return w.replace(ctx, old, n)
 }
 
-// replace writes n over the record of old as the cache last saw it; a conflict is left for the
-// next load (the cache was behind).
-func (w *Writer) replace(ctx context.Context, old, n *v1alpha1.DesiredState) error {
+// replace writes n over the record of old as the cache last saw it, and returns the
+// resourceVersion it wrote; a conflict is left for the next load (the cache was behind).
+func (w *Writer) replace(ctx context.Context, old, n *v1alpha1.DesiredState) (string, error) {
 	rec, err := toRecord(n)
 	if err != nil {
-		return err
+		return "", err
 	}
 	rec.SetResourceVersion(old.ResourceVersion)
-	_, err = w.client.Resource(RecordsResource).Namespace(old.Namespace).Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
+	updated, err := w.client.Resource(RecordsResource).Namespace(old.Namespace).Update(ctx, rec, metav1.UpdateOptions{FieldManager: fieldManager})
 	if apierrors.IsConflict(err) {
-		return nil
+		return "", nil
 	}
-	return err
+	if err != nil {
+		return "", err
+	}
+	return updated.GetResourceVersion(), nil
 }
 
 // deletedRecently reports whether this Writer deleted the record with uid in the last minute.
@@ -276,7 +298,10 @@ func (w *Writer) deletedRecently(uid types.UID) bool {
 	return ok
 }
 
-func (w *Writer) delete(ctx context.Context, old *v1alpha1.DesiredState) error {
+// delete deletes the record of old and returns the resourceVersion of its deletion mark. The
+// record's finalizer keeps it until the sync loop has cleaned up; the client does not return the
+// marked record, so it is read again (deletions are rare: one read each).
+func (w *Writer) delete(ctx context.Context, old *v1alpha1.DesiredState) (string, error) {
 	uid := old.UID
 	w.mu.Lock()
 	if w.deleted == nil {
@@ -284,11 +309,22 @@ func (w *Writer) delete(ctx context.Context, old *v1alpha1.DesiredState) error {
 	}
 	w.deleted[uid] = time.Now()
 	w.mu.Unlock()
-	err := w.client.Resource(RecordsResource).Namespace(old.Namespace).Delete(ctx, old.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	records := w.client.Resource(RecordsResource).Namespace(old.Namespace)
+	err := records.Delete(ctx, old.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
-		return nil
+		return "", nil
 	}
-	return err
+	if err != nil {
+		return "", err
+	}
+	marked, err := records.Get(ctx, old.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil // the sync loop has seen the mark and cleaned up already
+	}
+	if err != nil {
+		return "", err
+	}
+	return marked.GetResourceVersion(), nil
 }
 
 const fieldManager = "gitops-apiserver"

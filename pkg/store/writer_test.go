@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,17 @@ func writes(client *dynamicfake.FakeDynamicClient) int {
 
 func TestPublishWritesOnlyWhatChanged(t *testing.T) {
 	w, r, client := newTestWriter(t)
+	// The fake stores what it is given: number the writes as kube-apiserver would.
+	written := 0
+	client.PrependReactor("*", RecordsResource.Resource, func(action clienttesting.Action) (bool, runtime.Object, error) {
+		if a, ok := action.(interface{ GetObject() runtime.Object }); ok && (action.GetVerb() == "create" || action.GetVerb() == "update") {
+			if o, err := meta.Accessor(a.GetObject()); err == nil {
+				written++
+				o.SetResourceVersion(fmt.Sprint(100 + written))
+			}
+		}
+		return false, nil, nil
+	})
 	first := &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev1"), state("b", "apps/b", "rev1")}}
 	if out := publish(t, w, r, first); out.Created != 2 {
 		t.Fatalf("created %d, want 2", out.Created)
@@ -102,7 +114,9 @@ func TestPublishWritesOnlyWhatChanged(t *testing.T) {
 	before := writes(client)
 	// A new commit that changes neither DesiredState must write nothing.
 	same := &desired.Result{States: []*v1alpha1.DesiredState{state("a", "apps/a", "rev2"), state("b", "apps/b", "rev2")}}
-	publish(t, w, r, same)
+	if out := publish(t, w, r, same); out.ResourceVersion != "" {
+		t.Errorf("a commit that wrote nothing reports resourceVersion %q, want none", out.ResourceVersion)
+	}
 	if got := writes(client) - before; got != 0 {
 		t.Errorf("an unrelated commit caused %d writes, want 0", got)
 	}
@@ -119,6 +133,10 @@ func TestPublishWritesOnlyWhatChanged(t *testing.T) {
 	}
 	if a.Status.Sync.Status != v1alpha1.SyncStatusUnknown {
 		t.Errorf("new records start with sync Unknown, got %q", a.Status.Sync.Status)
+	}
+	// The sync loop waits for its cache to reach the write of this commit.
+	if out.ResourceVersion != a.ResourceVersion {
+		t.Errorf("the commit's writes end at resourceVersion %q, want a's %q", out.ResourceVersion, a.ResourceVersion)
 	}
 }
 

@@ -34,7 +34,8 @@ func profile(ctx context.Context, s *harness.Server, scenario, kind string, para
 	}
 	dir := filepath.Join(root, "bin", "bench")
 	path := filepath.Join(dir, fmt.Sprintf("%s-%s-%s.pprof", scenario, kind, time.Now().UTC().Format("20060102T150405Z")))
-	if err := os.MkdirAll(dir, 0o755); err == nil {
+	err = os.MkdirAll(dir, 0o755)
+	if err == nil {
 		err = os.WriteFile(path, body, 0o644)
 	}
 	if err != nil {
