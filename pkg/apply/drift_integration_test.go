@@ -56,16 +56,22 @@ var (
 // deploymentDiff returns the diff of the Deployment web.
 func deploymentDiff(t *testing.T, ctx context.Context, e *Engine, req Request) ObjectDiff {
 	t.Helper()
+	return objectDiff(t, ctx, e, req, "Deployment", "web")
+}
+
+// objectDiff returns the diff of the object of kind and name.
+func objectDiff(t *testing.T, ctx context.Context, e *Engine, req Request, kind, name string) ObjectDiff {
+	t.Helper()
 	diffs, err := e.Diff(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range diffs {
-		if d.Ref.Kind == "Deployment" && d.Ref.Name == "web" {
+		if d.Ref.Kind == kind && d.Ref.Name == name {
 			return d
 		}
 	}
-	t.Fatalf("no Deployment web in the diff %+v", diffs)
+	t.Fatalf("no %s %s in the diff %+v", kind, name, diffs)
 	return ObjectDiff{}
 }
 

@@ -103,15 +103,5 @@ func checkSecretSynced(t *testing.T, ctx context.Context, req Request, want *uns
 // secretDiff returns the diff of the Secret creds.
 func secretDiff(t *testing.T, ctx context.Context, req Request) ObjectDiff {
 	t.Helper()
-	diffs, err := testEngine.Diff(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range diffs {
-		if d.Ref.Kind == "Secret" && d.Ref.Name == "creds" {
-			return d
-		}
-	}
-	t.Fatalf("no Secret creds in the diff %+v", diffs)
-	return ObjectDiff{}
+	return objectDiff(t, ctx, testEngine, req, "Secret", "creds")
 }
