@@ -35,8 +35,9 @@ type Loop struct {
 	// Trigger, when it receives, starts a refresh before the interval is up.
 	Trigger <-chan struct{}
 	// OnRevision is called after a new revision was published: files a DesiredState refers to
-	// (values, charts, manifests) may have changed even where the DesiredState did not.
-	OnRevision func()
+	// (values, charts, manifests) may have changed even where the DesiredState did not. changed
+	// are the paths that differ from the last revision published, when known (ok).
+	OnRevision func(changed []string, ok bool)
 	// Publishing is called with a revision before its records are written, and Published after
 	// they are, with the latest resourceVersion of the record writes up to and including it:
 	// the sync loop uses a revision's files only once its cache holds that revision's records.
@@ -47,8 +48,9 @@ type Loop struct {
 	// Heartbeat, when set, beats at each refresh, for /livez.
 	Heartbeat *heartbeat.Loop
 
-	reported  map[string]bool // problems already sent as Events, so each is sent once
-	published string          // the last revision published
+	reported  map[string]bool   // problems already sent as Events, so each is sent once
+	published string            // the last revision published
+	files     map[string]string // its paths' object ids (source.Snapshot.Files)
 }
 
 // Run refreshes now and then every Interval (±10% jitter, so replicas of many servers spread out)
@@ -122,9 +124,11 @@ func (l *Loop) Once(ctx context.Context) error {
 		l.Published(snap, state.RecordsResourceVersion)
 	}
 	if snap.Revision != l.published {
-		l.published = snap.Revision
+		files := snap.Files()
+		changed, known := source.Changed(l.files, files)
+		l.published, l.files = snap.Revision, files
 		if l.OnRevision != nil {
-			l.OnRevision()
+			l.OnRevision(changed, known)
 		}
 	}
 	l.sayIfRewritten(ctx, previous, snap)
