@@ -206,7 +206,7 @@ func (o *Options) components(ctx context.Context, clientConfig *rest.Config, bea
 		Sources:     c.sources,
 		Events:      events,
 		Interval:    o.PollInterval,
-		OnRevision:  c.controller.EnqueueChangedFirst,
+		OnRevision:  c.controller.EnqueueAll,
 		Publishing:  c.published.Publishing,
 		Published:   c.published.Publish,
 		OnFetch:     c.controller.SetRootError,

@@ -35,9 +35,8 @@ type Loop struct {
 	// Trigger, when it receives, starts a refresh before the interval is up.
 	Trigger <-chan struct{}
 	// OnRevision is called after a new revision was published: files a DesiredState refers to
-	// (values, charts, manifests) may have changed even where the DesiredState did not. changed
-	// are the paths that differ from the last revision published, when known (ok).
-	OnRevision func(changed []string, ok bool)
+	// (values, charts, manifests) may have changed even where the DesiredState did not.
+	OnRevision func()
 	// Publishing is called with a revision before its records are written, and Published after
 	// they are, with the latest resourceVersion of the record writes up to and including it:
 	// the sync loop uses a revision's files only once its cache holds that revision's records.
@@ -48,9 +47,8 @@ type Loop struct {
 	// Heartbeat, when set, beats at each refresh, for /livez.
 	Heartbeat *heartbeat.Loop
 
-	reported  map[string]bool   // problems already sent as Events, so each is sent once
-	published string            // the last revision published
-	files     map[string]string // its paths' object ids (source.Snapshot.Files)
+	reported  map[string]bool // problems already sent as Events, so each is sent once
+	published string          // the last revision published
 }
 
 // Run refreshes now and then every Interval (±10% jitter, so replicas of many servers spread out)
@@ -124,11 +122,9 @@ func (l *Loop) Once(ctx context.Context) error {
 		l.Published(snap, state.RecordsResourceVersion)
 	}
 	if snap.Revision != l.published {
-		files := snap.Files()
-		changed, known := source.Changed(l.files, files)
-		l.published, l.files = snap.Revision, files
+		l.published = snap.Revision
 		if l.OnRevision != nil {
-			l.OnRevision(changed, known)
+			l.OnRevision()
 		}
 	}
 	l.sayIfRewritten(ctx, previous, snap)

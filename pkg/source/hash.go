@@ -1,7 +1,6 @@
 package source
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -29,39 +28,4 @@ func (t *treeFS) Hash(name string) string {
 		}
 	}
 	return b.String()
-}
-
-// Files returns the Git object id of every path of the snapshot (files and directories), for
-// Changed; nil when the tree could not be read whole (too large, or nested too deep).
-func (s *Snapshot) Files() map[string]string {
-	t := s.files
-	t.index()
-	if t.tooLarge != nil || len(t.tooDeep) > 0 {
-		return nil
-	}
-	ids := make(map[string]string, len(t.entries))
-	for name, e := range t.entries {
-		ids[name] = e.Hash.String()
-	}
-	return ids
-}
-
-// Changed returns the paths whose object id differs between two Files results (changed,
-// added or removed), sorted; ok is false when either is unknown (nil).
-func Changed(before, after map[string]string) (paths []string, ok bool) {
-	if before == nil || after == nil {
-		return nil, false
-	}
-	for name, id := range after {
-		if before[name] != id {
-			paths = append(paths, name)
-		}
-	}
-	for name := range before {
-		if _, kept := after[name]; !kept {
-			paths = append(paths, name)
-		}
-	}
-	slices.Sort(paths)
-	return paths, true
 }
