@@ -250,3 +250,30 @@ func TestKubeconfigServesDelegation(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerAndWaitFlagsAreChecked: a zero or negative worker count or wait timeout is refused
+// with the flag's name, instead of being replaced by a default unseen.
+func TestWorkerAndWaitFlagsAreChecked(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(o *Options)
+		want string // "" when valid
+	}{
+		{"defaults", func(*Options) {}, ""},
+		{"no sync workers", func(o *Options) { o.SyncWorkers = 0 }, "--sync-workers 0: use 1 or more"},
+		{"no apply workers", func(o *Options) { o.ApplyWorkers = -1 }, "--apply-workers -1: use 1 or more"},
+		{"no wait", func(o *Options) { o.SyncWaitTimeout = 0 }, "--sync-wait-timeout 0s: use 1s or more"},
+		{"a short wait", func(o *Options) { o.SyncWaitTimeout = time.Second }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := NewOptions()
+			o.Repo, o.Path, o.Environment = "https://git.example/x.git", "clusters/test", "test"
+			tt.set(o)
+			err := o.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate: %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -45,6 +45,16 @@ func (o *Options) Validate() error {
 	if min := resource.MustParse("64Mi"); o.RenderWorkers > 0 && o.RenderMemoryLimit.Cmp(min) < 0 {
 		errs = append(errs, fmt.Errorf("--render-memory-limit %s is too small: a render worker takes about 20Mi at rest; use 64Mi or more", o.RenderMemoryLimit.String()))
 	}
+	if o.SyncWorkers < 1 {
+		errs = append(errs, fmt.Errorf("--sync-workers %d: use 1 or more", o.SyncWorkers))
+	}
+	if o.ApplyWorkers < 1 {
+		errs = append(errs, fmt.Errorf("--apply-workers %d: use 1 or more", o.ApplyWorkers))
+	}
+	// 0 would not mean "no wait": the apply engine would take its default instead, unseen.
+	if o.SyncWaitTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("--sync-wait-timeout %s: use 1s or more; it bounds each wait for a sync wave or a Helm hook", o.SyncWaitTimeout))
+	}
 	if o.PollInterval < time.Second {
 		errs = append(errs, fmt.Errorf("--poll-interval %s is too short; use 1s or more", o.PollInterval))
 	}
