@@ -24,9 +24,9 @@ const (
 	historyFiles   = 10000
 )
 
-// writeHistory gives the repository at gitDir a main branch of historyCommits commits: the first
-// adds historyFiles files, each later one changes one of them. git fast-import writes it in
-// seconds.
+// writeHistory gives the repository at gitDir a main branch of historyCommits commits (replacing
+// the one it had): the first adds historyFiles files, each later one changes one of them. git
+// fast-import writes it in seconds.
 func writeHistory(gitDir string) error {
 	cmd := exec.Command("git", "--git-dir", gitDir, "fast-import", "--quiet", "--force")
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+gitDir)
@@ -51,7 +51,9 @@ func writeHistory(gitDir string) error {
 			}
 			continue
 		}
-		fmt.Fprintf(w, "from refs/heads/main^0\n")
+		// No "from": each commit follows the previous one of this stream. ("from
+		// refs/heads/main^0" read the ref on disk, the repository's first commit, every time: the
+		// tip then held one file.)
 		f := c % historyFiles
 		data := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%05d}\ndata: {value: \"%d\"}\n", f, c)
 		fmt.Fprintf(w, "M 644 inline apps/dir-%03d/file-%05d.yaml\ndata %d\n%s\n", f/100, f, len(data), data)
