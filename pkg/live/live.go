@@ -180,9 +180,9 @@ func (l *Live) Drop(drop func(owner types.NamespacedName) bool) {
 }
 
 // Get returns the live object of r as owner sees it, from the cache. known is false while the
-// cache is not filled yet and does not hold r (health then stays as it was). An object that another application
-// applied last is reported as missing: an application's status never tells about objects that
-// are not its own.
+// cache is not filled yet and does not hold r (health then stays as it was). An object that
+// another application applied last is reported as missing: an application's status never tells
+// about objects that are not its own.
 func (l *Live) Get(owner types.NamespacedName, serviceAccount string, r v1alpha1.ResourceStatus) (obj *unstructured.Unstructured, known bool) {
 	gvk := schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
 	mapping, err := l.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)

@@ -78,13 +78,14 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 		out Outcome
 	)
 	count := func(n *int) { mu.Lock(); *n++; mu.Unlock() }
-	// wrote notes the resourceVersion of a record write and passes its error on.
-	wrote := func(rv string, err error) error {
+	// note keeps the latest resourceVersion of the record writes; wrote notes one and passes the
+	// write's error on.
+	note := func(rv string) {
 		mu.Lock()
 		out.ResourceVersion = LaterResourceVersion(out.ResourceVersion, rv)
 		mu.Unlock()
-		return err
 	}
+	wrote := func(rv string, err error) error { note(rv); return err }
 	var g errgroup.Group // no shared cancel: one failed write must not stop the others
 	gctx := ctx
 	g.SetLimit(w.workers)
@@ -98,7 +99,7 @@ func (w *Writer) Publish(ctx context.Context, res *desired.Result) (Outcome, err
 		}
 		g.Go(func() error {
 			created, rv, err := w.put(gctx, old, s)
-			_ = wrote(rv, nil)
+			note(rv)
 			switch {
 			case apierrors.IsNotFound(err) && created:
 				mu.Lock()

@@ -116,11 +116,14 @@ func serverCounter(ctx context.Context, s *harness.Server, name, label string, v
 	return total, nil
 }
 
+// methods are the HTTP methods the server's requests are counted by.
+var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
 // serverRequests is what the server's client-go counted of its requests to the cluster
 // (rest_client_requests_total), by method; Lease renewals, watches and events included.
 func serverRequests(ctx context.Context, s *harness.Server) (map[string]float64, error) {
 	byMethod := map[string]float64{}
-	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+	for _, m := range methods {
 		n, err := serverCounter(ctx, s, "rest_client_requests_total", "method", m)
 		if err != nil {
 			return nil, err
@@ -128,6 +131,17 @@ func serverRequests(ctx context.Context, s *harness.Server) (map[string]float64,
 		byMethod[m] = n
 	}
 	return byMethod, nil
+}
+
+// perApp is the number of requests per app between two serverRequests, in total and by method.
+func perApp(before, after map[string]float64, apps int) (total float64, byMethod string) {
+	var parts []string
+	for _, m := range methods {
+		d := (after[m] - before[m]) / float64(apps)
+		total += d
+		parts = append(parts, fmt.Sprintf("%s %.2f", m, d))
+	}
+	return total, strings.Join(parts, ", ")
 }
 
 func contains(list []string, s string) bool {

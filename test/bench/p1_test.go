@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,15 +68,10 @@ func runColdSync(ctx context.Context, name string, n int, during func(stop <-cha
 		return w, r, err
 	}
 	r.push = push
-	stopSampling := make(chan struct{})
-	joint := sampleJointRSS(w.server.Cmd.Process.Pid, stopSampling)
-	defer func() {
-		select {
-		case <-stopSampling:
-		default:
-			close(stopSampling)
-		}
-	}()
+	sampling := make(chan struct{})
+	stopSampling := sync.OnceFunc(func() { close(sampling) })
+	defer stopSampling()
+	joint := sampleJointRSS(w.server.Cmd.Process.Pid, sampling)
 	requestsBefore, err := serverRequests(ctx, w.server)
 	if err != nil {
 		return w, r, err
@@ -110,21 +104,16 @@ func runColdSync(ctx context.Context, name string, n int, during func(stop <-cha
 	if err != nil {
 		return w, r, err
 	}
-	var per []string
-	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
-		d := requestsAfter[m] - requestsBefore[m]
-		r.requests += d
-		per = append(per, fmt.Sprintf("%s %.2f", m, d/float64(n)))
-	}
-	r.requests /= float64(n)
-	progress("%s: the server's requests to the cluster per app until all Synced: %s", name, strings.Join(per, ", "))
+	var byMethod string
+	r.requests, byMethod = perApp(requestsBefore, requestsAfter, n)
+	progress("%s: the server's requests to the cluster per app until all Synced: %s", name, byMethod)
 	synced := time.Now()
 	if err := watch.waitFor(ctx, 30*time.Minute, "all Synced and Healthy", func(s appCounts) bool { return s.healthy(head) >= n }); err != nil {
 		return w, r, err
 	}
 	r.healthyAfter = time.Since(synced)
 	progress("%s: all %d Healthy %s after Synced", name, n, r.healthyAfter.Round(100*time.Millisecond))
-	close(stopSampling)
+	stopSampling()
 	r.jointRSS = <-joint
 	r.peakRSS, err = peakRSS(w.server.Cmd.Process.Pid)
 	return w, r, err
